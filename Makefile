@@ -1,0 +1,147 @@
+# confiture -- PostgreSQL migration toolkit.
+#
+#   make deps              install the Debian packages (as root, or with sudo)
+#   make                   build ./confiture, libconfiture.a, libconfiture.so
+#   make test              run every test against a throwaway cluster
+#   make test SAN=1        the same under AddressSanitizer and UBSan
+#   make install PREFIX=/usr/local
+#   make demo              deps, build, then init and build a sample database
+
+VERSION   := 0.1.0
+SOVERSION := 0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+SAN       ?= 0
+
+ifeq ($(SAN),1)
+BUILD     := build/san
+OPT       ?= -O1 -g
+SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD     := build/rel
+OPT       ?= -O2 -g
+SANFLAGS  :=
+endif
+
+PKGS        := libpq yaml-0.1 libsodium libcrypto
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CPPFLAGS += -Iinclude -Isrc/core -Isrc -I$(BUILD)/gen -D_GNU_SOURCE $(PKG_CFLAGS)
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -fPIC -pthread $(OPT) $(SANFLAGS)
+LDFLAGS  += -pthread $(SANFLAGS)
+LDLIBS   += -lpg_query $(PKG_LIBS) -ldl -lm
+
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/build/*.c src/migrate/*.c src/sync/*.c src/s2s/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+SQL_SRC  := $(sort $(wildcard sql/*.sql))
+TPL_SRC  := $(sort $(shell find db -type f ! -path 'db/generated/*' 2>/dev/null))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/sql_embed.o $(BUILD)/gen/template_embed.o
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+DEPS     := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+INTG_SRC := $(sort $(wildcard tests/integration/test_*.c))
+TEST_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%) $(INTG_SRC:tests/%.c=$(BUILD)/tests/%)
+
+# The Debian packages the project needs to build, test and benchmark.
+DEB_PKGS := gcc make pkg-config libpq-dev libpg-query-dev libprotobuf-c-dev libssl-dev \
+            libyaml-dev libsodium-dev postgresql-15 postgresql-client-15 jq
+
+.PHONY: all deps test test-unit install uninstall clean demo tests-bin
+all: confiture libconfiture.a libconfiture.so
+
+ifeq ($(SAN),1)
+# Sanitized builds stay under build/san and never replace ./confiture.
+confiture libconfiture.a libconfiture.so: $(BUILD)/confiture $(BUILD)/libconfiture.a
+else
+confiture: $(BUILD)/confiture
+	cp $< $@
+libconfiture.a: $(BUILD)/libconfiture.a
+	cp $< $@
+libconfiture.so: $(BUILD)/libconfiture.so.$(VERSION)
+	cp $< libconfiture.so.$(VERSION)
+	ln -sf libconfiture.so.$(VERSION) libconfiture.so.$(SOVERSION)
+	ln -sf libconfiture.so.$(SOVERSION) $@
+endif
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/gen/sql_embed.c $(BUILD)/gen/sql_embed.h &: $(SQL_SRC) sql/embed.sh
+	@mkdir -p $(BUILD)/gen
+	sh sql/embed.sh sql $(BUILD)/gen $(SQL_SRC)
+
+# The `init` template is the sample project in db/.
+$(BUILD)/gen/template_embed.c: $(TPL_SRC) sql/embed.sh
+	@mkdir -p $(BUILD)/gen
+	sh sql/embed.sh tree $(BUILD)/gen $(TPL_SRC)
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# Everything may include the generated header.
+$(LIB_OBJ) $(CLI_OBJ): | $(BUILD)/gen/sql_embed.h
+
+$(BUILD)/libconfiture.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libconfiture.so.$(VERSION): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libconfiture.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/confiture: $(CLI_OBJ) $(BUILD)/libconfiture.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libconfiture.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/unit/t.h $(BUILD)/libconfiture.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(BUILD)/libconfiture.a $(LDFLAGS) $(LDLIBS)
+
+tests-bin: $(TEST_BIN)
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		echo "installing:" $$missing; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test: deps all tests-bin
+	CONFITURE_BIN=$(CURDIR)/$(BUILD)/confiture TEST_BIN_DIR=$(CURDIR)/$(BUILD)/tests SAN=$(SAN) \
+		bash tests/run $(TESTS)
+
+demo: deps all
+	rm -rf demo-project
+	./confiture init demo-project
+	cd demo-project && ../confiture build --apply && ../confiture migrate up && \
+		../confiture migrate status && ../confiture embedded url
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 confiture $(DESTDIR)$(PREFIX)/bin/confiture
+	install -m 644 libconfiture.a $(DESTDIR)$(PREFIX)/lib/libconfiture.a
+	install -m 755 libconfiture.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libconfiture.so.$(VERSION)
+	ln -sf libconfiture.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libconfiture.so.$(SOVERSION)
+	ln -sf libconfiture.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libconfiture.so
+	install -m 644 include/confiture.h $(DESTDIR)$(PREFIX)/include/confiture.h
+	install -m 644 docs/confiture.1 $(DESTDIR)$(PREFIX)/share/man/man1/confiture.1
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+		-e 's|@LIBS_PRIVATE@|-lpg_query $(PKG_LIBS) -ldl -lm -pthread|g' confiture.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/confiture.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/confiture $(DESTDIR)$(PREFIX)/lib/libconfiture.* \
+		$(DESTDIR)$(PREFIX)/include/confiture.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/confiture.pc \
+		$(DESTDIR)$(PREFIX)/share/man/man1/confiture.1
+
+clean:
+	rm -rf build confiture libconfiture.a libconfiture.so libconfiture.so.*
+
+-include $(DEPS)

@@ -1,0 +1,324 @@
+/*
+ * confiture.h -- the public API of libconfiture.
+ *
+ * libconfiture is a PostgreSQL migration toolkit: it builds databases from
+ * DDL trees, applies tracked migrations, copies data with anonymization, and
+ * moves data between schemas over postgres_fdw.
+ *
+ * Conventions:
+ * - Everything hangs off an opaque cf_ctx. Use one cf_ctx per thread.
+ * - Every function that can fail returns cf_status; CF_OK is 0. On failure
+ *   the context records the first error (cf_last_error, cf_last_error_info)
+ *   until cf_ctx_clear_error() or the next top-level entry point.
+ * - The library never prints and never exits. Set a logger to see what it
+ *   does, and a progress callback to follow long work.
+ * - Result structs are allocated by the library and freed by the caller with
+ *   the matching *_free function; *_free(NULL) is a no-op. Strings inside a
+ *   result belong to the result.
+ */
+#ifndef CONFITURE_H
+#define CONFITURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CONFITURE_VERSION "0.1.0"
+#define CONFITURE_VERSION_NUM 100 /* major*10000 + minor*100 + patch */
+
+/* Status codes. src/cli/main.c maps each to a process exit code. */
+typedef enum cf_status {
+	CF_OK = 0,
+	CF_ERR_CHECK,        /* a check found something (pending, mismatch, drift) */
+	CF_ERR_USAGE,        /* bad arguments */
+	CF_ERR_NO_LEDGER,    /* the tracking table is absent where it is required */
+	CF_ERR_CONNECT,      /* could not connect */
+	CF_ERR_SQL,          /* a statement or migration failed and was rolled back */
+	CF_ERR_SCHEMA,       /* a schema or build error, e.g. a DDL file that does not parse */
+	CF_ERR_CONFIG,       /* configuration, rules or mapping invalid */
+	CF_ERR_VALIDATION,   /* a validation failure, e.g. a protected environment */
+	CF_ERR_LOCK,         /* the migration lock is held by another session */
+	CF_ERR_PREFLIGHT,    /* preflight found errors */
+	CF_ERR_IRREVERSIBLE, /* a needed .down.sql is missing, or state is inconsistent */
+	CF_ERR_CANCELLED,    /* interrupted: the running statement was cancelled */
+	CF_ERR_IO,           /* a file could not be read or written */
+	CF_ERR_INTERNAL      /* a bug or resource exhaustion */
+} cf_status;
+
+/* Short stable name of a status, e.g. "config" for CF_ERR_CONFIG. */
+const char *cf_status_name(cf_status st);
+
+typedef struct cf_ctx cf_ctx;
+
+/* The recorded error. Fields other than code and message may be NULL/0. */
+typedef struct cf_error_info {
+	cf_status code;
+	const char *message;  /* primary message, lowercase, no period */
+	const char *detail;   /* full sentences */
+	const char *hint;     /* full sentences */
+	const char *context;  /* "while applying migration ..." */
+	const char *file;     /* where the problem is: a SQL or YAML file */
+	int line;             /* 1-based, 0 when unknown */
+	int column;           /* 1-based, 0 when unknown */
+	const char *sqlstate; /* five characters, or NULL */
+} cf_error_info;
+
+/* One error in a result's error list. */
+typedef struct cf_error_item {
+	cf_status code;
+	char *message;
+	char *detail;
+	char *hint;
+	char *file;
+	int line;
+	int column;
+	char *sqlstate;
+} cf_error_item;
+
+/* ---- Context ---------------------------------------------------------- */
+
+/* Allocates a context with built-in defaults. Never returns NULL. */
+cf_ctx *cf_ctx_new(void);
+/* Frees the context, its config, hooks and plugins. NULL is a no-op. */
+void cf_ctx_free(cf_ctx *ctx);
+
+/*
+ * Sets the project file to read instead of PROJECT_DIR/confiture.yaml.
+ * Call before cf_ctx_load. The file must exist.
+ */
+cf_status cf_ctx_set_config_file(cf_ctx *ctx, const char *path);
+
+/*
+ * Loads the configuration of one environment: built-in defaults, then
+ * confiture.yaml (environments.ENV), then db/environments/ENV.yaml, then
+ * CONFITURE_* variables, then the overrides set with cf_ctx_set_option and
+ * cf_ctx_set_database_url. PROJECT_DIR NULL means the current directory;
+ * ENV NULL means CONFITURE_ENV, else default_env, else "local".
+ * On failure (CF_ERR_CONFIG) the error names file, line and key.
+ */
+cf_status cf_ctx_load(cf_ctx *ctx, const char *project_dir, const char *env);
+
+/* Overrides database_url at flag level (highest precedence). */
+cf_status cf_ctx_set_database_url(cf_ctx *ctx, const char *url);
+
+/*
+ * Overrides one config key at flag level, e.g. ("migration.lock_timeout_ms",
+ * "5000", "--lock-timeout"). ORIGIN names the flag for `doctor`. Unknown keys
+ * and bad values return CF_ERR_CONFIG (or CF_ERR_USAGE when ORIGIN is a flag).
+ */
+cf_status cf_ctx_set_option(cf_ctx *ctx, const char *key, const char *value,
+                            const char *origin);
+
+/* Names connections "confiture COMMAND" in application_name, so that a DBA
+ * (and the migration lock report) can tell what holds a session. */
+void cf_ctx_set_app_name(cf_ctx *ctx, const char *command);
+
+/* The resolved environment name, or NULL before cf_ctx_load. */
+const char *cf_ctx_env(const cf_ctx *ctx);
+/* The project directory (absolute), or NULL before cf_ctx_load. */
+const char *cf_ctx_project_dir(const cf_ctx *ctx);
+/* The project file loaded (absolute), or NULL when the project has none. */
+const char *cf_ctx_project_file(const cf_ctx *ctx);
+
+/* Last error message, or "" when none. Valid until the next call on ctx. */
+const char *cf_last_error(const cf_ctx *ctx);
+/* Full last error, or NULL when none. Valid until the next call on ctx. */
+const cf_error_info *cf_last_error_info(const cf_ctx *ctx);
+void cf_ctx_clear_error(cf_ctx *ctx);
+
+/* ---- Logging and progress --------------------------------------------- */
+
+typedef enum cf_log_level {
+	CF_LOG_ERROR,
+	CF_LOG_WARNING,
+	CF_LOG_INFO,
+	CF_LOG_DEBUG
+} cf_log_level;
+
+typedef void (*cf_log_fn)(void *ud, cf_log_level level, const char *msg);
+
+/* Sets the logger; NULL silences the library (the default). Messages never
+ * contain passwords or anonymization keys. FN may be called from worker
+ * threads of the same operation, never concurrently. */
+void cf_ctx_set_logger(cf_ctx *ctx, cf_log_fn fn, void *ud);
+
+typedef struct cf_progress {
+	const char *phase;  /* "parse", "apply", "seeds", "migrate", "sync", ... */
+	const char *item;   /* current file, migration or table; may be NULL */
+	long done;          /* units done in this phase */
+	long total;         /* units in this phase, -1 when unknown */
+	long long rows;     /* rows moved so far for ITEM, when relevant */
+	long long bytes;    /* bytes moved so far for ITEM, when relevant */
+	double elapsed_s;   /* since the phase began */
+	bool finished;      /* the phase (or ITEM) just ended */
+} cf_progress;
+
+typedef void (*cf_progress_fn)(void *ud, const cf_progress *p);
+/* Sets the progress callback; NULL disables it. Same threading as the logger. */
+void cf_ctx_set_progress(cf_ctx *ctx, cf_progress_fn fn, void *ud);
+
+/*
+ * Requests cancellation: running queries are cancelled on the server and the
+ * current operation stops with CF_ERR_CANCELLED after rolling back.
+ * Thread-safe; may be called from any thread, not from a signal handler.
+ */
+void cf_ctx_cancel(cf_ctx *ctx);
+bool cf_ctx_is_cancelled(const cf_ctx *ctx);
+
+/* ---- Hooks -------------------------------------------------------------- */
+
+typedef struct cf_hook_event {
+	const char *event;             /* "before_migration", ... */
+	const char *env;               /* environment name */
+	const char *database;          /* database name, never a DSN */
+	const char *migration_version; /* or NULL */
+	const char *migration_name;    /* or NULL */
+	const char *table;             /* or NULL */
+	long long rows;                /* -1 when not relevant */
+	int success;                   /* 1, 0, or -1 when not decided yet */
+	const char *error;             /* or NULL */
+	long long elapsed_ms;          /* -1 when not relevant */
+	const char *execution_id;      /* one id per confiture invocation */
+	const char *step;              /* s2s step name, or NULL */
+	const char *json;              /* the whole context as one JSON document */
+} cf_hook_event;
+
+typedef int (*cf_hook_fn)(void *ud, const cf_hook_event *ev);
+
+/*
+ * Registers a callback for EVENT (a name from cf_hook_events(), or "*" for
+ * all). A non-zero return aborts a before_* event and the operation fails.
+ */
+cf_status cf_hook_register(cf_ctx *ctx, const char *event, cf_hook_fn fn, void *ud);
+
+/* NULL-terminated list of the event names, in firing order per medium. */
+const char *const *cf_hook_events(void);
+
+/* What fires when, for `hooks list`. Strings point into the context. */
+typedef struct cf_hook_info {
+	const char *event;
+	const char *kind;      /* "run", "sql", "sql_file" or "callback" */
+	const char *action;    /* the command, SQL or file */
+	long timeout_s;
+	bool is_abort;         /* on_failure: abort (else warn) */
+	const char *origin;    /* "file:line" or "api" */
+} cf_hook_info;
+
+/* Lists hooks in firing order (events in cf_hook_events order). The caller
+ * frees *OUT with free(). Returns the count. */
+size_t cf_hooks_list(const cf_ctx *ctx, cf_hook_info **out);
+
+/* Fires EVENT with a sample context, as `hooks test` does. */
+cf_status cf_hooks_test(cf_ctx *ctx, const char *event);
+
+/* ---- Introspection -------------------------------------------------------- */
+
+typedef void (*cf_setting_fn)(void *ud, const char *key, const char *value, const char *origin);
+/* Calls FN for every setting of the loaded environment with its value (the
+ * database URL with its password masked) and where it came from. */
+void cf_ctx_visit_settings(const cf_ctx *ctx, cf_setting_fn fn, void *ud);
+
+/* Documentation of every config key: path, default (NULL when unset), text. */
+typedef struct cf_key_doc {
+	const char *key, *dflt, *doc;
+} cf_key_doc;
+const cf_key_doc *cf_config_key_docs(size_t *n);
+
+/* ---- Projects: init, validate-config, doctor ------------------------------ */
+
+typedef struct cf_init_result {
+	bool success;
+	char *dir;             /* absolute */
+	char **written;        /* files created, relative to DIR */
+	size_t n_written;
+	char **kept;           /* existing files left alone (.gitignore entries appended) */
+	size_t n_kept;
+} cf_init_result;
+
+/*
+ * Scaffolds a project in DIR (created when missing): the sample schema,
+ * seeds, migrations directory, db/environments/local.yaml (embedded cluster),
+ * db/sync/anonymization.yaml, confiture.yaml and .gitignore entries. Refuses
+ * (CF_ERR_VALIDATION, nothing written) when a file exists, unless FORCE.
+ */
+cf_status cf_init_project(cf_ctx *ctx, const char *dir, bool force, cf_init_result **out);
+void cf_init_result_free(cf_init_result *r);
+
+typedef struct cf_validate_result {
+	bool success;
+	char *project_file;    /* or NULL when the project has none */
+	char **envs;           /* environments checked */
+	size_t n_envs;
+	char **warnings;
+	size_t n_warnings;
+} cf_validate_result;
+
+/*
+ * Checks the configuration without connecting: the project file, then the
+ * environment chosen by cf_ctx_load's rules (or every environment with ALL),
+ * each with its keys, ${VAR} expansion, connection string syntax, hook files,
+ * plugin files and tracking table name. The first problem is the error.
+ * *OUT is filled on success and failure alike.
+ */
+cf_status cf_validate_config(cf_ctx *ctx, const char *project_dir, const char *env, bool all,
+                             cf_validate_result **out);
+void cf_validate_result_free(cf_validate_result *r);
+
+typedef struct cf_doctor_report {
+	char *env;
+	char *project_dir;
+	char *project_file;        /* or NULL */
+	char *target;              /* the connection, password masked */
+	bool is_embedded;
+	bool is_connected;
+	double connect_ms;
+	char *server_version;      /* e.g. "PostgreSQL 15.20 (Debian ...)" */
+	int server_version_num;
+	char *current_user;
+	bool is_superuser;
+	bool has_fdw_available;    /* postgres_fdw can be created */
+	bool has_fdw_installed;    /* already created in this database */
+	char *tracking_table;
+	bool has_ledger;
+	long n_applied;
+	char *current_version;     /* latest applied, or NULL */
+} cf_doctor_report;
+
+/*
+ * Connects to the loaded environment and reports on it. On a connection
+ * failure returns CF_ERR_CONNECT with *OUT still filled (is_connected false).
+ */
+cf_status cf_doctor(cf_ctx *ctx, cf_doctor_report **out);
+void cf_doctor_report_free(cf_doctor_report *r);
+
+/* ---- Embedded cluster ---------------------------------------------------- */
+
+typedef struct cf_embedded_status {
+	bool is_initialized;
+	bool is_running;
+	int pid;               /* postmaster pid when running, else 0 */
+	char *data_dir;        /* absolute */
+	char *socket_dir;      /* absolute */
+	int port;
+	char *bin_dir;         /* server binaries used, or NULL when not found */
+	char *url;             /* conninfo for the environment's database */
+} cf_embedded_status;
+
+/* Initializes (first time) and starts the project's embedded cluster. */
+cf_status cf_embedded_start(cf_ctx *ctx);
+/* Stops it; not running is success. */
+cf_status cf_embedded_stop(cf_ctx *ctx);
+/* Stops it and deletes its files. */
+cf_status cf_embedded_destroy(cf_ctx *ctx);
+/* Reports on it without starting it. *OUT is freed with cf_embedded_status_free. */
+cf_status cf_embedded_status_get(cf_ctx *ctx, cf_embedded_status **out);
+void cf_embedded_status_free(cf_embedded_status *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CONFITURE_H */

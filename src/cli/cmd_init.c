@@ -1,0 +1,51 @@
+/* cmd_init.c -- confiture init [DIR] [--force] */
+#include "cli.h"
+
+#include <stdio.h>
+
+cf_status cmd_init(cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"force", no_argument, 0, 'F'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	bool force = false;
+	int ch;
+	while ((ch = cli_getopt(c, argc, argv, "h", opts)) != -1) {
+		if (ch == 'h')
+			return cli_help(c);
+		if (ch == '?')
+			return CF_ERR_USAGE;
+		force = true;
+	}
+	if (argc - optind > 1)
+		return cli_usage(c, "too many arguments");
+	const char *dir = optind < argc ? argv[optind] : (c->project_dir ? c->project_dir : ".");
+	cf_init_result *r = NULL;
+	cf_status st = cf_init_project(c->ctx, dir, force, &r);
+	if (!st && c->format == CLI_JSON) {
+		cf_buf b;
+		cf_json j;
+		cli_json_begin(c, &j, &b, true);
+		cf_json_kv_str(&j, "dir", r->dir);
+		cf_json_key(&j, "written");
+		cf_json_arr_begin(&j);
+		for (size_t i = 0; i < r->n_written; i++)
+			cf_json_str(&j, r->written[i]);
+		cf_json_arr_end(&j);
+		cf_json_key(&j, "updated");
+		cf_json_arr_begin(&j);
+		for (size_t i = 0; i < r->n_kept; i++)
+			cf_json_str(&j, r->kept[i]);
+		cf_json_arr_end(&j);
+		cli_json_end(c, &j, &b);
+	} else if (!st) {
+		for (size_t i = 0; i < r->n_written; i++)
+			printf("created  %s\n", r->written[i]);
+		for (size_t i = 0; i < r->n_kept; i++)
+			printf("updated  %s\n", r->kept[i]);
+		fprintf(stderr, "confiture: project ready in %s\n"
+		                "confiture: next: cd %s && confiture build --apply\n",
+		        r->dir, dir);
+	}
+	cf_init_result_free(r);
+	return st;
+}

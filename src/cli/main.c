@@ -1,0 +1,497 @@
+/*
+ * main.c -- the confiture binary: global options, the command table, and the
+ * one place where a status becomes an exit code.
+ */
+#include "cli.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- Exit codes (frozen; compatible with the Python precursor) ---------- */
+
+typedef struct exit_code {
+	int code;
+	const char *name;
+	const char *meaning;
+} exit_code;
+
+static const exit_code EXIT_CODES[] = {
+	{0, "success", "success, or nothing to do"},
+	{1, "check_failed", "a check found something: pending migrations, checksum mismatch, "
+	                    "lint findings, verify mismatch, drift"},
+	{2, "usage", "usage error, or the tracking table is absent where it is required"},
+	{3, "failed", "could not connect, or a migration or SQL statement failed (rolled back)"},
+	{4, "schema_error", "schema or build error, e.g. a DDL file that does not parse"},
+	{5, "invalid", "configuration invalid, rules invalid, or a validation failure"},
+	{6, "lock_held", "lock held by another process (retriable)"},
+	{7, "preflight_failed", "preflight found errors"},
+	{8, "irreversible", "irreversible: a needed .down.sql is missing, or the state is "
+	                    "inconsistent"},
+	{130, "interrupted", "interrupted: the running statement was cancelled and rolled back"},
+};
+
+int cli_exit_code(cf_status st)
+{
+	switch (st) {
+	case CF_OK: return 0;
+	case CF_ERR_CHECK: return 1;
+	case CF_ERR_USAGE: return 2;
+	case CF_ERR_NO_LEDGER: return 2;
+	case CF_ERR_CONNECT: return 3;
+	case CF_ERR_SQL: return 3;
+	case CF_ERR_INTERNAL: return 3;
+	case CF_ERR_SCHEMA: return 4;
+	case CF_ERR_CONFIG: return 5;
+	case CF_ERR_VALIDATION: return 5;
+	case CF_ERR_IO: return 5;
+	case CF_ERR_LOCK: return 6;
+	case CF_ERR_PREFLIGHT: return 7;
+	case CF_ERR_IRREVERSIBLE: return 8;
+	case CF_ERR_CANCELLED: return 130;
+	}
+	return 3;
+}
+
+static int print_exit_codes(bool json)
+{
+	size_t n = sizeof(EXIT_CODES) / sizeof(*EXIT_CODES);
+	if (!json) {
+		printf("%-5s %-17s %s\n", "exit", "name", "meaning");
+		for (size_t i = 0; i < n; i++)
+			printf("%-5d %-17s %s\n", EXIT_CODES[i].code, EXIT_CODES[i].name,
+			       EXIT_CODES[i].meaning);
+		return 0;
+	}
+	cf_buf b;
+	cf_buf_init(&b);
+	cf_json j;
+	cf_json_init(&j, &b, false);
+	cf_json_obj_begin(&j);
+	cf_json_kv_str(&j, "version", CONFITURE_VERSION);
+	cf_json_key(&j, "exit_codes");
+	cf_json_arr_begin(&j);
+	for (size_t i = 0; i < n; i++) {
+		cf_json_obj_begin(&j);
+		cf_json_kv_int(&j, "code", EXIT_CODES[i].code);
+		cf_json_kv_str(&j, "name", EXIT_CODES[i].name);
+		cf_json_kv_str(&j, "meaning", EXIT_CODES[i].meaning);
+		cf_json_obj_end(&j);
+	}
+	cf_json_arr_end(&j);
+	cf_json_obj_end(&j);
+	puts(b.data);
+	cf_buf_release(&b);
+	return 0;
+}
+
+/* ---- Commands ------------------------------------------------------------ */
+
+static cf_status cmd_help(cli *c, int argc, char **argv);
+static cf_status cmd_version(cli *c, int argc, char **argv);
+
+#define HELP_GLOBAL                                                                     \
+	"Global options (before or after the command):\n"                                 \
+	"  -c, --config FILE        project file (default: confiture.yaml)\n"             \
+	"  -e, --env NAME           environment (default: CONFITURE_ENV, default_env, local)\n" \
+	"  -d, --database-url URL   database, overriding the environment's\n"            \
+	"      --project-dir DIR    project directory (default: .)\n"                   \
+	"  -f, --format FMT         text, json, or csv where the output is a table\n"     \
+	"  -q, --quiet              only errors and warnings on stderr\n"                 \
+	"  -v, --verbose            debug messages on stderr\n"                           \
+	"      --no-color           no color (also when NO_COLOR is set)\n"
+
+static const cli_command COMMANDS[] = {
+	{"init", cmd_init, "scaffold a project that builds as generated",
+	 "usage: confiture init [DIR] [--force]\n\n"
+	 "Creates db/schema/ (numbered example folders), db/seeds/, db/migrations/,\n"
+	 "db/environments/local.yaml (embedded cluster), db/sync/anonymization.yaml,\n"
+	 "confiture.yaml, and .gitignore entries. Existing files are never\n"
+	 "overwritten unless --force.\n\n"
+	 "  --force    overwrite existing files\n"},
+	{"doctor", cmd_doctor, "show the resolved environment, connection and ledger",
+	 "usage: confiture doctor\n\n"
+	 "Shows each setting and where it came from, the connection (password\n"
+	 "masked), the server version, whether postgres_fdw is available, and the\n"
+	 "tracking table. Exits 3 when the connection fails.\n"},
+	{"validate-config", cmd_validate_config, "check the configuration without connecting",
+	 "usage: confiture validate-config [--all]\n\n"
+	 "Loads the project file and the environment (with --all: every environment),\n"
+	 "expanding ${VAR}, and checks every key, connection string and hook file.\n"
+	 "Exits 5 on the first problem, naming file, line and key.\n\n"
+	 "  --all      check every environment the project defines\n"},
+	{"embedded", cmd_embedded, "manage the project-local PostgreSQL cluster",
+	 "usage: confiture embedded start|stop|status|url|destroy\n\n"
+	 "The embedded cluster lives in .confiture/pg/ and listens only on a unix\n"
+	 "socket. It is used when database_url is \"embedded\", or unset in \"local\".\n\n"
+	 "  start      initialize (first time) and start it\n"
+	 "  stop       stop it\n"
+	 "  status     tell whether it is initialized and running\n"
+	 "  url        print the connection string of the environment's database\n"
+	 "  destroy    stop it and delete its files\n"},
+	{"hooks", cmd_hooks, "list hooks, or run one event's hooks with a sample context",
+	 "usage: confiture hooks list\n"
+	 "       confiture hooks test EVENT\n\n"
+	 "Events: before_build after_build before_migrate before_migration\n"
+	 "after_migration migration_failed after_migrate before_sync\n"
+	 "before_sync_table after_sync_table after_sync before_s2s_step\n"
+	 "after_s2s_step on_error\n"},
+	{"help", cmd_help, "show help for a command", "usage: confiture help [COMMAND]\n"},
+	{"version", cmd_version, "print the version", "usage: confiture version\n"},
+};
+
+const cli_command *cli_commands(size_t *n)
+{
+	*n = sizeof(COMMANDS) / sizeof(*COMMANDS);
+	return COMMANDS;
+}
+
+const cli_command *cli_find_command(const char *name)
+{
+	size_t n;
+	const cli_command *cmds = cli_commands(&n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(cmds[i].name, name) == 0)
+			return &cmds[i];
+	if (strcmp(name, "schema-to-schema") == 0)
+		return cli_find_command("s2s");
+	return NULL;
+}
+
+static void print_main_help(void)
+{
+	printf("confiture %s -- PostgreSQL migration toolkit\n\n"
+	       "usage: confiture [OPTIONS] COMMAND [ARGS]\n\nCommands:\n",
+	       CONFITURE_VERSION);
+	size_t n;
+	const cli_command *cmds = cli_commands(&n);
+	for (size_t i = 0; i < n; i++)
+		printf("  %-17s %s\n", cmds[i].name, cmds[i].summary);
+	printf("\n%s"
+	       "      --version            print the version\n"
+	       "      --exit-codes         print the exit codes (--exit-codes-json for JSON)\n"
+	       "  -h, --help               this help; `confiture help COMMAND` for a command\n\n"
+	       "Docs: docs/ in the source tree, and `man confiture`.\n",
+	       HELP_GLOBAL);
+}
+
+static cf_status cmd_help(cli *c, int argc, char **argv)
+{
+	if (argc < 2) {
+		print_main_help();
+		return CF_OK;
+	}
+	const cli_command *cmd = cli_find_command(argv[1]);
+	if (!cmd)
+		return cli_usage(c, "unknown command \"%s\"", argv[1]);
+	c->command = cmd->name;
+	return cli_help(c);
+}
+
+static cf_status cmd_version(cli *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (c->format == CLI_JSON) {
+		cf_buf b;
+		cf_json j;
+		cli_json_begin(c, &j, &b, true);
+		cf_json_kv_str(&j, "version", CONFITURE_VERSION);
+		cli_json_end(c, &j, &b);
+	} else {
+		printf("confiture %s\n", CONFITURE_VERSION);
+	}
+	return CF_OK;
+}
+
+cf_status cli_help(cli *c)
+{
+	const cli_command *cmd = cli_find_command(c->command);
+	if (!cmd)
+		return CF_OK;
+	printf("%s\n%s", cmd->help, HELP_GLOBAL);
+	return CF_OK;
+}
+
+/* ---- Options ------------------------------------------------------------- */
+
+cf_status cli_usage(cli *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = cf_vasprintf(fmt, ap);
+	va_end(ap);
+	cf_status st = cf_error_set(c->ctx, CF_ERR_USAGE, "%s", msg);
+	if (c->command && strcmp(c->command, "confiture") != 0)
+		cf_error_hint(c->ctx, "Try \"confiture %s --help\".", c->command);
+	else
+		cf_error_hint(c->ctx, "Try \"confiture --help\".");
+	free(msg);
+	return st;
+}
+
+int cli_getopt(cli *c, int argc, char **argv, const char *shortopts, const struct option *opts)
+{
+	opterr = 0;
+	int idx = -1;
+	/* "+" stops at the first non-option, so subcommands keep their own. */
+	char *spec = cf_asprintf("+:%s", shortopts);
+	int ch = getopt_long(argc, argv, spec, opts, &idx);
+	free(spec);
+	if (ch == '?') {
+		const char *bad = argv[optind - 1];
+		if (optopt && !(bad[0] == '-' && bad[1] == '-'))
+			cli_usage(c, "unknown option \"-%c\"", optopt);
+		else
+			cli_usage(c, "unknown option \"%s\"", bad);
+		return '?';
+	}
+	if (ch == ':') {
+		cli_usage(c, "option \"%s\" needs a value", argv[optind - 1]);
+		return '?';
+	}
+	return ch;
+}
+
+cf_status cli_parse_long(cli *c, const char *opt, const char *text, long *out)
+{
+	char *end;
+	long v = strtol(text, &end, 10);
+	if (!*text || *end || v < 0)
+		return cli_usage(c, "option \"%s\" needs a non-negative integer, got \"%s\"", opt, text);
+	*out = v;
+	return CF_OK;
+}
+
+cf_status cli_load(cli *c)
+{
+	cf_status st = CF_OK;
+	if (c->config_file)
+		st = cf_ctx_set_config_file(c->ctx, c->config_file);
+	if (!st && c->database_url)
+		st = cf_ctx_set_database_url(c->ctx, c->database_url);
+	if (!st)
+		st = cf_ctx_load(c->ctx, c->project_dir, c->env);
+	return st;
+}
+
+/* Global options may come before or after the command; they are taken out
+ * of argv here, and what remains is the command and its own arguments. */
+typedef struct global_opt {
+	const char *lng;
+	char shrt;
+	bool has_arg;
+} global_opt;
+
+static const global_opt GLOBALS[] = {
+	{"config", 'c', true},       {"env", 'e', true},         {"database-url", 'd', true},
+	{"project-dir", 0, true},    {"format", 'f', true},      {"quiet", 'q', false},
+	{"verbose", 'v', false},     {"no-color", 0, false},     {"version", 0, false},
+	{"exit-codes", 0, false},    {"exit-codes-json", 0, false},
+};
+
+typedef struct globals {
+	const char *format;
+	bool want_version, want_exit_codes, want_exit_codes_json, want_no_color;
+} globals;
+
+static void set_global(cli *c, globals *g, const global_opt *o, const char *val)
+{
+	switch (o->shrt) {
+	case 'c': c->config_file = val; return;
+	case 'e': c->env = val; return;
+	case 'd': c->database_url = val; return;
+	case 'f': g->format = val; return;
+	case 'q': c->is_quiet = true; return;
+	case 'v': c->is_verbose = true; return;
+	default: break;
+	}
+	if (strcmp(o->lng, "project-dir") == 0)
+		c->project_dir = val;
+	else if (strcmp(o->lng, "no-color") == 0)
+		g->want_no_color = true;
+	else if (strcmp(o->lng, "version") == 0)
+		g->want_version = true;
+	else if (strcmp(o->lng, "exit-codes") == 0)
+		g->want_exit_codes = true;
+	else if (strcmp(o->lng, "exit-codes-json") == 0)
+		g->want_exit_codes_json = true;
+}
+
+/* Matches ARG against the globals; returns how many argv slots it used (0: not global). */
+static int match_global(cli *c, globals *g, char **argv, int i, int argc, cf_status *st)
+{
+	const char *a = argv[i];
+	for (size_t k = 0; k < sizeof(GLOBALS) / sizeof(*GLOBALS); k++) {
+		const global_opt *o = &GLOBALS[k];
+		const char *val = NULL;
+		int used = 0;
+		size_t ll = strlen(o->lng);
+		if (a[0] == '-' && a[1] == '-' && strncmp(a + 2, o->lng, ll) == 0 &&
+		    (a[2 + ll] == '\0' || (a[2 + ll] == '=' && o->has_arg))) {
+			val = a[2 + ll] == '=' ? a + 3 + ll : NULL;
+			used = 1;
+		} else if (o->shrt && a[0] == '-' && a[1] == o->shrt &&
+		           (a[2] == '\0' || o->has_arg)) {
+			val = a[2] ? a + 2 : NULL;
+			used = 1;
+		}
+		if (!used)
+			continue;
+		if (o->has_arg && !val) {
+			if (i + 1 >= argc) {
+				*st = cli_usage(c, "option \"%s\" needs a value", a);
+				return 1;
+			}
+			val = argv[i + 1];
+			used = 2;
+		}
+		set_global(c, g, o, val);
+		return used;
+	}
+	return 0;
+}
+
+static cf_status parse_globals(cli *c, globals *g, int *argc, char **argv)
+{
+	int out = 1;
+	cf_status st = CF_OK;
+	bool rest = false;
+	for (int i = 1; i < *argc; i++) {
+		if (!rest && strcmp(argv[i], "--") == 0) {
+			rest = true;
+			argv[out++] = argv[i];
+			continue;
+		}
+		int used = rest || argv[i][0] != '-' ? 0 : match_global(c, g, argv, i, *argc, &st);
+		if (st)
+			return st;
+		if (used == 0)
+			argv[out++] = argv[i];
+		else
+			i += used - 1;
+	}
+	*argc = out;
+	argv[out] = NULL;
+	if (g->format) {
+		if (strcmp(g->format, "text") == 0 || strcmp(g->format, "table") == 0)
+			c->format = CLI_TEXT;
+		else if (strcmp(g->format, "json") == 0)
+			c->format = CLI_JSON;
+		else if (strcmp(g->format, "csv") == 0)
+			c->format = CLI_CSV;
+		else
+			return cli_usage(c, "unknown format \"%s\" (use text, json or csv)", g->format);
+	}
+	return CF_OK;
+}
+
+/* ---- Signals --------------------------------------------------------------- */
+
+/*
+ * SIGINT and SIGTERM are blocked in every thread and taken by this one, which
+ * cancels the running statements through the library (PQcancel). A second
+ * signal exits at once.
+ */
+static void *signal_thread(void *arg)
+{
+	cli *c = arg;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	for (int n = 0;; n++) {
+		int sig;
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (n > 0)
+			_exit(130);
+		static const char msg[] = "\nconfiture: interrupted, cancelling (again to force)\n";
+		ssize_t w = write(2, msg, sizeof(msg) - 1);
+		(void)w;
+		cf_ctx_cancel(c->ctx);
+	}
+	return NULL;
+}
+
+static void setup_signals(cli *c)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	pthread_t t;
+	if (pthread_create(&t, NULL, signal_thread, c) == 0)
+		pthread_detach(t);
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static cf_status dispatch(cli *c, int argc, char **argv)
+{
+	if (argc < 2) {
+		print_main_help();
+		return cli_usage(c, "no command given");
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
+		print_main_help();
+		return CF_OK;
+	}
+	const cli_command *cmd = cli_find_command(name);
+	if (!cmd) {
+		size_t n;
+		const cli_command *cmds = cli_commands(&n);
+		const char *names[64];
+		for (size_t i = 0; i < n && i < 64; i++)
+			names[i] = cmds[i].name;
+		const char *best = name[0] == '-' ? NULL : cf_closest(name, names, n);
+		cf_status st = cf_error_set(c->ctx, CF_ERR_USAGE, "unknown %s \"%s\"",
+		                            name[0] == '-' ? "option" : "command", name);
+		if (best)
+			cf_error_hint(c->ctx, "Did you mean \"confiture %s\"? See \"confiture --help\".",
+			              best);
+		else
+			cf_error_hint(c->ctx, "See \"confiture --help\".");
+		return st;
+	}
+	c->command = cmd->name;
+	cf_ctx_set_app_name(c->ctx, cmd->name);
+	optind = 0; /* GNU getopt: full reset for the command's own parsing */
+	return cmd->fn(c, argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+	cli c = {.format = CLI_TEXT, .command = "confiture"};
+	c.ctx = cf_ctx_new();
+	globals g = {0};
+	cf_status st = parse_globals(&c, &g, &argc, argv);
+	c.is_tty = isatty(2);
+	c.has_color = c.is_tty && !g.want_no_color && !getenv("NO_COLOR");
+	cf_ctx_set_logger(c.ctx, cli_logger, &c);
+	if (c.is_tty && !c.is_quiet)
+		cf_ctx_set_progress(c.ctx, cli_progress, &c);
+	if (!st && (g.want_exit_codes || g.want_exit_codes_json)) {
+		int code = print_exit_codes(g.want_exit_codes_json || c.format == CLI_JSON);
+		cf_ctx_free(c.ctx);
+		return code;
+	}
+	if (!st && g.want_version)
+		st = cmd_version(&c, 0, NULL);
+	else if (!st) {
+		setup_signals(&c);
+		st = dispatch(&c, argc, argv);
+	}
+	if (st && cf_last_error_info(c.ctx))
+		cli_print_error(&c, st);
+	int code = cli_exit_code(st);
+	fflush(stdout);
+	cf_ctx_free(c.ctx);
+	return code;
+}

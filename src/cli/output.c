@@ -1,0 +1,208 @@
+/* output.c -- logging, progress, errors and JSON documents of the binary. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *cli_color(const cli *c, const char *what)
+{
+	if (!c->has_color)
+		return "";
+	if (strcmp(what, "error") == 0)
+		return "\033[1;31m";
+	if (strcmp(what, "warn") == 0)
+		return "\033[1;33m";
+	if (strcmp(what, "ok") == 0)
+		return "\033[32m";
+	if (strcmp(what, "hint") == 0)
+		return "\033[36m";
+	if (strcmp(what, "dim") == 0)
+		return "\033[2m";
+	return "\033[0m";
+}
+
+static void progress_clear(cli *c)
+{
+	if (c->progress_open) {
+		fputs("\r\033[K", stderr);
+		c->progress_open = false;
+	}
+}
+
+/* Prints each line of TEXT as "confiture: LABEL: line". */
+static void print_lines(cli *c, const char *label, const char *color, const char *text)
+{
+	const char *p = text;
+	while (p) {
+		const char *nl = strchr(p, '\n');
+		int n = nl ? (int)(nl - p) : (int)strlen(p);
+		fprintf(stderr, "confiture: %s%s:%s %.*s\n", color, label, cli_color(c, "reset"), n, p);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+void cli_logger(void *ud, cf_log_level level, const char *msg)
+{
+	cli *c = ud;
+	if ((level == CF_LOG_DEBUG && !c->is_verbose) || (level == CF_LOG_INFO && c->is_quiet))
+		return;
+	progress_clear(c);
+	switch (level) {
+	case CF_LOG_ERROR:
+		print_lines(c, "error", cli_color(c, "error"), msg);
+		break;
+	case CF_LOG_WARNING:
+		print_lines(c, "warning", cli_color(c, "warn"), msg);
+		break;
+	case CF_LOG_INFO:
+		fprintf(stderr, "confiture: %s\n", msg);
+		break;
+	case CF_LOG_DEBUG:
+		fprintf(stderr, "confiture: %sdebug: %s%s\n", cli_color(c, "dim"), msg,
+		        cli_color(c, "reset"));
+		break;
+	}
+}
+
+static void human_count(char *out, size_t n, double v)
+{
+	if (v >= 1e6)
+		snprintf(out, n, "%.1fM", v / 1e6);
+	else if (v >= 1e4)
+		snprintf(out, n, "%.0fk", v / 1e3);
+	else
+		snprintf(out, n, "%.0f", v);
+}
+
+void cli_progress(void *ud, const cf_progress *p)
+{
+	cli *c = ud;
+	char line[256];
+	int n = snprintf(line, sizeof(line), "%s", p->phase);
+	if (p->item)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s", p->item);
+	if (p->total >= 0)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %ld/%ld", p->done, p->total);
+	else if (p->done > 0)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %ld", p->done);
+	if (p->rows > 0) {
+		char rows[32], rate[32];
+		human_count(rows, sizeof(rows), (double)p->rows);
+		human_count(rate, sizeof(rate), p->elapsed_s > 0 ? (double)p->rows / p->elapsed_s : 0);
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s rows (%s rows/s)", rows, rate);
+	}
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	snprintf(line + n, sizeof(line) - (size_t)n, " %s%.2fs%s", cli_color(c, "dim"),
+	         p->elapsed_s, cli_color(c, "reset"));
+	fprintf(stderr, "\r\033[K%s%s", p->finished ? "confiture: " : "", line);
+	if (p->finished) {
+		fputc('\n', stderr);
+		c->progress_open = false;
+	} else {
+		c->progress_open = true;
+	}
+	fflush(stderr);
+}
+
+void cli_json_begin(cli *c, cf_json *j, cf_buf *b, bool ok)
+{
+	cf_buf_init(b);
+	cf_json_init(j, b, false);
+	cf_json_obj_begin(j);
+	cf_json_kv_bool(j, "ok", ok);
+	cf_json_kv_str(j, "command", c->command);
+}
+
+void cli_json_end(cli *c, cf_json *j, cf_buf *b)
+{
+	cf_json_obj_end(j);
+	fputs(b->data, stdout);
+	fputc('\n', stdout);
+	cf_buf_release(b);
+	c->has_output = true;
+}
+
+void cli_json_error_member(cli *c, cf_json *j, cf_status st)
+{
+	const cf_error_info *e = cf_last_error_info(c->ctx);
+	cf_json_key(j, "error");
+	if (!e) {
+		cf_json_null(j);
+		return;
+	}
+	cf_json_obj_begin(j);
+	cf_json_kv_int(j, "code", cli_exit_code(st));
+	cf_json_kv_str(j, "status", cf_status_name(e->code));
+	cf_json_kv_str(j, "message", e->message);
+	cf_json_kv_str(j, "detail", e->detail);
+	cf_json_kv_str(j, "hint", e->hint);
+	cf_json_kv_str(j, "context", e->context);
+	cf_json_kv_str(j, "file", e->file);
+	cf_json_key(j, "line");
+	if (e->line > 0)
+		cf_json_int(j, e->line);
+	else
+		cf_json_null(j);
+	cf_json_key(j, "column");
+	if (e->column > 0)
+		cf_json_int(j, e->column);
+	else
+		cf_json_null(j);
+	cf_json_kv_str(j, "sqlstate", e->sqlstate);
+	cf_json_obj_end(j);
+}
+
+void cli_print_error(cli *c, cf_status st)
+{
+	const cf_error_info *e = cf_last_error_info(c->ctx);
+	if (!e)
+		return;
+	progress_clear(c);
+	if (c->format == CLI_JSON) {
+		if (c->has_output)
+			return; /* the document already carries the error */
+		cf_buf b;
+		cf_json j;
+		cli_json_begin(c, &j, &b, false);
+		cli_json_error_member(c, &j, st);
+		cli_json_end(c, &j, &b);
+		return;
+	}
+	char *where = NULL;
+	if (e->file && e->line > 0 && e->column > 0)
+		where = cf_asprintf("%s:%d:%d: ", e->file, e->line, e->column);
+	else if (e->file && e->line > 0)
+		where = cf_asprintf("%s:%d: ", e->file, e->line);
+	else if (e->file)
+		where = cf_asprintf("%s: ", e->file);
+	char *msg = cf_asprintf("%s%s", where ? where : "", e->message);
+	print_lines(c, "error", cli_color(c, "error"), msg);
+	if (e->detail)
+		print_lines(c, "detail", "", e->detail);
+	if (e->hint)
+		print_lines(c, "hint", cli_color(c, "hint"), e->hint);
+	if (e->context)
+		print_lines(c, "context", "", e->context);
+	if (e->sqlstate)
+		print_lines(c, "sqlstate", "", e->sqlstate);
+	free(msg);
+	free(where);
+}
+
+void cli_csv_field(FILE *f, const char *s, bool last)
+{
+	s = s ? s : "";
+	if (strpbrk(s, ",\"\n\r")) {
+		fputc('"', f);
+		for (const char *p = s; *p; p++) {
+			if (*p == '"')
+				fputc('"', f);
+			fputc(*p, f);
+		}
+		fputc('"', f);
+	} else {
+		fputs(s, f);
+	}
+	fputc(last ? '\n' : ',', f);
+}

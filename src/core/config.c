@@ -1,0 +1,1493 @@
+/*
+ * config.c -- configuration: the YAML reader, the key table, layering.
+ *
+ * The only user of libyaml. Precedence, lowest to highest: built-in defaults,
+ * confiture.yaml (top-level keys, then environments.ENV), db/environments/
+ * ENV.yaml, CONFITURE_* variables, then flags and API overrides.
+ */
+#include "config.h"
+#include "error.h"
+#include "fs.h"
+#include "log.h"
+#include "pg.h"
+#include "secret.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <errno.h>
+#include <limits.h>
+#include <unistd.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+typedef struct anchor {
+	char *name;
+	cf_ynode *node; /* not owned: points into the tree */
+} anchor;
+
+typedef struct ybuilder {
+	cf_ctx *ctx;
+	const char *file;
+	yaml_parser_t parser;
+	int flags;
+	anchor *anchors;
+	size_t n_anchors;
+} ybuilder;
+
+static void ynode_free(cf_ynode *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		if (n->k)
+			ynode_free(n->k[i]);
+		ynode_free(n->v[i]);
+	}
+	free(n->k);
+	free(n->v);
+	free(n->str);
+	free(n);
+}
+
+void cf_ydoc_free(cf_ydoc *doc)
+{
+	if (!doc)
+		return;
+	ynode_free(doc->root);
+	free(doc->file);
+	free(doc);
+}
+
+static cf_ynode *ynode_copy(const cf_ynode *src)
+{
+	cf_ynode *n = cf_calloc(1, sizeof(*n));
+	*n = *src;
+	n->str = cf_strdup(src->str);
+	if (src->n) {
+		n->v = cf_calloc(src->n, sizeof(cf_ynode *));
+		n->k = src->k ? cf_calloc(src->n, sizeof(cf_ynode *)) : NULL;
+		for (size_t i = 0; i < src->n; i++) {
+			n->v[i] = ynode_copy(src->v[i]);
+			if (src->k)
+				n->k[i] = ynode_copy(src->k[i]);
+		}
+	} else {
+		n->k = src->kind == CF_Y_MAP ? cf_calloc(1, sizeof(cf_ynode *)) : NULL;
+		n->v = NULL;
+	}
+	return n;
+}
+
+static void ynode_add(cf_ynode *parent, cf_ynode *key, cf_ynode *val)
+{
+	parent->v = cf_realloc(parent->v, (parent->n + 1) * sizeof(cf_ynode *));
+	if (key || parent->kind == CF_Y_MAP)
+		parent->k = cf_realloc(parent->k, (parent->n + 1) * sizeof(cf_ynode *));
+	if (parent->k)
+		parent->k[parent->n] = key;
+	parent->v[parent->n] = val;
+	parent->n++;
+}
+
+cf_ynode *cf_ynode_get(const cf_ynode *map, const char *key)
+{
+	if (!map || map->kind != CF_Y_MAP)
+		return NULL;
+	for (size_t i = 0; i < map->n; i++)
+		if (map->k[i]->str && strcmp(map->k[i]->str, key) == 0)
+			return map->v[i];
+	return NULL;
+}
+
+static cf_status syntax_error(ybuilder *b, const char *what, int line, int col)
+{
+	cf_error_set(b->ctx, CF_ERR_CONFIG, "could not parse YAML file \"%s\": %s", b->file, what);
+	cf_error_at(b->ctx, b->file, line, col);
+	cf_error_hint(b->ctx, "Check the indentation and quoting near that line.");
+	return CF_ERR_CONFIG;
+}
+
+static cf_status next_event(ybuilder *b, yaml_event_t *ev)
+{
+	if (yaml_parser_parse(&b->parser, ev))
+		return CF_OK;
+	const char *problem = b->parser.problem ? b->parser.problem : "syntax error";
+	char *msg = b->parser.context ? cf_asprintf("%s %s", problem, b->parser.context)
+	                              : cf_strdup(problem);
+	cf_status st = syntax_error(b, msg, (int)b->parser.problem_mark.line + 1,
+	                            (int)b->parser.problem_mark.column + 1);
+	free(msg);
+	return st;
+}
+
+/* Plain scalars spelled null/~/empty are YAML nulls. */
+static bool is_null_spelling(const char *s)
+{
+	return !*s || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
+	       strcmp(s, "NULL") == 0;
+}
+
+static cf_status scalar_node(ybuilder *b, yaml_event_t *ev, cf_ynode *n)
+{
+	const char *raw = (const char *)ev->data.scalar.value;
+	n->is_quoted = ev->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+	               ev->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+	if (!n->is_quoted && is_null_spelling(raw)) {
+		n->kind = CF_Y_NULL;
+		return CF_OK;
+	}
+	n->kind = CF_Y_SCALAR;
+	if (!(b->flags & CF_YAML_EXPAND_VARS)) {
+		n->str = cf_strdup(raw);
+		return CF_OK;
+	}
+	char *missing = NULL;
+	n->str = cf_expand_vars(raw, &missing);
+	if (n->str)
+		return CF_OK;
+	cf_error_set(b->ctx, CF_ERR_CONFIG, "environment variable \"%s\" is not set", missing);
+	cf_error_at(b->ctx, b->file, n->line, n->column);
+	cf_error_hint(b->ctx, "Export %s, or write ${%s:-default} to give a default.", missing,
+	              missing);
+	free(missing);
+	return CF_ERR_CONFIG;
+}
+
+static cf_status build_node(ybuilder *b, yaml_event_t *ev, cf_ynode **out);
+
+static void remember_anchor(ybuilder *b, const yaml_char_t *name, cf_ynode *n)
+{
+	if (!name)
+		return;
+	b->anchors = cf_realloc(b->anchors, (b->n_anchors + 1) * sizeof(anchor));
+	b->anchors[b->n_anchors].name = cf_strdup((const char *)name);
+	b->anchors[b->n_anchors].node = n;
+	b->n_anchors++;
+}
+
+/* "<<: *base" merges the keys of base that the map does not set itself. */
+static void merge_into(cf_ynode *map, const cf_ynode *src)
+{
+	if (src->kind == CF_Y_SEQ) {
+		for (size_t i = 0; i < src->n; i++)
+			merge_into(map, src->v[i]);
+		return;
+	}
+	if (src->kind != CF_Y_MAP)
+		return;
+	for (size_t i = 0; i < src->n; i++)
+		if (!cf_ynode_get(map, src->k[i]->str))
+			ynode_add(map, ynode_copy(src->k[i]), ynode_copy(src->v[i]));
+}
+
+static cf_status build_map(ybuilder *b, cf_ynode *n)
+{
+	cf_ynode *merges = NULL;
+	for (;;) {
+		yaml_event_t ev;
+		cf_status st = next_event(b, &ev);
+		if (st)
+			goto fail;
+		if (ev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		cf_ynode *key = NULL, *val = NULL;
+		st = build_node(b, &ev, &key);
+		yaml_event_delete(&ev);
+		if (st)
+			goto fail;
+		if (key->kind != CF_Y_SCALAR) {
+			syntax_error(b, "mapping keys must be plain scalars", key->line, key->column);
+			ynode_free(key);
+			st = CF_ERR_CONFIG;
+			goto fail;
+		}
+		if ((st = next_event(b, &ev)) == CF_OK) {
+			st = build_node(b, &ev, &val);
+			yaml_event_delete(&ev);
+		}
+		if (st) {
+			ynode_free(key);
+			goto fail;
+		}
+		if (strcmp(key->str, "<<") == 0 && !key->is_quoted) {
+			ynode_free(key);
+			ynode_free(merges);
+			merges = val;
+			continue;
+		}
+		if (cf_ynode_get(n, key->str)) {
+			cf_error_set(b->ctx, CF_ERR_CONFIG, "duplicate key \"%s\" in \"%s\"", key->str,
+			             b->file);
+			cf_error_at(b->ctx, b->file, key->line, key->column);
+			cf_error_hint(b->ctx, "Remove one of the two \"%s\" entries.", key->str);
+			ynode_free(key);
+			ynode_free(val);
+			st = CF_ERR_CONFIG;
+			goto fail;
+		}
+		ynode_add(n, key, val);
+		continue;
+	fail:
+		ynode_free(merges);
+		return st;
+	}
+	if (merges)
+		merge_into(n, merges);
+	ynode_free(merges);
+	return CF_OK;
+}
+
+static cf_status build_seq(ybuilder *b, cf_ynode *n)
+{
+	for (;;) {
+		yaml_event_t ev;
+		cf_status st = next_event(b, &ev);
+		if (st)
+			return st;
+		if (ev.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&ev);
+			return CF_OK;
+		}
+		cf_ynode *item = NULL;
+		st = build_node(b, &ev, &item);
+		yaml_event_delete(&ev);
+		if (st)
+			return st;
+		ynode_add(n, NULL, item);
+	}
+}
+
+static cf_status build_node(ybuilder *b, yaml_event_t *ev, cf_ynode **out)
+{
+	cf_ynode *n = cf_calloc(1, sizeof(*n));
+	n->line = (int)ev->start_mark.line + 1;
+	n->column = (int)ev->start_mark.column + 1;
+	cf_status st = CF_OK;
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		st = scalar_node(b, ev, n);
+		remember_anchor(b, ev->data.scalar.anchor, n);
+		break;
+	case YAML_MAPPING_START_EVENT:
+		n->kind = CF_Y_MAP;
+		n->k = cf_calloc(1, sizeof(cf_ynode *));
+		remember_anchor(b, ev->data.mapping_start.anchor, n);
+		st = build_map(b, n);
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		n->kind = CF_Y_SEQ;
+		remember_anchor(b, ev->data.sequence_start.anchor, n);
+		st = build_seq(b, n);
+		break;
+	case YAML_ALIAS_EVENT: {
+		const char *name = (const char *)ev->data.alias.anchor;
+		const anchor *a = NULL;
+		for (size_t i = b->n_anchors; i-- > 0;)
+			if (strcmp(b->anchors[i].name, name) == 0) {
+				a = &b->anchors[i];
+				break;
+			}
+		if (!a) {
+			char *msg = cf_asprintf("unknown alias \"*%s\"", name);
+			st = syntax_error(b, msg, n->line, n->column);
+			free(msg);
+			break;
+		}
+		free(n);
+		n = ynode_copy(a->node);
+		break;
+	}
+	default:
+		st = syntax_error(b, "unexpected YAML event", n->line, n->column);
+		break;
+	}
+	if (st) {
+		ynode_free(n);
+		return st;
+	}
+	*out = n;
+	return CF_OK;
+}
+
+cf_status cf_yaml_parse(cf_ctx *ctx, const char *name, const char *text, size_t len, int flags,
+                        cf_ydoc **out)
+{
+	ybuilder b = {.ctx = ctx, .file = name, .flags = flags};
+	cf_ydoc *doc = cf_calloc(1, sizeof(*doc));
+	doc->file = cf_strdup(name);
+	cf_status st = CF_OK;
+	yaml_parser_initialize(&b.parser);
+	yaml_parser_set_input_string(&b.parser, (const unsigned char *)text, len);
+	for (;;) {
+		yaml_event_t ev;
+		if ((st = next_event(&b, &ev)))
+			break;
+		yaml_event_type_t type = ev.type;
+		if (type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (type == YAML_MAPPING_START_EVENT || type == YAML_SEQUENCE_START_EVENT ||
+		    type == YAML_SCALAR_EVENT || type == YAML_ALIAS_EVENT) {
+			if (doc->root) {
+				st = syntax_error(&b, "more than one document", (int)ev.start_mark.line + 1,
+				                  (int)ev.start_mark.column + 1);
+				yaml_event_delete(&ev);
+				break;
+			}
+			st = build_node(&b, &ev, &doc->root);
+		}
+		yaml_event_delete(&ev);
+		if (st)
+			break;
+	}
+	yaml_parser_delete(&b.parser);
+	for (size_t i = 0; i < b.n_anchors; i++)
+		free(b.anchors[i].name);
+	free(b.anchors);
+	if (st) {
+		cf_ydoc_free(doc);
+		return st;
+	}
+	if (doc->root && doc->root->kind == CF_Y_NULL) {
+		ynode_free(doc->root);
+		doc->root = NULL;
+	}
+	*out = doc;
+	return CF_OK;
+}
+
+cf_status cf_yaml_load(cf_ctx *ctx, const char *path, const char *shown, int flags,
+                       cf_ydoc **out)
+{
+	char *text = NULL;
+	size_t len = 0;
+	cf_status st = cf_file_read(ctx, path, &text, &len);
+	if (st) {
+		cf_error_recode(ctx, CF_ERR_CONFIG);
+		return st == CF_ERR_IO ? CF_ERR_CONFIG : st;
+	}
+	st = cf_yaml_parse(ctx, shown ? shown : path, text, len, flags, out);
+	free(text);
+	return st;
+}
+
+char *cf_expand_vars(const char *s, char **missing)
+{
+	cf_buf b;
+	cf_buf_init(&b);
+	while (*s) {
+		if (s[0] == '$' && s[1] == '$' && s[2] == '{') {
+			cf_buf_putc(&b, '$'); /* "$${" is a literal "${" */
+			s += 2;
+			continue;
+		}
+		const char *end = s[0] == '$' && s[1] == '{' ? strchr(s + 2, '}') : NULL;
+		if (!end) {
+			cf_buf_putc(&b, *s++);
+			continue;
+		}
+		const char *name = s + 2;
+		const char *dflt = strstr(name, ":-");
+		if (dflt && dflt > end)
+			dflt = NULL;
+		char *var = cf_strndup(name, (size_t)((dflt ? dflt : end) - name));
+		const char *val = getenv(var);
+		if (val && (*val || !dflt))
+			cf_buf_puts(&b, val);
+		else if (dflt)
+			cf_buf_append(&b, dflt + 2, (size_t)(end - dflt - 2));
+		else {
+			*missing = var;
+			cf_buf_release(&b);
+			return NULL;
+		}
+		free(var);
+		s = end + 1;
+	}
+	return b.data;
+}
+
+cf_status cf_ynode_type_error(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *n, const char *key,
+                              const char *what)
+{
+	const char *got = n->kind == CF_Y_MAP ? "a mapping"
+	                  : n->kind == CF_Y_SEQ ? "a list"
+	                  : n->kind == CF_Y_NULL ? "nothing"
+	                                         : NULL;
+	if (got)
+		cf_error_set(ctx, CF_ERR_CONFIG, "invalid value for \"%s\": expected %s, got %s", key,
+		             what, got);
+	else
+		cf_error_set(ctx, CF_ERR_CONFIG, "invalid value for \"%s\": expected %s, got \"%s\"", key,
+		             what, n->str);
+	cf_error_at(ctx, doc->file, n->line, n->column);
+	return CF_ERR_CONFIG;
+}
+
+cf_status cf_ynode_str(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *n, const char *key,
+                       char **out)
+{
+	if (n->kind != CF_Y_SCALAR)
+		return cf_ynode_type_error(ctx, doc, n, key, "a string");
+	cf_str_set(out, n->str);
+	return CF_OK;
+}
+
+int cf_parse_bool(const char *s)
+{
+	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on", "On", "1"};
+	static const char *const no[] = {"false", "False", "FALSE", "no", "No", "off", "Off", "0"};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
+		if (strcmp(s, yes[i]) == 0)
+			return 1;
+		if (strcmp(s, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+int cf_parse_long(const char *s, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+cf_status cf_ynode_bool(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *n, const char *key,
+                        bool *out)
+{
+	int v = n->kind == CF_Y_SCALAR ? cf_parse_bool(n->str) : -1;
+	if (v < 0)
+		return cf_ynode_type_error(ctx, doc, n, key, "true or false");
+	*out = v == 1;
+	return CF_OK;
+}
+
+cf_status cf_ynode_long(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *n, const char *key,
+                        long *out)
+{
+	if (n->kind != CF_Y_SCALAR || cf_parse_long(n->str, out) != 0)
+		return cf_ynode_type_error(ctx, doc, n, key, "an integer");
+	return CF_OK;
+}
+
+cf_status cf_ynode_unknown_key(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *keynode,
+                               const char *where, const char *const *known, size_t n_known)
+{
+	cf_error_set(ctx, CF_ERR_CONFIG, "unknown key \"%s\" in %s", keynode->str, where);
+	cf_error_at(ctx, doc->file, keynode->line, keynode->column);
+	const char *best = cf_closest(keynode->str, known, n_known);
+	if (best) {
+		cf_error_hint(ctx, "Did you mean \"%s\"?", best);
+	} else {
+		cf_buf b;
+		cf_buf_init(&b);
+		for (size_t i = 0; i < n_known; i++)
+			cf_buf_printf(&b, "%s%s", i ? ", " : "", known[i]);
+		cf_error_hint(ctx, "Known keys here: %s.", b.data);
+		cf_buf_release(&b);
+	}
+	return CF_ERR_CONFIG;
+}
+/* ---- The key table ------------------------------------------------------ */
+
+typedef enum ktype {
+	KT_STR, KT_BOOL, KT_LONG, KT_ENUM, KT_STRV, KT_INCLUDE_DIRS, KT_HOOKS,
+	KT_IGNORED /* a precursor key with no meaning here: accepted, any value */
+} ktype;
+
+typedef struct keydef {
+	const char *path;
+	ktype type;
+	size_t off;
+	const char *dflt;    /* text form; NULL = unset */
+	const char *choices; /* KT_ENUM: "a|b|c" */
+	const char *doc;
+} keydef;
+
+#define OFF(f) offsetof(cf_config, f)
+#define IGNORED(p) {p, KT_IGNORED, 0, NULL, NULL, NULL}
+
+static const keydef KEYS[] = {
+	{"name", KT_STR, OFF(name), NULL, NULL,
+	 "Environment name. Informational: the file name or the environments: key decides."},
+	{"database_url", KT_STR, OFF(database_url), NULL, NULL,
+	 "libpq URI or key=value string, or \"embedded\". Unset in \"local\" means embedded; "
+	 "unset elsewhere means libpq defaults (PGHOST, PGDATABASE, ...)."},
+	{"database.host", KT_STR, OFF(database.host), NULL, NULL,
+	 "Precursor form of the connection, used when database_url is unset."},
+	{"database.port", KT_STR, OFF(database.port), NULL, NULL, "See database.host."},
+	{"database.database", KT_STR, OFF(database.database), NULL, NULL, "See database.host."},
+	{"database.user", KT_STR, OFF(database.user), NULL, NULL, "See database.host."},
+	{"database.password", KT_STR, OFF(database.password), NULL, NULL,
+	 "See database.host. Prefer ~/.pgpass or PGPASSWORD."},
+	{"protected", KT_BOOL, OFF(is_protected), "false", NULL,
+	 "Forbid destructive commands (build --recreate, sync into it, s2s --restart)."},
+	{"include_dirs", KT_INCLUDE_DIRS, OFF(include_dirs), "db/schema,db/seeds", NULL,
+	 "Schema directories: strings, or {path, include, exclude, recursive, order}. Files "
+	 "with a seed/seeds path component are seeds. Missing default directories are skipped."},
+	{"exclude_dirs", KT_STRV, OFF(exclude_dirs), NULL, NULL,
+	 "Directories (relative to the project) left out of the build."},
+	{"build.separators.style", KT_ENUM, OFF(build.separator_style), "block_comment",
+	 "block_comment|line_comment|mysql|custom|none",
+	 "Separator written before each file in the output (build.separators: STYLE works too)."},
+	{"build.separators.custom_template", KT_STR, OFF(build.separator_template), NULL, NULL,
+	 "For style custom: text with {file_path}."},
+	{"build.validate_comments.enabled", KT_BOOL, OFF(build.validate_comments), "true", NULL,
+	 "Reject files that end inside an unclosed block comment (build.validate_comments: BOOL "
+	 "works too)."},
+	{"build.transaction", KT_BOOL, OFF(build.transaction), "true", NULL,
+	 "Run build --apply in one transaction."},
+	{"build.sort_mode", KT_ENUM, OFF(build.sort_mode), "path", "path|alphabetical|hex",
+	 "File order: by relative path (alphabetical is the same), or by hexadecimal prefix."},
+	{"build.output", KT_STR, OFF(build.output), NULL, NULL,
+	 "Output file; default db/generated/schema_{env}.sql."},
+	{"seed.execution_mode", KT_ENUM, OFF(seed.execution_mode), "concatenate",
+	 "concatenate|sequential", "sequential runs each seed file in its own savepoint."},
+	{"seed.continue_on_error", KT_BOOL, OFF(seed.continue_on_error), "false", NULL,
+	 "With sequential, report a failing seed file and go on."},
+	{"seed.transaction_mode", KT_ENUM, OFF(seed.transaction_mode), "savepoint",
+	 "savepoint|transaction", "With sequential: a savepoint per file, or a transaction per file."},
+	{"migration.dir", KT_STR, OFF(migration.dir), "db/migrations", NULL,
+	 "Directory of {VERSION}_{name}.up.sql / .down.sql files."},
+	{"migration.tracking_table", KT_STR, OFF(migration.tracking_table), "tb_confiture", NULL,
+	 "Ledger table, optionally schema-qualified."},
+	{"migration.strict_mode", KT_BOOL, OFF(migration.strict_mode), "false", NULL,
+	 "Treat orphan .sql files in the migrations directory as errors."},
+	{"migration.locking.enabled", KT_BOOL, OFF(migration.lock_enabled), "true", NULL,
+	 "Take the advisory lock while migrating (--no-lock turns it off)."},
+	{"migration.lock_timeout_ms", KT_LONG, OFF(migration.lock_timeout_ms), "30000", NULL,
+	 "How long to wait for the migration lock (migration.locking.timeout_ms works too)."},
+	{"migration.on_checksum_mismatch", KT_ENUM, OFF(migration.on_checksum_mismatch), "fail",
+	 "fail|warn|ignore", "What to do when an applied migration's file has changed."},
+	{"sync.rules", KT_STR, OFF(sync.rules), "db/sync/anonymization.yaml", NULL,
+	 "Anonymization rules file."},
+	{"sync.key_env", KT_STR, OFF(sync.key_env), "CONFITURE_ANON_KEY", NULL,
+	 "Name of the environment variable holding the anonymization key."},
+	{"sync.jobs", KT_LONG, OFF(sync.jobs), "1", NULL, "Tables copied in parallel."},
+	{"s2s.staging_schema", KT_STR, OFF(s2s.staging_schema), "confiture_src", NULL,
+	 "Schema on the target holding the imported foreign tables."},
+	{"s2s.batch_size", KT_LONG, OFF(s2s.batch_size), "10000", NULL,
+	 "Rows per primary-key range (0 lets analyze recommend one)."},
+	{"s2s.jobs", KT_LONG, OFF(s2s.jobs), "1", NULL, "Tables migrated in parallel."},
+	{"hooks", KT_HOOKS, OFF(hooks), NULL, NULL,
+	 "Event -> list of {run | sql | sql_file, timeout_s, on_failure: abort|warn}."},
+	{"plugins", KT_STRV, OFF(plugins), NULL, NULL,
+	 "Shared objects to load (anonymization strategies, hook callbacks)."},
+	/* Precursor keys accepted for compatibility; they have no effect here. */
+	IGNORED("superuser_dirs"), IGNORED("superuser_post_dirs"), IGNORED("auto_backup"),
+	IGNORED("require_confirmation"), IGNORED("infrastructure"), IGNORED("pggit"),
+	IGNORED("ssh_tunnel"), IGNORED("acls"), IGNORED("acls_lint_enabled"), IGNORED("ownership"),
+	IGNORED("function_coverage"), IGNORED("security_lint"), IGNORED("notifications"),
+	IGNORED("build.two_pass"), IGNORED("build.lint"),
+	IGNORED("build.validate_comments.fail_on_unclosed_blocks"),
+	IGNORED("build.validate_comments.fail_on_spillover"), IGNORED("migration.view_helpers"),
+	IGNORED("migration.migration_generators"), IGNORED("migration.snapshot_history"),
+	IGNORED("migration.snapshots_dir"), IGNORED("migration.live_snapshot"),
+	IGNORED("migration.rebuild_threshold"), IGNORED("migration.grant_dir"),
+	IGNORED("migration.allow_unsafe_under_replication"), IGNORED("seed.profiles"),
+};
+
+#define N_KEYS (sizeof(KEYS) / sizeof(KEYS[0]))
+
+/* Keys of the project file that are not environment keys. */
+static const char *const PROJECT_ONLY_KEYS[] = {"default_env", "environments"};
+
+/* Other spellings of our keys: precursor names and shorthand forms. */
+typedef struct alias {
+	const char *from, *to;
+} alias;
+
+static const alias ALIASES[] = {
+	{"migration_table", "migration.tracking_table"},
+	{"migration.locking.timeout_ms", "migration.lock_timeout_ms"},
+	{"build.separators", "build.separators.style"},        /* when a scalar */
+	{"build.validate_comments", "build.validate_comments.enabled"}, /* when a scalar */
+};
+
+#define N_ALIASES (sizeof(ALIASES) / sizeof(ALIASES[0]))
+
+static const keydef *key_find(const char *path)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strcmp(KEYS[i].path, path) == 0)
+			return &KEYS[i];
+	return NULL;
+}
+
+static size_t key_index(const keydef *k)
+{
+	return (size_t)(k - KEYS);
+}
+
+/* True when some key lives under PREFIX ("build" for build.*). */
+static bool key_is_section(const char *prefix)
+{
+	size_t n = strlen(prefix);
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strncmp(KEYS[i].path, prefix, n) == 0 && KEYS[i].path[n] == '.')
+			return true;
+	return false;
+}
+
+/* The names allowed directly under PREFIX ("" for the top level). */
+static size_t section_children(const char *prefix, const char **out, size_t max)
+{
+	size_t n = 0, lp = strlen(prefix);
+	for (size_t i = 0; i < N_KEYS && n < max; i++) {
+		const char *p = KEYS[i].path;
+		if (KEYS[i].type == KT_IGNORED)
+			continue;
+		if (lp && (strncmp(p, prefix, lp) != 0 || p[lp] != '.'))
+			continue;
+		const char *child = lp ? p + lp + 1 : p;
+		size_t cl = strcspn(child, ".");
+		bool dup = false;
+		for (size_t j = 0; j < n; j++)
+			if (strlen(out[j]) == cl && strncmp(out[j], child, cl) == 0)
+				dup = true;
+		if (!dup)
+			out[n++] = child; /* may run past cl: callers compare prefixes */
+	}
+	return n;
+}
+
+/* ---- Config lifecycle ---------------------------------------------------- */
+
+static void include_dir_release(cf_include_dir *d)
+{
+	free(d->path);
+	cf_strv_release(&d->include);
+	cf_strv_release(&d->exclude);
+	free(d->origin);
+}
+
+static void include_dirs_clear(cf_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_include_dirs; i++)
+		include_dir_release(&cfg->include_dirs[i]);
+	free(cfg->include_dirs);
+	cfg->include_dirs = NULL;
+	cfg->n_include_dirs = 0;
+}
+
+static void hook_decl_release(cf_hook_decl *h)
+{
+	free(h->event);
+	free(h->run);
+	free(h->sql);
+	free(h->sql_file);
+	free(h->origin);
+}
+
+static void hooks_clear(cf_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_hooks; i++)
+		hook_decl_release(&cfg->hooks[i]);
+	free(cfg->hooks);
+	cfg->hooks = NULL;
+	cfg->n_hooks = 0;
+}
+
+void cf_config_free(cf_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		void *field = (char *)cfg + KEYS[i].off;
+		switch (KEYS[i].type) {
+		case KT_STR:
+		case KT_ENUM:
+			if (strcmp(KEYS[i].path, "database_url") == 0 || strstr(KEYS[i].path, "password"))
+				cf_secret_free(*(char **)field);
+			else
+				free(*(char **)field);
+			break;
+		case KT_STRV:
+			cf_strv_release(field);
+			break;
+		default:
+			break;
+		}
+		free(cfg->origins[i]);
+	}
+	include_dirs_clear(cfg);
+	hooks_clear(cfg);
+	free(cfg->origins);
+	free(cfg->default_env);
+	free(cfg);
+}
+
+static cf_include_dir *include_dir_add(cf_config *cfg, const char *path, const char *origin)
+{
+	cfg->include_dirs =
+		cf_realloc(cfg->include_dirs, (cfg->n_include_dirs + 1) * sizeof(cf_include_dir));
+	cf_include_dir *d = &cfg->include_dirs[cfg->n_include_dirs];
+	memset(d, 0, sizeof(*d));
+	d->path = cf_strdup(path);
+	d->recursive = true;
+	d->order = (long)cfg->n_include_dirs;
+	d->origin = cf_strdup(origin);
+	cfg->n_include_dirs++;
+	return d;
+}
+
+/* Sets a scalar-typed key from text. Returns a static reason on bad input. */
+static const char *key_set_text(cf_config *cfg, const keydef *k, const char *text)
+{
+	void *field = (char *)cfg + k->off;
+	switch (k->type) {
+	case KT_STR:
+		cf_str_set(field, text);
+		return NULL;
+	case KT_ENUM: {
+		size_t n = strlen(text);
+		for (const char *c = k->choices; c;) {
+			const char *bar = strchr(c, '|');
+			size_t cl = bar ? (size_t)(bar - c) : strlen(c);
+			if (cl == n && strncmp(c, text, n) == 0) {
+				cf_str_set(field, text);
+				return NULL;
+			}
+			c = bar ? bar + 1 : NULL;
+		}
+		return "one of";
+	}
+	case KT_BOOL: {
+		int v = cf_parse_bool(text);
+		if (v < 0)
+			return "true or false";
+		*(bool *)field = v == 1;
+		return NULL;
+	}
+	case KT_LONG: {
+		long v;
+		if (cf_parse_long(text, &v) != 0 || v < 0)
+			return "a non-negative integer";
+		*(long *)field = v;
+		return NULL;
+	}
+	case KT_STRV:
+		cf_strv_release(field);
+		cf_strv_split(field, text, ',');
+		return NULL;
+	case KT_INCLUDE_DIRS: {
+		include_dirs_clear(cfg);
+		cf_strv parts;
+		cf_strv_init(&parts);
+		cf_strv_split(&parts, text, ',');
+		for (size_t i = 0; i < parts.n; i++)
+			include_dir_add(cfg, parts.v[i], NULL);
+		cf_strv_release(&parts);
+		return NULL;
+	}
+	case KT_HOOKS:
+		return "hooks in a YAML file";
+	case KT_IGNORED:
+		return NULL;
+	}
+	return "a value";
+}
+
+static void origin_set(cf_config *cfg, const keydef *k, const char *origin)
+{
+	cf_str_set(&cfg->origins[key_index(k)], origin);
+}
+
+cf_config *cf_config_new_defaults(void)
+{
+	cf_config *cfg = cf_calloc(1, sizeof(*cfg));
+	cfg->origins = cf_calloc(N_KEYS, sizeof(char *));
+	for (size_t i = 0; i < N_KEYS; i++) {
+		if (KEYS[i].dflt)
+			key_set_text(cfg, &KEYS[i], KEYS[i].dflt);
+		cfg->origins[i] = cf_strdup("default");
+	}
+	return cfg;
+}
+
+static cf_key_doc key_docs[N_KEYS];
+static pthread_once_t key_docs_once = PTHREAD_ONCE_INIT;
+
+static size_t n_key_docs;
+
+static void key_docs_fill(void)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (KEYS[i].type != KT_IGNORED)
+			key_docs[n_key_docs++] = (cf_key_doc){KEYS[i].path, KEYS[i].dflt, KEYS[i].doc};
+}
+
+const cf_key_doc *cf_config_key_docs(size_t *n)
+{
+	pthread_once(&key_docs_once, key_docs_fill);
+	*n = n_key_docs;
+	return key_docs;
+}
+
+bool cf_config_is_embedded(const cf_config *cfg)
+{
+	if (cfg->database_url)
+		return strcmp(cfg->database_url, "embedded") == 0;
+	return cfg->name && strcmp(cfg->name, "local") == 0;
+}
+
+void cf_overrides_release(cf_overrides *o)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		free(o->v[i].key);
+		cf_secret_free(o->v[i].value); /* may be a URL with a password */
+		free(o->v[i].origin);
+	}
+	free(o->v);
+	o->v = NULL;
+	o->n = 0;
+}
+
+/* ---- Applying YAML ------------------------------------------------------- */
+
+typedef struct layer {
+	cf_ctx *ctx;
+	cf_config *cfg;
+	const cf_ydoc *doc;
+	const char *project_dir;
+	const char *shown;    /* file name for messages and origins */
+	bool hooks_append;    /* hooks accumulate across layers */
+} layer;
+
+static char *origin_of(const layer *ly, const cf_ynode *n)
+{
+	return cf_asprintf("%s:%d", ly->shown, n->line);
+}
+
+static cf_status strv_from_node(const layer *ly, const cf_ynode *n, const char *key, cf_strv *out)
+{
+	cf_strv_release(out);
+	if (n->kind == CF_Y_NULL)
+		return CF_OK;
+	if (n->kind == CF_Y_SCALAR) {
+		cf_strv_push(out, n->str);
+		return CF_OK;
+	}
+	if (n->kind != CF_Y_SEQ)
+		return cf_ynode_type_error(ly->ctx, ly->doc, n, key, "a string or a list of strings");
+	for (size_t i = 0; i < n->n; i++) {
+		if (n->v[i]->kind != CF_Y_SCALAR)
+			return cf_ynode_type_error(ly->ctx, ly->doc, n->v[i], key, "a string");
+		cf_strv_push(out, n->v[i]->str);
+	}
+	return CF_OK;
+}
+
+static cf_status include_dir_from_map(const layer *ly, const cf_ynode *m)
+{
+	static const char *const known[] = {"path", "include", "exclude", "recursive", "order"};
+	const cf_ynode *path = cf_ynode_get(m, "path");
+	if (!path || path->kind != CF_Y_SCALAR) {
+		cf_error_set(ly->ctx, CF_ERR_CONFIG, "include_dirs entry has no \"path\"");
+		cf_error_at(ly->ctx, ly->doc->file, m->line, m->column);
+		cf_error_hint(ly->ctx, "Write {path: db/schema} or just the path as a string.");
+		return CF_ERR_CONFIG;
+	}
+	char *origin = origin_of(ly, m);
+	cf_include_dir *d = include_dir_add(ly->cfg, path->str, origin);
+	free(origin);
+	cf_status st = CF_OK;
+	for (size_t i = 0; i < m->n && !st; i++) {
+		const char *k = m->k[i]->str;
+		const cf_ynode *v = m->v[i];
+		if (strcmp(k, "path") == 0)
+			continue;
+		if (strcmp(k, "include") == 0)
+			st = strv_from_node(ly, v, "include_dirs.include", &d->include);
+		else if (strcmp(k, "exclude") == 0)
+			st = strv_from_node(ly, v, "include_dirs.exclude", &d->exclude);
+		else if (strcmp(k, "recursive") == 0)
+			st = cf_ynode_bool(ly->ctx, ly->doc, v, "include_dirs.recursive", &d->recursive);
+		else if (strcmp(k, "order") == 0)
+			st = cf_ynode_long(ly->ctx, ly->doc, v, "include_dirs.order", &d->order);
+		else
+			st = cf_ynode_unknown_key(ly->ctx, ly->doc, m->k[i], "an include_dirs entry", known,
+			                          sizeof(known) / sizeof(*known));
+	}
+	return st;
+}
+
+static cf_status include_dirs_from_node(const layer *ly, const cf_ynode *n)
+{
+	include_dirs_clear(ly->cfg);
+	if (n->kind == CF_Y_NULL)
+		return CF_OK;
+	if (n->kind == CF_Y_SCALAR) {
+		char *origin = origin_of(ly, n);
+		include_dir_add(ly->cfg, n->str, origin);
+		free(origin);
+		return CF_OK;
+	}
+	if (n->kind != CF_Y_SEQ)
+		return cf_ynode_type_error(ly->ctx, ly->doc, n, "include_dirs", "a list");
+	for (size_t i = 0; i < n->n; i++) {
+		const cf_ynode *item = n->v[i];
+		cf_status st;
+		if (item->kind == CF_Y_SCALAR) {
+			char *origin = origin_of(ly, item);
+			include_dir_add(ly->cfg, item->str, origin);
+			free(origin);
+			st = CF_OK;
+		} else if (item->kind == CF_Y_MAP) {
+			st = include_dir_from_map(ly, item);
+		} else {
+			st = cf_ynode_type_error(ly->ctx, ly->doc, item, "include_dirs",
+			                         "a path or {path: ...}");
+		}
+		if (st)
+			return st;
+	}
+	return CF_OK;
+}
+
+static cf_status hook_from_map(const layer *ly, const char *event, const cf_ynode *m)
+{
+	static const char *const known[] = {"run", "sql", "sql_file", "timeout_s", "on_failure"};
+	if (m->kind != CF_Y_MAP)
+		return cf_ynode_type_error(ly->ctx, ly->doc, m, "hooks",
+		                           "{run: ...}, {sql: ...} or {sql_file: ...}");
+	cf_config *cfg = ly->cfg;
+	cfg->hooks = cf_realloc(cfg->hooks, (cfg->n_hooks + 1) * sizeof(cf_hook_decl));
+	cf_hook_decl *h = &cfg->hooks[cfg->n_hooks++];
+	memset(h, 0, sizeof(*h));
+	h->event = cf_strdup(event);
+	h->timeout_s = 30;
+	h->is_abort = true;
+	h->origin = origin_of(ly, m);
+	cf_status st = CF_OK;
+	int n_actions = 0;
+	for (size_t i = 0; i < m->n && !st; i++) {
+		const char *k = m->k[i]->str;
+		const cf_ynode *v = m->v[i];
+		if (strcmp(k, "run") == 0 || strcmp(k, "sql") == 0 || strcmp(k, "sql_file") == 0) {
+			char **field = k[0] == 'r' ? &h->run : k[3] == '\0' ? &h->sql : &h->sql_file;
+			n_actions++;
+			st = cf_ynode_str(ly->ctx, ly->doc, v, k, field);
+		} else if (strcmp(k, "timeout_s") == 0) {
+			st = cf_ynode_long(ly->ctx, ly->doc, v, "timeout_s", &h->timeout_s);
+		} else if (strcmp(k, "on_failure") == 0) {
+			if (v->kind == CF_Y_SCALAR && strcmp(v->str, "abort") == 0)
+				h->is_abort = true;
+			else if (v->kind == CF_Y_SCALAR && strcmp(v->str, "warn") == 0)
+				h->is_abort = false;
+			else
+				st = cf_ynode_type_error(ly->ctx, ly->doc, v, "on_failure", "abort or warn");
+		} else {
+			st = cf_ynode_unknown_key(ly->ctx, ly->doc, m->k[i], "a hook", known,
+			                          sizeof(known) / sizeof(*known));
+		}
+	}
+	if (!st && n_actions != 1) {
+		cf_error_set(ly->ctx, CF_ERR_CONFIG,
+		             "hook for \"%s\" must have exactly one of run, sql or sql_file", event);
+		cf_error_at(ly->ctx, ly->doc->file, m->line, m->column);
+		st = CF_ERR_CONFIG;
+	}
+	return st;
+}
+
+static cf_status hooks_from_node(const layer *ly, const cf_ynode *n)
+{
+	if (!ly->hooks_append)
+		hooks_clear(ly->cfg);
+	if (n->kind == CF_Y_NULL)
+		return CF_OK;
+	if (n->kind != CF_Y_MAP)
+		return cf_ynode_type_error(ly->ctx, ly->doc, n, "hooks", "a mapping of events");
+	const char *const *events = cf_hook_events();
+	size_t n_events = 0;
+	while (events[n_events])
+		n_events++;
+	for (size_t i = 0; i < n->n; i++) {
+		const char *event = n->k[i]->str;
+		bool known = false;
+		for (size_t j = 0; j < n_events; j++)
+			known = known || strcmp(events[j], event) == 0;
+		if (!known)
+			return cf_ynode_unknown_key(ly->ctx, ly->doc, n->k[i], "hooks (an event name)",
+			                            events, n_events);
+		const cf_ynode *list = n->v[i];
+		cf_status st = CF_OK;
+		if (list->kind == CF_Y_SEQ) {
+			for (size_t j = 0; j < list->n && !st; j++)
+				st = hook_from_map(ly, event, list->v[j]);
+		} else if (list->kind != CF_Y_NULL) {
+			st = hook_from_map(ly, event, list);
+		}
+		if (st)
+			return st;
+	}
+	return CF_OK;
+}
+
+static cf_status key_from_node(const layer *ly, const keydef *k, const cf_ynode *keynode,
+                               const cf_ynode *n)
+{
+	void *field = (char *)ly->cfg + k->off;
+	cf_status st = CF_OK;
+	switch (k->type) {
+	case KT_INCLUDE_DIRS:
+		st = include_dirs_from_node(ly, n);
+		break;
+	case KT_HOOKS:
+		st = hooks_from_node(ly, n);
+		break;
+	case KT_STRV:
+		st = strv_from_node(ly, n, k->path, field);
+		break;
+	default:
+		if (n->kind == CF_Y_NULL && k->type == KT_STR) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+			break;
+		}
+		if (n->kind != CF_Y_SCALAR) {
+			st = cf_ynode_type_error(ly->ctx, ly->doc, n, k->path,
+			                         k->type == KT_BOOL   ? "true or false"
+			                         : k->type == KT_LONG ? "an integer"
+			                                              : "a string");
+			break;
+		}
+		const char *why = key_set_text(ly->cfg, k, n->str);
+		if (why) {
+			if (k->type == KT_ENUM) {
+				cf_error_set(ly->ctx, CF_ERR_CONFIG,
+				             "invalid value for \"%s\": expected one of %s, got \"%s\"",
+				             k->path, k->choices, n->str);
+				cf_error_at(ly->ctx, ly->doc->file, n->line, n->column);
+				st = CF_ERR_CONFIG;
+			} else {
+				st = cf_ynode_type_error(ly->ctx, ly->doc, n, k->path, why);
+			}
+		}
+		break;
+	}
+	if (!st) {
+		char *origin = origin_of(ly, keynode);
+		origin_set(ly->cfg, k, origin);
+		free(origin);
+	}
+	return st;
+}
+
+static cf_status apply_map(const layer *ly, const cf_ynode *map, const char *prefix,
+                           bool is_project_top);
+
+static cf_status apply_entry(const layer *ly, const cf_ynode *keynode, const cf_ynode *val,
+                             const char *prefix, bool is_project_top)
+{
+	const char *name = keynode->str;
+	char *path = *prefix ? cf_asprintf("%s.%s", prefix, name) : cf_strdup(name);
+	cf_status st = CF_OK;
+	const keydef *k = key_find(path);
+	bool scalar = val->kind == CF_Y_SCALAR || val->kind == CF_Y_NULL;
+	for (size_t i = 0; !k && i < N_ALIASES; i++)
+		if (strcmp(ALIASES[i].from, path) == 0 && (scalar || !key_is_section(path)))
+			k = key_find(ALIASES[i].to);
+	if (k && k->type == KT_IGNORED) {
+		cf_log_debug(ly->ctx, "%s:%d: \"%s\" has no effect in confiture (accepted for "
+		             "compatibility)", ly->shown, keynode->line, path);
+	} else if (k) {
+		st = key_from_node(ly, k, keynode, val);
+	} else if (key_is_section(path)) {
+		if (val->kind == CF_Y_MAP)
+			st = apply_map(ly, val, path, false);
+		else if (val->kind != CF_Y_NULL)
+			st = cf_ynode_type_error(ly->ctx, ly->doc, val, path, "a mapping");
+	} else {
+		const char *known[N_KEYS + N_ALIASES + 2];
+		size_t n = section_children(prefix, known, N_KEYS);
+		char **trimmed = cf_calloc(n + 2, sizeof(char *));
+		for (size_t i = 0; i < n; i++)
+			trimmed[i] = cf_strndup(known[i], strcspn(known[i], "."));
+		if (is_project_top)
+			for (size_t i = 0; i < 2; i++)
+				trimmed[n++] = cf_strdup(PROJECT_ONLY_KEYS[i]);
+		char *where = *prefix ? cf_asprintf("section \"%s\"", prefix)
+		                      : cf_strdup(is_project_top ? "the project file" : "the environment");
+		st = cf_ynode_unknown_key(ly->ctx, ly->doc, keynode, where, (const char *const *)trimmed,
+		                          n);
+		free(where);
+		for (size_t i = 0; i < n; i++)
+			free(trimmed[i]);
+		free(trimmed);
+	}
+	free(path);
+	return st;
+}
+
+static cf_status apply_map(const layer *ly, const cf_ynode *map, const char *prefix,
+                           bool is_project_top)
+{
+	for (size_t i = 0; i < map->n; i++) {
+		const char *name = map->k[i]->str;
+		if (is_project_top && (strcmp(name, "default_env") == 0 || strcmp(name, "environments") == 0))
+			continue;
+		cf_status st = apply_entry(ly, map->k[i], map->v[i], prefix, is_project_top);
+		if (st)
+			return st;
+	}
+	return CF_OK;
+}
+
+/* ---- Layering ------------------------------------------------------------ */
+
+static bool env_name_ok(const char *env)
+{
+	if (!*env)
+		return false;
+	for (const char *p = env; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
+			return false;
+	return env[0] != '.';
+}
+
+static char *env_file_path(const char *project_dir, const char *env)
+{
+	char *p = cf_asprintf("%s/db/environments/%s.yaml", project_dir, env);
+	if (!cf_is_file(p)) {
+		char *alt = cf_asprintf("%s/db/environments/%s.yml", project_dir, env);
+		if (cf_is_file(alt)) {
+			free(p);
+			return alt;
+		}
+		free(alt);
+	}
+	return p;
+}
+
+/* PATH as shown in messages: relative to the working directory when inside it. */
+static char *shown_path(const char *path)
+{
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return cf_strdup(path);
+	return cf_path_relative(cwd, path);
+}
+
+static cf_status project_doc(cf_ctx *ctx, const char *project_file, cf_ydoc **out)
+{
+	*out = NULL;
+	if (!project_file)
+		return CF_OK;
+	char *shown = shown_path(project_file);
+	cf_status st = cf_yaml_load(ctx, project_file, shown, CF_YAML_EXPAND_VARS, out);
+	free(shown);
+	if (st)
+		return st;
+	const cf_ynode *root = (*out)->root;
+	if (root && root->kind != CF_Y_MAP) {
+		st = cf_ynode_type_error(ctx, *out, root, "the project file", "a mapping");
+		cf_ydoc_free(*out);
+		*out = NULL;
+	}
+	return st;
+}
+
+static cf_status project_envs(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode **out)
+{
+	*out = doc ? cf_ynode_get(doc->root, "environments") : NULL;
+	if (*out && (*out)->kind == CF_Y_NULL)
+		*out = NULL;
+	if (*out && (*out)->kind != CF_Y_MAP)
+		return cf_ynode_type_error(ctx, doc, *out, "environments", "a mapping of environments");
+	return CF_OK;
+}
+
+cf_status cf_config_default_env(cf_ctx *ctx, const char *project_file, char **out)
+{
+	*out = NULL;
+	cf_ydoc *doc = NULL;
+	cf_status st = project_doc(ctx, project_file, &doc);
+	const cf_ynode *n = doc ? cf_ynode_get(doc->root, "default_env") : NULL;
+	if (!st && n && n->kind != CF_Y_NULL)
+		st = cf_ynode_str(ctx, doc, n, "default_env", out);
+	cf_ydoc_free(doc);
+	return st;
+}
+
+cf_status cf_config_env_names(cf_ctx *ctx, const char *project_dir, const char *project_file,
+                              cf_strv *sv)
+{
+	cf_ydoc *doc = NULL;
+	cf_status st = project_doc(ctx, project_file, &doc);
+	const cf_ynode *envs = NULL;
+	if (!st)
+		st = project_envs(ctx, doc, &envs);
+	for (size_t i = 0; !st && envs && i < envs->n; i++)
+		if (!cf_strv_contains(sv, envs->k[i]->str))
+			cf_strv_push(sv, envs->k[i]->str);
+	cf_ydoc_free(doc);
+	char *dir = cf_asprintf("%s/db/environments", project_dir);
+	if (!st && cf_is_dir(dir)) {
+		cf_strv files;
+		cf_strv_init(&files);
+		st = cf_dir_list(ctx, dir, false, &files);
+		for (size_t i = 0; !st && i < files.n; i++) {
+			char *name = files.v[i];
+			size_t n = strlen(name);
+			size_t ext = n > 5 && strcmp(name + n - 5, ".yaml") == 0 ? 5
+			             : n > 4 && strcmp(name + n - 4, ".yml") == 0 ? 4
+			                                                          : 0;
+			if (!ext)
+				continue;
+			name[n - ext] = '\0';
+			if (!cf_strv_contains(sv, name))
+				cf_strv_push(sv, name);
+		}
+		cf_strv_release(&files);
+	}
+	free(dir);
+	cf_strv_sort_paths(sv);
+	return st;
+}
+
+static cf_status unknown_env(cf_ctx *ctx, const char *project_dir, const char *project_file,
+                             const char *env)
+{
+	cf_strv names;
+	cf_strv_init(&names);
+	cf_config_env_names(ctx, project_dir, project_file, &names);
+	if (!cf_strv_contains(&names, "local"))
+		cf_strv_push(&names, "local");
+	cf_strv_sort_paths(&names);
+	cf_error_set(ctx, CF_ERR_CONFIG, "unknown environment \"%s\"", env);
+	char *list = cf_strv_join(&names, ", ");
+	cf_error_detail(ctx, "Defined environments: %s.", list);
+	const char *best = cf_closest(env, (const char *const *)names.v, names.n);
+	if (best)
+		cf_error_hint(ctx, "Did you mean \"%s\"?", best);
+	else
+		cf_error_hint(ctx, "Create db/environments/%s.yaml, or add \"%s\" under environments: "
+		                   "in confiture.yaml.", env, env);
+	free(list);
+	cf_strv_release(&names);
+	return CF_ERR_CONFIG;
+}
+
+static char *env_var_name(const char *path)
+{
+	char *name = cf_asprintf("CONFITURE_%s", path);
+	for (char *p = name; *p; p++)
+		*p = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
+	return name;
+}
+
+static cf_status apply_env_vars(cf_ctx *ctx, cf_config *cfg)
+{
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const keydef *k = &KEYS[i];
+		if (k->type == KT_HOOKS)
+			continue;
+		char *var = env_var_name(k->path);
+		const char *val = getenv(var);
+		cf_status st = CF_OK;
+		if (val) {
+			const char *why = key_set_text(cfg, k, val);
+			if (why) {
+				cf_error_set(ctx, CF_ERR_CONFIG, "invalid value for \"%s\" in environment "
+				             "variable %s: expected %s%s%s", k->path, var, why,
+				             k->type == KT_ENUM ? " " : "",
+				             k->type == KT_ENUM ? k->choices : "");
+				st = CF_ERR_CONFIG;
+			} else {
+				char *origin = cf_asprintf("env %s", var);
+				origin_set(cfg, k, origin);
+				free(origin);
+			}
+		}
+		free(var);
+		if (st)
+			return st;
+	}
+	return CF_OK;
+}
+
+cf_status cf_config_set(cf_ctx *ctx, cf_config *cfg, const char *key, const char *value,
+                        const char *origin)
+{
+	const keydef *k = key_find(key);
+	if (!k || k->type == KT_HOOKS) {
+		cf_error_set(ctx, CF_ERR_CONFIG, "unknown config key \"%s\"", key);
+		return CF_ERR_CONFIG;
+	}
+	const char *why = key_set_text(cfg, k, value);
+	if (why) {
+		bool is_flag = origin && origin[0] == '-';
+		cf_error_set(ctx, is_flag ? CF_ERR_USAGE : CF_ERR_CONFIG,
+		             "invalid value for %s: expected %s%s%s, got \"%s\"",
+		             is_flag ? origin : key, why, k->type == KT_ENUM ? " " : "",
+		             k->type == KT_ENUM ? k->choices : "", value);
+		return is_flag ? CF_ERR_USAGE : CF_ERR_CONFIG;
+	}
+	origin_set(cfg, k, origin ? origin : "api");
+	return CF_OK;
+}
+
+static cf_status apply_doc(cf_ctx *ctx, cf_config *cfg, const cf_ydoc *doc, const cf_ynode *map,
+                           const char *project_dir, bool is_project_top)
+{
+	if (!map || map->kind == CF_Y_NULL)
+		return CF_OK;
+	if (map->kind != CF_Y_MAP)
+		return cf_ynode_type_error(ctx, doc, map, "the environment", "a mapping");
+	(void)project_dir;
+	char *shown = cf_strdup(doc->file);
+	layer ly = {.ctx = ctx, .cfg = cfg, .doc = doc, .project_dir = project_dir, .shown = shown,
+	            .hooks_append = true};
+	cf_status st = apply_map(&ly, map, "", is_project_top);
+	free(shown);
+	return st;
+}
+
+/* The precursor's database: {host, port, database, user, password} form. */
+static void compose_database_url(cf_config *cfg)
+{
+	const char *keys[] = {"host", "port", "dbname", "user", "password"};
+	const char *vals[] = {cfg->database.host, cfg->database.port, cfg->database.database,
+	                      cfg->database.user, cfg->database.password};
+	cf_buf b;
+	cf_buf_init(&b);
+	for (size_t i = 0; i < 5; i++) {
+		if (!vals[i])
+			continue;
+		char *q = cf_dsn_quote(vals[i]);
+		cf_buf_printf(&b, "%s%s=%s", b.len ? " " : "", keys[i], q);
+		cf_secret_free(q);
+	}
+	if (!b.len) {
+		cf_buf_release(&b);
+		return;
+	}
+	cfg->database_url = b.data;
+	static const char *const parts[] = {"database.host", "database.port", "database.database",
+	                                    "database.user", "database.password"};
+	for (size_t i = 0; i < 5; i++) {
+		const char *origin = cfg->origins[key_index(key_find(parts[i]))];
+		if (strcmp(origin, "default") != 0) {
+			origin_set(cfg, key_find("database_url"), origin);
+			break;
+		}
+	}
+}
+
+cf_status cf_config_load(cf_ctx *ctx, const char *project_dir, const char *project_file,
+                         const char *env, const cf_overrides *overrides, cf_config **out)
+{
+	if (!env_name_ok(env)) {
+		cf_error_set(ctx, CF_ERR_CONFIG, "invalid environment name \"%s\"", env);
+		cf_error_hint(ctx, "Use letters, digits, \"_\" and \"-\".");
+		return CF_ERR_CONFIG;
+	}
+	cf_config *cfg = cf_config_new_defaults();
+	cf_str_set(&cfg->name, env);
+	cf_ydoc *doc = NULL, *envdoc = NULL;
+	char *env_path = env_file_path(project_dir, env);
+	const cf_ynode *envs = NULL;
+	cf_status st = project_doc(ctx, project_file, &doc);
+	if (!st)
+		st = project_envs(ctx, doc, &envs);
+	if (!st && doc) {
+		const cf_ynode *d = cf_ynode_get(doc->root, "default_env");
+		if (d && d->kind != CF_Y_NULL)
+			st = cf_ynode_str(ctx, doc, d, "default_env", &cfg->default_env);
+	}
+	if (!st && doc)
+		st = apply_doc(ctx, cfg, doc, doc->root, project_dir, true);
+	const cf_ynode *envmap = envs ? cf_ynode_get(envs, env) : NULL;
+	if (!st && envmap)
+		st = apply_doc(ctx, cfg, doc, envmap, project_dir, false);
+	bool has_file = cf_is_file(env_path);
+	if (!st && has_file) {
+		char *shown = shown_path(env_path);
+		st = cf_yaml_load(ctx, env_path, shown, CF_YAML_EXPAND_VARS, &envdoc);
+		free(shown);
+		if (!st)
+			st = apply_doc(ctx, cfg, envdoc, envdoc->root, project_dir, false);
+	}
+	if (!st && !envmap && !has_file && strcmp(env, "local") != 0)
+		st = unknown_env(ctx, project_dir, project_file, env);
+	if (!st)
+		st = apply_env_vars(ctx, cfg);
+	for (size_t i = 0; !st && overrides && i < overrides->n; i++)
+		st = cf_config_set(ctx, cfg, overrides->v[i].key, overrides->v[i].value,
+		                   overrides->v[i].origin);
+	if (!st && !cfg->database_url)
+		compose_database_url(cfg);
+	if (!st && !cfg->name)
+		cf_str_set(&cfg->name, env);
+	/* The environment is the one chosen, whatever a "name:" key says. */
+	if (!st && strcmp(cfg->name, env) != 0)
+		cf_str_set(&cfg->name, env);
+	cf_ydoc_free(doc);
+	cf_ydoc_free(envdoc);
+	free(env_path);
+	if (st) {
+		cf_config_free(cfg);
+		return st;
+	}
+	*out = cfg;
+	return CF_OK;
+}
+
+/* ---- Doctor -------------------------------------------------------------- */
+
+void cf_config_visit(const cf_config *cfg, cf_config_visit_fn fn, void *ud)
+{
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const keydef *k = &KEYS[i];
+		const void *field = (const char *)cfg + k->off;
+		char *text = NULL;
+		if (k->type == KT_IGNORED || strncmp(k->path, "database.", 9) == 0)
+			continue;
+		switch (k->type) {
+		case KT_STR:
+		case KT_ENUM: {
+			const char *s = *(char *const *)field;
+			if (strcmp(k->path, "database_url") == 0 && s && strcmp(s, "embedded") != 0)
+				text = cf_dsn_mask(s);
+			else
+				text = cf_strdup(s ? s : "");
+			break;
+		}
+		case KT_BOOL:
+			text = cf_strdup(*(const bool *)field ? "true" : "false");
+			break;
+		case KT_LONG:
+			text = cf_asprintf("%ld", *(const long *)field);
+			break;
+		case KT_STRV:
+			text = cf_strv_join(field, ", ");
+			break;
+		case KT_INCLUDE_DIRS: {
+			cf_buf b;
+			cf_buf_init(&b);
+			for (size_t j = 0; j < cfg->n_include_dirs; j++)
+				cf_buf_printf(&b, "%s%s", j ? ", " : "", cfg->include_dirs[j].path);
+			text = b.data;
+			break;
+		}
+		case KT_HOOKS:
+			text = cf_asprintf("%zu", cfg->n_hooks);
+			break;
+		case KT_IGNORED:
+			break;
+		}
+		fn(ud, k->path, text, cfg->origins[i]);
+		free(text);
+	}
+}

@@ -1,0 +1,201 @@
+/* ctx.c -- the context: lifecycle, loading, overrides. */
+#include "ctx.h"
+#include "error.h"
+#include "fs.h"
+#include "log.h"
+#include "pg.h"
+#include "secret.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin.h"
+
+cf_ctx *cf_ctx_new(void)
+{
+	cf_ctx *ctx = cf_calloc(1, sizeof(*ctx));
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	/* Recursive: a logger may call back into the context. */
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&ctx->mu, &attr);
+	pthread_mutexattr_destroy(&attr);
+	atomic_init(&ctx->is_cancelled, false);
+	ctx->cfg = cf_config_new_defaults();
+	cf_uuid_v4(ctx->execution_id);
+	ctx->app_name = cf_strdup("confiture");
+	cf_strv_init(&ctx->secrets);
+	return ctx;
+}
+
+void cf_ctx_free(cf_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	cf_ctx_clear_error(ctx);
+	cf_config_free(ctx->cfg);
+	cf_overrides_release(&ctx->overrides);
+	free(ctx->config_file);
+	free(ctx->project_file);
+	free(ctx->project_dir);
+	free(ctx->env);
+	free(ctx->app_name);
+	for (size_t i = 0; i < ctx->n_hook_cbs; i++)
+		free(ctx->hook_cbs[i].event);
+	free(ctx->hook_cbs);
+	cf_plugins_free(ctx->plugins);
+	for (size_t i = 0; i < ctx->secrets.n; i++)
+		cf_memzero(ctx->secrets.v[i], strlen(ctx->secrets.v[i]));
+	cf_strv_release(&ctx->secrets);
+	pthread_mutex_destroy(&ctx->mu);
+	free(ctx);
+}
+
+void cf_ctx_add_secret(cf_ctx *ctx, const char *value)
+{
+	if (!value || !*value)
+		return;
+	pthread_mutex_lock(&ctx->mu);
+	if (!cf_strv_contains(&ctx->secrets, value))
+		cf_strv_push(&ctx->secrets, value);
+	pthread_mutex_unlock(&ctx->mu);
+}
+
+void cf_ctx_set_app_name(cf_ctx *ctx, const char *command)
+{
+	char *name = command && *command ? cf_asprintf("confiture %s", command)
+	                                 : cf_strdup("confiture");
+	/* application_name is limited to NAMEDATALEN - 1 bytes. */
+	if (strlen(name) > 63)
+		name[63] = '\0';
+	free(ctx->app_name);
+	ctx->app_name = name;
+}
+
+cf_status cf_ctx_set_config_file(cf_ctx *ctx, const char *path)
+{
+	if (!cf_is_file(path)) {
+		cf_error_set(ctx, CF_ERR_CONFIG, "could not open config file \"%s\": %s", path,
+		             cf_is_dir(path) ? "it is a directory" : strerror(errno ? errno : ENOENT));
+		return CF_ERR_CONFIG;
+	}
+	char real[PATH_MAX];
+	cf_str_set(&ctx->config_file, realpath(path, real) ? real : path);
+	return CF_OK;
+}
+
+/* The project file: the one set, else confiture.yaml (or .yml) if present. */
+static char *project_file(const cf_ctx *ctx, const char *dir)
+{
+	if (ctx->config_file)
+		return cf_strdup(ctx->config_file);
+	static const char *const names[] = {"confiture.yaml", "confiture.yml"};
+	for (size_t i = 0; i < 2; i++) {
+		char *p = cf_path_join(dir, names[i]);
+		if (cf_is_file(p))
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+static cf_status resolve_env(cf_ctx *ctx, const char *file, const char *env, char **out)
+{
+	if (env && *env) {
+		*out = cf_strdup(env);
+		return CF_OK;
+	}
+	const char *var = getenv("CONFITURE_ENV");
+	if (var && *var) {
+		*out = cf_strdup(var);
+		return CF_OK;
+	}
+	char *dflt = NULL;
+	cf_status st = cf_config_default_env(ctx, file, &dflt);
+	if (st)
+		return st;
+	*out = dflt ? dflt : cf_strdup("local");
+	return CF_OK;
+}
+
+cf_status cf_ctx_load(cf_ctx *ctx, const char *project_dir, const char *env)
+{
+	char real[PATH_MAX];
+	const char *dir = project_dir && *project_dir ? project_dir : ".";
+	if (!realpath(dir, real) || !cf_is_dir(real)) {
+		cf_error_set(ctx, CF_ERR_CONFIG, "project directory \"%s\" does not exist", dir);
+		return CF_ERR_CONFIG;
+	}
+	cf_str_set(&ctx->project_dir, real);
+	char *file = project_file(ctx, real);
+	char *name = NULL;
+	cf_config *cfg = NULL;
+	cf_status st = resolve_env(ctx, file, env, &name);
+	if (!st)
+		st = cf_config_load(ctx, real, file, name, &ctx->overrides, &cfg);
+	if (!st) {
+		cf_config_free(ctx->cfg);
+		ctx->cfg = cfg;
+		free(ctx->env);
+		ctx->env = name;
+		name = NULL;
+		cf_str_set(&ctx->project_file, file);
+		char *pw = cf_dsn_password(cfg->database_url);
+		cf_ctx_add_secret(ctx, pw);
+		cf_secret_free(pw);
+	}
+	free(name);
+	free(file);
+	return st;
+}
+
+static void override_add(cf_ctx *ctx, const char *key, const char *value, const char *origin)
+{
+	cf_overrides *o = &ctx->overrides;
+	o->v = cf_realloc(o->v, (o->n + 1) * sizeof(cf_override));
+	o->v[o->n++] = (cf_override){cf_strdup(key), cf_strdup(value), cf_strdup(origin)};
+}
+
+cf_status cf_ctx_set_option(cf_ctx *ctx, const char *key, const char *value, const char *origin)
+{
+	/* Validate now, against a scratch config, so bad flags fail early. */
+	cf_config *probe = cf_config_new_defaults();
+	cf_status st = cf_config_set(ctx, probe, key, value, origin);
+	cf_config_free(probe);
+	if (st)
+		return st;
+	override_add(ctx, key, value, origin);
+	if (ctx->env)
+		st = cf_config_set(ctx, ctx->cfg, key, value, origin);
+	return st;
+}
+
+cf_status cf_ctx_set_database_url(cf_ctx *ctx, const char *url)
+{
+	char *pw = cf_dsn_password(url);
+	cf_ctx_add_secret(ctx, pw);
+	cf_secret_free(pw);
+	return cf_ctx_set_option(ctx, "database_url", url, "--database-url");
+}
+
+const char *cf_ctx_env(const cf_ctx *ctx)
+{
+	return ctx->env;
+}
+
+const char *cf_ctx_project_dir(const cf_ctx *ctx)
+{
+	return ctx->project_dir;
+}
+
+const char *cf_ctx_project_file(const cf_ctx *ctx)
+{
+	return ctx->project_file;
+}
+
+void cf_ctx_visit_settings(const cf_ctx *ctx, cf_setting_fn fn, void *ud)
+{
+	cf_config_visit(ctx->cfg, fn, ud);
+}

@@ -1,0 +1,69 @@
+/*
+ * ctx.h -- the context's layout, private to libconfiture.
+ *
+ * Medium code reads the config through ctx->cfg and touches nothing else
+ * directly: errors, logs, hooks and connections go through their modules.
+ */
+#ifndef CF_CTX_H
+#define CF_CTX_H
+
+#include "confiture.h"
+#include "buf.h"
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+typedef struct cf_err {
+	bool is_set;
+	bool is_fresh; /* the last cf_error_set was the one recorded */
+	cf_status code;
+	char *message, *detail, *hint, *context, *file, *sqlstate;
+	int line, column;
+	int server_pos;
+	cf_error_info info; /* view handed out by cf_last_error_info */
+} cf_err;
+
+typedef struct cf_hook_cb {
+	char *event;
+	cf_hook_fn fn;
+	void *ud;
+} cf_hook_cb;
+
+struct cf_plugin_set;
+
+#define CF_MAX_CANCELS 256
+
+struct cf_ctx {
+	pthread_mutex_t mu;    /* guards err, logging, progress and cancels */
+	cf_err err;
+
+	cf_log_fn log_fn;
+	void *log_ud;
+	cf_progress_fn progress_fn;
+	void *progress_ud;
+
+	char *config_file;     /* from cf_ctx_set_config_file */
+	char *project_file;    /* the project file loaded, or NULL */
+	char *project_dir;     /* absolute, after load */
+	char *env;             /* resolved environment name */
+	cf_config *cfg;        /* the loaded environment; defaults before load */
+	cf_overrides overrides;
+
+	atomic_bool is_cancelled;
+	void *cancels[CF_MAX_CANCELS]; /* PGcancel * of open connections */
+
+	cf_hook_cb *hook_cbs;
+	size_t n_hook_cbs;
+	struct cf_plugin_set *plugins;
+
+	char execution_id[37];
+	char *app_name;        /* fallback_application_name */
+	cf_strv secrets;       /* values scrubbed from hook environments */
+};
+
+/* Registers VALUE as a secret for this context (copied, wiped on free). */
+void cf_ctx_add_secret(cf_ctx *ctx, const char *value);
+
+
+#endif

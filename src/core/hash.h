@@ -1,0 +1,30 @@
+/* hash.h -- SHA-256 through OpenSSL (the only user of OpenSSL). */
+#ifndef CF_HASH_H
+#define CF_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CF_SHA256_HEX_LEN 64
+
+typedef struct cf_sha256 {
+	void *md; /* EVP_MD_CTX */
+} cf_sha256;
+
+void cf_sha256_init(cf_sha256 *h);
+void cf_sha256_update(cf_sha256 *h, const void *data, size_t n);
+/* Writes 32 raw bytes to OUT and releases H. */
+void cf_sha256_final(cf_sha256 *h, unsigned char out[32]);
+/* Releases H without a result (error paths). */
+void cf_sha256_release(cf_sha256 *h);
+
+void cf_sha256_raw(const void *data, size_t n, unsigned char out[32]);
+/* Lowercase hex of DATA's digest into OUT (65 bytes). */
+void cf_sha256_hex(const void *data, size_t n, char out[CF_SHA256_HEX_LEN + 1]);
+void cf_hex_encode(const unsigned char *raw, size_t n, char *out);
+
+/* HMAC-SHA256 of DATA under KEY. */
+void cf_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
+                    unsigned char out[32]);
+
+#endif

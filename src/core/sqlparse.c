@@ -1,0 +1,289 @@
+/*
+ * sqlparse.c -- libpg_query: statements with offsets, positions and kinds.
+ *
+ * The only user of libpg_query. The parse tree arrives as protobuf; we walk
+ * it with protobuf-c (header only, the code is inside libpg_query).
+ */
+#include "sqlparse.h"
+#include "buf.h"
+#include "error.h"
+
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Skips whitespace and comments (nested block comments included). */
+static size_t skip_blank(const char *t, size_t i, size_t end)
+{
+	while (i < end) {
+		if (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r' || t[i] == '\f') {
+			i++;
+		} else if (t[i] == '-' && i + 1 < end && t[i + 1] == '-') {
+			while (i < end && t[i] != '\n')
+				i++;
+		} else if (t[i] == '/' && i + 1 < end && t[i + 1] == '*') {
+			int depth = 0;
+			do {
+				if (t[i] == '/' && i + 1 < end && t[i + 1] == '*') {
+					depth++;
+					i += 2;
+				} else if (t[i] == '*' && i + 1 < end && t[i + 1] == '/') {
+					depth--;
+					i += 2;
+				} else {
+					i++;
+				}
+			} while (i < end && depth > 0);
+		} else {
+			break;
+		}
+	}
+	return i;
+}
+
+static bool has_defelem(PgQuery__Node **items, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (items[i]->node_case == PG_QUERY__NODE__NODE_DEF_ELEM &&
+		    strcmp(items[i]->def_elem->defname, name) == 0)
+			return true;
+	return false;
+}
+
+/* Does any String node in the tree under M equal NEEDLE? */
+static bool tree_has_string(const ProtobufCMessage *m, const char *needle)
+{
+	if (!m)
+		return false;
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	if (d == &pg_query__string__descriptor)
+		return strcmp(((const PgQuery__String *)m)->sval, needle) == 0;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		const char *base = (const char *)m;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			const ProtobufCMessage *const *arr =
+				*(const ProtobufCMessage *const *const *)(base + f->offset);
+			for (size_t j = 0; j < n; j++)
+				if (tree_has_string(arr[j], needle))
+					return true;
+		} else {
+			if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+				uint32_t which = *(const uint32_t *)(base + f->quantifier_offset);
+				if (which != f->id)
+					continue;
+			}
+			if (tree_has_string(*(const ProtobufCMessage *const *)(base + f->offset), needle))
+				return true;
+		}
+	}
+	return false;
+}
+
+static const char *node_name(const PgQuery__Node *n)
+{
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field(&pg_query__node__descriptor, n->node_case);
+	return f ? f->name : "unknown";
+}
+
+static cf_stmt_kind txn_kind(const PgQuery__TransactionStmt *t)
+{
+	switch (t->kind) {
+	case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_BEGIN:
+	case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_START:
+		return CF_STMT_BEGIN;
+	case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT:
+		return CF_STMT_COMMIT;
+	case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK:
+		return CF_STMT_ROLLBACK;
+	default:
+		return CF_STMT_TXN_OTHER;
+	}
+}
+
+/* Why STMT cannot run inside a transaction block, or NULL. */
+static const char *nontx_reason(const PgQuery__Node *n)
+{
+	switch (n->node_case) {
+	case PG_QUERY__NODE__NODE_INDEX_STMT:
+		return n->index_stmt->concurrent ? "CREATE INDEX CONCURRENTLY" : NULL;
+	case PG_QUERY__NODE__NODE_DROP_STMT:
+		return n->drop_stmt->concurrent ? "DROP INDEX CONCURRENTLY" : NULL;
+	case PG_QUERY__NODE__NODE_REINDEX_STMT: {
+		const PgQuery__ReindexStmt *r = n->reindex_stmt;
+		if (has_defelem(r->params, r->n_params, "concurrently"))
+			return "REINDEX CONCURRENTLY";
+		if (r->kind == PG_QUERY__REINDEX_OBJECT_TYPE__REINDEX_OBJECT_SCHEMA ||
+		    r->kind == PG_QUERY__REINDEX_OBJECT_TYPE__REINDEX_OBJECT_SYSTEM ||
+		    r->kind == PG_QUERY__REINDEX_OBJECT_TYPE__REINDEX_OBJECT_DATABASE)
+			return "REINDEX SCHEMA/SYSTEM/DATABASE";
+		return NULL;
+	}
+	case PG_QUERY__NODE__NODE_VACUUM_STMT:
+		return n->vacuum_stmt->is_vacuumcmd ? "VACUUM" : NULL;
+	case PG_QUERY__NODE__NODE_CLUSTER_STMT:
+		return n->cluster_stmt->relation ? NULL : "CLUSTER without a table";
+	case PG_QUERY__NODE__NODE_CREATEDB_STMT:
+		return "CREATE DATABASE";
+	case PG_QUERY__NODE__NODE_DROPDB_STMT:
+		return "DROP DATABASE";
+	case PG_QUERY__NODE__NODE_CREATE_TABLE_SPACE_STMT:
+		return "CREATE TABLESPACE";
+	case PG_QUERY__NODE__NODE_DROP_TABLE_SPACE_STMT:
+		return "DROP TABLESPACE";
+	case PG_QUERY__NODE__NODE_ALTER_SYSTEM_STMT:
+		return "ALTER SYSTEM";
+	case PG_QUERY__NODE__NODE_CREATE_SUBSCRIPTION_STMT:
+		return "CREATE SUBSCRIPTION";
+	case PG_QUERY__NODE__NODE_DROP_SUBSCRIPTION_STMT:
+		return "DROP SUBSCRIPTION";
+	case PG_QUERY__NODE__NODE_DISCARD_STMT:
+		return n->discard_stmt->target == PG_QUERY__DISCARD_MODE__DISCARD_ALL ? "DISCARD ALL"
+		                                                                        : NULL;
+	default:
+		return NULL;
+	}
+}
+
+static cf_status parse_error(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                             const PgQueryError *e)
+{
+	int line = 1, col = 1;
+	if (e->cursorpos > 0) {
+		size_t off = cf_text_char_offset(text, len, e->cursorpos);
+		cf_text_linecol(text, off, &line, &col);
+	}
+	cf_error_set(ctx, CF_ERR_SCHEMA, "%s", e->message);
+	cf_error_at(ctx, file, line, col);
+	cf_error_sqlstate(ctx, "42601");
+	return CF_ERR_SCHEMA;
+}
+
+/* A "-- confiture:no-transaction" comment, found with the scanner. */
+static bool scan_no_tx_marker(const char *text)
+{
+	if (!strstr(text, "confiture:no-transaction"))
+		return false;
+	PgQueryScanResult sr = pg_query_scan(text);
+	bool found = false;
+	if (!sr.error) {
+		PgQuery__ScanResult *scan =
+			pg_query__scan_result__unpack(NULL, sr.pbuf.len, (const uint8_t *)sr.pbuf.data);
+		for (size_t i = 0; scan && i < scan->n_tokens && !found; i++) {
+			const PgQuery__ScanToken *t = scan->tokens[i];
+			if (t->token != PG_QUERY__TOKEN__SQL_COMMENT && t->token != PG_QUERY__TOKEN__C_COMMENT)
+				continue;
+			char *c = cf_strndup(text + t->start, (size_t)(t->end - t->start));
+			found = strstr(c, "confiture:no-transaction") != NULL;
+			free(c);
+		}
+		if (scan)
+			pg_query__scan_result__free_unpacked(scan, NULL);
+	}
+	pg_query_free_scan_result(sr);
+	return found;
+}
+
+static bool is_copy_from_stdin(const PgQuery__Node *n)
+{
+	return n->node_case == PG_QUERY__NODE__NODE_COPY_STMT && n->copy_stmt->is_from &&
+	       (!n->copy_stmt->filename || !*n->copy_stmt->filename);
+}
+
+/* ALTER TYPE ... ADD VALUE is only a problem when a later statement uses it. */
+static void mark_enum_uses(PgQuery__ParseResult *pr, cf_stmt *stmts)
+{
+	for (size_t i = 0; i < pr->n_stmts; i++) {
+		const PgQuery__Node *n = pr->stmts[i]->stmt;
+		if (!n || n->node_case != PG_QUERY__NODE__NODE_ALTER_ENUM_STMT ||
+		    !n->alter_enum_stmt->new_val || !*n->alter_enum_stmt->new_val)
+			continue;
+		for (size_t j = i + 1; j < pr->n_stmts; j++)
+			if (tree_has_string((const ProtobufCMessage *)pr->stmts[j]->stmt,
+			                    n->alter_enum_stmt->new_val)) {
+				stmts[i].nontx = "ALTER TYPE ... ADD VALUE used later in the file";
+				break;
+			}
+	}
+}
+
+cf_status cf_script_parse(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                          cf_script **out)
+{
+	*out = NULL;
+	PgQueryProtobufParseResult res = pg_query_parse_protobuf(text);
+	if (res.error) {
+		cf_status st = parse_error(ctx, file, text, len, res.error);
+		pg_query_free_protobuf_parse_result(res);
+		return st;
+	}
+	PgQuery__ParseResult *pr = pg_query__parse_result__unpack(
+		NULL, res.parse_tree.len, (const uint8_t *)res.parse_tree.data);
+	pg_query_free_protobuf_parse_result(res);
+	if (!pr)
+		return cf_error_set(ctx, CF_ERR_INTERNAL, "could not decode the parse tree of \"%s\"",
+		                    file);
+	cf_script *s = cf_calloc(1, sizeof(*s));
+	s->text = text;
+	s->len = len;
+	s->stmts = cf_calloc(pr->n_stmts, sizeof(cf_stmt));
+	int line = 1, col = 1;
+	size_t last_off = 0;
+	for (size_t i = 0; i < pr->n_stmts; i++) {
+		const PgQuery__RawStmt *raw = pr->stmts[i];
+		size_t start = (size_t)raw->stmt_location;
+		size_t end = raw->stmt_len ? start + (size_t)raw->stmt_len : len;
+		size_t first = skip_blank(text, start, end);
+		cf_stmt *st = &s->stmts[s->n_stmts++];
+		st->offset = first;
+		st->len = end - first;
+		/* Positions advance incrementally: O(n) over the whole file. */
+		for (size_t k = last_off; k < first; k++) {
+			unsigned char ch = (unsigned char)text[k];
+			if (ch == '\n') {
+				line++;
+				col = 1;
+			} else if ((ch & 0xC0) != 0x80) {
+				col++;
+			}
+		}
+		last_off = first;
+		st->line = line;
+		st->column = col;
+		const PgQuery__Node *n = raw->stmt;
+		st->node = n ? node_name(n) : "empty";
+		if (n && n->node_case == PG_QUERY__NODE__NODE_TRANSACTION_STMT)
+			st->kind = txn_kind(n->transaction_stmt);
+		else if (n && is_copy_from_stdin(n))
+			st->kind = CF_STMT_COPY_STDIN;
+		st->nontx = n ? nontx_reason(n) : NULL;
+	}
+	mark_enum_uses(pr, s->stmts);
+	pg_query__parse_result__free_unpacked(pr, NULL);
+	s->has_no_tx_marker = scan_no_tx_marker(text);
+	*out = s;
+	return CF_OK;
+}
+
+void cf_script_free(cf_script *s)
+{
+	if (!s)
+		return;
+	free(s->stmts);
+	free(s);
+}
+
+bool cf_script_needs_autocommit(const cf_script *s)
+{
+	if (s->has_no_tx_marker)
+		return true;
+	for (size_t i = 0; i < s->n_stmts; i++)
+		if (s->stmts[i].nontx)
+			return true;
+	return false;
+}

@@ -1,0 +1,55 @@
+/*
+ * sqlparse.h -- SQL scripts through libpg_query (the only user of it).
+ *
+ * A script is parsed once: statements come back with their byte ranges and
+ * source positions, and with what confiture needs to know about each one
+ * (transaction control, whether it can run inside a transaction block).
+ */
+#ifndef CF_SQLPARSE_H
+#define CF_SQLPARSE_H
+
+#include "confiture.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum cf_stmt_kind {
+	CF_STMT_OTHER,
+	CF_STMT_BEGIN,     /* BEGIN or START TRANSACTION */
+	CF_STMT_COMMIT,    /* COMMIT or END */
+	CF_STMT_ROLLBACK,  /* ROLLBACK or ABORT (not ROLLBACK TO) */
+	CF_STMT_TXN_OTHER, /* SAVEPOINT, RELEASE, ROLLBACK TO, PREPARE TRANSACTION, ... */
+	CF_STMT_COPY_STDIN /* COPY ... FROM STDIN: needs data the script cannot hold */
+} cf_stmt_kind;
+
+typedef struct cf_stmt {
+	size_t offset;          /* byte offset of the first token in the text */
+	size_t len;             /* bytes up to, not including, the ";" */
+	int line, column;       /* 1-based position of the first token */
+	cf_stmt_kind kind;
+	const char *node;       /* parse node name, e.g. "create_stmt" (static) */
+	const char *nontx;      /* why it cannot run in a transaction block, or NULL */
+} cf_stmt;
+
+typedef struct cf_script {
+	const char *text;       /* not owned */
+	size_t len;
+	cf_stmt *stmts;
+	size_t n_stmts;
+	bool has_no_tx_marker;  /* a "-- confiture:no-transaction" comment */
+} cf_script;
+
+/*
+ * Parses TEXT (LEN bytes, NUL-terminated). FILE names the source in errors.
+ * A syntax error returns CF_ERR_SCHEMA with FILE:LINE:COLUMN and the
+ * parser's message. *OUT is freed with cf_script_free; it points into TEXT,
+ * which must outlive it.
+ */
+cf_status cf_script_parse(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                          cf_script **out);
+void cf_script_free(cf_script *s);
+
+/* Any statement that cannot run in a transaction block (or the marker). */
+bool cf_script_needs_autocommit(const cf_script *s);
+
+#endif
