@@ -318,6 +318,16 @@ cf_status cf_embedded_destroy(cf_ctx *ctx);
 cf_status cf_embedded_status_get(cf_ctx *ctx, cf_embedded_status **out);
 void cf_embedded_status_free(cf_embedded_status *st);
 
+/* ==== Medium 1: build (src/build) ======================================== */
+
+/* ==== Medium 2: migrate (src/migrate) ===================================== */
+
+/* ==== Medium 3: sync (src/sync) =========================================== */
+
+/* ==== Medium 4: schema-to-schema (src/s2s) ================================ */
+
+/* ==== Plugins ================================================================ */
+
 #ifdef __cplusplus
 }
 #endif

@@ -95,5 +95,9 @@ cf_status cmd_doctor(cli *c, int argc, char **argv);
 cf_status cmd_embedded(cli *c, int argc, char **argv);
 cf_status cmd_validate_config(cli *c, int argc, char **argv);
 cf_status cmd_hooks(cli *c, int argc, char **argv);
+/* medium 1: build */
+/* medium 2: migrate */
+/* medium 3: sync */
+/* medium 4: s2s */
 
 #endif

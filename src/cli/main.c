@@ -105,6 +105,10 @@ static cf_status cmd_version(cli *c, int argc, char **argv);
 	"      --no-color           no color (also when NO_COLOR is set)\n"
 
 static const cli_command COMMANDS[] = {
+	/* -- medium 1: build -- */
+	/* -- medium 2: migrate -- */
+	/* -- medium 3: sync -- */
+	/* -- medium 4: s2s -- */
 	{"init", cmd_init, "scaffold a project that builds as generated",
 	 "usage: confiture init [DIR] [--force]\n\n"
 	 "Creates db/schema/ (numbered example folders), db/seeds/, db/migrations/,\n"
