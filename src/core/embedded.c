@@ -520,6 +520,11 @@ static cf_status ensure_database(cf_ctx *ctx, const cluster *c, const char *dbna
 
 cf_status cf_embedded_conninfo(cf_ctx *ctx, char **out)
 {
+	return cf_embedded_conninfo_for(ctx, ctx->env, out);
+}
+
+cf_status cf_embedded_conninfo_for(cf_ctx *ctx, const char *env, char **out)
+{
 	*out = NULL;
 	cf_status st = cf_embedded_start(ctx);
 	cluster c;
@@ -527,9 +532,9 @@ cf_status cf_embedded_conninfo(cf_ctx *ctx, char **out)
 		return st;
 	st = cluster_locate(ctx, &c, false);
 	if (!st)
-		st = ensure_database(ctx, &c, ctx->env);
+		st = ensure_database(ctx, &c, env);
 	if (!st)
-		*out = conninfo_for(&c, ctx->env);
+		*out = conninfo_for(&c, env);
 	cluster_release(&c);
 	return st;
 }
