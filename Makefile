@@ -95,9 +95,9 @@ $(BUILD)/libconfiture.so.$(VERSION): $(LIB_OBJ)
 $(BUILD)/confiture: $(CLI_OBJ) $(BUILD)/libconfiture.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libconfiture.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/unit/t.h $(BUILD)/libconfiture.a
+$(BUILD)/tests/%: tests/%.c tests/unit/t.h tests/integration/itest.h $(BUILD)/libconfiture.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(BUILD)/libconfiture.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Itests -Itests/unit $(CFLAGS) -o $@ $< $(BUILD)/libconfiture.a $(LDFLAGS) $(LDLIBS)
 
 tests-bin: $(TEST_BIN)
 

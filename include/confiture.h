@@ -286,6 +286,7 @@ typedef struct cf_doctor_report {
 	bool has_ledger;
 	long n_applied;
 	char *current_version;     /* latest applied, or NULL */
+	char *ledger_error;        /* why the ledger could not be read, or NULL */
 } cf_doctor_report;
 
 /*
@@ -308,7 +309,8 @@ typedef struct cf_embedded_status {
 	char *url;             /* conninfo for the environment's database */
 } cf_embedded_status;
 
-/* Initializes (first time) and starts the project's embedded cluster. */
+/* Initializes (first time) and starts the project's embedded cluster, and
+ * creates the loaded environment's database on it when missing. */
 cf_status cf_embedded_start(cf_ctx *ctx);
 /* Stops it; not running is success. */
 cf_status cf_embedded_stop(cf_ctx *ctx);

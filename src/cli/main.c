@@ -241,8 +241,9 @@ int cli_getopt(cli *c, int argc, char **argv, const char *shortopts, const struc
 {
 	opterr = 0;
 	int idx = -1;
-	/* "+" stops at the first non-option, so subcommands keep their own. */
-	char *spec = cf_asprintf("+:%s", shortopts);
+	/* Options may follow operands (GNU order); commands with subcommands take
+	 * the subcommand off argv before parsing its options. */
+	char *spec = cf_asprintf(":%s", shortopts);
 	int ch = getopt_long(argc, argv, spec, opts, &idx);
 	free(spec);
 	if (ch == '?') {
@@ -423,6 +424,10 @@ static void *signal_thread(void *arg)
 
 static void setup_signals(cli *c)
 {
+	/* An inherited "ignore" (background jobs of a shell) would discard the
+	 * signal before sigwait could take it. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
