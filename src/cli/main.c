@@ -143,7 +143,9 @@ static const cli_command COMMANDS[] = {
 	 "after_migration migration_failed after_migrate before_sync\n"
 	 "before_sync_table after_sync_table after_sync before_s2s_step\n"
 	 "after_s2s_step on_error\n"},
-	{"help", cmd_help, "show help for a command", "usage: confiture help [COMMAND]\n"},
+	{"help", cmd_help, "show help for a command, or every config key (help config)",
+	 "usage: confiture help [COMMAND]\n"
+	 "       confiture help config     every configuration key, its default and variable\n"},
 	{"version", cmd_version, "print the version", "usage: confiture version\n"},
 };
 
@@ -182,12 +184,50 @@ static void print_main_help(void)
 	       HELP_GLOBAL);
 }
 
+/* `confiture help config`: every key, its default and what it does. */
+static cf_status help_config(cli *c)
+{
+	size_t n;
+	const cf_key_doc *docs = cf_config_key_docs(&n);
+	if (c->format == CLI_JSON) {
+		cf_buf b;
+		cf_json j;
+		cli_json_begin(c, &j, &b, true);
+		cf_json_key(&j, "keys");
+		cf_json_arr_begin(&j);
+		for (size_t i = 0; i < n; i++) {
+			cf_json_obj_begin(&j);
+			cf_json_kv_str(&j, "key", docs[i].key);
+			cf_json_kv_str(&j, "default", docs[i].dflt);
+			cf_json_kv_str(&j, "doc", docs[i].doc);
+			cf_json_obj_end(&j);
+		}
+		cf_json_arr_end(&j);
+		cli_json_end(c, &j, &b);
+		return CF_OK;
+	}
+	printf("Configuration keys (confiture.yaml, db/environments/NAME.yaml, CONFITURE_*):\n\n");
+	for (size_t i = 0; i < n; i++) {
+		char *var = cf_asprintf("CONFITURE_%s", docs[i].key);
+		for (char *p = var; *p; p++)
+			*p = *p == '.' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+		printf("%s\n    default: %s\n    %s%s\n    %s\n\n", docs[i].key,
+		       docs[i].dflt ? docs[i].dflt : "(unset)",
+		       strcmp(docs[i].key, "hooks") == 0 ? "" : "variable: ",
+		       strcmp(docs[i].key, "hooks") == 0 ? "(YAML only)" : var, docs[i].doc);
+		free(var);
+	}
+	return CF_OK;
+}
+
 static cf_status cmd_help(cli *c, int argc, char **argv)
 {
 	if (argc < 2) {
 		print_main_help();
 		return CF_OK;
 	}
+	if (strcmp(argv[1], "config") == 0)
+		return help_config(c);
 	const cli_command *cmd = cli_find_command(argv[1]);
 	if (!cmd)
 		return cli_usage(c, "unknown command \"%s\"", argv[1]);
