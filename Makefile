@@ -91,8 +91,15 @@ $(BUILD)/libconfiture.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libconfiture.so.$(VERSION): $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libconfiture.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# The shared library exports the functions declared in confiture.h, nothing else.
+$(BUILD)/exports.map: include/confiture.h
+	@mkdir -p $(BUILD)
+	{ echo '{ global:'; grep -o 'cf_[a-z0-9_]*(' $< | sort -u | sed 's/($$/;/'; \
+	  echo 'local: *; };'; } >$@
+
+$(BUILD)/libconfiture.so.$(VERSION): $(LIB_OBJ) $(BUILD)/exports.map
+	$(CC) -shared -Wl,-soname,libconfiture.so.$(SOVERSION) \
+		-Wl,--version-script=$(BUILD)/exports.map $(LDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
 
 $(BUILD)/confiture: $(CLI_OBJ) $(BUILD)/libconfiture.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libconfiture.a $(LDLIBS)
