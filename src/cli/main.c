@@ -281,9 +281,10 @@ int cli_getopt(cli *c, int argc, char **argv, const char *shortopts, const struc
 {
 	opterr = 0;
 	int idx = -1;
-	/* Options may follow operands (GNU order); commands with subcommands take
-	 * the subcommand off argv before parsing its options. */
-	char *spec = cf_asprintf(":%s", shortopts);
+	/* "+" stops at the first operand, so a subcommand's options are its own.
+	 * Commands whose options may follow operands consume the operand and call
+	 * again (see cmd_init.c). */
+	char *spec = cf_asprintf("+:%s", shortopts);
 	int ch = getopt_long(argc, argv, spec, opts, &idx);
 	free(spec);
 	if (ch == '?') {
