@@ -800,6 +800,12 @@ static const char *key_set_text(cf_config *cfg, const keydef *k, const char *tex
 static void origin_set(cf_config *cfg, const keydef *k, const char *origin)
 {
 	cf_str_set(&cfg->origins[key_index(k)], origin);
+	/* Include dirs carry their own origin: the build treats dirs without one
+	 * as defaults, which may be missing. */
+	if (k->type == KT_INCLUDE_DIRS && strcmp(origin, "default") != 0)
+		for (size_t i = 0; i < cfg->n_include_dirs; i++)
+			if (!cfg->include_dirs[i].origin)
+				cf_str_set(&cfg->include_dirs[i].origin, origin);
 }
 
 cf_config *cf_config_new_defaults(void)

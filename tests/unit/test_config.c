@@ -258,6 +258,16 @@ static void test_local_default(void)
 	CHECK_STR(cf_ctx_env(ctx), "local", "local is the default environment");
 	CHECK(cf_config_is_embedded(ctx->cfg), "local without database_url is embedded");
 	CHECK_INT(ctx->cfg->n_include_dirs, 2, "default include_dirs");
+	CHECK(ctx->cfg->include_dirs[0].origin == NULL, "default include dirs have no origin");
+	cf_ctx_free(ctx);
+	setenv("CONFITURE_INCLUDE_DIRS", "sql/a, sql/b", 1);
+	ctx = cf_ctx_new();
+	load(ctx, NULL);
+	CHECK(ctx->cfg->n_include_dirs == 2 && strcmp(ctx->cfg->include_dirs[1].path, "sql/b") == 0,
+	      "CONFITURE_INCLUDE_DIRS is a comma-separated list");
+	CHECK_STR(ctx->cfg->include_dirs[1].origin, "env CONFITURE_INCLUDE_DIRS",
+	          "and its dirs carry that origin");
+	unsetenv("CONFITURE_INCLUDE_DIRS");
 	cf_ctx_free(ctx);
 }
 
