@@ -1,0 +1,11 @@
+-- What a migrate session needs to know first: the lock key of the interop
+-- contract (the first 4 bytes of sha256(current_database()), as a big-endian
+-- integer, & 0x7fffffff), and whether the ledger and its progress table
+-- exist. $1 is the quoted ledger name, $2 the quoted progress table name.
+SELECT current_database(),
+       (('x' || left(encode(sha256(convert_to(current_database(), 'UTF8')), 'hex'), 8))::bit(32)::int
+        & 2147483647)::bigint,
+       to_regclass($1) IS NOT NULL,
+       EXISTS (SELECT 1 FROM pg_attribute
+                WHERE attrelid = to_regclass($1) AND attname = 'applied_by' AND NOT attisdropped),
+       to_regclass($2) IS NOT NULL

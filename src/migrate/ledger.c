@@ -1,0 +1,270 @@
+/*
+ * ledger.c -- the tracking table (tb_confiture by default) and the session
+ * that reads and writes it.
+ */
+#include "migrate_int.h"
+#include "ctx.h"
+#include "log.h"
+#include "secret.h"
+#include "sql_embed.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The table name without its schema, for index names. */
+static const char *table_base(const char *table)
+{
+	const char *dot = strrchr(table, '.');
+	return dot ? dot + 1 : table;
+}
+
+static cf_status probe(mig_session *s)
+{
+	char *qt = cf_quote_qualified(s->pg, s->table);
+	char *qp = cf_quote_qualified(s->pg, s->progress);
+	const char *params[] = {qt, qp};
+	cf_pgres *r = NULL;
+	cf_status st = cf_pg_query(s->pg, cf_sql_migrate_probe, 2, params, &r);
+	if (!st) {
+		s->dbname = cf_strdup(cf_pgres_get(r, 0, 0));
+		s->lock_key = atol(cf_pgres_get(r, 0, 1));
+		s->has_ledger = strcmp(cf_pgres_get(r, 0, 2), "t") == 0;
+		s->has_applied_by = strcmp(cf_pgres_get(r, 0, 3), "t") == 0;
+		s->has_progress = strcmp(cf_pgres_get(r, 0, 4), "t") == 0;
+	}
+	cf_pgres_free(r);
+	free(qt);
+	free(qp);
+	return st;
+}
+
+cf_status mig_session_open(cf_ctx *ctx, const char *conninfo, mig_session *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->ctx = ctx;
+	cf_strv_init(&s->slugs);
+	s->table = cf_strdup(ctx->cfg->migration.tracking_table ? ctx->cfg->migration.tracking_table
+	                                                       : "tb_confiture");
+	s->progress = cf_asprintf("%s_progress", s->table);
+	cf_status st = conninfo ? cf_pg_connect(ctx, conninfo, &s->pg) : cf_pg_connect_env(ctx, &s->pg);
+	if (st)
+		return st;
+	/* A killed confiture must not leave its backend running a long migration
+	 * (and holding the lock) until the statement ends: have the server
+	 * check that the client is still there. */
+	if (cf_pg_server_version(s->pg) >= 140000)
+		st = cf_pg_exec(s->pg, "SET client_connection_check_interval = '1s'");
+	if (!st)
+		st = probe(s);
+	return st;
+}
+
+void mig_session_close(mig_session *s)
+{
+	if (s->pg && s->has_lock)
+		mig_unlock(s);
+	cf_pg_close(s->pg);
+	mig_ledger_release(&s->ledger);
+	cf_strv_release(&s->slugs);
+	free(s->slug_ts);
+	free(s->table);
+	free(s->progress);
+	free(s->dbname);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- Reading ----------------------------------------------------------------- */
+
+static int row_cmp(const void *a, const void *b)
+{
+	return strcmp(((const mig_row *)a)->version, ((const mig_row *)b)->version);
+}
+
+cf_status mig_ledger_read(mig_session *s)
+{
+	mig_ledger_release(&s->ledger);
+	if (!s->has_ledger)
+		return CF_OK;
+	char *sql = cf_sql_format(s->pg,
+	                          "SELECT version, name, slug, to_json(applied_at) #>> '{}', "
+	                          "execution_time_ms, checksum, %s FROM %Q",
+	                          s->has_applied_by ? "applied_by" : "NULL::text", s->table);
+	cf_pgres *r = NULL;
+	cf_status st = cf_pg_query(s->pg, sql, 0, NULL, &r);
+	free(sql);
+	if (st)
+		return st;
+	int n = cf_pgres_nrows(r);
+	s->ledger.v = cf_calloc((size_t)n + 1, sizeof(mig_row));
+	for (int i = 0; i < n; i++) {
+		mig_row *row = &s->ledger.v[i];
+		row->version = cf_strdup(cf_pgres_get(r, i, 0));
+		row->name = cf_strdup(cf_pgres_get(r, i, 1));
+		row->slug = cf_strdup(cf_pgres_get(r, i, 2));
+		row->applied_at = cf_strdup(cf_pgres_get(r, i, 3));
+		row->execution_time_ms = cf_pgres_isnull(r, i, 4) ? -1 : atol(cf_pgres_get(r, i, 4));
+		row->checksum = cf_strdup(cf_pgres_get(r, i, 5));
+		row->applied_by = cf_strdup(cf_pgres_get(r, i, 6));
+	}
+	s->ledger.n = (size_t)n;
+	cf_pgres_free(r);
+	/* Versions compare as strings (bytes), whatever the database collation. */
+	qsort(s->ledger.v, s->ledger.n, sizeof(mig_row), row_cmp);
+	return CF_OK;
+}
+
+void mig_ledger_release(mig_ledger *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		mig_row *r = &l->v[i];
+		free(r->version);
+		free(r->name);
+		free(r->slug);
+		free(r->applied_at);
+		free(r->checksum);
+		free(r->applied_by);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+const mig_row *mig_ledger_find(const mig_ledger *l, const char *version)
+{
+	size_t lo = 0, hi = l->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(l->v[mid].version, version);
+		if (c == 0)
+			return &l->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const mig_row *mig_ledger_current(const mig_ledger *l)
+{
+	return l->n ? &l->v[l->n - 1] : NULL;
+}
+
+/* ---- Writing ------------------------------------------------------------------ */
+
+char *mig_ledger_ddl(mig_session *s)
+{
+	const char *base = table_base(s->table);
+	char *i1 = cf_asprintf("idx_%s_pk_confiture", base);
+	char *i2 = cf_asprintf("idx_%s_slug", base);
+	char *i3 = cf_asprintf("idx_%s_version", base);
+	char *i4 = cf_asprintf("idx_%s_applied_at", base);
+	const char *t = s->table;
+	char *sql = cf_sql_format(s->pg, cf_sql_migrate_ledger, t, i1, t, i2, t, i3, t, i4, t);
+	free(i1);
+	free(i2);
+	free(i3);
+	free(i4);
+	return sql;
+}
+
+cf_status mig_ledger_ensure(mig_session *s)
+{
+	cf_status st = CF_OK;
+	if (!s->has_ledger) {
+		char *sql = mig_ledger_ddl(s);
+		st = cf_pg_exec(s->pg, sql);
+		free(sql);
+		if (!st) {
+			s->has_ledger = s->has_applied_by = true;
+			cf_log_info(s->ctx, "created the tracking table \"%s\"", s->table);
+		}
+		return st;
+	}
+	if (!s->has_applied_by) {
+		/* A ledger written by an older precursor. */
+		char *sql = cf_sql_format(s->pg, "ALTER TABLE %Q ADD COLUMN IF NOT EXISTS applied_by TEXT",
+		                          s->table);
+		st = cf_pg_exec(s->pg, sql);
+		free(sql);
+		s->has_applied_by = st == CF_OK;
+	}
+	return st;
+}
+
+cf_status mig_progress_ensure(mig_session *s)
+{
+	if (s->has_progress)
+		return CF_OK;
+	char *sql = cf_sql_format(s->pg, cf_sql_migrate_progress, s->progress);
+	cf_status st = cf_pg_exec(s->pg, sql);
+	free(sql);
+	s->has_progress = st == CF_OK;
+	return st;
+}
+
+char *mig_slug(const char *name, const char *suffix)
+{
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%d_%H%M%S", &tm);
+	return suffix ? cf_asprintf("%s_%s_%s", name, ts, suffix) : cf_asprintf("%s_%s", name, ts);
+}
+
+/* Does SLUG end with "_" TS? */
+static bool slug_has_ts(const char *slug, const char *ts)
+{
+	size_t n = strlen(slug), k = strlen(ts);
+	return n > k && slug[n - k - 1] == '_' && strcmp(slug + n - k, ts) == 0;
+}
+
+/*
+ * The precursor's slug is NAME_TIMESTAMP, which repeats when two migrations
+ * with the same name are applied within one second; the column is UNIQUE,
+ * so such a slug gets the version appended. Only slugs of the current second
+ * can collide: s->slugs holds those (from the ledger and from this run).
+ */
+static char *unique_slug(mig_session *s, const char *name, const char *version)
+{
+	char *slug = mig_slug(name, NULL);
+	const char *ts = slug + strlen(name) + 1;
+	if (!s->slug_ts || strcmp(s->slug_ts, ts) != 0) {
+		cf_str_set(&s->slug_ts, ts);
+		cf_strv_release(&s->slugs);
+		cf_strv_init(&s->slugs);
+		for (size_t i = 0; i < s->ledger.n; i++)
+			if (s->ledger.v[i].slug && slug_has_ts(s->ledger.v[i].slug, ts))
+				cf_strv_push(&s->slugs, s->ledger.v[i].slug);
+	}
+	if (cf_strv_contains(&s->slugs, slug)) {
+		char *longer = cf_asprintf("%s_%s", slug, version);
+		free(slug);
+		slug = longer;
+	}
+	cf_strv_push(&s->slugs, slug);
+	return slug;
+}
+
+char *mig_ledger_insert_sql(mig_session *s, const mig_file *f, const char *checksum, long ms)
+{
+	char *slug = unique_slug(s, f->name, f->version);
+	char *elapsed = ms >= 0 ? cf_asprintf("%ld", ms)
+	                        : cf_strdup("(extract(epoch FROM clock_timestamp() - "
+	                                    "statement_timestamp()) * 1000)::integer");
+	char *sql = cf_sql_format(
+		s->pg,
+		"INSERT INTO %Q (slug, version, name, execution_time_ms, checksum, applied_by) "
+		"VALUES (%L, %L, %L, %s, %L, current_user)",
+		s->table, slug, f->version, f->name, elapsed, checksum);
+	free(elapsed);
+	free(slug);
+	return sql;
+}
+
+char *mig_ledger_delete_sql(mig_session *s, const char *version)
+{
+	return cf_sql_format(s->pg, "DELETE FROM %Q WHERE version = %L", s->table, version);
+}
