@@ -82,7 +82,10 @@ cf_status mig_res_finish(mig_res *m, cf_ctx *ctx, cf_status st, double t0, const
 	char *msg = cf_vasprintf(fmt, ap);
 	va_end(ap);
 	if (st && cf_error_is_set(ctx)) {
-		cf_errlist_push_ctx(&m->errs, ctx);
+		/* Preflight and verify keep every finding already; the summary error
+		 * only names them. */
+		if (!m->errs.n)
+			cf_errlist_push_ctx(&m->errs, ctx);
 		free(msg);
 		msg = cf_strdup(cf_last_error(ctx));
 	}
