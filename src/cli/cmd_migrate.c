@@ -336,8 +336,19 @@ static cf_status set_opt(cli *c, const action *a, int ch, cf_migrate_opts *o)
 static cf_status parse_opts(cli *c, const action *a, int argc, char **argv, cf_migrate_opts *o,
                             bool *is_help)
 {
-	int ch;
-	while ((ch = cli_getopt(c, argc, argv, "hn:", OPTS)) != -1) {
+	const char *args[2] = {0};
+	int nargs = 0, ch;
+	for (;;) {
+		ch = cli_getopt(c, argc, argv, "hn:", OPTS);
+		if (ch == -1) {
+			/* Positional arguments may come before options: take one, go on. */
+			if (optind >= argc || strcmp(argv[optind], "--") == 0)
+				break;
+			if (nargs == a->nargs)
+				return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+			args[nargs++] = argv[optind++];
+			continue;
+		}
 		if (ch == 'h') {
 			*is_help = true;
 			return cli_help(c);
@@ -350,16 +361,19 @@ static cf_status parse_opts(cli *c, const action *a, int argc, char **argv, cf_m
 	}
 	if (o->dry_run && o->dry_run_execute)
 		return cli_usage(c, "--dry-run and --dry-run-execute exclude each other");
-	int rest = argc - optind;
-	if (rest < a->nargs)
+	if (optind < argc && strcmp(argv[optind], "--") == 0)
+		optind++;
+	while (optind < argc && nargs < a->nargs)
+		args[nargs++] = argv[optind++];
+	if (optind < argc)
+		return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+	if (nargs < a->nargs)
 		return cli_usage(c, "migrate %s needs %s", a->name,
 		                 strcmp(a->name, "generate") == 0 ? "a NAME" : "a VERSION");
-	if (rest > a->nargs)
-		return cli_usage(c, "unexpected argument \"%s\"", argv[optind + a->nargs]);
 	if (a->nargs && strcmp(a->name, "generate") == 0)
-		o->name = argv[optind];
+		o->name = args[0];
 	else if (a->nargs)
-		o->version = argv[optind];
+		o->version = args[0];
 	return CF_OK;
 }
 
