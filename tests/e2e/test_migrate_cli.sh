@@ -254,7 +254,7 @@ mig "$P" 20260109000000_wrapped.down.sql 'DROP TABLE nosuch_zz;'
 run m up
 run m down
 expect_rc 3 "a failing .down.sql exits 3"
-expect_err "20260109000000_wrapped.down.sql:1:12" "with the .down.sql's location"
+expect_err "20260109000000_wrapped.down.sql:1:1: table \"nosuch_zz\" does not exist" "with the .down.sql's location"
 expect_eq "$(q "$DB" "SELECT count(*) FROM tb_confiture WHERE version = '20260109000000'")" "1" "its ledger row stays"
 
 # ---- generate ----
