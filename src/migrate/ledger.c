@@ -19,7 +19,7 @@ static const char *table_base(const char *table)
 	return dot ? dot + 1 : table;
 }
 
-static cf_status probe(mig_session *s)
+cf_status mig_session_probe(mig_session *s)
 {
 	char *qt = cf_quote_qualified(s->pg, s->table);
 	char *qp = cf_quote_qualified(s->pg, s->progress);
@@ -56,7 +56,7 @@ cf_status mig_session_open(cf_ctx *ctx, const char *conninfo, mig_session *s)
 	if (cf_pg_server_version(s->pg) >= 140000)
 		st = cf_pg_exec(s->pg, "SET client_connection_check_interval = '1s'");
 	if (!st)
-		st = probe(s);
+		st = mig_session_probe(s);
 	return st;
 }
 

@@ -127,6 +127,9 @@ typedef struct mig_session {
 
 /* Connects to CONNINFO (NULL: the environment) and probes the ledger. */
 cf_status mig_session_open(cf_ctx *ctx, const char *conninfo, mig_session *s);
+/* Asks again whether the ledger and progress table exist (after waiting
+ * for the lock, another run may have created them). */
+cf_status mig_session_probe(mig_session *s);
 /* Releases the lock (when held) and closes. */
 void mig_session_close(mig_session *s);
 /* Reads the ledger rows (when the table exists). */

@@ -171,8 +171,11 @@ cf_status mig_op_connect(mig_op *op, const char *conninfo, bool lock, bool need_
 {
 	cf_status st = mig_session_open(op->ctx, conninfo, &op->sess);
 	op->has_sess = true;
-	if (!st && lock && op->ctx->cfg->migration.lock_enabled)
+	if (!st && lock && op->ctx->cfg->migration.lock_enabled) {
 		st = mig_lock(&op->sess);
+		if (!st)
+			st = mig_session_probe(&op->sess);
+	}
 	op->m.r->has_ledger = op->sess.has_ledger;
 	if (!st && need_ledger && !op->sess.has_ledger) {
 		st = cf_error_set(op->ctx, CF_ERR_NO_LEDGER, "tracking table \"%s\" does not exist in "
