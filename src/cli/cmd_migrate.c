@@ -192,8 +192,9 @@ static void cli_migrate_text(cli *c, const cf_migrate_result *r, cf_status st)
 	for (size_t i = 0; i < r->n_migrations; i++) {
 		const cf_migration *e = &r->migrations[i];
 		printf("%-18s %s_%s", status_word(e->status), e->version, e->name);
-		if (e->execution_time_ms >= 0 && strcmp(r->action, "current") != 0 &&
-		    strcmp(r->action, "verify-checksums") != 0)
+		bool runs = strcmp(r->action, "up") == 0 || strcmp(r->action, "down") == 0 ||
+		            strcmp(r->action, "down-to") == 0;
+		if (e->execution_time_ms >= 0 && runs)
 			printf(" (%ld ms)", e->execution_time_ms);
 		if (e->applied_at && strcmp(r->action, "current") == 0)
 			printf(" (applied %s)", e->applied_at);

@@ -72,7 +72,10 @@ cf_status cf_migrate_verify(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate
 		n_run++;
 		if (vs) {
 			e->status = "verify_failed";
-			e->note = cf_strdup(cf_last_error(ctx));
+			const cf_error_info *ei = cf_last_error_info(ctx);
+			e->note = ei && ei->file ? cf_asprintf("%s:%d:%d: %s", ei->file, ei->line, ei->column,
+			                                        ei->message)
+			                         : cf_strdup(cf_last_error(ctx));
 			keep_error(&op);
 			n_err++;
 		} else if (!value || strcmp(value, "t") != 0) {
