@@ -393,3 +393,88 @@ cf_status mig_apply(mig_run *run, const mig_file *f, mig_dir dir, mig_script *sc
 		                 dir == MIG_UP ? "applying" : "rolling back", f->base);
 	return st;
 }
+
+/* ---- Batches ------------------------------------------------------------------- */
+
+/* Characters (not bytes) in S[0..N): server positions count characters. */
+static size_t char_count(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+/* Statements the batch sends for one migration besides its own: BEGIN and
+ * the start-time mark before, the ledger INSERT and COMMIT after. */
+enum { BATCH_BEFORE = 2, BATCH_AFTER = 2 };
+
+/* Points the error at the migration of the batch that failed. */
+static size_t batch_locate(mig_session *s, mig_script *scripts, const size_t *starts, size_t n,
+                           size_t n_done)
+{
+	size_t base = 0, k = 0;
+	for (; k < n; k++) {
+		size_t cnt = BATCH_BEFORE + (scripts[k].last - scripts[k].first) + BATCH_AFTER;
+		if (n_done < base + cnt)
+			break;
+		base += cnt;
+	}
+	if (k == n)
+		return n - 1; /* cannot happen: the failure is inside the batch */
+	const mig_script *sc = &scripts[k];
+	size_t local = n_done - base, n_stmts = sc->last - sc->first;
+	int pos = cf_error_server_position_get(s->ctx);
+	if (pos > 0 && (size_t)pos > starts[k]) {
+		/* Make the position relative to this migration's text. */
+		cf_error_server_position(s->ctx, pos - (int)starts[k]);
+		if (local >= BATCH_BEFORE && local < BATCH_BEFORE + n_stmts)
+			cf_error_locate(s->ctx, sc->file, sc->text, 0);
+	} else if (local >= BATCH_BEFORE && local < BATCH_BEFORE + n_stmts) {
+		cf_error_locate(s->ctx, sc->file, sc->text,
+		                sc->parsed->stmts[sc->first + local - BATCH_BEFORE].offset);
+	}
+	if (local >= BATCH_BEFORE + n_stmts)
+		cf_error_context(s->ctx, "while recording the migration in \"%s\"", s->table);
+	return k;
+}
+
+cf_status mig_apply_batch(mig_run *run, mig_file **files, mig_script *scripts, size_t n,
+                          size_t *n_ok)
+{
+	mig_session *s = run->sess;
+	cf_buf b;
+	cf_buf_init(&b);
+	size_t *starts = cf_calloc(n, sizeof(size_t));
+	size_t chars = 0;
+	for (size_t k = 0; k < n; k++) {
+		/* The start mark lets the server measure each migration's own time. */
+		static const char head[] =
+			"BEGIN;SELECT set_config('confiture.t0', clock_timestamp()::text, true);";
+		cf_buf_puts(&b, head);
+		chars += sizeof(head) - 1;
+		starts[k] = chars;
+		size_t len = strlen(scripts[k].send);
+		cf_buf_append(&b, scripts[k].send, len);
+		chars += char_count(scripts[k].send, len);
+		char *ins = mig_ledger_insert_sql(s, files[k], files[k]->checksum, -2);
+		size_t before = b.len;
+		cf_buf_printf(&b, "\n;%s;COMMIT;", ins);
+		chars += char_count(b.data + before, b.len - before);
+		free(ins);
+	}
+	size_t n_done = 0;
+	double t0 = cf_now();
+	cf_status st = cf_pg_exec_count(s->pg, b.data, &n_done);
+	run->elapsed_ms = (long long)((cf_now() - t0) * 1000);
+	*n_ok = n;
+	if (st) {
+		size_t k = batch_locate(s, scripts, starts, n, n_done);
+		*n_ok = k;
+		cf_pg_rollback(s->pg);
+		cf_error_context(s->ctx, "while applying migration \"%s\"", files[k]->base);
+	}
+	free(starts);
+	cf_buf_release(&b);
+	return st;
+}

@@ -68,6 +68,7 @@ void mig_session_close(mig_session *s)
 	mig_ledger_release(&s->ledger);
 	cf_strv_release(&s->slugs);
 	free(s->slug_ts);
+	free(s->sync_commit);
 	free(s->table);
 	free(s->progress);
 	free(s->dbname);
@@ -252,8 +253,11 @@ char *mig_ledger_insert_sql(mig_session *s, const mig_file *f, const char *check
 {
 	char *slug = unique_slug(s, f->name, f->version);
 	char *elapsed = ms >= 0 ? cf_asprintf("%ld", ms)
-	                        : cf_strdup("(extract(epoch FROM clock_timestamp() - "
-	                                    "statement_timestamp()) * 1000)::integer");
+	                : ms == -2 ? cf_strdup("(extract(epoch FROM clock_timestamp() - "
+	                                       "current_setting('confiture.t0')::timestamptz) "
+	                                       "* 1000)::integer")
+	                           : cf_strdup("(extract(epoch FROM clock_timestamp() - "
+	                                       "statement_timestamp()) * 1000)::integer");
 	char *sql = cf_sql_format(
 		s->pg,
 		"INSERT INTO %Q (slug, version, name, execution_time_ms, checksum, applied_by) "
@@ -267,4 +271,47 @@ char *mig_ledger_insert_sql(mig_session *s, const mig_file *f, const char *check
 char *mig_ledger_delete_sql(mig_session *s, const char *version)
 {
 	return cf_sql_format(s->pg, "DELETE FROM %Q WHERE version = %L", s->table, version);
+}
+
+/* ---- Commit durability ----------------------------------------------------------- */
+
+cf_status mig_async_begin(mig_session *s)
+{
+	if (s->sync_commit)
+		return CF_OK;
+	char *v = NULL;
+	cf_status st = cf_pg_query_value(s->pg, "SELECT current_setting('synchronous_commit')", 0,
+	                                 NULL, &v);
+	if (!st && v && strcmp(v, "off") != 0) {
+		st = cf_pg_exec(s->pg, "SET synchronous_commit = off");
+		if (!st) {
+			s->sync_commit = v;
+			v = NULL;
+		}
+	}
+	free(v);
+	return st;
+}
+
+cf_status mig_async_end(mig_session *s)
+{
+	if (!s->sync_commit)
+		return CF_OK;
+	char *setting = s->sync_commit;
+	s->sync_commit = NULL;
+	cf_status st = CF_OK;
+	if (s->pg && !cf_pg_is_bad(s->pg)) {
+		/* A transaction with an xid commits a record, and with synchronous
+		 * commit waits until the WAL up to it is flushed (and replicated, as
+		 * configured): every earlier commit is then durable too. */
+		const char *params[] = {setting};
+		st = cf_pg_exec_params(s->pg, "SELECT set_config('synchronous_commit', $1, false)", 1,
+		                       params);
+		if (!st)
+			st = cf_pg_exec(s->pg, "BEGIN; SELECT txid_current(); COMMIT");
+		if (st)
+			cf_pg_rollback(s->pg);
+	}
+	free(setting);
+	return st;
 }

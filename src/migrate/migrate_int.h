@@ -123,6 +123,7 @@ typedef struct mig_session {
 	mig_ledger ledger;
 	cf_strv slugs;     /* slugs of the second slug_ts (ledger and this run) */
 	char *slug_ts;
+	char *sync_commit; /* the session's synchronous_commit while it is off, or NULL */
 } mig_session;
 
 /* Connects to CONNINFO (NULL: the environment) and probes the ledger. */
@@ -146,15 +147,27 @@ const mig_row *mig_ledger_current(const mig_ledger *l);
 /* "name_YYYYmmdd_HHMMSS" (+ "_SUFFIX" when SUFFIX), in local time. */
 char *mig_slug(const char *name, const char *suffix);
 /*
- * SQL inserting F's ledger row; execution_time_ms is MS, or with MS < 0 is
- * measured by the server from the start of the current message (the one
- * holding the migration text). Values
+ * SQL inserting F's ledger row; execution_time_ms is MS, or is measured by
+ * the server: with MS -1 from the start of the current message (the one
+ * holding the migration text), with MS -2 from the time the batch stored
+ * in the transaction's confiture.t0 setting. Values
  * are quoted with PQescapeLiteral: the statement rides in the same
  * simple-protocol message as the migration text, which has no parameters.
  */
 char *mig_ledger_insert_sql(mig_session *s, const mig_file *f, const char *checksum, long ms);
 /* SQL deleting VERSION's ledger row (same reason for quoting). */
 char *mig_ledger_delete_sql(mig_session *s, const char *version);
+/*
+ * Commit durability for a run of transactional migrations: commits are
+ * asynchronous (no WAL flush each), and mig_async_end restores the
+ * session's synchronous_commit and commits one transaction that waits for
+ * the flush, which makes every earlier commit durable. Each migration stays
+ * atomic with its ledger row either way; only the flush is shared. Call
+ * mig_async_end before reporting (success or failure) and before anything
+ * non-transactional.
+ */
+cf_status mig_async_begin(mig_session *s);
+cf_status mig_async_end(mig_session *s);
 /* Creates the progress table of non-transactional migrations when absent. */
 cf_status mig_progress_ensure(mig_session *s);
 
@@ -186,6 +199,15 @@ typedef struct mig_run {
  */
 cf_status mig_apply(mig_run *run, const mig_file *f, mig_dir dir, mig_script *script,
                     const char *checksum);
+/*
+ * Applies N transactional migrations in one message: each in its own
+ * BEGIN ... COMMIT with its ledger row, so one round trip serves them all
+ * while every migration stays atomic. Stops at the first failure (rolled
+ * back, located in its file); *N_OK migrations before it are committed.
+ * No per-migration hooks fire: callers batch only when none are declared.
+ */
+cf_status mig_apply_batch(mig_run *run, mig_file **files, mig_script *scripts, size_t n,
+                          size_t *n_ok);
 /* Runs SCRIPT's text in the current transaction, locating errors. */
 cf_status mig_exec_script(mig_session *s, const mig_script *script, const char *tail);
 

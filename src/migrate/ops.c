@@ -429,34 +429,96 @@ static void emit_progress(cf_ctx *ctx, const char *item, long done, long total, 
 	cf_progress_emit(ctx, &p);
 }
 
-/* Runs the plan in direction DIR, one migration after another. */
+/* Migrations sent in one message at most (and bytes of SQL). */
+#define BATCH_MAX 200
+#define BATCH_BYTES (4u << 20)
+
+static void record_done(mig_op *op, mig_file *f, const mig_script *sc, const char *status,
+                        long long ms)
+{
+	entry_for(op, f, sc, status);
+	op->m.r->migrations[op->m.r->n_migrations - 1].execution_time_ms = ms;
+}
+
+/* Applies P->files[*I..] that can share one message; advances *I. */
+static cf_status run_batch(mig_op *op, mig_run *run, plan *p, size_t *i)
+{
+	size_t j = *i, bytes = 0;
+	while (j < p->n && !p->scripts[j].is_nontx && j - *i < BATCH_MAX && bytes < BATCH_BYTES)
+		bytes += p->scripts[j++].len;
+	size_t n_ok = 0;
+	cf_status st = mig_apply_batch(run, p->files + *i, p->scripts + *i, j - *i, &n_ok);
+	for (size_t k = *i; k < *i + n_ok; k++) {
+		record_done(op, p->files[k], &p->scripts[k], "applied_now", -1);
+		op->m.r->n_applied++;
+		op->m.r->changes_detected = true;
+	}
+	if (st) {
+		mig_file *f = p->files[*i + n_ok];
+		record_done(op, f, &p->scripts[*i + n_ok], "failed", -1);
+		fire_failed(op, f, run->elapsed_ms);
+	}
+	*i = j;
+	return st;
+}
+
+/* Applies one migration on its own (hooks, non-transactional, down). */
+static cf_status run_one(mig_op *op, mig_run *run, plan *p, size_t i, mig_dir dir,
+                         const char *done_status)
+{
+	mig_file *f = p->files[i];
+	mig_script *sc = &p->scripts[i];
+	/* Autocommit statements get no shared flush: make earlier commits
+	 * durable first, and commit these synchronously. */
+	cf_status st = sc->is_nontx ? mig_async_end(&op->sess) : CF_OK;
+	if (!st)
+		st = mig_apply(run, f, dir, sc, dir == MIG_UP ? f->checksum : NULL);
+	record_done(op, f, sc, st ? "failed" : done_status, run->elapsed_ms);
+	if (st) {
+		fire_failed(op, f, run->elapsed_ms);
+		return st;
+	}
+	op->m.r->n_applied++;
+	op->m.r->changes_detected = true;
+	return sc->is_nontx ? mig_async_begin(&op->sess) : CF_OK;
+}
+
+/*
+ * Runs the plan in direction DIR. Consecutive transactional migrations
+ * going up share one message when no per-migration hooks are declared
+ * (hooks must run inside each migration's transaction).
+ */
 static cf_status run_plan(mig_op *op, plan *p, mig_dir dir, const char *done_status)
 {
 	cf_ctx *ctx = op->ctx;
 	mig_run run = {.sess = &op->sess, .fire_hooks = true};
+	bool batch = dir == MIG_UP && !cf_hooks_any(ctx, "before_migration") &&
+	             !cf_hooks_any(ctx, "after_migration");
 	cf_status st = fire_op(op, "before_migrate", -1, -1);
 	if (!st && dir == MIG_UP)
 		st = mig_ledger_ensure(&op->sess);
-	size_t i = 0;
-	for (; !st && i < p->n; i++) {
-		mig_file *f = p->files[i];
+	if (!st && p->n)
+		st = mig_async_begin(&op->sess);
+	for (size_t i = 0; !st && i < p->n;) {
 		if (cf_ctx_is_cancelled(ctx)) {
 			st = cf_error_set(ctx, CF_ERR_CANCELLED, "interrupted");
 			break;
 		}
-		emit_progress(ctx, f->base, (long)i, (long)p->n, op->t0, false);
-		st = mig_apply(&run, f, dir, &p->scripts[i], dir == MIG_UP ? f->checksum : NULL);
-		entry_for(op, f, &p->scripts[i], st ? "failed" : done_status);
-		op->m.r->migrations[op->m.r->n_migrations - 1].execution_time_ms = run.elapsed_ms;
-		if (st) {
-			fire_failed(op, f, run.elapsed_ms);
-			break;
+		emit_progress(ctx, p->files[i]->base, (long)i, (long)p->n, op->t0, false);
+		if (batch && !p->scripts[i].is_nontx) {
+			st = run_batch(op, &run, p, &i);
+		} else {
+			st = run_one(op, &run, p, i, dir, done_status);
+			i++;
 		}
-		op->m.r->n_applied++;
-		op->m.r->changes_detected = true;
-		cf_log_debug(ctx, "%s %s (%lld ms)", dir == MIG_UP ? "applied" : "rolled back", f->base,
-		             run.elapsed_ms);
 	}
+	/* Durable before anything is reported, on failure too. */
+	cf_err_stash stash;
+	cf_error_stash(ctx, &stash);
+	cf_status flushed = mig_async_end(&op->sess);
+	cf_error_unstash(ctx, &stash);
+	if (!st)
+		st = flushed;
 	emit_progress(ctx, NULL, op->m.r->n_applied, (long)p->n, op->t0, true);
 	cf_status after = fire_op(op, "after_migrate", st ? 0 : 1,
 	                          (long long)((cf_now() - op->t0) * 1000));
