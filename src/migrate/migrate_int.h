@@ -238,6 +238,7 @@ typedef struct mig_op {
 	mig_res m;
 	double t0;
 	bool has_set, has_sess;
+	bool has_current;  /* result->current was set by the operation */
 } mig_op;
 
 /* Clears the context's error, starts the result (*OUT is set at once) and

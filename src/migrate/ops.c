@@ -195,7 +195,7 @@ cf_status mig_op_end(mig_op *op, cf_status st, const char *fmt, ...)
 	cf_migrate_result *r = op->m.r;
 	if (op->has_sess) {
 		const mig_row *cur = mig_ledger_current(&op->sess.ledger);
-		if (!r->current && cur)
+		if (!op->has_current && cur)
 			r->current = cf_strdup(cur->version);
 		mig_session_close(&op->sess);
 	}
@@ -338,6 +338,32 @@ cf_status cf_migrate_status(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate
 }
 
 /* ---- up --------------------------------------------------------------------------- */
+
+/*
+ * The newest applied version after the run: the ledger as read, plus what
+ * this run applied, minus what it rolled back (entries of DOWN).
+ */
+static void set_current(mig_op *op, const cf_migrate_result *down)
+{
+	cf_migrate_result *r = op->m.r;
+	const mig_ledger *l = &op->sess.ledger;
+	const char *cur = NULL;
+	for (size_t i = l->n; i > 0 && !cur; i--) {
+		const char *v = l->v[i - 1].version;
+		bool gone = false;
+		for (size_t k = 0; down && k < down->n_migrations && !gone; k++)
+			gone = strcmp(down->migrations[k].status, "rolled_back") == 0 &&
+			       strcmp(down->migrations[k].version, v) == 0;
+		if (!gone)
+			cur = v;
+	}
+	for (size_t k = 0; !down && k < r->n_migrations; k++)
+		if (strcmp(r->migrations[k].status, "applied_now") == 0 &&
+		    (!cur || strcmp(r->migrations[k].version, cur) > 0))
+			cur = r->migrations[k].version;
+	cf_str_set(&r->current, cur);
+	op->has_current = true;
+}
 
 typedef struct plan {
 	mig_file **files;
@@ -590,6 +616,7 @@ cf_status cf_migrate_up(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_res
 	}
 	size_t n = p.n;
 	plan_release(&p);
+	set_current(&op, NULL);
 	if (st)
 		return mig_op_end(&op, st, "migrate up failed");
 	if (r->is_dry_run)
@@ -660,6 +687,7 @@ static cf_status do_down(mig_op *op, const cf_migrate_opts *opts, const mig_row 
 
 static cf_status down_end(mig_op *op, cf_status st, const cf_migrate_opts *opts, size_t n)
 {
+	set_current(op, op->m.r);
 	if (st)
 		return mig_op_end(op, st, "migrate %s failed", op->m.r->action);
 	op->m.r->is_dry_run = opts->dry_run;
