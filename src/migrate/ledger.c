@@ -27,7 +27,7 @@ cf_status mig_session_probe(mig_session *s)
 	cf_pgres *r = NULL;
 	cf_status st = cf_pg_query(s->pg, cf_sql_migrate_probe, 2, params, &r);
 	if (!st) {
-		s->dbname = cf_strdup(cf_pgres_get(r, 0, 0));
+		cf_str_set(&s->dbname, cf_pgres_get(r, 0, 0));
 		s->lock_key = atol(cf_pgres_get(r, 0, 1));
 		s->has_ledger = strcmp(cf_pgres_get(r, 0, 2), "t") == 0;
 		s->has_applied_by = strcmp(cf_pgres_get(r, 0, 3), "t") == 0;

@@ -193,6 +193,11 @@ cf_status mig_op_connect(mig_op *op, const char *conninfo, bool lock, bool need_
 cf_status mig_op_end(mig_op *op, cf_status st, const char *fmt, ...)
 {
 	cf_migrate_result *r = op->m.r;
+	/* The message may point into the ledger or the files: format it first. */
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = cf_vasprintf(fmt, ap);
+	va_end(ap);
 	if (op->has_sess) {
 		const mig_row *cur = mig_ledger_current(&op->sess.ledger);
 		if (!op->has_current && cur)
@@ -200,10 +205,6 @@ cf_status mig_op_end(mig_op *op, cf_status st, const char *fmt, ...)
 		mig_session_close(&op->sess);
 	}
 	mig_set_release(&op->set);
-	va_list ap;
-	va_start(ap, fmt);
-	char *msg = cf_vasprintf(fmt, ap);
-	va_end(ap);
 	st = mig_res_finish(&op->m, op->ctx, st, op->t0, "%s", msg);
 	free(msg);
 	return st;
