@@ -134,7 +134,7 @@ static char *progress_sql(mig_session *s, const mig_file *f, mig_dir dir, size_t
 	                     "VALUES (%L, %L, %zu, %L, %L, pg_backend_pid()) "
 	                     "ON CONFLICT (version, direction, stmt_index) DO UPDATE "
 	                     "SET state = EXCLUDED.state, pid = EXCLUDED.pid, updated_at = now()",
-	                     s->progress, f->version, dir_name(dir), i, checksum, state);
+	                     s->qprogress, f->version, dir_name(dir), i, checksum, state);
 }
 
 static cf_status progress_read(mig_session *s, const mig_file *f, mig_dir dir,
@@ -146,7 +146,7 @@ static cf_status progress_read(mig_session *s, const mig_file *f, mig_dir dir,
 	p->pid = cf_calloc(p->n + 1, sizeof(int));
 	char *sql = cf_sql_format(s->pg, "SELECT stmt_index, state, checksum, coalesce(pid, 0) FROM %Q "
 	                                 "WHERE version = $1 AND direction = $2",
-	                          s->progress);
+	                          s->qprogress);
 	const char *params[] = {f->version, dir_name(dir)};
 	cf_pgres *r = NULL;
 	cf_status st = cf_pg_query(s->pg, sql, 2, params, &r);
@@ -367,7 +367,7 @@ static cf_status run_nontx(mig_run *run, const mig_file *f, mig_dir dir, mig_scr
 	if (!st) {
 		char *tail = ledger_tail(s, f, dir, checksum, (long)((cf_now() - t0) * 1000));
 		char *sql = cf_sql_format(s->pg, "%s; DELETE FROM %Q WHERE version = %L AND direction = %L",
-		                          tail, s->progress, f->version, dir_name(dir));
+		                          tail, s->qprogress, f->version, dir_name(dir));
 		st = cf_pg_exec(s->pg, sql);
 		if (st)
 			cf_error_context(ctx, "while recording the migration in \"%s\"", s->table);

@@ -132,7 +132,7 @@ static cf_status insert_mark(mig_op *op, const mark *k)
 	                          "INSERT INTO %Q (slug, version, name, applied_at, execution_time_ms, "
 	                          "checksum, applied_by) VALUES ($1, $2, $3, coalesce($4::timestamptz, "
 	                          "now()), $5::integer, $6, coalesce($7, current_user))",
-	                          s->table);
+	                          s->qtable);
 	char *slug = NULL, ms[32];
 	const char *params[7];
 	if (k->row) {

@@ -105,7 +105,7 @@ cf_status cf_migrate_verify(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate
 static cf_status fix_checksums(mig_op *op)
 {
 	mig_session *s = &op->sess;
-	char *sql = cf_sql_format(s->pg, "UPDATE %Q SET checksum = $1 WHERE version = $2", s->table);
+	char *sql = cf_sql_format(s->pg, "UPDATE %Q SET checksum = $1 WHERE version = $2", s->qtable);
 	cf_status st = cf_pg_begin(s->pg);
 	cf_migrate_result *r = op->m.r;
 	for (size_t i = 0; !st && i < r->n_migrations; i++) {

@@ -23,15 +23,20 @@ cf_status mig_session_probe(mig_session *s)
 {
 	char *qt = cf_quote_qualified(s->pg, s->table);
 	char *qp = cf_quote_qualified(s->pg, s->progress);
-	const char *params[] = {qt, qp};
+	const char *params[] = {qt, qp, s->table};
 	cf_pgres *r = NULL;
-	cf_status st = cf_pg_query(s->pg, cf_sql_migrate_probe, 2, params, &r);
+	cf_status st = cf_pg_query(s->pg, cf_sql_migrate_probe, 3, params, &r);
 	if (!st) {
 		cf_str_set(&s->dbname, cf_pgres_get(r, 0, 0));
 		s->lock_key = atol(cf_pgres_get(r, 0, 1));
 		s->has_ledger = strcmp(cf_pgres_get(r, 0, 2), "t") == 0;
 		s->has_applied_by = strcmp(cf_pgres_get(r, 0, 3), "t") == 0;
 		s->has_progress = strcmp(cf_pgres_get(r, 0, 4), "t") == 0;
+		const char *schema = cf_pgres_get(r, 0, 5), *base = table_base(s->table);
+		free(s->qtable);
+		free(s->qprogress);
+		s->qtable = cf_asprintf("%s.%s", schema, base);
+		s->qprogress = cf_asprintf("%s.%s_progress", schema, base);
 	}
 	cf_pgres_free(r);
 	free(qt);
@@ -71,6 +76,8 @@ void mig_session_close(mig_session *s)
 	free(s->sync_commit);
 	free(s->table);
 	free(s->progress);
+	free(s->qtable);
+	free(s->qprogress);
 	free(s->dbname);
 	memset(s, 0, sizeof(*s));
 }
@@ -90,7 +97,7 @@ cf_status mig_ledger_read(mig_session *s)
 	char *sql = cf_sql_format(s->pg,
 	                          "SELECT version, name, slug, to_json(applied_at) #>> '{}', "
 	                          "execution_time_ms, checksum, %s FROM %Q",
-	                          s->has_applied_by ? "applied_by" : "NULL::text", s->table);
+	                          s->has_applied_by ? "applied_by" : "NULL::text", s->qtable);
 	cf_pgres *r = NULL;
 	cf_status st = cf_pg_query(s->pg, sql, 0, NULL, &r);
 	free(sql);
@@ -161,7 +168,7 @@ char *mig_ledger_ddl(mig_session *s)
 	char *i2 = cf_asprintf("idx_%s_slug", base);
 	char *i3 = cf_asprintf("idx_%s_version", base);
 	char *i4 = cf_asprintf("idx_%s_applied_at", base);
-	const char *t = s->table;
+	const char *t = s->qtable;
 	char *sql = cf_sql_format(s->pg, cf_sql_migrate_ledger, t, i1, t, i2, t, i3, t, i4, t);
 	free(i1);
 	free(i2);
@@ -186,7 +193,7 @@ cf_status mig_ledger_ensure(mig_session *s)
 	if (!s->has_applied_by) {
 		/* A ledger written by an older precursor. */
 		char *sql = cf_sql_format(s->pg, "ALTER TABLE %Q ADD COLUMN IF NOT EXISTS applied_by TEXT",
-		                          s->table);
+		                          s->qtable);
 		st = cf_pg_exec(s->pg, sql);
 		free(sql);
 		s->has_applied_by = st == CF_OK;
@@ -198,7 +205,7 @@ cf_status mig_progress_ensure(mig_session *s)
 {
 	if (s->has_progress)
 		return CF_OK;
-	char *sql = cf_sql_format(s->pg, cf_sql_migrate_progress, s->progress);
+	char *sql = cf_sql_format(s->pg, cf_sql_migrate_progress, s->qprogress);
 	cf_status st = cf_pg_exec(s->pg, sql);
 	free(sql);
 	s->has_progress = st == CF_OK;
@@ -254,15 +261,16 @@ char *mig_ledger_insert_sql(mig_session *s, const mig_file *f, const char *check
 	char *slug = unique_slug(s, f->name, f->version);
 	char *elapsed = ms >= 0 ? cf_asprintf("%ld", ms)
 	                : ms == -2 ? cf_strdup("(extract(epoch FROM clock_timestamp() - "
-	                                       "current_setting('confiture.t0')::timestamptz) "
-	                                       "* 1000)::integer")
+	                                       "coalesce(nullif(current_setting('confiture.t0', "
+	                                       "true), ''), statement_timestamp()::text)"
+	                                       "::timestamptz) * 1000)::integer")
 	                           : cf_strdup("(extract(epoch FROM clock_timestamp() - "
 	                                       "statement_timestamp()) * 1000)::integer");
 	char *sql = cf_sql_format(
 		s->pg,
 		"INSERT INTO %Q (slug, version, name, execution_time_ms, checksum, applied_by) "
 		"VALUES (%L, %L, %L, %s, %L, current_user)",
-		s->table, slug, f->version, f->name, elapsed, checksum);
+		s->qtable, slug, f->version, f->name, elapsed, checksum);
 	free(elapsed);
 	free(slug);
 	return sql;
@@ -270,7 +278,7 @@ char *mig_ledger_insert_sql(mig_session *s, const mig_file *f, const char *check
 
 char *mig_ledger_delete_sql(mig_session *s, const char *version)
 {
-	return cf_sql_format(s->pg, "DELETE FROM %Q WHERE version = %L", s->table, version);
+	return cf_sql_format(s->pg, "DELETE FROM %Q WHERE version = %L", s->qtable, version);
 }
 
 /* ---- Commit durability ----------------------------------------------------------- */

@@ -112,8 +112,10 @@ typedef struct mig_ledger {
 typedef struct mig_session {
 	cf_ctx *ctx;
 	cf_pg *pg;
-	char *table;       /* tracking table as configured */
-	char *progress;    /* its progress table: TABLE_progress */
+	char *table;       /* tracking table as configured (for messages) */
+	char *progress;    /* its progress table: TABLE_progress (for messages) */
+	char *qtable;      /* schema.table, for SQL: immune to a migration's search_path */
+	char *qprogress;
 	bool has_ledger;
 	bool has_applied_by;
 	bool has_progress;

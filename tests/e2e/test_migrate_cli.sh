@@ -313,6 +313,23 @@ expect_err 'could not read migration file' "names the problem"
 expect_err '001_gone.up.sql' "and the file"
 expect_no_err "could not connect" "before connecting"
 
+# ---- a migration that changes search_path does not lose the ledger ----
+S=$(proj)
+SDB=$(newdb searchpath)
+mig "$S" 001_schema.up.sql 'CREATE SCHEMA other; SET search_path = other;'
+mig "$S" 002_next.up.sql 'CREATE TABLE in_other (id int);'
+run cf --project-dir "$S" -d "$(dburl "$SDB")" migrate up
+expect_rc 0 "search_path: up succeeds when a migration changes search_path"
+expect_eq "$(q "$SDB" "SELECT string_agg(version, ',' ORDER BY version) FROM public.tb_confiture")|$(q "$SDB" "SELECT to_regclass('other.tb_confiture') IS NULL")" \
+	"001,002|t" "search_path: every row lands in the one ledger"
+printf 'migration:\n  tracking_table: audit.ledger\n' >"$S/confiture.yaml"
+SDB=$(newdb qualified)
+q "$SDB" "CREATE SCHEMA audit" >/dev/null
+run cf --project-dir "$S" -d "$(dburl "$SDB")" migrate up
+expect_rc 0 "a schema-qualified tracking table"
+expect_eq "$(q "$SDB" "SELECT count(*) FROM audit.ledger")|$(q "$SDB" "SELECT count(*) FROM pg_indexes WHERE schemaname = 'audit' AND indexname LIKE 'idx_ledger_%'")" \
+	"2|4" "a schema-qualified ledger gets its rows and indexes in its schema"
+
 # ---- help and usage ----
 run cf migrate --help
 expect_rc 0 "migrate --help"
