@@ -91,6 +91,26 @@ expect_rc 0 "terminate: the rerun completes"
 expect_eq "$(q "$DB" "SELECT string_agg(version, ',' ORDER BY version) FROM tb_confiture")" "001,002,003" \
 	"terminate: everything is applied once"
 
+# ---- Ctrl-C: the running statement is cancelled and rolled back ----
+P=$(proj)
+DB=$(newdb sigint)
+URL=$(dburl "$DB")
+mig "$P" 001_first.up.sql 'CREATE TABLE first (id int);'
+mig "$P" 002_long.up.sql "CREATE TABLE long_a (id int);
+$SLEEP
+"
+PGOPTIONS="-c cf.sleep=60" "$CONFITURE_BIN" --project-dir "$P" -d "$URL" migrate up >/dev/null 2>"$TMP/int.err" &
+cpid=$!
+bpid=$(wait_sleeping "$DB")
+kill -INT "$cpid"
+wait "$cpid"
+rc=$?
+err=$(cat "$TMP/int.err")
+expect_rc 130 "sigint: Ctrl-C exits 130"
+expect_err "interrupted" "sigint: says it was interrupted"
+expect_eq "$(q "$DB" "SELECT (to_regclass('long_a') IS NULL)::text || '/' || string_agg(version, ',') FROM tb_confiture")" \
+	"true/001" "sigint: the running migration was rolled back, the earlier one stays"
+
 # ---- two migrate up processes on 20 migrations ----
 P=$(proj)
 DB=$(newdb race)
