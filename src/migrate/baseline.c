@@ -243,7 +243,7 @@ static cf_status read_source(mig_op *op, const cf_migrate_opts *o, mig_session *
 		if (!o->import_tool) {
 			if (!src->has_ledger)
 				return no_history(ctx, "confiture", src->table, src->dbname);
-			return mig_ledger_read(src);
+			return mig_ledger_read(src, true);
 		}
 	}
 	return read_tool(ctx, pg, o->import_tool, &op->set, versions);

@@ -146,7 +146,13 @@ static void group(mig_set *set, entry *ents, size_t n)
 		}
 		free(e->base);
 	}
-	qsort(set->v, set->n, sizeof(mig_file), file_cmp);
+	/* Sorted by base is sorted by version unless a version is a prefix of
+	 * another ("1_x" sorts after "10_y"): sort again only then. */
+	bool sorted = true;
+	for (size_t i = 1; i < set->n && sorted; i++)
+		sorted = file_cmp(&set->v[i - 1], &set->v[i]) <= 0;
+	if (!sorted)
+		qsort(set->v, set->n, sizeof(mig_file), file_cmp);
 	cf_strv_sort_paths(&set->orphans);
 }
 

@@ -8,6 +8,7 @@
 #include "secret.h"
 #include "sql_embed.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,16 +54,7 @@ cf_status mig_session_open(cf_ctx *ctx, const char *conninfo, mig_session *s)
 	                                                       : "tb_confiture");
 	s->progress = cf_asprintf("%s_progress", s->table);
 	cf_status st = conninfo ? cf_pg_connect(ctx, conninfo, &s->pg) : cf_pg_connect_env(ctx, &s->pg);
-	if (st)
-		return st;
-	/* A killed confiture must not leave its backend running a long migration
-	 * (and holding the lock) until the statement ends: have the server
-	 * check that the client is still there. */
-	if (cf_pg_server_version(s->pg) >= 140000)
-		st = cf_pg_exec(s->pg, "SET client_connection_check_interval = '1s'");
-	if (!st)
-		st = mig_session_probe(s);
-	return st;
+	return st ? st : mig_session_probe(s);
 }
 
 void mig_session_close(mig_session *s)
@@ -89,15 +81,40 @@ static int row_cmp(const void *a, const void *b)
 	return strcmp(((const mig_row *)a)->version, ((const mig_row *)b)->version);
 }
 
-cf_status mig_ledger_read(mig_session *s)
+/* Microseconds since the epoch to ISO 8601 in UTC. Formatting on the
+ * client: to_json(timestamptz) costs the server several times more, which
+ * shows over ten thousand rows. */
+static char *iso_utc(const char *us_text)
+{
+	if (!us_text)
+		return NULL;
+	long long us = atoll(us_text);
+	time_t sec = (time_t)(us / 1000000);
+	long frac = (long)(us % 1000000);
+	if (frac < 0) {
+		frac += 1000000;
+		sec--;
+	}
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	char buf[64];
+	size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, sizeof(buf) - n, ".%06ld+00:00", frac);
+	return cf_strdup(buf);
+}
+
+cf_status mig_ledger_read(mig_session *s, bool full)
 {
 	mig_ledger_release(&s->ledger);
 	if (!s->has_ledger)
 		return CF_OK;
-	char *sql = cf_sql_format(s->pg,
-	                          "SELECT version, name, slug, to_json(applied_at) #>> '{}', "
-	                          "execution_time_ms, checksum, %s FROM %Q",
-	                          s->has_applied_by ? "applied_by" : "NULL::text", s->qtable);
+	/* status and current need no slug, checksum or applied_by. */
+	char *sql = cf_sql_format(
+		s->pg,
+		"SELECT version, name, (extract(epoch FROM applied_at) * 1000000)::bigint, "
+		"execution_time_ms%s%s FROM %Q",
+		full ? ", slug, checksum, " : "",
+		full ? (s->has_applied_by ? "applied_by" : "NULL::text") : "", s->qtable);
 	cf_pgres *r = NULL;
 	cf_status st = cf_pg_query(s->pg, sql, 0, NULL, &r);
 	free(sql);
@@ -109,11 +126,13 @@ cf_status mig_ledger_read(mig_session *s)
 		mig_row *row = &s->ledger.v[i];
 		row->version = cf_strdup(cf_pgres_get(r, i, 0));
 		row->name = cf_strdup(cf_pgres_get(r, i, 1));
-		row->slug = cf_strdup(cf_pgres_get(r, i, 2));
-		row->applied_at = cf_strdup(cf_pgres_get(r, i, 3));
-		row->execution_time_ms = cf_pgres_isnull(r, i, 4) ? -1 : atol(cf_pgres_get(r, i, 4));
-		row->checksum = cf_strdup(cf_pgres_get(r, i, 5));
-		row->applied_by = cf_strdup(cf_pgres_get(r, i, 6));
+		row->applied_at = iso_utc(cf_pgres_get(r, i, 2));
+		row->execution_time_ms = cf_pgres_isnull(r, i, 3) ? -1 : atol(cf_pgres_get(r, i, 3));
+		if (full) {
+			row->slug = cf_strdup(cf_pgres_get(r, i, 4));
+			row->checksum = cf_strdup(cf_pgres_get(r, i, 5));
+			row->applied_by = cf_strdup(cf_pgres_get(r, i, 6));
+		}
 	}
 	s->ledger.n = (size_t)n;
 	cf_pgres_free(r);

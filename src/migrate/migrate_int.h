@@ -135,8 +135,9 @@ cf_status mig_session_open(cf_ctx *ctx, const char *conninfo, mig_session *s);
 cf_status mig_session_probe(mig_session *s);
 /* Releases the lock (when held) and closes. */
 void mig_session_close(mig_session *s);
-/* Reads the ledger rows (when the table exists). */
-cf_status mig_ledger_read(mig_session *s);
+/* Reads the ledger rows (when the table exists); without FULL, only
+ * version, name, applied_at and execution_time_ms. */
+cf_status mig_ledger_read(mig_session *s, bool full);
 /* Creates the ledger (and indexes) when absent; upgrades a precursor table
  * that lacks applied_by. */
 cf_status mig_ledger_ensure(mig_session *s);
@@ -241,6 +242,7 @@ typedef struct mig_op {
 	double t0;
 	bool has_set, has_sess;
 	bool has_current;  /* result->current was set by the operation */
+	bool light_ledger; /* status, current: no slug, checksum, applied_by */
 } mig_op;
 
 /* Clears the context's error, starts the result (*OUT is set at once) and
@@ -250,7 +252,7 @@ cf_status mig_op_begin(mig_op *op, cf_ctx *ctx, const char *action, cf_migrate_r
                        bool checks);
 /* Opens the session (CONNINFO NULL: the environment), takes the lock when
  * LOCK (and locking is enabled), requires the ledger when NEED_LEDGER
- * (CF_ERR_NO_LEDGER), and reads it. */
+ * (CF_ERR_NO_LEDGER), and reads it (whole unless op->light_ledger). */
 cf_status mig_op_connect(mig_op *op, const char *conninfo, bool lock, bool need_ledger);
 /* Closes everything and finishes the result with ST; FMT is the message on
  * success (on failure the error's message is used). */

@@ -186,7 +186,7 @@ cf_status mig_op_connect(mig_op *op, const char *conninfo, bool lock, bool need_
 		                       "database.");
 	}
 	if (!st)
-		st = mig_ledger_read(&op->sess);
+		st = mig_ledger_read(&op->sess, !op->light_ledger);
 	return st;
 }
 
@@ -316,6 +316,7 @@ cf_status cf_migrate_status(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate
 		return mig_op_end(&op, st, "status failed");
 	bool offline = (opts && opts->offline) || has_no_database(ctx);
 	op.m.r->is_offline = offline;
+	op.light_ledger = true;
 	if (!offline) {
 		st = mig_op_connect(&op, NULL, false, false);
 		if (st)
