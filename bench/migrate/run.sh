@@ -55,20 +55,42 @@ INSERT INTO t_$i VALUES (1, 'x');"
 
 fresh() { echo "psql -XAtq -d postgres -c 'DROP DATABASE IF EXISTS $1' -c 'CREATE DATABASE $1'"; }
 
-results=$WORK/results.md
+# The machine is shared and noisy: the tools take turns, round after round
+# (a burst of load then hits all of them alike), and medians are reported.
+times=$WORK/times.txt
+: >"$times"
+run_timed() { # label N command...
+	local label=$1 n=$2
+	shift 2
+	local t0 t1
+	t0=$(date +%s%N)
+	"$@" >/dev/null 2>&1 || { echo "$label $n failed" >&2; return 1; }
+	t1=$(date +%s%N)
+	echo "$n $label $(( (t1 - t0) / 1000 ))" >>"$times"
+}
 for n in 300 1000; do
 	make_sets "$n"
 	d=$WORK/set$n
-	hyperfine -N --runs "$RUNS" --warmup 1 --export-json "$WORK/up$n.json" \
-		--prepare "$(fresh b_conf)" -n "confiture $n" \
-		"$CONFITURE --project-dir $d/confiture -d $(url b_conf) -q migrate up" \
-		--prepare "$(fresh b_dbmate)" -n "dbmate $n" \
-		"$DBMATE --url $(dbmate_url b_dbmate) --migrations-dir $d/dbmate/db/migrations --no-dump-schema up" \
-		--prepare "$(fresh b_psql)" -n "psql $n" \
-		"psql -X -q -v ON_ERROR_STOP=1 -d b_psql -f $d/all.sql" \
-		--prepare "$(fresh b_floor)" -n "floor $n" \
-		"psql -X -q -1 -v ON_ERROR_STOP=1 -d b_floor -f $d/all.sql"
+	for round in $(seq 1 "$RUNS"); do
+		for tool in confiture dbmate psql floor; do
+			eval "$(fresh "b_$tool")" >/dev/null 2>&1
+			case $tool in
+			confiture) run_timed confiture "$n" "$CONFITURE" --project-dir "$d/confiture" \
+				-d "$(url b_confiture)" -q migrate up ;;
+			dbmate) run_timed dbmate "$n" "$DBMATE" --url "$(dbmate_url b_dbmate)" \
+				--migrations-dir "$d/dbmate/db/migrations" --no-dump-schema up ;;
+			psql) run_timed psql "$n" psql -X -q -v ON_ERROR_STOP=1 -d b_psql -f "$d/all.sql" ;;
+			floor) run_timed floor "$n" psql -X -q -1 -v ON_ERROR_STOP=1 -d b_floor -f "$d/all.sql" ;;
+			esac
+		done
+		echo "round $round of $RUNS (N=$n) done" >&2
+	done
 done
+# Median in seconds of label L at size N.
+med() {
+	awk -v n="$1" -v l="$2" '$1 == n && $2 == l {print $3}' "$times" | sort -n |
+		awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m / 1e6}'
+}
 
 # status over 10,000 files, all applied (10,000 ledger rows).
 mkdir -p "$WORK/st/db/migrations"
@@ -84,19 +106,21 @@ hyperfine -N --runs $((RUNS * 3)) --warmup 2 --export-json "$WORK/status.json" \
 
 # Medians and ratios.
 median() { jq -r --arg n "$2" '.results[] | select(.command == $n) | .median' "$1"; }
+cpu() { jq -r --arg n "$2" '.results[] | select(.command == $n) | (.user + .system) * 1000' "$1"; }
+results=$WORK/results.md
 {
 	echo "| N | confiture (s) | dbmate (s) | psql -f (s) | floor: psql -1 (s) | confiture/dbmate | confiture/psql | floor/dbmate |"
 	echo "|---|---|---|---|---|---|---|---|"
 	for n in 300 1000; do
-		c=$(median "$WORK/up$n.json" "confiture $n")
-		m=$(median "$WORK/up$n.json" "dbmate $n")
-		p=$(median "$WORK/up$n.json" "psql $n")
-		f=$(median "$WORK/up$n.json" "floor $n")
+		c=$(med "$n" confiture) m=$(med "$n" dbmate) p=$(med "$n" psql) f=$(med "$n" floor)
 		printf '| %s | %.3f | %.3f | %.3f | %.3f | %.2f | %.2f | %.2f |\n' "$n" "$c" "$m" "$p" "$f" \
 			"$(echo "$c / $m" | bc -l)" "$(echo "$c / $p" | bc -l)" "$(echo "$f / $m" | bc -l)"
 	done
 	s=$(median "$WORK/status.json" "status 10k")
 	o=$(median "$WORK/status.json" "status 10k --offline")
-	printf '\nmigrate status, 10,000 files and 10,000 ledger rows: %.1f ms (offline: %.1f ms)\n' \
-		"$(echo "$s * 1000" | bc -l)" "$(echo "$o * 1000" | bc -l)"
+	printf '\nmigrate status, 10,000 files and 10,000 ledger rows: median %.1f ms, CPU (user+sys) %.1f ms\n' \
+		"$(echo "$s * 1000" | bc -l)" "$(cpu "$WORK/status.json" "status 10k")"
+	printf 'migrate status --offline, 10,000 files: median %.1f ms, CPU %.1f ms\n' \
+		"$(echo "$o * 1000" | bc -l)" "$(cpu "$WORK/status.json" "status 10k --offline")"
+	echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$results"
