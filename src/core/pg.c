@@ -800,6 +800,19 @@ cf_status cf_pg_exec_count(cf_pg *pg, const char *sql, size_t *n_done)
 	 * number of results that came before it. */
 	PGresult *res;
 	while ((res = PQgetResult(pg->conn))) {
+		ExecStatusType t = PQresultStatus(res);
+		if (t == PGRES_COPY_OUT) {
+			/* Output nobody reads: drain it, or libpq stays in COPY mode. */
+			char *buf;
+			while (PQgetCopyData(pg->conn, &buf, 0) > 0)
+				PQfreemem(buf);
+		} else if (t == PGRES_COPY_IN || t == PGRES_COPY_BOTH) {
+			PQputCopyEnd(pg->conn, "COPY FROM STDIN has no data here");
+		}
+		if (t == PGRES_COPY_OUT || t == PGRES_COPY_IN || t == PGRES_COPY_BOTH) {
+			PQclear(res);
+			continue; /* the COPY's own result follows */
+		}
 		if (!st) {
 			st = result_status(pg, res);
 			if (!st)

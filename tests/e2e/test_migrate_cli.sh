@@ -313,6 +313,17 @@ expect_err 'could not read migration file' "names the problem"
 expect_err '001_gone.up.sql' "and the file"
 expect_no_err "could not connect" "before connecting"
 
+# ---- COPY ... TO STDOUT in a migration: its output is drained, nothing hangs ----
+C=$(proj)
+mig "$C" 001_copy.up.sql 'CREATE TABLE c (id int);
+COPY (SELECT 1) TO STDOUT;
+INSERT INTO c VALUES (1);
+'
+CDB=$(newdb copyout)
+run timeout 60 "$CONFITURE_BIN" --project-dir "$C" -d "$(dburl "$CDB")" migrate up
+expect_rc 0 "COPY TO STDOUT in a migration does not hang"
+expect_eq "$(q "$CDB" "SELECT count(*) FROM c")" "1" "and the statements after it run"
+
 # ---- a migration that changes search_path does not lose the ledger ----
 S=$(proj)
 SDB=$(newdb searchpath)
