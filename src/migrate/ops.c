@@ -334,9 +334,11 @@ cf_status cf_migrate_status(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate
 		st = CF_ERR_CHECK; /* a finding, not an error: the result says what */
 	}
 	long applied = (long)op.sess.ledger.n;
-	return mig_op_end(&op, st, offline ? "%ld migrations (no database)"
-	                                   : "%ld migrations: %ld applied, %ld pending",
-	                  r->n_total, applied, r->n_pending);
+	const char *s = r->n_total == 1 ? "" : "s";
+	if (offline)
+		return mig_op_end(&op, st, "%ld migration%s (no database)", r->n_total, s);
+	return mig_op_end(&op, st, "%ld migration%s: %ld applied, %ld pending", r->n_total, s,
+	                  applied, r->n_pending);
 }
 
 /* ---- up --------------------------------------------------------------------------- */
