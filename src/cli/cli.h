@@ -99,6 +99,10 @@ cf_status cmd_validate_config(cli *c, int argc, char **argv);
 cf_status cmd_hooks(cli *c, int argc, char **argv);
 /* medium 1: build */
 /* medium 2: migrate */
+cf_status cmd_migrate(cli *c, int argc, char **argv);
+cf_status cmd_verify_checksums(cli *c, int argc, char **argv);
+/* Prints a migrate result (text, json, or csv for status), frees it, returns ST. */
+cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st);
 /* medium 3: sync */
 /* medium 4: s2s */
 

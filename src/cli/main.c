@@ -107,6 +107,44 @@ static cf_status cmd_version(cli *c, int argc, char **argv);
 static const cli_command COMMANDS[] = {
 	/* -- medium 1: build -- */
 	/* -- medium 2: migrate -- */
+	{"migrate", cmd_migrate, "apply, roll back and inspect tracked migrations",
+	 "usage: confiture migrate ACTION [OPTIONS]\n\n"
+	 "Migrations are db/migrations/{VERSION}_{name}.up.sql, with optional .down.sql\n"
+	 "and .verify.sql (migration.dir). The ledger is migration.tracking_table.\n\n"
+	 "Actions:\n"
+	 "  status                   applied, pending and orphan files; exit 0 nothing\n"
+	 "                           pending, 1 pending, 2 no ledger, 3 cannot connect\n"
+	 "      --offline            list the files only, never connect\n"
+	 "  up                       apply pending migrations, each in its own transaction\n"
+	 "      --target VER         stop after VER\n"
+	 "      --dry-run            list what would run\n"
+	 "      --dry-run-execute    run in one transaction, then roll it back\n"
+	 "      --on-checksum-mismatch fail|warn|ignore   (default: fail, exit 1)\n"
+	 "  down [-n N]              roll back the newest N migrations (default 1)\n"
+	 "  down-to VER              roll back every migration newer than VER\n"
+	 "  current                  the newest applied version\n"
+	 "  generate NAME            create VERSION_NAME.up.sql and .down.sql\n"
+	 "      --version-id VER     use VER instead of the current time (YYYYMMDDHHMMSS)\n"
+	 "  baseline                 record migrations as applied without running them\n"
+	 "      --through VER        every local migration up to VER\n"
+	 "      --from-db ENV|URL    copy the ledger of another database\n"
+	 "      --import TOOL        dbmate, golang-migrate or flyway history (of\n"
+	 "                           --from-db, else of this database)\n"
+	 "  verify                   run the .verify.sql of each applied migration\n"
+	 "  preflight                check files, downs, checksums; exit 7 on errors\n"
+	 "      --against ENV|URL    also replay pending migrations there, rolled back\n\n"
+	 "Locking (up, down, down-to, baseline):\n"
+	 "      --lock-timeout MS    wait this long for the lock (default 30000); exit 6\n"
+	 "      --no-lock            do not take the advisory lock\n"
+	 "Dry runs: --dry-run with up, down, down-to and baseline.\n\n"
+	 "Exit codes: 0 ok, 1 pending/checksum mismatch/verify failed, 2 no ledger,\n"
+	 "3 connection or migration failed, 5 invalid config, 6 lock held, 7 preflight\n"
+	 "errors, 8 missing .down.sql, 130 interrupted. See docs/migrate.md.\n"},
+	{"verify-checksums", cmd_verify_checksums, "compare applied migrations with their files",
+	 "usage: confiture verify-checksums [--fix]\n\n"
+	 "Compares the SHA-256 stored in the ledger for each applied migration with its\n"
+	 ".up.sql (CRLF counted as LF). Exit 0 all match, 1 a mismatch, 2 no ledger.\n\n"
+	 "  --fix      rewrite the stored checksums of changed (or unrecorded) files\n"},
 	/* -- medium 3: sync -- */
 	/* -- medium 4: s2s -- */
 	{"init", cmd_init, "scaffold a project that builds as generated",

@@ -161,4 +161,13 @@ char *cf_quote_literal(cf_pg *pg, const char *text);
 void cf_sql_appendf(cf_pg *pg, cf_buf *out, const char *fmt, ...);
 char *cf_sql_format(cf_pg *pg, const char *fmt, ...);
 
+/* ---- Added for migrate --------------------------------------------------- */
+
+/*
+ * Runs SQL (one or more statements, simple protocol) like cf_pg_exec, and
+ * sets *N_DONE to the number of statements that completed: on failure, the
+ * index of the failing statement among the non-empty ones.
+ */
+cf_status cf_pg_exec_count(cf_pg *pg, const char *sql, size_t *n_done);
+
 #endif
