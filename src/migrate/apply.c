@@ -39,12 +39,13 @@ static void locate(cf_ctx *ctx, const mig_script *sc, size_t sent_at, const cf_s
 		cf_error_locate(ctx, sc->file, sc->text, stmt->offset);
 }
 
-static cf_status fire(mig_run *run, const char *event, const mig_file *f, cf_pg *pg, int success,
-                      long long elapsed_ms)
+static cf_status fire(mig_run *run, const char *event, cf_hook_part part, const mig_file *f,
+                      cf_pg *pg, int success, long long elapsed_ms)
 {
 	if (!run->fire_hooks)
 		return CF_OK;
 	cf_hook_fire h = CF_HOOK_FIRE_INIT(event);
+	h.part = part;
 	h.migration_version = f->version;
 	h.migration_name = f->name;
 	h.success = success;
@@ -92,20 +93,31 @@ static cf_status run_tx(mig_run *run, const mig_file *f, mig_dir dir, mig_script
 	cf_ctx *ctx = s->ctx;
 	double t0 = cf_now();
 	char *tail = ledger_tail(s, f, dir, checksum, -1);
-	cf_status st = run->in_outer_tx ? CF_OK : cf_pg_begin(s->pg);
+	/* Shell hooks and callbacks run outside the transaction: before_migration
+	 * ones before BEGIN, after_migration ones once the migration is committed.
+	 * SQL hooks run inside it, so that a failing one rolls the migration back. */
+	cf_status st = fire(run, "before_migration", CF_HOOKS_OUTSIDE, f, s->pg, -1, -1);
+	bool began = false;
+	if (!st && !run->in_outer_tx) {
+		st = cf_pg_begin(s->pg);
+		began = st == CF_OK;
+	}
 	if (!st)
-		st = fire(run, "before_migration", f, s->pg, -1, -1);
+		st = fire(run, "before_migration", CF_HOOKS_SQL, f, s->pg, -1, -1);
 	if (!st)
 		st = mig_exec_script(s, sc, tail);
+	long long ms = (long long)((cf_now() - t0) * 1000);
 	if (!st)
-		st = fire(run, "after_migration", f, s->pg, 1, (long long)((cf_now() - t0) * 1000));
-	if (!st && !run->in_outer_tx) {
+		st = fire(run, "after_migration", CF_HOOKS_SQL, f, s->pg, 1, ms);
+	if (!st && began) {
 		st = cf_pg_commit(s->pg);
 		if (st)
 			cf_error_context(ctx, "while committing");
 	}
-	if (st && !run->in_outer_tx)
+	if (st && began)
 		cf_pg_rollback(s->pg);
+	if (!st)
+		st = fire(run, "after_migration", CF_HOOKS_OUTSIDE, f, s->pg, 1, ms);
 	free(tail);
 	return st;
 }
@@ -346,7 +358,7 @@ static cf_status run_nontx(mig_run *run, const mig_file *f, mig_dir dir, mig_scr
 	if (!st && p.any)
 		cf_log_info(ctx, "resuming %s: statements already done are skipped", sc->file);
 	if (!st)
-		st = fire(run, "before_migration", f, s->pg, -1, -1);
+		st = fire(run, "before_migration", CF_HOOKS_ALL, f, s->pg, -1, -1);
 	size_t i = sc->first;
 	for (; !st && i < sc->last; i++) {
 		if (cf_ctx_is_cancelled(ctx)) {
@@ -375,7 +387,8 @@ static cf_status run_nontx(mig_run *run, const mig_file *f, mig_dir dir, mig_scr
 		free(tail);
 	}
 	if (!st)
-		st = fire(run, "after_migration", f, s->pg, 1, (long long)((cf_now() - t0) * 1000));
+		st = fire(run, "after_migration", CF_HOOKS_ALL, f, s->pg, 1,
+		          (long long)((cf_now() - t0) * 1000));
 	progress_release(&p);
 	return st;
 }

@@ -17,6 +17,10 @@ URL=$(dburl "$DB")
 LOG=$TMP/hooks.log
 mig "$P" 001_a.up.sql 'CREATE TABLE a (id int);'
 mig "$P" 002_b.up.sql 'CREATE TABLE b (id int);'
+# Looks at the ledger from its own session: sees the row only once committed.
+cat >"$TMP/seen.sh" <<SH
+psql -XAtq -d "$DB" -c "SELECT count(*) FROM tb_confiture WHERE version = '\$CONFITURE_MIGRATION_VERSION'" >>"$TMP/seen.log"
+SH
 cat >"$P/confiture.yaml" <<YAML
 hooks:
   before_migrate:
@@ -26,6 +30,7 @@ hooks:
     - sql: "CREATE TABLE IF NOT EXISTS hook_log (v text); INSERT INTO hook_log VALUES ('in-tx')"
   after_migration:
     - run: 'echo "after_migration \$CONFITURE_MIGRATION_VERSION \$CONFITURE_SUCCESS" >> $LOG'
+    - run: 'sh $TMP/seen.sh'
   migration_failed:
     - run: 'echo "migration_failed \$CONFITURE_MIGRATION_VERSION \$CONFITURE_SUCCESS" >> $LOG'
   after_migrate:
@@ -39,6 +44,8 @@ expect_eq "$(tr '\n' '|' <"$LOG")" \
 	"before_migrate|before_migration 001 a|after_migration 001 true|before_migration 002 b|after_migration 002 true|after_migrate true|" \
 	"hooks: events fire in order with their context"
 expect_eq "$(q "$DB" "SELECT count(*) FROM hook_log")" "2" "hooks: the SQL hook ran once per migration"
+expect_eq "$(tr '\n' '|' <"$TMP/seen.log")" "1|1|" \
+	"hooks: an after_migration shell hook runs once its migration is committed (seen from its own session)"
 
 : >"$LOG"
 mig "$P" 003_c.up.sql 'CREATE TABLE c (id int);'
