@@ -52,4 +52,14 @@ void cf_script_free(cf_script *s);
 /* Any statement that cannot run in a transaction block (or the marker). */
 bool cf_script_needs_autocommit(const cf_script *s);
 
+/*
+ * Same contract as cf_script_parse, about 20 times faster on large DDL: the
+ * script is split by the parser (syntax errors are found and reported the
+ * same way), and only statements that may be transaction control, COPY, or
+ * unable to run in a transaction block get a parse tree; the others have
+ * kind CF_STMT_OTHER, nontx NULL and node NULL.
+ */
+cf_status cf_script_parse_lite(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                               cf_script **out);
+
 #endif
