@@ -51,12 +51,12 @@ def main():
     root = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
     schema = os.path.join(root, "db", "schema")
-    os.makedirs(os.path.join(schema, "00_common"), exist_ok=True)
-    with open(os.path.join(schema, "00_common", "00_schema.sql"), "w") as f:
+    os.makedirs(os.path.join(schema, "000_common"), exist_ok=True)
+    with open(os.path.join(schema, "000_common", "00_schema.sql"), "w") as f:
         f.write("CREATE SCHEMA bench;\n")
     per_dir = max(1, n // 10)
     for i in range(n):
-        d = os.path.join(schema, f"{10 + 10 * (i // per_dir):02d}_tables")
+        d = os.path.join(schema, f"{10 * (1 + i // per_dir):03d}_tables")
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, f"{i:04d}_t{i:04d}.sql"), "w") as f:
             f.write(table_sql(i))
