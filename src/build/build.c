@@ -163,7 +163,7 @@ static cf_status run_files(run *R, cf_pg *pg)
 /* An object that already exists, on a database that was not re-created. */
 static void already_exists_hint(cf_ctx *ctx)
 {
-	static const char *const states[] = {"42P07", "42710", "42723", "42P06", "42P16", NULL};
+	static const char *const states[] = {"42P07", "42710", "42723", "42P06", NULL};
 	const cf_error_info *e = cf_last_error_info(ctx);
 	if (!e || !e->sqlstate || e->hint)
 		return;
@@ -297,7 +297,7 @@ static cf_status write_output(cf_ctx *ctx, const bset *s, const char *hash, bcac
 		r->is_output_written = st == CF_OK;
 	}
 	if (!st)
-		bcache_save(ctx, cache, s, r->output_path, key);
+		bcache_save(ctx, cache, s, hash, r->output_path, key);
 	r->timings.write_s = cf_now() - t0;
 	return st;
 }
@@ -313,12 +313,12 @@ static void fill_files(cf_build_result *r, const bset *s)
 		r->files[i] = (cf_build_file){
 			.path = cf_strdup(f->path),
 			.relpath = cf_strdup(f->relpath),
-			.bytes = f->len,
+			.bytes = f->text ? f->len : (size_t)f->size,
 			.n_statements = f->n_stmts,
 			.is_seed = f->is_seed,
 			.is_parsed = f->script != NULL,
 		};
-		r->bytes += f->len;
+		r->bytes += f->text ? f->len : (size_t)f->size;
 		r->n_parsed += f->script != NULL;
 		if (!r->is_applied)
 			r->n_statements += f->n_stmts;
@@ -410,6 +410,22 @@ void cf_build_result_free(cf_build_result *r)
 
 /* ---- cf_build ------------------------------------------------------------------------ */
 
+/* A file-only build of an unchanged tree: the cache knows the hash, and the
+ * output file is the one written for it. Nothing needs reading. */
+static bool unchanged_output(run *R, const bcache *cache, const char *hash)
+{
+	cf_build_result *r = R->r;
+	if (!R->o->is_no_output) {
+		char key[CF_SHA256_HEX_LEN + 1];
+		boutput_key(R->ctx, R->s, hash, key);
+		if (!bcache_output_fresh(cache, r->output_path, key))
+			return false;
+	}
+	cf_log_debug(R->ctx, "unchanged since the last build: nothing to read");
+	r->hash = cf_strdup(hash);
+	return true;
+}
+
 static cf_status build_steps(run *R, bcache **cache, bool *from_load)
 {
 	cf_ctx *ctx = R->ctx;
@@ -421,6 +437,9 @@ static cf_status build_steps(run *R, bcache **cache, bool *from_load)
 	if (st)
 		return st;
 	*cache = bcache_load(ctx);
+	char hash[CF_SHA256_HEX_LEN + 1];
+	if (!o->is_apply && bcache_known_hash(*cache, R->s, hash) && unchanged_output(R, *cache, hash))
+		return CF_OK;
 	t = cf_now();
 	st = bload(ctx, R->s, o->is_apply, *cache);
 	r->timings.load_s = cf_now() - t;
@@ -429,8 +448,8 @@ static cf_status build_steps(run *R, bcache **cache, bool *from_load)
 		return st;
 	}
 	t = cf_now();
-	char hash[CF_SHA256_HEX_LEN + 1];
 	bhash(R->s, hash);
+	free(r->hash);
 	r->hash = cf_strdup(hash);
 	R->hash = r->hash;
 	r->timings.hash_s = cf_now() - t;
@@ -454,7 +473,7 @@ static cf_status build_steps(run *R, bcache **cache, bool *from_load)
 	if (!o->is_no_output)
 		st = write_output(ctx, R->s, hash, *cache, r);
 	else
-		bcache_save(ctx, *cache, R->s, NULL, NULL);
+		bcache_save(ctx, *cache, R->s, hash, NULL, NULL);
 	return st;
 }
 

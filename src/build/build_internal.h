@@ -108,9 +108,14 @@ bcache *bcache_load(cf_ctx *ctx);
 bool bcache_lookup(const bcache *c, const bfile *f, size_t *n_stmts);
 /* Is OUTPUT (absolute) the file the cache recorded, unchanged, with KEY? */
 bool bcache_output_fresh(const bcache *c, const char *output, const char *key);
-/* Records the parsed files and the output; writes the cache when it changed.
- * Failures are logged, never returned: the cache is only an accelerator. */
-void bcache_save(cf_ctx *ctx, bcache *c, const bset *s, const char *output, const char *key);
+/* When every file of S is known unchanged (identities from discovery) and
+ * the set was built before: its schema hash, and files marked is_cached. */
+bool bcache_known_hash(const bcache *c, bset *s, char out[CF_SHA256_HEX_LEN + 1]);
+/* Records the parsed files, the set's HASH and the output (OUTPUT/KEY may be
+ * NULL); writes the cache when it changed. Failures are logged, never
+ * returned: the cache is only an accelerator. */
+void bcache_save(cf_ctx *ctx, bcache *c, const bset *s, const char *hash, const char *output,
+                 const char *key);
 void bcache_free(bcache *c);
 
 /* ---- apply.c ---------------------------------------------------------------------- */

@@ -1,15 +1,19 @@
 /*
  * cache.c -- .confiture/build/cache: what the last builds already know.
  *
- * Two kinds of entries:
+ Three kinds of entries:
  *   F dev ino size mtime_ns ctime_ns n_stmts path   a file that parses
+ *   H setkey hash                                    the schema hash of a set of files
  *   O dev ino size mtime_ns key path                 the output last written
  * A file whose identity (device, inode, size, mtime and ctime, as git's index
- * keeps them) is unchanged is not parsed again by a file-only build; an
- * output file that is unchanged and has the same key is not rewritten. Files
- * modified in the two seconds before an entry would be written are left out,
- * so that a write landing in the same timestamp tick is never missed.
- * --apply always parses: it needs the statements.
+ * keeps them) is unchanged is not parsed again by a file-only build. When
+ * every file of a build is unchanged, the set's key (its relpaths and
+ * identities, in order) gives the schema hash without reading them, and an
+ * output file that is unchanged and has the same key is not rewritten: an
+ * unchanged tree builds without reading a file. Files modified in the two
+ * seconds before an entry would be written are left out, so that a write
+ * landing in the same timestamp tick is never missed. --apply always reads
+ * and parses: it needs the statements.
  */
 #include "build_internal.h"
 #include "ctx.h"
@@ -24,6 +28,7 @@
 
 #define CACHE_MAGIC "confiture build cache 1 " CONFITURE_VERSION
 #define RACY_NS 2000000000ULL
+#define MAX_SETS 16
 
 typedef struct centry {
 	char *path;
@@ -38,6 +43,8 @@ struct bcache {
 	char *out_path;       /* the output entry */
 	unsigned long long out_dev, out_ino, out_size, out_mtime_ns;
 	char out_key[CF_SHA256_HEX_LEN + 1];
+	char sets[MAX_SETS][2][CF_SHA256_HEX_LEN + 1]; /* setkey, hash; newest first */
+	size_t n_sets;
 	bool is_dirty;
 };
 
@@ -46,25 +53,53 @@ static int centry_cmp(const void *a, const void *b)
 	return strcmp(((const centry *)a)->path, ((const centry *)b)->path);
 }
 
+/* Reads N unsigned numbers separated by single spaces; returns the rest. */
+static char *read_numbers(char *p, unsigned long long *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (*p != ' ' || p[1] < '0' || p[1] > '9')
+			return NULL;
+		v[i] = strtoull(p + 1, &p, 10);
+	}
+	return *p == ' ' && p[1] ? p + 1 : NULL;
+}
+
+/* Reads a 64-character hex word; returns the rest. */
+static char *read_hex(char *p, char out[CF_SHA256_HEX_LEN + 1])
+{
+	if (*p != ' ' || strspn(p + 1, "0123456789abcdef") != CF_SHA256_HEX_LEN)
+		return NULL;
+	memcpy(out, p + 1, CF_SHA256_HEX_LEN);
+	out[CF_SHA256_HEX_LEN] = '\0';
+	p += 1 + CF_SHA256_HEX_LEN;
+	return *p == ' ' || *p == '\0' ? p : NULL;
+}
+
 static void parse_line(bcache *c, char *line, size_t *cap)
 {
 	unsigned long long v[6];
-	int off = 0;
-	if (line[0] == 'F' && sscanf(line, "F %llu %llu %llu %llu %llu %llu %n", &v[0], &v[1], &v[2],
-	                             &v[3], &v[4], &v[5], &off) == 6 && off > 0 && line[off]) {
+	char *rest;
+	if (line[0] == 'F' && (rest = read_numbers(line + 1, v, 6))) {
 		if (c->n == *cap) {
 			*cap = *cap ? *cap * 2 : 256;
 			c->v = cf_realloc(c->v, *cap * sizeof(centry));
 		}
-		c->v[c->n++] = (centry){cf_strdup(line + off), v[0], v[1], v[2], v[3], v[4], v[5]};
-	} else if (line[0] == 'O' && sscanf(line, "O %llu %llu %llu %llu %64s %n", &v[0], &v[1],
-	                                    &v[2], &v[3], c->out_key, &off) == 5 &&
-	           off > 0 && line[off]) {
+		c->v[c->n++] = (centry){cf_strdup(rest), v[0], v[1], v[2], v[3], v[4], v[5]};
+	} else if (line[0] == 'H' && c->n_sets < MAX_SETS) {
+		rest = read_hex(line + 1, c->sets[c->n_sets][0]);
+		if (rest && read_hex(rest, c->sets[c->n_sets][1]))
+			c->n_sets++;
+	} else if (line[0] == 'O' && (rest = read_numbers(line + 1, v, 4))) {
+		char key[CF_SHA256_HEX_LEN + 1];
+		rest = read_hex(rest - 1, key);
+		if (!rest || *rest != ' ' || !rest[1])
+			return;
+		memcpy(c->out_key, key, sizeof(key));
 		c->out_dev = v[0];
 		c->out_ino = v[1];
 		c->out_size = v[2];
 		c->out_mtime_ns = v[3];
-		cf_str_set(&c->out_path, line + off);
+		cf_str_set(&c->out_path, rest + 1);
 	}
 }
 
@@ -119,6 +154,71 @@ bool bcache_lookup(const bcache *c, const bfile *f, size_t *n_stmts)
 		return false;
 	*n_stmts = e->n_stmts;
 	return true;
+}
+
+/* The key of a set of files: relpaths and identities, in build order. */
+static void set_key(const bset *s, char out[CF_SHA256_HEX_LEN + 1])
+{
+	cf_sha256 h;
+	cf_sha256_init(&h);
+	char line[160];
+	for (size_t i = 0; i < s->n; i++) {
+		const bfile *f = &s->v[i];
+		cf_sha256_update(&h, f->relpath, strlen(f->relpath) + 1);
+		int n = snprintf(line, sizeof(line), "%llu %llu %llu %llu %llu %d\n", f->dev, f->ino,
+		                 f->size, f->mtime_ns, f->ctime_ns, f->is_seed);
+		cf_sha256_update(&h, line, (size_t)n);
+	}
+	unsigned char raw[32];
+	cf_sha256_final(&h, raw);
+	cf_hex_encode(raw, 32, out);
+}
+
+bool bcache_known_hash(const bcache *c, bset *s, char out[CF_SHA256_HEX_LEN + 1])
+{
+	if (!c || !c->n_sets)
+		return false;
+	for (size_t i = 0; i < s->n; i++) {
+		const centry *e = find(c, s->v[i].abs, c->n);
+		if (!e || !same_file(&s->v[i], e))
+			return false;
+	}
+	char key[CF_SHA256_HEX_LEN + 1];
+	set_key(s, key);
+	for (size_t k = 0; k < c->n_sets; k++) {
+		if (strcmp(c->sets[k][0], key) != 0)
+			continue;
+		for (size_t i = 0; i < s->n; i++) {
+			s->v[i].is_cached = true;
+			s->v[i].n_stmts = find(c, s->v[i].abs, c->n)->n_stmts;
+		}
+		memcpy(out, c->sets[k][1], CF_SHA256_HEX_LEN + 1);
+		return true;
+	}
+	return false;
+}
+
+/* Remembers the hash of S when every file of it is in the cache. */
+static void record_set(bcache *c, const bset *s, const char *hash)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const centry *e = find(c, s->v[i].abs, c->n);
+		if (!e || !same_file(&s->v[i], e))
+			return;
+	}
+	char key[CF_SHA256_HEX_LEN + 1];
+	set_key(s, key);
+	size_t k = 0;
+	while (k < c->n_sets && strcmp(c->sets[k][0], key) != 0)
+		k++;
+	if (k == 0 && c->n_sets && strcmp(c->sets[0][1], hash) == 0)
+		return; /* already the newest */
+	if (k == c->n_sets)
+		k = c->n_sets < MAX_SETS ? c->n_sets++ : MAX_SETS - 1;
+	memmove(c->sets[1], c->sets[0], k * sizeof(c->sets[0]));
+	snprintf(c->sets[0][0], sizeof(c->sets[0][0]), "%s", key);
+	snprintf(c->sets[0][1], sizeof(c->sets[0][1]), "%s", hash);
+	c->is_dirty = true;
 }
 
 bool bcache_output_fresh(const bcache *c, const char *output, const char *key)
@@ -193,11 +293,13 @@ static void record_output(bcache *c, const char *output, const char *key)
 	c->is_dirty = true;
 }
 
-void bcache_save(cf_ctx *ctx, bcache *c, const bset *s, const char *output, const char *key)
+void bcache_save(cf_ctx *ctx, bcache *c, const bset *s, const char *hash, const char *output,
+                 const char *key)
 {
 	if (!c->file)
 		return;
 	record_files(c, s);
+	record_set(c, s, hash);
 	if (key)
 		record_output(c, output, key);
 	if (!c->is_dirty)
@@ -213,6 +315,8 @@ void bcache_save(cf_ctx *ctx, bcache *c, const bset *s, const char *output, cons
 		cf_buf_printf(&b, "F %llu %llu %llu %llu %llu %zu %s\n", e->dev, e->ino, e->size,
 		              e->mtime_ns, e->ctime_ns, e->n_stmts, e->path);
 	}
+	for (size_t k = 0; k < c->n_sets; k++)
+		cf_buf_printf(&b, "H %s %s\n", c->sets[k][0], c->sets[k][1]);
 	if (c->out_path)
 		cf_buf_printf(&b, "O %llu %llu %llu %llu %s %s\n", c->out_dev, c->out_ino, c->out_size,
 		              c->out_mtime_ns, c->out_key, c->out_path);

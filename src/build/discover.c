@@ -14,6 +14,9 @@
 #include "log.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,13 +75,16 @@ static bool path_within(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
-/* PATH for messages: relative to the working directory when inside it. */
+/* PATH for messages: relative to CWD (the working directory) when inside it. */
+static char *shown_in(const char *cwd, const char *path)
+{
+	return cwd ? cf_path_relative(cwd, path) : cf_strdup(path);
+}
+
 static char *shown_path(const char *path)
 {
 	char cwd[PATH_MAX];
-	if (!getcwd(cwd, sizeof(cwd)))
-		return cf_strdup(path);
-	return cf_path_relative(cwd, path);
+	return shown_in(getcwd(cwd, sizeof(cwd)), path);
 }
 
 /* The longest common directory of the (normalized, absolute) DIRS. */
@@ -313,11 +319,19 @@ static bool glob_any(const cf_strv *pats, const char *path)
 	return false;
 }
 
-static bool is_included(const idir *d, const char *rel)
+/* The default patterns (any depth then "*.sql", or "*.sql" alone when not
+ * recursive), on a walk that skips hidden entries, come down to the file
+ * name's suffix. */
+static bool is_sql_name(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 4 && strcmp(name + n - 4, ".sql") == 0;
+}
+
+static bool is_included(const idir *d, const char *rel, const char *name)
 {
 	const cf_strv *inc = &d->cfg->include;
-	if (inc->n ? !glob_any(inc, rel)
-	           : !cf_glob_match(d->cfg->recursive ? "**/*.sql" : "*.sql", rel))
+	if (inc->n ? !glob_any(inc, rel) : !is_sql_name(name))
 		return false;
 	return !glob_any(&d->cfg->exclude, rel);
 }
@@ -330,7 +344,7 @@ static bool in_exclude_dirs(const cf_strv *excl, const char *abs)
 	return false;
 }
 
-static void file_add(bset *s, const idir *d, long rank, const char *rel)
+static void file_add(bset *s, const idir *d, long rank, const char *rel, const struct stat *sb)
 {
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 64;
@@ -343,24 +357,93 @@ static void file_add(bset *s, const idir *d, long rank, const char *rel)
 	f->dir = d->index;
 	f->dir_rank = rank;
 	f->is_seed = is_seed_path(cf_path_base(d->abs), rel);
+	f->dev = (unsigned long long)sb->st_dev;
+	f->ino = (unsigned long long)sb->st_ino;
+	f->size = (unsigned long long)sb->st_size;
+	f->mtime_ns = (unsigned long long)sb->st_mtim.tv_sec * 1000000000ULL +
+	              (unsigned long long)sb->st_mtim.tv_nsec;
+	f->ctime_ns = (unsigned long long)sb->st_ctim.tv_sec * 1000000000ULL +
+	              (unsigned long long)sb->st_ctim.tv_nsec;
+}
+
+typedef struct walk {
+	cf_ctx *ctx;
+	const idir *d;
+	long rank;
+	const cf_strv *excl;
+	bset *s;
+} walk;
+
+static cf_status walk_error(cf_ctx *ctx, const char *what, const char *path)
+{
+	char *shown = shown_path(path);
+	cf_error_set(ctx, CF_ERR_IO, "could not %s \"%s\": %s", what, shown, strerror(errno));
+	free(shown);
+	return CF_ERR_IO;
+}
+
+/*
+ * Walks DIRFD (the directory REL under the include dir; REL NULL at the top),
+ * following symlinks, skipping hidden entries. Takes ownership of DIRFD.
+ * Directories in exclude_dirs are not entered.
+ */
+static cf_status walk_dir(walk *w, int dirfd, const char *rel, int depth)
+{
+	DIR *dir = fdopendir(dirfd);
+	if (!dir) {
+		close(dirfd);
+		char *abs = rel ? cf_path_join(w->d->abs, rel) : cf_strdup(w->d->abs);
+		cf_status st = walk_error(w->ctx, "open directory", abs);
+		free(abs);
+		return st;
+	}
+	cf_status st = CF_OK;
+	struct dirent *de;
+	while (!st && (de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		bool maybe_dir = de->d_type == DT_DIR || de->d_type == DT_LNK || de->d_type == DT_UNKNOWN;
+		if (!maybe_dir && !(de->d_type == DT_REG && is_sql_name(de->d_name)) &&
+		    !w->d->cfg->include.n)
+			continue; /* not a directory, and no pattern could take it */
+		struct stat sb;
+		if (fstatat(dirfd, de->d_name, &sb, 0) != 0)
+			continue; /* a dangling symlink is not a file we can build from */
+		char *child = rel ? cf_path_join(rel, de->d_name) : cf_strdup(de->d_name);
+		if (S_ISREG(sb.st_mode)) {
+			if (is_included(w->d, child, de->d_name)) {
+				char *abs = cf_path_join(w->d->abs, child);
+				if (!in_exclude_dirs(w->excl, abs))
+					file_add(w->s, w->d, w->rank, child, &sb);
+				free(abs);
+			}
+		} else if (S_ISDIR(sb.st_mode) && w->d->cfg->recursive) {
+			char *abs = cf_path_join(w->d->abs, child);
+			if (depth > 64) {
+				errno = ELOOP;
+				st = walk_error(w->ctx, "walk directory", abs);
+			} else if (!in_exclude_dirs(w->excl, abs)) {
+				int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				st = fd < 0 ? walk_error(w->ctx, "open directory", abs)
+				            : walk_dir(w, fd, child, depth + 1);
+			}
+			free(abs);
+		}
+		free(child);
+	}
+	closedir(dir);
+	return st;
 }
 
 static cf_status list_dir(cf_ctx *ctx, const idir *d, long rank, const cf_strv *excl, bset *s)
 {
-	cf_strv rels;
-	cf_strv_init(&rels);
-	cf_status st = cf_dir_list(ctx, d->abs, d->cfg->recursive, &rels);
-	for (size_t i = 0; !st && i < rels.n; i++) {
-		if (!is_included(d, rels.v[i]))
-			continue;
-		char *abs = cf_path_join(d->abs, rels.v[i]);
-		bool skip = in_exclude_dirs(excl, abs);
-		free(abs);
-		if (!skip)
-			file_add(s, d, rank, rels.v[i]);
-	}
-	cf_strv_release(&rels);
-	return st;
+	if (in_exclude_dirs(excl, d->abs))
+		return CF_OK;
+	int fd = open(d->abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return walk_error(ctx, "open directory", d->abs);
+	walk w = {ctx, d, rank, excl, s};
+	return walk_dir(&w, fd, NULL, 0);
 }
 
 /* ---- Duplicates ----------------------------------------------------------------------- */
@@ -408,9 +491,21 @@ static cf_status duplicate_error(cf_ctx *ctx, const bset *s, const idir *dirs, s
 	return CF_ERR_SCHEMA;
 }
 
+/* Can two include dirs reach the same file (one inside the other)? */
+static bool dirs_overlap(const idir *dirs, size_t nd)
+{
+	for (size_t i = 0; i < nd; i++)
+		for (size_t j = i + 1; j < nd; j++)
+			if (path_within(dirs[i].real, dirs[j].real) || path_within(dirs[j].real, dirs[i].real))
+				return true;
+	return false;
+}
+
+/* A file reached twice: through overlapping include dirs, or through
+ * symlinks inside them (only looked for when the dirs overlap). */
 static cf_status check_duplicates(cf_ctx *ctx, const bset *s, const idir *dirs, size_t nd)
 {
-	if (s->n < 2)
+	if (s->n < 2 || !dirs_overlap(dirs, nd))
 		return CF_OK;
 	dupkey *keys = cf_calloc(s->n, sizeof(dupkey));
 	for (size_t i = 0; i < s->n; i++) {
@@ -470,12 +565,14 @@ static void filter_seeds(bset *s, bool keep_seeds)
 
 static void name_files(bset *s)
 {
+	char buf[PATH_MAX];
+	const char *cwd = getcwd(buf, sizeof(buf));
 	for (size_t i = 0; i < s->n; i++) {
 		bfile *f = &s->v[i];
 		f->relpath = cf_path_relative(s->base, f->abs);
 		if (strcmp(s->base, "/") == 0 && f->abs[0] == '/')
 			cf_str_set(&f->relpath, f->abs + 1);
-		f->path = shown_path(f->abs);
+		f->path = shown_in(cwd, f->abs);
 	}
 	s->n_seeds = 0;
 	for (size_t i = 0; i < s->n; i++)
