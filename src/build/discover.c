@@ -275,7 +275,8 @@ static cf_status resolve_dirs(cf_ctx *ctx, idir **out, size_t *n_out, bset *s)
 		char *joined = cf_path_join(ctx->project_dir, d->cfg->path);
 		d->abs = bpath_normalize(joined);
 		free(joined);
-		char *shown = shown_path(d->abs);
+		/* Messages name the directory as configured. */
+		char *shown = cf_strdup(d->cfg->path);
 		cf_strv_push(&s->searched, shown);
 		if (!cf_is_dir(d->abs)) {
 			if (is_default) {
