@@ -54,8 +54,8 @@ void bapply_stats_release(bapply_stats *st)
 /* ---- Errors ------------------------------------------------------------------ */
 
 /* Puts the recorded error at STMT of F: file:line:column for server errors,
- * a context line for anything else (a lost connection). */
-static void locate(cf_ctx *ctx, const bapply_opts *o, const bfile *f, const cf_stmt *st)
+ * a context line for anything else (a lost connection). Returns its code. */
+static cf_status locate(cf_ctx *ctx, const bapply_opts *o, const bfile *f, const cf_stmt *st)
 {
 	if (cf_error_sqlstate_get(ctx) && cf_error_code(ctx) == CF_ERR_SQL) {
 		cf_error_locate(ctx, f->path, f->text, st->offset);
@@ -63,6 +63,7 @@ static void locate(cf_ctx *ctx, const bapply_opts *o, const bfile *f, const cf_s
 	} else {
 		cf_error_context(ctx, "while running %s:%d:%d", f->path, st->line, st->column);
 	}
+	return cf_error_code(ctx);
 }
 
 /* ---- Sorting statements ------------------------------------------------------ */
@@ -152,7 +153,7 @@ static cf_status run_refs(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const sr
 		if (st) {
 			size_t idx = failed - (size_t)has_pre;
 			if (failed >= (size_t)has_pre && start + idx < i)
-				locate(ctx, o, refs[start + idx].f, refs[start + idx].st);
+				st = locate(ctx, o, refs[start + idx].f, refs[start + idx].st);
 			break;
 		}
 		*done += i - start;
@@ -177,7 +178,7 @@ static cf_status run_nontx(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const s
 		cf_status st = cf_pg_exec(pg, sql);
 		free(sql);
 		if (st) {
-			locate(ctx, o, r->f, r->st);
+			st = locate(ctx, o, r->f, r->st);
 			cf_error_detail(ctx, "It runs after the build's transaction, which is committed: "
 			                     "the statements before it are in the database.");
 			return st;

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -95,6 +96,23 @@ static cf_status check_text(cf_ctx *wctx, const bfile *f)
 	return CF_ERR_SCHEMA;
 }
 
+/* A line "COPY ... FROM stdin", as pg_dump writes before inline data. */
+static bool has_copy_stdin(const char *text)
+{
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncasecmp(p, "COPY ", 5) != 0)
+			continue;
+		const char *end = strchr(p, '\n');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		for (size_t i = 5; i + 10 <= n; i++)
+			if (strncasecmp(p + i, "from stdin", 10) == 0)
+				return true;
+	}
+	return false;
+}
+
 static void load_one(loader *L, cf_ctx *wctx, bfile *f)
 {
 	cf_status st = read_file(wctx, f);
@@ -106,6 +124,10 @@ static void load_one(loader *L, cf_ctx *wctx, bfile *f)
 		st = cf_script_parse_lite(wctx, f->path, f->text, f->len, &f->script);
 		if (!st)
 			f->n_stmts = f->script->n_stmts;
+		else if (has_copy_stdin(f->text))
+			cf_error_hint(wctx, "The file has COPY ... FROM stdin followed by data (as pg_dump "
+			                    "writes), which is not SQL and cannot be parsed. Write the rows "
+			                    "as INSERT statements (pg_dump --inserts), or load them with psql.");
 	}
 	if (st) {
 		cf_errlist l = {0};
