@@ -233,7 +233,7 @@ static cf_status apply_template(run *R, btarget *t, cf_pg *admin)
 {
 	cf_ctx *ctx = R->ctx;
 	cf_build_result *r = R->r;
-	r->template_name = btemplate_name(R->hash);
+	r->template_name = btemplate_name(R->hash, t->dbname);
 	bool valid = false;
 	double t0 = cf_now();
 	cf_status st = btemplate_valid(ctx, admin, r->template_name, &valid);

@@ -168,8 +168,8 @@ void btarget_release(btarget *t);
 
 /* DROP DATABASE IF EXISTS + CREATE DATABASE [TEMPLATE], on the admin connection. */
 cf_status bdb_recreate(cf_ctx *ctx, cf_pg *admin, const char *dbname, const char *template);
-/* The template database name for HASH. */
-char *btemplate_name(const char *hash);
+/* The template database name for HASH and the database TARGET. */
+char *btemplate_name(const char *hash, const char *target);
 /* Is NAME a complete template (marked by a finished build)? */
 cf_status btemplate_valid(cf_ctx *ctx, cf_pg *admin, const char *name, bool *out);
 /* Marks NAME as the finished template of TARGET. */

@@ -119,9 +119,13 @@ cf_status bdb_recreate(cf_ctx *ctx, cf_pg *admin, const char *dbname, const char
 	return st;
 }
 
-char *btemplate_name(const char *hash)
+char *btemplate_name(const char *hash, const char *target)
 {
-	return cf_asprintf(TEMPLATE_PREFIX "%.40s", hash);
+	/* The schema hash, and a short digest of the target so that two
+	 * databases built from the same tree never share (or race on) one. */
+	char t[CF_SHA256_HEX_LEN + 1];
+	cf_sha256_hex(target, strlen(target), t);
+	return cf_asprintf(TEMPLATE_PREFIX "%.20s_%.8s", hash, t);
 }
 
 cf_status btemplate_valid(cf_ctx *ctx, cf_pg *admin, const char *name, bool *out)
