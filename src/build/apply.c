@@ -53,11 +53,23 @@ void bapply_stats_release(bapply_stats *st)
 
 /* ---- Errors ------------------------------------------------------------------ */
 
-/* Puts the recorded error at STMT of F: file:line:column for server errors,
- * a context line for anything else (a lost connection). Returns its code. */
-static cf_status locate(cf_ctx *ctx, const bapply_opts *o, const bfile *f, const cf_stmt *st)
+/* Is the recorded error about the statement (a schema or data problem),
+ * rather than about the session: a lost connection, an administrator's
+ * shutdown (class 08 and 57)? */
+static bool is_statement_error(cf_ctx *ctx, cf_pg *pg)
 {
-	if (cf_error_sqlstate_get(ctx) && cf_error_code(ctx) == CF_ERR_SQL) {
+	const char *state = cf_error_sqlstate_get(ctx);
+	return state && cf_error_code(ctx) == CF_ERR_SQL && !cf_pg_is_bad(pg) &&
+	       strncmp(state, "08", 2) != 0 && strncmp(state, "57", 2) != 0;
+}
+
+/* Puts the recorded error at STMT of F: file:line:column, with the code of
+ * a build error, for statement errors; a context line for session errors.
+ * Returns the code. */
+static cf_status locate(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const bfile *f,
+                        const cf_stmt *st)
+{
+	if (is_statement_error(ctx, pg)) {
 		cf_error_locate(ctx, f->path, f->text, st->offset);
 		cf_error_recode(ctx, o->sql_error);
 	} else {
@@ -153,7 +165,7 @@ static cf_status run_refs(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const sr
 		if (st) {
 			size_t idx = failed - (size_t)has_pre;
 			if (failed >= (size_t)has_pre && start + idx < i)
-				st = locate(ctx, o, refs[start + idx].f, refs[start + idx].st);
+				st = locate(ctx, pg, o, refs[start + idx].f, refs[start + idx].st);
 			break;
 		}
 		*done += i - start;
@@ -178,7 +190,7 @@ static cf_status run_nontx(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const s
 		cf_status st = cf_pg_exec(pg, sql);
 		free(sql);
 		if (st) {
-			st = locate(ctx, o, r->f, r->st);
+			st = locate(ctx, pg, o, r->f, r->st);
 			cf_error_detail(ctx, "It runs after the build's transaction, which is committed: "
 			                     "the statements before it are in the database.");
 			return st;
@@ -330,7 +342,7 @@ cf_status bapply(cf_ctx *ctx, cf_pg *pg, const bset *s, const bapply_opts *o, ba
 		st = run_seeds(ctx, pg, s, o, &seeds, stats);
 	if (!st && is_tx) {
 		st = cf_pg_commit(pg);
-		if (st && cf_error_sqlstate_get(ctx)) {
+		if (st && is_statement_error(ctx, pg)) {
 			cf_error_recode(ctx, o->sql_error);
 			cf_error_context(ctx, "while committing the build's transaction");
 		}

@@ -34,6 +34,9 @@ cf_status bcheck_protected(cf_ctx *ctx, const char *what)
 		return CF_OK; /* the project's own cluster is never production */
 	char *env = NULL;
 	cf_status st = cf_find_protected_env(ctx, cfg->database_url ? cfg->database_url : "", &env);
+	if (st)
+		cf_error_context(ctx, "while looking for a protected environment with the same database "
+		                      "(every environment is read)");
 	if (!st && env) {
 		cf_error_set(ctx, CF_ERR_VALIDATION, "refusing to %s: its database is the one of "
 		             "protected environment \"%s\"", what, env);
