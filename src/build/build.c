@@ -135,7 +135,42 @@ typedef struct run {
 	cf_build_result *r;
 	bapply_stats stats;
 	cf_pg *pg;           /* the built database, kept for after_build (plain --apply) */
+	bcache *cache;
+	bool is_read;        /* the files' content is loaded (and the hash computed from it) */
+	bool has_scripts;    /* every file is parsed */
+	bool is_load_error;  /* the failure is a file that could not be read or parsed */
 } run;
+
+/*
+ * Reads the files (once) and parses them (all of them with NEED_SCRIPTS;
+ * else those the cache does not know), then hashes the content. Nothing
+ * reaches a database before this succeeded with NEED_SCRIPTS.
+ */
+static cf_status ensure_loaded(run *R, bool need_scripts)
+{
+	if (R->is_read && (R->has_scripts || !need_scripts))
+		return CF_OK;
+	cf_build_result *r = R->r;
+	double t = cf_now();
+	cf_status st = bload(R->ctx, R->s, need_scripts, R->cache);
+	r->timings.load_s += cf_now() - t;
+	if (st) {
+		R->is_load_error = st != CF_ERR_CANCELLED;
+		return st;
+	}
+	R->has_scripts = R->has_scripts || need_scripts;
+	if (!R->is_read) {
+		t = cf_now();
+		char hash[CF_SHA256_HEX_LEN + 1];
+		bhash(R->s, hash);
+		free(r->hash);
+		r->hash = cf_strdup(hash);
+		R->hash = r->hash;
+		r->timings.hash_s = cf_now() - t;
+		R->is_read = true;
+	}
+	return CF_OK;
+}
 
 static bapply_opts apply_opts(const cf_ctx *ctx)
 {
@@ -206,6 +241,7 @@ static cf_status apply_recreate(run *R, btarget *t, cf_pg *admin)
 static cf_status build_template(run *R, btarget *t, cf_pg *admin, const char *name)
 {
 	cf_ctx *ctx = R->ctx;
+	cf_log_info(ctx, "building template \"%s\"", name);
 	/* Drops first: a leftover of an interrupted build is never trusted. */
 	cf_status st = bdb_recreate(ctx, admin, name, NULL);
 	if (st)
@@ -229,16 +265,34 @@ static cf_status build_template(run *R, btarget *t, cf_pg *admin, const char *na
 	return st;
 }
 
+/* Is there a finished template for the current hash? Names it in the result. */
+static cf_status find_template(run *R, btarget *t, cf_pg *admin, bool *valid)
+{
+	free(R->r->template_name);
+	R->r->template_name = btemplate_name(R->hash, t->dbname);
+	return btemplate_valid(R->ctx, admin, R->r->template_name, valid);
+}
+
+/*
+ * With an unchanged tree the hash comes from the build cache, and a clone
+ * needs no file at all. Otherwise (or when the template is missing) the
+ * files are read and parsed first, and the hash is the one of their content.
+ */
 static cf_status apply_template(run *R, btarget *t, cf_pg *admin)
 {
 	cf_ctx *ctx = R->ctx;
 	cf_build_result *r = R->r;
-	r->template_name = btemplate_name(R->hash, t->dbname);
+	double t0 = cf_now(), load0 = r->timings.load_s + r->timings.hash_s;
 	bool valid = false;
-	double t0 = cf_now();
-	cf_status st = btemplate_valid(ctx, admin, r->template_name, &valid);
+	cf_status st = find_template(R, t, admin, &valid);
+	if (!st && !valid && !R->has_scripts) {
+		char *before = cf_strdup(R->hash);
+		st = ensure_loaded(R, true);
+		if (!st && strcmp(before, R->hash) != 0)
+			st = find_template(R, t, admin, &valid); /* the tree changed meanwhile */
+		free(before);
+	}
 	if (!st && !valid) {
-		cf_log_info(ctx, "building template \"%s\"", r->template_name);
 		st = build_template(R, t, admin, r->template_name);
 	} else if (!st) {
 		r->is_cloned = true;
@@ -251,8 +305,9 @@ static cf_status apply_template(run *R, btarget *t, cf_pg *admin)
 		st = btemplate_drop_stale(ctx, admin, t->dbname, r->template_name,
 		                          &r->n_templates_dropped);
 	}
-	/* Preparing is what is left once the files' own run is taken out. */
-	r->timings.prepare_s = cf_now() - t0 - r->timings.apply_s - r->timings.seeds_s;
+	/* Preparing is what is left once loading and the files' own run are out. */
+	r->timings.prepare_s = cf_now() - t0 - r->timings.apply_s - r->timings.seeds_s -
+	                       (r->timings.load_s + r->timings.hash_s - load0);
 	return st;
 }
 
@@ -277,27 +332,32 @@ static cf_status apply_build(run *R)
 
 /* ---- The output file ------------------------------------------------------------ */
 
-static cf_status write_output(cf_ctx *ctx, const bset *s, const char *hash, bcache *cache,
-                              cf_build_result *r)
+static cf_status write_output(run *R)
 {
+	cf_ctx *ctx = R->ctx;
+	const bset *s = R->s;
+	cf_build_result *r = R->r;
 	double t0 = cf_now();
 	char key[CF_SHA256_HEX_LEN + 1];
-	boutput_key(ctx, s, hash, key);
+	boutput_key(ctx, s, R->hash, key);
 	cf_status st = CF_OK;
-	if (bcache_output_fresh(cache, r->output_path, key)) {
+	if (bcache_output_fresh(R->cache, r->output_path, key)) {
 		cf_log_debug(ctx, "\"%s\" is up to date", r->output_path);
-	} else {
+	} else if (!(st = ensure_loaded(R, false))) {
+		boutput_key(ctx, s, R->hash, key); /* the hash of what was read */
+		double tw = cf_now();
 		char ts[64];
 		btimestamp(ts, sizeof(ts));
 		cf_buf b;
 		cf_buf_init(&b);
-		boutput_render(ctx, s, hash, ts, &b);
+		boutput_render(ctx, s, R->hash, ts, &b);
 		st = cf_file_write_atomic(ctx, r->output_path, b.data, b.len);
 		cf_buf_release(&b);
 		r->is_output_written = st == CF_OK;
+		t0 = tw; /* reading, if it happened here, is load_s */
 	}
 	if (!st)
-		bcache_save(ctx, cache, s, hash, r->output_path, key);
+		bcache_save(ctx, R->cache, s, R->hash, r->output_path, key);
 	r->timings.write_s = cf_now() - t0;
 	return st;
 }
@@ -410,50 +470,28 @@ void cf_build_result_free(cf_build_result *r)
 
 /* ---- cf_build ------------------------------------------------------------------------ */
 
-/* A file-only build of an unchanged tree: the cache knows the hash, and the
- * output file is the one written for it. Nothing needs reading. */
-static bool unchanged_output(run *R, const bcache *cache, const char *hash)
-{
-	cf_build_result *r = R->r;
-	if (!R->o->is_no_output) {
-		char key[CF_SHA256_HEX_LEN + 1];
-		boutput_key(R->ctx, R->s, hash, key);
-		if (!bcache_output_fresh(cache, r->output_path, key))
-			return false;
-	}
-	cf_log_debug(R->ctx, "unchanged since the last build: nothing to read");
-	r->hash = cf_strdup(hash);
-	return true;
-}
-
-static cf_status build_steps(run *R, bcache **cache, bool *from_load)
+static cf_status build_steps(run *R)
 {
 	cf_ctx *ctx = R->ctx;
 	const cf_build_options *o = R->o;
 	cf_build_result *r = R->r;
 	double t = cf_now();
-	cf_status st = bdiscover(ctx, o->is_schema_only, false, R->s);
+	cf_status st = bdiscover(ctx, o->is_schema_only, false, r->output_path, R->s);
 	r->timings.discover_s = cf_now() - t;
 	if (st)
 		return st;
-	*cache = bcache_load(ctx);
+	R->cache = bcache_load(ctx);
+	/* An unchanged tree: the cache knows the hash, and the content is read
+	 * only if something needs it (an output to rewrite, a template to build). */
 	char hash[CF_SHA256_HEX_LEN + 1];
-	if (!o->is_apply && bcache_known_hash(*cache, R->s, hash) && unchanged_output(R, *cache, hash))
-		return CF_OK;
-	t = cf_now();
-	st = bload(ctx, R->s, o->is_apply, *cache);
-	r->timings.load_s = cf_now() - t;
-	if (st) {
-		*from_load = st != CF_ERR_CANCELLED;
-		return st;
+	if ((!o->is_apply || o->is_template) && bcache_known_hash(R->cache, R->s, hash)) {
+		cf_log_debug(ctx, "the files are unchanged since the last build");
+		r->hash = cf_strdup(hash);
+		R->hash = r->hash;
+	} else {
+		st = ensure_loaded(R, o->is_apply && !o->is_template);
 	}
-	t = cf_now();
-	bhash(R->s, hash);
-	free(r->hash);
-	r->hash = cf_strdup(hash);
-	R->hash = r->hash;
-	r->timings.hash_s = cf_now() - t;
-	if (o->is_apply) {
+	if (!st && o->is_apply) {
 		st = apply_build(R);
 		if (st)
 			return st;
@@ -470,11 +508,12 @@ static cf_status build_steps(run *R, bcache **cache, bool *from_load)
 			return CF_ERR_SCHEMA;
 		}
 	}
+	if (st)
+		return st;
 	if (!o->is_no_output)
-		st = write_output(ctx, R->s, hash, *cache, r);
-	else
-		bcache_save(ctx, *cache, R->s, hash, NULL, NULL);
-	return st;
+		return write_output(R);
+	bcache_save(ctx, R->cache, R->s, R->hash, NULL, NULL);
+	return CF_OK;
 }
 
 cf_status cf_build(cf_ctx *ctx, const cf_build_options *opts, cf_build_result **out)
@@ -486,8 +525,6 @@ cf_status cf_build(cf_ctx *ctx, const cf_build_options *opts, cf_build_result **
 	double t0 = cf_now();
 	cf_ctx_clear_error(ctx);
 	bset s = {0};
-	bcache *cache = NULL;
-	bool from_load = false;
 	run R = {.ctx = ctx, .o = &o, .s = &s, .r = r};
 	cf_status st = need_project(ctx);
 	if (!st) {
@@ -501,7 +538,7 @@ cf_status cf_build(cf_ctx *ctx, const cf_build_options *opts, cf_build_result **
 	if (!st)
 		st = fire(ctx, "before_build", t0, NULL);
 	if (!st)
-		st = build_steps(&R, &cache, &from_load);
+		st = build_steps(&R);
 	if (s.v)
 		fill_files(r, &s);
 	if (!st)
@@ -511,7 +548,7 @@ cf_status cf_build(cf_ctx *ctx, const cf_build_options *opts, cf_build_result **
 	r->changes_detected = r->is_applied || r->is_output_written;
 	if (st) {
 		cf_hooks_fire_on_error(ctx, R.pg);
-		fill_errors(r, ctx, &s, from_load);
+		fill_errors(r, ctx, &s, R.is_load_error);
 		r->message = cf_strdup(cf_last_error(ctx));
 		st = cf_error_code(ctx) ? cf_error_code(ctx) : st;
 	} else {
@@ -519,7 +556,7 @@ cf_status cf_build(cf_ctx *ctx, const cf_build_options *opts, cf_build_result **
 	}
 	cf_pg_close(R.pg);
 	bapply_stats_release(&R.stats);
-	bcache_free(cache);
+	bcache_free(R.cache);
 	bset_release(&s);
 	return st;
 }
@@ -599,7 +636,7 @@ cf_status cf_seed_apply(cf_ctx *ctx, const cf_seed_options *opts, cf_seed_result
 	if (!st) {
 		ao = seed_opts(ctx, opts);
 		r->is_sequential = ao.is_sequential;
-		st = bdiscover(ctx, false, true, &s);
+		st = bdiscover(ctx, false, true, NULL, &s);
 	}
 	if (!st)
 		st = bload(ctx, &s, true, NULL);

@@ -63,8 +63,9 @@ void bset_release(bset *s);
  * seeds, sort_mode). Errors (CF_ERR_SCHEMA): an explicitly configured include
  * dir that is missing, a file reached twice, no files at all. With
  * SCHEMA_ONLY the seed files are left out; with SEEDS_ONLY only they stay.
+ * SKIP (absolute, may be NULL) is never a file of the build: the output.
  */
-cf_status bdiscover(cf_ctx *ctx, bool schema_only, bool seeds_only, bset *out);
+cf_status bdiscover(cf_ctx *ctx, bool schema_only, bool seeds_only, const char *skip, bset *out);
 
 /* Is a path component (a file name without its extension) a seed marker? */
 bool bseed_component(const char *comp, size_t n);

@@ -20,11 +20,14 @@
 #include "fs.h"
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CACHE_MAGIC "confiture build cache 1 " CONFITURE_VERSION
 #define RACY_NS 2000000000ULL
@@ -293,6 +296,39 @@ static void record_output(bcache *c, const char *output, const char *key)
 	c->is_dirty = true;
 }
 
+/*
+ * Writes the cache through a temporary file and a rename, so that readers
+ * never see half of it, but without fsync: losing it in a crash costs one
+ * slower build, and every line is checked when read back.
+ */
+static int write_cache(const char *path, const char *data, size_t n)
+{
+	char *dir = cf_strndup(path, (size_t)(strrchr(path, '/') - path));
+	char *tmp = cf_asprintf("%s.tmp.%ld", path, (long)getpid());
+	int rc = -1, fd = -1;
+	char *parent = cf_strndup(dir, (size_t)(strrchr(dir, '/') - dir)); /* .confiture */
+	mkdir(parent, 0755);
+	free(parent);
+	if ((mkdir(dir, 0755) == 0 || errno == EEXIST) &&
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) >= 0) {
+		size_t done = 0;
+		while (done < n) {
+			ssize_t w = write(fd, data + done, n - done);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				break;
+			done += (size_t)w;
+		}
+		rc = close(fd) == 0 && done == n ? rename(tmp, path) : -1;
+		if (rc != 0)
+			unlink(tmp);
+	}
+	free(tmp);
+	free(dir);
+	return rc;
+}
+
 void bcache_save(cf_ctx *ctx, bcache *c, const bset *s, const char *hash, const char *output,
                  const char *key)
 {
@@ -320,12 +356,9 @@ void bcache_save(cf_ctx *ctx, bcache *c, const bset *s, const char *hash, const 
 	if (c->out_path)
 		cf_buf_printf(&b, "O %llu %llu %llu %llu %s %s\n", c->out_dev, c->out_ino, c->out_size,
 		              c->out_mtime_ns, c->out_key, c->out_path);
-	cf_err_stash stash;
-	cf_error_stash(ctx, &stash);
-	if (cf_file_write_atomic(ctx, c->file, b.data, b.len) != CF_OK)
-		cf_log_debug(ctx, "could not write the build cache: %s", cf_last_error(ctx));
-	cf_ctx_clear_error(ctx);
-	cf_error_unstash(ctx, &stash);
+	if (write_cache(c->file, b.data, b.len) != 0)
+		cf_log_debug(ctx, "could not write the build cache \"%s\": %s", c->file,
+		             strerror(errno));
 	cf_buf_release(&b);
 	c->is_dirty = false;
 }

@@ -447,6 +447,21 @@ static cf_status list_dir(cf_ctx *ctx, const idir *d, long rank, const cf_strv *
 	return walk_dir(&w, fd, NULL, 0);
 }
 
+/* Leaves out the file ABS (the build's own output, when it lies inside an
+ * include dir: building it into itself would double every statement). */
+static void drop_file(bset *s, const char *abs)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->v[i].abs, abs) != 0)
+			continue;
+		free(s->v[i].abs);
+		free(s->v[i].inrel);
+		memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof(bfile));
+		s->n--;
+		return;
+	}
+}
+
 /* ---- Duplicates ----------------------------------------------------------------------- */
 
 typedef struct dupkey {
@@ -580,7 +595,7 @@ static void name_files(bset *s)
 		s->n_seeds += s->v[i].is_seed;
 }
 
-cf_status bdiscover(cf_ctx *ctx, bool schema_only, bool seeds_only, bset *out)
+cf_status bdiscover(cf_ctx *ctx, bool schema_only, bool seeds_only, const char *skip, bset *out)
 {
 	memset(out, 0, sizeof(*out));
 	cf_strv_init(&out->searched);
@@ -598,6 +613,8 @@ cf_status bdiscover(cf_ctx *ctx, bool schema_only, bool seeds_only, bset *out)
 	}
 	for (size_t i = 0; i < nd && !st; i++)
 		st = list_dir(ctx, &dirs[i], (long)i, &excl, out);
+	if (!st && skip)
+		drop_file(out, skip);
 	if (!st)
 		st = check_duplicates(ctx, out, dirs, nd);
 	if (!st) {

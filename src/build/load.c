@@ -113,17 +113,47 @@ static bool has_copy_stdin(const char *text)
 	return false;
 }
 
+/* Does the line of the recorded parse error start with a backslash? */
+static bool is_meta_command(const char *text, const cf_ctx *wctx)
+{
+	const cf_error_info *e = cf_last_error_info(wctx);
+	if (!e || e->line < 1)
+		return false;
+	const char *p = text;
+	for (int l = 1; l < e->line && p; l++) {
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	while (p && (*p == ' ' || *p == '\t'))
+		p++;
+	return p && *p == '\\';
+}
+
+/* Reads F unless it was read, then parses it unless it was parsed or (when
+ * scripts are not needed) the cache knows it parses. Safe to call again. */
 static void load_one(loader *L, cf_ctx *wctx, bfile *f)
 {
-	cf_status st = read_file(wctx, f);
-	if (!st)
-		st = check_text(wctx, f);
-	if (!st && !L->need_scripts)
-		f->is_cached = bcache_lookup(L->cache, f, &f->n_stmts);
-	if (!st && !f->is_cached) {
+	if (f->err.message)
+		return;
+	cf_status st = CF_OK;
+	if (!f->text) {
+		st = read_file(wctx, f);
+		if (!st)
+			st = check_text(wctx, f);
+	}
+	bool parse = false;
+	if (!st && !f->script) {
+		f->is_cached = !L->need_scripts && bcache_lookup(L->cache, f, &f->n_stmts);
+		parse = !f->is_cached;
+	}
+	if (parse) {
 		st = cf_script_parse_lite(wctx, f->path, f->text, f->len, &f->script);
 		if (!st)
 			f->n_stmts = f->script->n_stmts;
+		else if (is_meta_command(f->text, wctx))
+			cf_error_hint(wctx, "Lines starting with a backslash are psql meta-commands (\\i, "
+			                    "\\set, \\connect, ...): they are not SQL, and confiture does not "
+			                    "run them.");
 		else if (has_copy_stdin(f->text))
 			cf_error_hint(wctx, "The file has COPY ... FROM stdin followed by data (as pg_dump "
 			                    "writes), which is not SQL and cannot be parsed. Write the rows "

@@ -51,6 +51,20 @@ expect_err "hint: The file has COPY ... FROM stdin followed by data (as pg_dump 
 	"COPY data: the hint says why"
 rm -r db/seeds
 
+# psql meta-commands are not SQL.
+printf 'CREATE TABLE m (id int);\n\\i other.sql\n' >db/schema/10_tables/50_meta.sql
+run cf build
+expect_rc 4 "a psql meta-command: exit 4"
+expect_err 'Lines starting with a backslash are psql meta-commands' "a psql meta-command: the hint"
+rm db/schema/10_tables/50_meta.sql
+
+# An output file inside an include dir is never built into itself.
+run cf build -o db/schema/all.sql
+expect_rc 0 "an output inside db/schema: exit 0"
+run cf build -o db/schema/all.sql -f json
+expect_json .n_files 1 "the output is not one of the files"
+rm db/schema/all.sql
+
 # A configured include dir that does not exist.
 cat >db/environments/local.yaml <<'EOF'
 include_dirs:

@@ -58,6 +58,16 @@ expect_json .cloned false "it is not cloned"
 run cf build --template -d "$url" -f json
 expect_json .cloned true "then it is cloned again"
 
+# An unchanged tree (older than the cache's two-second guard) clones without
+# reading a file: the hash comes from the build cache.
+sleep 2.1
+run cf build --template -d "$url" -f json
+run cf build --template -d "$url" -f json
+expect_json .cloned true "unchanged tree: cloned"
+expect_json .parsed 0 "unchanged tree: no file parsed"
+expect_json .timings.load_s 0 "unchanged tree: no file read"
+expect_json .hash "$(cf build --show-hash -q --no-output)" "unchanged tree: the same hash as a full read"
+
 # Someone connected to the target: the error says so.
 psql -XAtq -d "$db" -c "SELECT pg_sleep(30)" >/dev/null 2>&1 &
 holder=$!
