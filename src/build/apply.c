@@ -28,6 +28,7 @@
 typedef struct sref {
 	const bfile *f;
 	const cf_stmt *st;
+	const bcopyblk *copy;   /* COPY ... FROM stdin: its inline data */
 } sref;
 
 typedef struct slist {
@@ -35,13 +36,13 @@ typedef struct slist {
 	size_t n, cap;
 } slist;
 
-static void slist_push(slist *l, const bfile *f, const cf_stmt *st)
+static void slist_push(slist *l, const bfile *f, const cf_stmt *st, const bcopyblk *copy)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 256;
 		l->v = cf_realloc(l->v, l->cap * sizeof(sref));
 	}
-	l->v[l->n++] = (sref){f, st};
+	l->v[l->n++] = (sref){f, st, copy};
 }
 
 void bapply_stats_release(bapply_stats *st)
@@ -89,6 +90,7 @@ static cf_status collect(cf_ctx *ctx, const bset *s, size_t from, size_t to, sli
 		const bfile *f = &s->v[i];
 		for (size_t k = 0; k < f->script->n_stmts; k++) {
 			const cf_stmt *st = &f->script->stmts[k];
+			const bcopyblk *copy = NULL;
 			switch (st->kind) {
 			case CF_STMT_BEGIN:
 			case CF_STMT_COMMIT:
@@ -104,19 +106,66 @@ static cf_status collect(cf_ctx *ctx, const bset *s, size_t from, size_t to, sli
 				                   "back by itself when a statement fails.");
 				return CF_ERR_SCHEMA;
 			case CF_STMT_COPY_STDIN:
-				cf_error_set(ctx, CF_ERR_SCHEMA, "COPY ... FROM STDIN is not supported in build "
-				             "files");
+				copy = bcopy_of(f, st);
+				if (copy)
+					break;
+				cf_error_set(ctx, CF_ERR_SCHEMA, "COPY ... FROM STDIN without data");
 				cf_error_at(ctx, f->path, st->line, st->column);
-				cf_error_hint(ctx, "Write the rows as INSERT statements (pg_dump --inserts "
-				                   "does), or COPY from a file on the server.");
+				cf_error_hint(ctx, "Put the statement alone on its line, followed by the data "
+				                   "and a line \"\\.\", as pg_dump writes it.");
 				return CF_ERR_SCHEMA;
 			default:
 				break;
 			}
-			slist_push(st->nontx ? nontx : tx, f, st);
+			slist_push(st->nontx ? nontx : tx, f, st, copy);
 		}
 	}
 	return CF_OK;
+}
+
+/* ---- COPY data ------------------------------------------------------------------ */
+
+#define COPY_CHUNK (256 * 1024)
+
+/* The data line of a COPY error ("COPY users, line 3, column email: ..."). */
+static int copy_error_line(const cf_ctx *ctx)
+{
+	const cf_error_info *e = cf_last_error_info(ctx);
+	const char *p = e && e->context ? strstr(e->context, "COPY ") : NULL;
+	p = p ? strstr(p, ", line ") : NULL;
+	return p ? atoi(p + 7) : 0;
+}
+
+/* Streams a COPY ... FROM stdin statement's inline data. */
+static cf_status run_copy(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const sref *r)
+{
+	char *sql = cf_strndup(r->f->text + r->st->offset, r->st->len);
+	cf_status st = cf_pg_copy_in_start(pg, sql);
+	free(sql);
+	if (st)
+		return locate(ctx, pg, o, r->f, r->st);
+	const char *d = r->f->text + r->copy->data_offset;
+	size_t left = r->copy->data_len;
+	while (!st && left) {
+		if (cf_ctx_is_cancelled(ctx)) {
+			cf_pg_copy_in_end(pg, "cancelled");
+			return cf_error_set(ctx, CF_ERR_CANCELLED, "interrupted");
+		}
+		size_t n = left < COPY_CHUNK ? left : COPY_CHUNK;
+		st = cf_pg_copy_in_put(pg, d, n);
+		d += n;
+		left -= n;
+	}
+	st = st ? st : cf_pg_copy_in_end(pg, NULL);
+	if (!st)
+		return CF_OK;
+	int line = copy_error_line(ctx);
+	if (line > 0 && is_statement_error(ctx, pg)) {
+		cf_error_at(ctx, r->f->path, r->copy->data_line + line - 1, 1);
+		cf_error_recode(ctx, o->sql_error);
+		return cf_error_code(ctx);
+	}
+	return locate(ctx, pg, o, r->f, r->st);
 }
 
 /* ---- Pipelines ------------------------------------------------------------------ */
@@ -124,7 +173,8 @@ static cf_status collect(cf_ctx *ctx, const bset *s, size_t from, size_t to, sli
 /*
  * Runs REFS[0..N) in pipelines of at most MAX_STMTS statements, with PRE and
  * POST statements (may be NULL) around the whole run: they ride in the first
- * and the last pipeline. Outside a transaction block each pipeline is an
+ * and the last pipeline. A COPY with inline data ends the pipeline before it
+ * and streams its data. Outside a transaction block each pipeline is an
  * implicit transaction of its own. Progress advances per pipeline.
  */
 static cf_status run_refs(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const sref *refs,
@@ -135,16 +185,17 @@ static cf_status run_refs(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const sr
 	size_t *lens = cf_calloc(CHUNK_STMTS + 2, sizeof(size_t));
 	cf_status st = CF_OK;
 	size_t i = 0;
-	bool first = true;
-	while (!st && (i < n || first)) {
+	while (!st) {
 		size_t k = 0, bytes = 0, start = i;
 		int has_pre = 0;
-		if (first && pre) {
+		if (pre) {
 			stmts[k] = pre;
 			lens[k++] = strlen(pre);
 			has_pre = 1;
+			pre = NULL;
 		}
-		while (i < n && k - (size_t)has_pre < max_stmts && (bytes < CHUNK_BYTES || k == 0)) {
+		while (i < n && !refs[i].copy && k - (size_t)has_pre < max_stmts &&
+		       (bytes < CHUNK_BYTES || k == 0)) {
 			stmts[k] = refs[i].f->text + refs[i].st->offset;
 			lens[k] = refs[i].st->len;
 			bytes += lens[k++];
@@ -155,18 +206,24 @@ static cf_status run_refs(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const sr
 			stmts[k] = post;
 			lens[k++] = strlen(post);
 		}
-		first = false;
 		if (cf_ctx_is_cancelled(ctx)) {
 			st = cf_error_set(ctx, CF_ERR_CANCELLED, "interrupted");
 			break;
 		}
 		size_t failed = 0;
-		st = cf_pg_pipeline(pg, stmts, lens, k, &failed);
+		if (k)
+			st = cf_pg_pipeline(pg, stmts, lens, k, &failed);
 		if (st) {
 			size_t idx = failed - (size_t)has_pre;
 			if (failed >= (size_t)has_pre && start + idx < i)
 				st = locate(ctx, pg, o, refs[start + idx].f, refs[start + idx].st);
 			break;
+		}
+		if (!last && refs[i].copy) {
+			st = run_copy(ctx, pg, o, &refs[i]);
+			if (st)
+				break;
+			i++;
 		}
 		*done += i - start;
 		if (prog && i > start)

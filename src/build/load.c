@@ -129,6 +129,87 @@ static bool is_meta_command(const char *text, const cf_ctx *wctx)
 	return p && *p == '\\';
 }
 
+/* Every COPY block of F must end with its "\." line. */
+static cf_status check_copies(cf_ctx *wctx, bfile *f)
+{
+	for (size_t i = 0; i < f->n_copies; i++) {
+		if (f->copies[i].is_terminated)
+			continue;
+		cf_error_set(wctx, CF_ERR_SCHEMA, "COPY data has no terminating \"\\.\" line");
+		cf_error_at(wctx, f->path, f->copies[i].line, 1);
+		cf_error_hint(wctx, "End the data with a line holding only \"\\.\", as pg_dump does; "
+		                    "otherwise the next file would be read as data.");
+		return CF_ERR_SCHEMA;
+	}
+	f->n_stmts = f->script->n_stmts;
+	return CF_OK;
+}
+
+/* Records on TO the error recorded on FROM. */
+static cf_status copy_error(cf_ctx *to, const cf_ctx *from)
+{
+	const cf_error_info *e = cf_last_error_info(from);
+	cf_error_set(to, e->code, "%s", e->message);
+	if (e->detail)
+		cf_error_detail(to, "%s", e->detail);
+	if (e->hint)
+		cf_error_hint(to, "%s", e->hint);
+	if (e->file)
+		cf_error_at(to, e->file, e->line, e->column);
+	if (e->sqlstate)
+		cf_error_sqlstate(to, e->sqlstate);
+	return e->code;
+}
+
+/*
+ * Parses F with its COPY data masked out. When the blocks do not follow
+ * COPY FROM STDIN statements after all (a "COPY" line inside a function
+ * body), the file as it is decides; when neither parses, the masked parse's
+ * error is the one (its positions are the file's).
+ */
+static cf_status parse_with_copies(cf_ctx *wctx, bfile *f)
+{
+	cf_ctx *mctx = cf_ctx_new();
+	cf_script *ms = NULL;
+	cf_status mst = cf_script_parse_lite(mctx, f->path, f->masked, f->len, &ms);
+	cf_status st;
+	if (!mst && bcopy_matches(f, ms)) {
+		f->script = ms;
+		st = check_copies(wctx, f);
+	} else {
+		cf_script_free(ms);
+		bcopy_forget(f);
+		st = cf_script_parse_lite(wctx, f->path, f->text, f->len, &f->script);
+		if (!st)
+			f->n_stmts = f->script->n_stmts;
+		else if (mst) {
+			cf_ctx_clear_error(wctx);
+			st = copy_error(wctx, mctx);
+		}
+	}
+	cf_ctx_free(mctx);
+	return st;
+}
+
+static cf_status parse_file(cf_ctx *wctx, bfile *f)
+{
+	if (bcopy_scan(f))
+		return parse_with_copies(wctx, f);
+	cf_status st = cf_script_parse_lite(wctx, f->path, f->text, f->len, &f->script);
+	if (!st)
+		f->n_stmts = f->script->n_stmts;
+	else if (is_meta_command(f->text, wctx))
+		cf_error_hint(wctx, "Lines starting with a backslash are psql meta-commands (\\i, "
+		                    "\\set, \\connect, ...): they are not SQL, and confiture does not "
+		                    "run them.");
+	else if (has_copy_stdin(f->text))
+		cf_error_hint(wctx, "The file has COPY ... FROM stdin followed by data that could not "
+		                    "be told apart from SQL. Write the data as pg_dump does (the "
+		                    "statement alone on its line, the data, then a line \"\\.\"), or "
+		                    "use INSERT statements.");
+	return st;
+}
+
 /* Reads F unless it was read, then parses it unless it was parsed or (when
  * scripts are not needed) the cache knows it parses. Safe to call again. */
 static void load_one(loader *L, cf_ctx *wctx, bfile *f)
@@ -146,19 +227,8 @@ static void load_one(loader *L, cf_ctx *wctx, bfile *f)
 		f->is_cached = !L->need_scripts && bcache_lookup(L->cache, f, &f->n_stmts);
 		parse = !f->is_cached;
 	}
-	if (parse) {
-		st = cf_script_parse_lite(wctx, f->path, f->text, f->len, &f->script);
-		if (!st)
-			f->n_stmts = f->script->n_stmts;
-		else if (is_meta_command(f->text, wctx))
-			cf_error_hint(wctx, "Lines starting with a backslash are psql meta-commands (\\i, "
-			                    "\\set, \\connect, ...): they are not SQL, and confiture does not "
-			                    "run them.");
-		else if (has_copy_stdin(f->text))
-			cf_error_hint(wctx, "The file has COPY ... FROM stdin followed by data (as pg_dump "
-			                    "writes), which is not SQL and cannot be parsed. Write the rows "
-			                    "as INSERT statements (pg_dump --inserts), or load them with psql.");
-	}
+	if (parse)
+		st = parse_file(wctx, f);
 	if (st) {
 		cf_errlist l = {0};
 		cf_errlist_push_ctx(&l, wctx);

@@ -41,14 +41,13 @@ expect_err 'db/schema/10_tables/40_c.sql:2:1: unterminated /* comment at or near
 	"an unclosed comment: where it starts"
 rm db/schema/10_tables/40_c.sql
 
-# COPY ... FROM stdin data cannot go through the parser.
+# COPY ... FROM stdin data must end with a "\." line.
 mkdir -p db/seeds
-printf 'COPY t (id, name) FROM stdin;\n1\tone\n2\ttwo\n\\.\n' >db/seeds/10_t.sql
+printf 'COPY t (id, name) FROM stdin;\n1\tone\n2\ttwo\n' >db/seeds/10_t.sql
 run cf build
-expect_rc 4 "COPY FROM stdin with data: exit 4"
-expect_err "db/seeds/10_t.sql:2:1: syntax error" "COPY data: the parser stops at the first data line"
-expect_err "hint: The file has COPY ... FROM stdin followed by data (as pg_dump writes)" \
-	"COPY data: the hint says why"
+expect_rc 4 "COPY data without its end line: exit 4"
+expect_err 'confiture: error: db/seeds/10_t.sql:1:1: COPY data has no terminating "\." line' \
+	"COPY data without its end line: the message"
 rm -r db/seeds
 
 # psql meta-commands are not SQL.

@@ -93,6 +93,27 @@ expect_err "1 of 3 seed files failed" "build: the summary"
 expect_eq "$(q "$db2" "SELECT count(*) FROM users")" "3" "build: schema and good seeds committed"
 rm db/seeds/15_bad.sql
 
+# Seeds as pg_dump --data-only writes them: COPY ... FROM stdin with data.
+db3=$(newdb copy)
+url3=$(dburl "$db3")
+rm db/seeds/15_bad.sql
+printf -- '-- pg_dump style\nCOPY public.users (email, full_name, phone) FROM stdin;\nada@example.com\tAda Lovelace\t\\N\nalan@example.com\tAlan Turing\t+44\n\\.\n' >db/seeds/10_users.sql
+run cf build --apply -d "$url3" -f json
+expect_rc 0 "COPY FROM stdin seeds: exit 0"
+expect_eq "$(q "$db3" "SELECT string_agg(email || ':' || coalesce(phone, 'null'), ',' ORDER BY email) FROM users")" \
+	"ada@example.com:null,alan@example.com:+44" "COPY data streamed, \\N is NULL"
+expect_eq "$(q "$db3" "SELECT count(*) FROM posts")" "2" "the next seed file ran after the COPY"
+db4=$(newdb copy_psql)
+psql -XAtq -v ON_ERROR_STOP=1 -d "$db4" -f db/generated/schema_local.sql >/dev/null 2>&1
+expect_eq "$(q "$db4" "SELECT count(*) FROM users")" "2" "the generated file loads the same data with psql"
+printf 'COPY public.users (email, full_name) FROM stdin;\nbob@example.com\tBob\nnot-an-email\tX\n\\.\n' >db/seeds/10_users.sql
+run cf seed apply -d "$url3"
+expect_rc 3 "a bad COPY row: exit 3"
+expect_err 'confiture: error: db/seeds/10_users.sql:3:1: value for domain email_address violates check constraint' \
+	"a bad COPY row: the error at the data line in the file"
+expect_err "confiture: context: COPY users, line 2" "a bad COPY row: the server's context"
+expect_eq "$(q "$db3" "SELECT count(*) FROM users WHERE email = 'bob@example.com'")" "0" "a bad COPY row: rolled back"
+
 # No seed files.
 rm db/seeds/*.sql
 run cf seed apply -d "$url"

@@ -321,6 +321,34 @@ static void test_parse_errors(void)
 	free(dir);
 }
 
+/* ---- COPY ... FROM stdin data -------------------------------------------------------- */
+
+static void test_copy_blocks(void)
+{
+	char *dir = new_project();
+	put(dir, "db/environments/local.yaml", "include_dirs: [db/seeds]\n");
+	put(dir, "db/seeds/1_copy.sql",
+	    "COPY public.t (id, name) FROM stdin;\n1\tone\n2\t\\N\n\\.\nINSERT INTO t VALUES (3);\n");
+	put(dir, "db/seeds/2_body.sql",
+	    "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$\nCOPY t FROM stdin;\n$$;\n");
+	cf_ctx *ctx = load(dir);
+	cf_build_options o = {.is_no_output = true};
+	cf_build_result *r = NULL;
+	CHECK_INT(cf_build(ctx, &o, &r), CF_OK, "COPY data parses (masked), and a COPY line in a body");
+	CHECK_INT(r->files[0].n_statements, 2, "COPY block: the COPY and the INSERT");
+	CHECK_INT(r->files[1].n_statements, 1, "a COPY line inside a function body is no block");
+	cf_build_result_free(r);
+	put(dir, "db/seeds/1_copy.sql",
+	    "COPY t (id) FROM stdin;\n1\n\\.\nINSERT INTO t VALUES (3,,);\n");
+	CHECK_INT(cf_build(ctx, &o, &r), CF_ERR_SCHEMA, "a syntax error after COPY data");
+	const cf_error_info *e = cf_last_error_info(ctx);
+	CHECK_STR(e->message, "syntax error at or near \",\"", "the parser's message");
+	CHECK(e->line == 4 && e->column == 25, "at its own line and column, not at the data");
+	cf_build_result_free(r);
+	cf_ctx_free(ctx);
+	free(dir);
+}
+
 /* ---- The cache -------------------------------------------------------------------------- */
 
 static void test_cache(void)
@@ -376,6 +404,7 @@ int main(int argc, char **argv)
 	test_discovery_errors();
 	test_hash_and_output();
 	test_parse_errors();
+	test_copy_blocks();
 	test_cache();
 	return t_done();
 }
