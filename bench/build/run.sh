@@ -10,7 +10,8 @@
 #      start (no cache, no output), and `confiture --version` (the process floor);
 #   2. `confiture build --recreate` (drop, create, apply) against
 #      `createdb` + `psql -X -1 -f` of the same concatenated SQL;
-#   3. `confiture build --template` with the hash unchanged (a clone).
+#   3. `confiture build --template` with the hash unchanged (a clone), against
+#      the server's own dropdb + CREATE DATABASE ... TEMPLATE of it.
 # Medians and ratios are printed at the end; hyperfine's JSON stays in
 # bench/work/build/. Needs hyperfine, jq, python3 and the server binaries.
 set -euo pipefail
@@ -50,30 +51,63 @@ hf -r 15 --export-json "$W/file_cold.json" \
 	--prepare "rm -rf .confiture db/generated" \
 	-n "build, cold (no cache, no output)" "$C build -q"
 
-echo "== 2. build --recreate vs createdb + psql -1 -f"
-hf -r "$RUNS" --export-json "$W/apply.json" \
-	--prepare "dropdb --if-exists b_psql" \
-	-n "createdb + psql -X -1 -f" "sh -c 'createdb b_psql && psql -X -q -1 -v ON_ERROR_STOP=1 -f $W/all.sql -d b_psql'" \
-	--prepare "dropdb --if-exists b_conf" \
-	-n "confiture build --recreate" "$C build --recreate -q -d $(url b_conf)"
+# The database benchmarks alternate their commands run by run, so that the
+# load other work puts on a shared machine falls on both sides alike.
+# interleave NAME RUNS "PREP1" "CMD1" "PREP2" "CMD2": times in $W/NAME.times.
+interleave() {
+	local name=$1 runs=$2 p1=$3 c1=$4 p2=$5 c2=$6 t0 t1
+	: >"$W/$name.times"
+	for i in $(seq "$runs"); do
+		for side in 1 2; do
+			if [ $side = 1 ]; then p=$p1 c=$c1; else p=$p2 c=$c2; fi
+			sh -c "$p" >/dev/null 2>&1
+			t0=$(date +%s%N)
+			sh -c "$c" >/dev/null 2>"$W/$name.err" || { cat "$W/$name.err"; exit 1; }
+			t1=$(date +%s%N)
+			echo "$side $(((t1 - t0) / 1000000))" >>"$W/$name.times"
+		done
+		echo "  run $i: $(tail -n 2 "$W/$name.times" | awk '{printf "%s ms  ", $2}')"
+	done
+}
 
-echo "== 3. build --template, hash unchanged"
+echo "== 2. build --recreate vs createdb + psql -1 -f (run by run)"
+interleave apply "$RUNS" \
+	"dropdb --if-exists b_psql" \
+	"createdb b_psql && psql -X -q -1 -v ON_ERROR_STOP=1 -f $W/all.sql -d b_psql" \
+	"dropdb --if-exists b_conf" \
+	"$C build --recreate -q -d '$(url b_conf)'"
+
+echo "== 3. build --template (hash unchanged) vs the server's own clone"
 "$C" build --template -q -d "$(url b_tpl)"
-hf --warmup 1 -r "$RUNS" --export-json "$W/template.json" \
-	-n "confiture build --template (clone)" "$C build --template -q -d $(url b_tpl)"
+tpl=$(psql -XAtq -d postgres -c "SELECT datname FROM pg_database WHERE datname LIKE 'confiture_tpl_%'")
+"$C" build --template -q -d "$(url b_tpl)" # warm-up
+interleave template "$RUNS" \
+	"true" \
+	"$C build --template -q -d '$(url b_tpl)'" \
+	"true" \
+	"dropdb --if-exists b_raw && psql -XAtq -d postgres -c 'CREATE DATABASE b_raw TEMPLATE $tpl STRATEGY FILE_COPY'"
+du -s --apparent-size -B1M "$(psql -XAtq -d postgres -c 'SHOW data_directory')/base/$(psql -XAtq -d postgres -c "SELECT oid FROM pg_database WHERE datname = '$tpl'")" |
+	awk '{print "template: " $1 " MB"}'
 
-echo "== medians (s) and ratios"
-python3 - "$W" <<'EOF'
-import json, sys, os
+echo "== medians and ratios"
+python3 - "$W" <<'EOF2'
+import json, sys, os, statistics
 w = sys.argv[1]
 def med(f, i):
     return json.load(open(os.path.join(w, f)))["results"][i]["median"]
+def pair(name):
+    t = {1: [], 2: []}
+    for line in open(os.path.join(w, name + ".times")):
+        side, ms = line.split()
+        t[int(side)].append(int(ms) / 1000)
+    return statistics.median(t[1]), statistics.median(t[2]), t
 floor, warm = med("file.json", 0), med("file.json", 1)
 edit, cold = med("file_edit.json", 0), med("file_cold.json", 0)
-psql, conf = med("apply.json", 0), med("apply.json", 1)
-clone = med("template.json", 0)
+psql, conf, _ = pair("apply")
+clone, raw, _ = pair("template")
 print(f"file-only: unchanged {warm*1e3:.1f} ms, one file edited {edit*1e3:.1f} ms, "
-      f"cold {cold*1e3:.1f} ms, process floor {floor*1e3:.1f} ms")
+      f"cold {cold*1e3:.1f} ms, process floor (--version) {floor*1e3:.1f} ms")
 print(f"apply: confiture {conf:.2f} s, createdb+psql {psql:.2f} s, ratio {conf/psql:.3f}")
-print(f"template clone: {clone:.2f} s = {clone/conf*100:.1f}% of a cold build")
-EOF
+print(f"template clone: {clone:.2f} s = {clone/conf*100:.1f}% of a cold build; "
+      f"the server's own dropdb+CREATE DATABASE TEMPLATE: {raw:.2f} s (ratio {clone/raw:.2f})")
+EOF2

@@ -338,7 +338,7 @@ static cf_status write_output(run *R)
 	const bset *s = R->s;
 	cf_build_result *r = R->r;
 	double t0 = cf_now();
-	char key[CF_SHA256_HEX_LEN + 1];
+	char key[BKEY_HEX_LEN + 1];
 	boutput_key(ctx, s, R->hash, key);
 	cf_status st = CF_OK;
 	if (bcache_output_fresh(R->cache, r->output_path, key)) {

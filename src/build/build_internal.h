@@ -24,6 +24,19 @@
 
 typedef struct bcache bcache;
 
+/*
+ * Keys of the build cache: a 128-bit FNV-1a, not a cryptographic hash (the
+ * cache only ever compares keys it computed itself), which spares an
+ * unchanged build the start-up of OpenSSL.
+ */
+#define BKEY_HEX_LEN 32
+typedef struct bkey {
+	unsigned __int128 h;
+} bkey;
+void bkey_init(bkey *k);
+void bkey_add(bkey *k, const void *data, size_t n);
+void bkey_hex(const bkey *k, char out[BKEY_HEX_LEN + 1]);
+
 /* A COPY ... FROM stdin statement's inline data in a file (copydata.c). */
 typedef struct bcopyblk {
 	size_t stmt_offset;   /* the COPY statement's first byte */
@@ -122,8 +135,7 @@ void bseparator(const cf_ctx *ctx, const char *relpath, cf_buf *out);
 void boutput_render(const cf_ctx *ctx, const bset *s, const char *hash, const char *timestamp,
                     cf_buf *out);
 /* A key for everything the output depends on besides the timestamp. */
-void boutput_key(const cf_ctx *ctx, const bset *s, const char *hash,
-                 char out[CF_SHA256_HEX_LEN + 1]);
+void boutput_key(const cf_ctx *ctx, const bset *s, const char *hash, char out[BKEY_HEX_LEN + 1]);
 /* The local time as Python's datetime.now().isoformat() writes it. */
 void btimestamp(char *out, size_t n);
 

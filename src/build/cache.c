@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CACHE_MAGIC "confiture build cache 1 " CONFITURE_VERSION
+#define CACHE_MAGIC "confiture build cache 2 " CONFITURE_VERSION
 #define RACY_NS 2000000000ULL
 #define MAX_SETS 16
 
@@ -45,8 +45,11 @@ struct bcache {
 	size_t n;
 	char *out_path;       /* the output entry */
 	unsigned long long out_dev, out_ino, out_size, out_mtime_ns;
-	char out_key[CF_SHA256_HEX_LEN + 1];
-	char sets[MAX_SETS][2][CF_SHA256_HEX_LEN + 1]; /* setkey, hash; newest first */
+	char out_key[BKEY_HEX_LEN + 1];
+	struct {
+		char key[BKEY_HEX_LEN + 1];
+		char hash[CF_SHA256_HEX_LEN + 1];
+	} sets[MAX_SETS];                 /* newest first */
 	size_t n_sets;
 	bool is_dirty;
 };
@@ -67,14 +70,14 @@ static char *read_numbers(char *p, unsigned long long *v, int n)
 	return *p == ' ' && p[1] ? p + 1 : NULL;
 }
 
-/* Reads a 64-character hex word; returns the rest. */
-static char *read_hex(char *p, char out[CF_SHA256_HEX_LEN + 1])
+/* Reads " " and a hex word of N characters into OUT; returns the rest. */
+static char *read_hex(char *p, char *out, size_t n)
 {
-	if (*p != ' ' || strspn(p + 1, "0123456789abcdef") != CF_SHA256_HEX_LEN)
+	if (*p != ' ' || strspn(p + 1, "0123456789abcdef") != n)
 		return NULL;
-	memcpy(out, p + 1, CF_SHA256_HEX_LEN);
-	out[CF_SHA256_HEX_LEN] = '\0';
-	p += 1 + CF_SHA256_HEX_LEN;
+	memcpy(out, p + 1, n);
+	out[n] = '\0';
+	p += 1 + n;
 	return *p == ' ' || *p == '\0' ? p : NULL;
 }
 
@@ -89,12 +92,12 @@ static void parse_line(bcache *c, char *line, size_t *cap)
 		}
 		c->v[c->n++] = (centry){cf_strdup(rest), v[0], v[1], v[2], v[3], v[4], v[5]};
 	} else if (line[0] == 'H' && c->n_sets < MAX_SETS) {
-		rest = read_hex(line + 1, c->sets[c->n_sets][0]);
-		if (rest && read_hex(rest, c->sets[c->n_sets][1]))
+		rest = read_hex(line + 1, c->sets[c->n_sets].key, BKEY_HEX_LEN);
+		if (rest && read_hex(rest, c->sets[c->n_sets].hash, CF_SHA256_HEX_LEN))
 			c->n_sets++;
 	} else if (line[0] == 'O' && (rest = read_numbers(line + 1, v, 4))) {
-		char key[CF_SHA256_HEX_LEN + 1];
-		rest = read_hex(rest - 1, key);
+		char key[BKEY_HEX_LEN + 1];
+		rest = read_hex(rest - 1, key, BKEY_HEX_LEN);
 		if (!rest || *rest != ' ' || !rest[1])
 			return;
 		memcpy(c->out_key, key, sizeof(key));
@@ -159,68 +162,99 @@ bool bcache_lookup(const bcache *c, const bfile *f, size_t *n_stmts)
 	return true;
 }
 
-/* The key of a set of files: relpaths and identities, in build order. */
-static void set_key(const bset *s, char out[CF_SHA256_HEX_LEN + 1])
+void bkey_init(bkey *k)
 {
-	cf_sha256 h;
-	cf_sha256_init(&h);
-	char line[160];
+	k->h = ((unsigned __int128)0x6c62272e07bb0142ULL << 64) | 0x62b821756295c58dULL;
+}
+
+void bkey_add(bkey *k, const void *data, size_t n)
+{
+	const unsigned __int128 prime = ((unsigned __int128)1 << 88) | 0x13b;
+	const unsigned char *p = data;
+	for (size_t i = 0; i < n; i++) {
+		k->h ^= p[i];
+		k->h *= prime;
+	}
+}
+
+void bkey_hex(const bkey *k, char out[BKEY_HEX_LEN + 1])
+{
+	unsigned char raw[16];
+	for (int i = 0; i < 16; i++)
+		raw[i] = (unsigned char)(k->h >> (8 * (15 - i)));
+	cf_hex_encode(raw, 16, out);
+}
+
+/* The key of a set of files: relpaths and identities, in build order. */
+static void set_key(const bset *s, char out[BKEY_HEX_LEN + 1])
+{
+	bkey k;
+	bkey_init(&k);
 	for (size_t i = 0; i < s->n; i++) {
 		const bfile *f = &s->v[i];
-		cf_sha256_update(&h, f->relpath, strlen(f->relpath) + 1);
-		int n = snprintf(line, sizeof(line), "%llu %llu %llu %llu %llu %d\n", f->dev, f->ino,
-		                 f->size, f->mtime_ns, f->ctime_ns, f->is_seed);
-		cf_sha256_update(&h, line, (size_t)n);
+		unsigned long long id[6] = {f->dev, f->ino, f->size, f->mtime_ns, f->ctime_ns,
+		                            f->is_seed};
+		bkey_add(&k, f->relpath, strlen(f->relpath) + 1);
+		bkey_add(&k, id, sizeof(id));
 	}
-	unsigned char raw[32];
-	cf_sha256_final(&h, raw);
-	cf_hex_encode(raw, 32, out);
+	bkey_hex(&k, out);
+}
+
+/* Are all the files of S in the cache, unchanged? Their entries in E. */
+static bool all_known(const bcache *c, const bset *s, const centry **e)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		e[i] = find(c, s->v[i].abs, c->n);
+		if (!e[i] || !same_file(&s->v[i], e[i]))
+			return false;
+	}
+	return true;
 }
 
 bool bcache_known_hash(const bcache *c, bset *s, char out[CF_SHA256_HEX_LEN + 1])
 {
 	if (!c || !c->n_sets)
 		return false;
-	for (size_t i = 0; i < s->n; i++) {
-		const centry *e = find(c, s->v[i].abs, c->n);
-		if (!e || !same_file(&s->v[i], e))
-			return false;
-	}
-	char key[CF_SHA256_HEX_LEN + 1];
-	set_key(s, key);
-	for (size_t k = 0; k < c->n_sets; k++) {
-		if (strcmp(c->sets[k][0], key) != 0)
-			continue;
+	const centry **e = cf_calloc(s->n + 1, sizeof(centry *));
+	bool known = all_known(c, s, e);
+	char key[BKEY_HEX_LEN + 1];
+	if (known)
+		set_key(s, key);
+	size_t k = 0;
+	while (known && k < c->n_sets && strcmp(c->sets[k].key, key) != 0)
+		k++;
+	known = known && k < c->n_sets;
+	if (known) {
 		for (size_t i = 0; i < s->n; i++) {
 			s->v[i].is_cached = true;
-			s->v[i].n_stmts = find(c, s->v[i].abs, c->n)->n_stmts;
+			s->v[i].n_stmts = e[i]->n_stmts;
 		}
-		memcpy(out, c->sets[k][1], CF_SHA256_HEX_LEN + 1);
-		return true;
+		memcpy(out, c->sets[k].hash, CF_SHA256_HEX_LEN + 1);
 	}
-	return false;
+	free(e);
+	return known;
 }
 
 /* Remembers the hash of S when every file of it is in the cache. */
 static void record_set(bcache *c, const bset *s, const char *hash)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		const centry *e = find(c, s->v[i].abs, c->n);
-		if (!e || !same_file(&s->v[i], e))
-			return;
-	}
-	char key[CF_SHA256_HEX_LEN + 1];
+	const centry **e = cf_calloc(s->n + 1, sizeof(centry *));
+	bool known = all_known(c, s, e);
+	free(e);
+	if (!known)
+		return;
+	char key[BKEY_HEX_LEN + 1];
 	set_key(s, key);
 	size_t k = 0;
-	while (k < c->n_sets && strcmp(c->sets[k][0], key) != 0)
+	while (k < c->n_sets && strcmp(c->sets[k].key, key) != 0)
 		k++;
-	if (k == 0 && c->n_sets && strcmp(c->sets[0][1], hash) == 0)
+	if (k == 0 && c->n_sets && strcmp(c->sets[0].hash, hash) == 0)
 		return; /* already the newest */
 	if (k == c->n_sets)
 		k = c->n_sets < MAX_SETS ? c->n_sets++ : MAX_SETS - 1;
-	memmove(c->sets[1], c->sets[0], k * sizeof(c->sets[0]));
-	snprintf(c->sets[0][0], sizeof(c->sets[0][0]), "%s", key);
-	snprintf(c->sets[0][1], sizeof(c->sets[0][1]), "%s", hash);
+	memmove(&c->sets[1], &c->sets[0], k * sizeof(c->sets[0]));
+	snprintf(c->sets[0].key, sizeof(c->sets[0].key), "%s", key);
+	snprintf(c->sets[0].hash, sizeof(c->sets[0].hash), "%s", hash);
 	c->is_dirty = true;
 }
 
@@ -352,7 +386,7 @@ void bcache_save(cf_ctx *ctx, bcache *c, const bset *s, const char *hash, const 
 		              e->mtime_ns, e->ctime_ns, e->n_stmts, e->path);
 	}
 	for (size_t k = 0; k < c->n_sets; k++)
-		cf_buf_printf(&b, "H %s %s\n", c->sets[k][0], c->sets[k][1]);
+		cf_buf_printf(&b, "H %s %s\n", c->sets[k].key, c->sets[k].hash);
 	if (c->out_path)
 		cf_buf_printf(&b, "O %llu %llu %llu %llu %s %s\n", c->out_dev, c->out_ino, c->out_size,
 		              c->out_mtime_ns, c->out_key, c->out_path);

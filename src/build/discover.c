@@ -67,6 +67,17 @@ char *bpath_normalize(const char *path)
 	return res;
 }
 
+/* A "/" B, for the walk's hot loop (cf_path_join formats). Caller frees. */
+static char *join2(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *p = cf_malloc(la + lb + 2);
+	memcpy(p, a, la);
+	p[la] = '/';
+	memcpy(p + la + 1, b, lb + 1);
+	return p;
+}
+
 /* Is PATH equal to DIR or inside it? Both normalized. */
 static bool path_within(const char *path, const char *dir)
 {
@@ -346,7 +357,9 @@ static bool in_exclude_dirs(const cf_strv *excl, const char *abs)
 	return false;
 }
 
-static void file_add(bset *s, const idir *d, long rank, const char *rel, const struct stat *sb)
+/* Adds the file REL of D (ABS is its absolute path; taken). */
+static void file_add(bset *s, const idir *d, long rank, const char *rel, char *abs,
+                     const struct stat *sb)
 {
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 64;
@@ -354,7 +367,7 @@ static void file_add(bset *s, const idir *d, long rank, const char *rel, const s
 	}
 	bfile *f = &s->v[s->n++];
 	memset(f, 0, sizeof(*f));
-	f->abs = cf_path_join(d->abs, rel);
+	f->abs = abs;
 	f->inrel = cf_strdup(rel);
 	f->dir = d->index;
 	f->dir_rank = rank;
@@ -411,16 +424,17 @@ static cf_status walk_dir(walk *w, int dirfd, const char *rel, int depth)
 		struct stat sb;
 		if (fstatat(dirfd, de->d_name, &sb, 0) != 0)
 			continue; /* a dangling symlink is not a file we can build from */
-		char *child = rel ? cf_path_join(rel, de->d_name) : cf_strdup(de->d_name);
+		char *child = rel ? join2(rel, de->d_name) : cf_strdup(de->d_name);
 		if (S_ISREG(sb.st_mode)) {
 			if (is_included(w->d, child, de->d_name)) {
-				char *abs = cf_path_join(w->d->abs, child);
+				char *abs = join2(w->d->abs, child);
 				if (!in_exclude_dirs(w->excl, abs))
-					file_add(w->s, w->d, w->rank, child, &sb);
-				free(abs);
+					file_add(w->s, w->d, w->rank, child, abs, &sb);
+				else
+					free(abs);
 			}
 		} else if (S_ISDIR(sb.st_mode) && w->d->cfg->recursive) {
-			char *abs = cf_path_join(w->d->abs, child);
+			char *abs = join2(w->d->abs, child);
 			if (depth > 64) {
 				errno = ELOOP;
 				st = walk_error(w->ctx, "walk directory", abs);

@@ -118,8 +118,7 @@ void boutput_render(const cf_ctx *ctx, const bset *s, const char *hash, const ch
 	}
 }
 
-void boutput_key(const cf_ctx *ctx, const bset *s, const char *hash,
-                 char out[CF_SHA256_HEX_LEN + 1])
+void boutput_key(const cf_ctx *ctx, const bset *s, const char *hash, char out[BKEY_HEX_LEN + 1])
 {
 	/* Everything but the timestamp: render the header and one separator. */
 	cf_buf b;
@@ -127,6 +126,9 @@ void boutput_key(const cf_ctx *ctx, const bset *s, const char *hash,
 	render_header(ctx, s, hash, "", &b);
 	bseparator(ctx, "{}", &b);
 	cf_buf_puts(&b, CONFITURE_VERSION);
-	cf_sha256_hex(b.data, b.len, out);
+	bkey k;
+	bkey_init(&k);
+	bkey_add(&k, b.data, b.len);
+	bkey_hex(&k, out);
 	cf_buf_release(&b);
 }
