@@ -210,6 +210,24 @@ static cf_status parse_file(cf_ctx *wctx, bfile *f)
 	return st;
 }
 
+/*
+ * A last statement without its ";" runs fine on its own, but in the
+ * generated file it would run into the next file's first statement, and
+ * psql would see one broken statement.
+ */
+static void warn_unterminated(cf_ctx *ctx, const bfile *f)
+{
+	const cf_script *s = f->script;
+	if (!s->n_stmts)
+		return;
+	const cf_stmt *last = &s->stmts[s->n_stmts - 1];
+	if (last->offset + last->len < f->len && f->text[last->offset + last->len] == ';')
+		return;
+	cf_log_warning(ctx, "%s:%d:%d: the last statement has no \";\": in the generated file it "
+	               "would run into the next file's first statement", f->path, last->line,
+	               last->column);
+}
+
 /* Reads F unless it was read, then parses it unless it was parsed or (when
  * scripts are not needed) the cache knows it parses. Safe to call again. */
 static void load_one(loader *L, cf_ctx *wctx, bfile *f)
@@ -227,8 +245,11 @@ static void load_one(loader *L, cf_ctx *wctx, bfile *f)
 		f->is_cached = !L->need_scripts && bcache_lookup(L->cache, f, &f->n_stmts);
 		parse = !f->is_cached;
 	}
-	if (parse)
+	if (parse) {
 		st = parse_file(wctx, f);
+		if (!st)
+			warn_unterminated(L->ctx, f);
+	}
 	if (st) {
 		cf_errlist l = {0};
 		cf_errlist_push_ctx(&l, wctx);

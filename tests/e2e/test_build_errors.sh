@@ -50,6 +50,14 @@ expect_err 'confiture: error: db/seeds/10_t.sql:1:1: COPY data has no terminatin
 	"COPY data without its end line: the message"
 rm -r db/seeds
 
+# A file whose last statement lacks its ";" builds, with a warning.
+printf 'CREATE TABLE nosemi (id int)\n-- the end\n' >db/schema/10_tables/60_nosemi.sql
+run cf build
+expect_rc 0 "a missing final semicolon: still builds"
+expect_err 'confiture: warning: db/schema/10_tables/60_nosemi.sql:1:1: the last statement has no ";"' \
+	"a missing final semicolon: warned"
+rm db/schema/10_tables/60_nosemi.sql
+
 # psql meta-commands are not SQL.
 printf 'CREATE TABLE m (id int);\n\\i other.sql\n' >db/schema/10_tables/50_meta.sql
 run cf build
