@@ -402,6 +402,7 @@ cf_status bapply(cf_ctx *ctx, cf_pg *pg, const bset *s, const bapply_opts *o, ba
 		if (st && is_statement_error(ctx, pg)) {
 			cf_error_recode(ctx, o->sql_error);
 			cf_error_context(ctx, "while committing the build's transaction");
+			st = cf_error_code(ctx);
 		}
 	}
 	if (st && cf_pg_in_transaction(pg)) {
