@@ -198,6 +198,9 @@ static cf_status parse_file(cf_ctx *wctx, bfile *f)
 	cf_status st = cf_script_parse_lite(wctx, f->path, f->text, f->len, &f->script);
 	if (!st)
 		f->n_stmts = f->script->n_stmts;
+	else if (strncmp(f->text, "\xEF\xBB\xBF", 3) == 0)
+		cf_error_hint(wctx, "The file starts with a UTF-8 byte order mark, which PostgreSQL "
+		                    "does not accept: save it without one.");
 	else if (is_meta_command(f->text, wctx))
 		cf_error_hint(wctx, "Lines starting with a backslash are psql meta-commands (\\i, "
 		                    "\\set, \\connect, ...): they are not SQL, and confiture does not "

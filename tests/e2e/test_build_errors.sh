@@ -58,6 +58,13 @@ expect_err 'confiture: warning: db/schema/10_tables/60_nosemi.sql:1:1: the last 
 	"a missing final semicolon: warned"
 rm db/schema/10_tables/60_nosemi.sql
 
+# A byte order mark is not SQL either.
+printf '\xEF\xBB\xBFCREATE TABLE bom (id int);\n' >db/schema/10_tables/70_bom.sql
+run cf build
+expect_rc 4 "a UTF-8 BOM: exit 4"
+expect_err "hint: The file starts with a UTF-8 byte order mark" "a UTF-8 BOM: the hint"
+rm db/schema/10_tables/70_bom.sql
+
 # psql meta-commands are not SQL.
 printf 'CREATE TABLE m (id int);\n\\i other.sql\n' >db/schema/10_tables/50_meta.sql
 run cf build
