@@ -55,6 +55,9 @@ typedef struct cf_err_stash {
 void cf_error_stash(cf_ctx *ctx, cf_err_stash *s);
 void cf_error_unstash(cf_ctx *ctx, cf_err_stash *s);
 
+/* The recorded server position (1-based characters), or 0 when none. */
+int cf_error_server_position_get(const cf_ctx *ctx);
+
 /* A list of errors, as kept in results. */
 typedef struct cf_errlist {
 	cf_error_item *v;
