@@ -1,5 +1,5 @@
 -- s2s migrate: what has been copied, kept in the staging schema on the
--- target (%I is that schema). One row per target table in
+-- target (the schema is a parameter). One row per target table in
 -- confiture_s2s_plan; one row per finished range in confiture_s2s_ranges,
 -- written in the same transaction as the range's rows, so that a range is
 -- either copied and recorded, or neither.

@@ -99,5 +99,6 @@ cf_status cmd_hooks(cli *c, int argc, char **argv);
 /* medium 2: migrate */
 /* medium 3: sync */
 /* medium 4: s2s */
+cf_status cmd_s2s(cli *c, int argc, char **argv);
 
 #endif

@@ -725,9 +725,13 @@ static void summarize(s2s_run *run, cf_status st)
 	if (copied == 0)
 		s2s_result_message(run, "nothing to do: %zu table%s already copied", skipped,
 		                   skipped == 1 ? "" : "s");
+	else if (run->opts->is_upsert)
+		s2s_result_message(run, "upsert pass: %lld row%s inserted or changed in %zu table%s",
+		                   r->rows_copied, r->rows_copied == 1 ? "" : "s", copied,
+		                   copied == 1 ? "" : "s");
 	else
-		s2s_result_message(run, "copied %lld rows into %zu table%s%s", r->rows_copied, copied,
-		                   copied == 1 ? "" : "s",
+		s2s_result_message(run, "copied %lld row%s into %zu table%s%s", r->rows_copied,
+		                   r->rows_copied == 1 ? "" : "s", copied, copied == 1 ? "" : "s",
 		                   skipped ? " (others were already copied)" : "");
 }
 

@@ -229,6 +229,7 @@ static cf_status check_statement(s2s_run *run, cf_pg *pg, const s2s_mapping *m, 
 		s2s_pos at = off >= prefix ? locate(sql, frags, n_frags, off - prefix, t->e->at) : t->e->at;
 		s2s_error_rewrite(run->ctx, CF_ERR_CONFIG, m->file, at,
 		                  "invalid mapping for \"%s\"", t->e->name);
+		st = CF_ERR_CONFIG;
 	} else if (!st) {
 		st = cf_pg_exec(pg, "DEALLOCATE confiture_s2s_check");
 	}
@@ -355,8 +356,9 @@ static cf_status map_columns(s2s_run *run, cf_pg *pg, const s2s_mapping *m, s2s_
 		                 : cf_sql_format(pg, "s.%I", sc->name);
 		const s2s_pair *d = default_for(e, tc->name);
 		if (d) {
-			char *with = cf_asprintf("COALESCE(%s, $%d::%s)", item, add_param(t, d->value),
-			                         tc->type);
+			/* COALESCE wants one type: the column's, on both arguments. */
+			char *with = cf_asprintf("COALESCE(CAST(%s AS %s), $%d::%s)", item, tc->type,
+			                         add_param(t, d->value), tc->type);
 			free(item);
 			item = with;
 			cf_strv_push(&t->unchecked, tc->name);
@@ -451,7 +453,7 @@ static cf_status target_pk(s2s_run *run, cf_pg *pg, const s2s_mapping *m, s2s_ta
 	const char *p[] = {oid};
 	cf_pgres *res = NULL;
 	cf_status st = cf_pg_query(pg,
-	                           "SELECT pg_catalog.quote_ident(a.attname)"
+	                           "SELECT a.attname"
 	                           "  FROM pg_catalog.pg_index i"
 	                           "  CROSS JOIN LATERAL pg_catalog.unnest(i.indkey)"
 	                           "       WITH ORDINALITY AS k(attnum, ord)"
@@ -460,7 +462,7 @@ static cf_status target_pk(s2s_run *run, cf_pg *pg, const s2s_mapping *m, s2s_ta
 	                           " WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY k.ord",
 	                           1, p, &res);
 	for (int i = 0; !st && i < cf_pgres_nrows(res); i++)
-		cf_strv_push(&t->tgt_pk, cf_pgres_get(res, i, 0));
+		cf_strv_push_owned(&t->tgt_pk, cf_quote_ident(pg, cf_pgres_get(res, i, 0)));
 	cf_pgres_free(res);
 	if (st)
 		return st;
