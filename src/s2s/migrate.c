@@ -508,7 +508,7 @@ static const char *status_of(const job *j)
 		return "stopped";
 	if (j->is_skip)
 		return "skipped";
-	if (j->is_continued)
+	if (j->is_continued && j->out->n_ranges_skipped > 0)
 		return "resumed";
 	if (j->is_upsert)
 		return "upserted";
