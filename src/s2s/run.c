@@ -406,7 +406,9 @@ static char *server_options_text(s2s_run *run, cf_pg *pg)
 	if (st)
 		cf_ctx_clear_error(run->ctx);
 	cf_error_unstash(run->ctx, &stash);
-	return cf_buf_detach(&b);
+	char *text = cf_buf_detach(&b);
+	cf_buf_release(&b);
+	return text;
 }
 
 cf_status s2s_fdw_error(s2s_run *run, cf_status st)
