@@ -753,7 +753,7 @@ static cf_status do_migrate(s2s_run *run)
 	if (!st)
 		st = ensure_progress_tables(run);
 	if (!st)
-		st = s2s_tables_load(run, run->opts->is_upsert, &m, &tables, &n);
+		st = s2s_tables_load(run, run->opts->is_upsert, false, &m, &tables, &n);
 	if (!st)
 		st = prepare_jobs(&mg, tables, n);
 	if (!st)

@@ -270,14 +270,15 @@ typedef struct s2s_table {
 
 /*
  * Resolves entry E against the staging schema and the target on PG (inside
- * a transaction), and the source on SRC (may be NULL: no source facts).
+ * a transaction), and the source on run->src (when connected: source facts).
  * Checks tables, columns, casts and keys, builds the statements and
  * PREPAREs the copy statement (UPSERT: its ON CONFLICT form) so that every
- * name, expression and cast is checked before any row moves. Errors are
- * CF_ERR_CONFIG at the mapping file's line.
+ * name, expression and cast is checked before any row moves; with
+ * CHECKSUMS, also builds verify's row hashes. Errors are CF_ERR_CONFIG at
+ * the mapping file's line.
  */
 cf_status s2s_table_resolve(s2s_run *run, cf_pg *pg, const s2s_mapping *m, const s2s_entry *e,
-                            bool upsert, s2s_table *t);
+                            bool upsert, bool checksums, s2s_table *t);
 void s2s_table_release(s2s_table *t);
 
 /* The copy statement: bounds are $N+1 (LO) and $N+2 (or $N+1 without LO),
@@ -291,7 +292,8 @@ char *s2s_copy_sql(cf_pg *pg, const s2s_table *t, const char *staging, bool has_
  * their FK dependencies. *OUT (N tables) is freed with s2s_tables_free, also
  * on failure; M with s2s_mapping_release.
  */
-cf_status s2s_tables_load(s2s_run *run, bool upsert, s2s_mapping *m, s2s_table **out, size_t *n);
+cf_status s2s_tables_load(s2s_run *run, bool upsert, bool checksums, s2s_mapping *m,
+                          s2s_table **out, size_t *n);
 void s2s_tables_free(s2s_table *v, size_t n);
 
 /* Fills the FK dependencies between the tables of V. */

@@ -485,20 +485,41 @@ static cf_status target_pk(s2s_run *run, cf_pg *pg, const s2s_mapping *m, s2s_ta
 
 /* One column's hash in the row checksum: the same expression on both sides,
  * over the value as the target stores it. Built-in, immutable functions
- * only, so that postgres_fdw can run the source side on the source. */
-static cf_status hash_term(cf_pg *pg, const char *type, bool nullable, const char *val,
-                           size_t seed, cf_buf *out)
+ * only, so that postgres_fdw can run the source side on the source. The
+ * type's own extended hash function is called directly when it can be
+ * (a NULL gives NULL); other types go through hash_array, which finds their
+ * hash function itself; types without one are hashed as text. *DIRECT says
+ * whether the term is a direct call. */
+static cf_status hash_term(cf_pg *pg, const char *type, const char *val, size_t seed, cf_buf *out,
+                           bool *direct)
 {
+	/* Two common types whose hash function takes another type, called
+	 * through an immutable, shippable conversion instead of an array:
+	 * bool as 0/1; timestamptz as UTC wall time (an interval, not a zone
+	 * name: a text argument would stop postgres_fdw; infinity stays
+	 * infinity). */
+	if (strcmp(type, "boolean") == 0) {
+		cf_buf_printf(out, "pg_catalog.hashint4extended(CAST(%s AS integer), %zu)", val, seed);
+		*direct = true;
+		return CF_OK;
+	}
+	if (strcmp(type, "timestamp with time zone") == 0) {
+		cf_buf_printf(out,
+		              "pg_catalog.timestamp_hash_extended(pg_catalog.timezone('00:00'::interval, "
+		              "%s), %zu)",
+		              val, seed);
+		*direct = true;
+		return CF_OK;
+	}
 	char *fn = NULL;
 	bool hashable = false;
 	cf_status st = s2s_type_hash_fn(pg, type, &fn, &hashable);
 	if (st)
 		return st;
-	if (out->len)
-		cf_buf_puts(out, " # ");
-	if (fn && !nullable)
+	*direct = fn != NULL;
+	if (fn)
 		cf_sql_appendf(pg, out, "pg_catalog.%I(%s, %zu)", fn, val, seed);
-	else if (hashable) /* hash_array hashes a NULL element too */
+	else if (hashable)
 		cf_buf_printf(out, "pg_catalog.hash_array_extended(ARRAY[%s], %zu)", val, seed);
 	else
 		cf_buf_printf(out, "pg_catalog.hash_array_extended(ARRAY[(%s)::text], %zu)", val, seed);
@@ -506,38 +527,65 @@ static cf_status hash_term(cf_pg *pg, const char *type, bool nullable, const cha
 	return CF_OK;
 }
 
+/*
+ * The row hash: with every column NOT NULL (on both sides) and hashed
+ * directly, the column hashes XORed (seeds keep columns apart); otherwise
+ * hash_array over the column hashes, which takes a NULL as a value of its
+ * own and combines by position.
+ */
+static char *row_hash(const cf_strv *terms, bool is_xor)
+{
+	if (terms->n == 0)
+		return cf_strdup("0::int8");
+	if (is_xor)
+		return cf_strv_join(terms, " # ");
+	char *list = cf_strv_join(terms, ", ");
+	char *h = cf_asprintf("pg_catalog.hash_array_extended(ARRAY[%s]::int8[], 0)", list);
+	free(list);
+	return h;
+}
+
 static cf_status build_checksums(cf_pg *pg, const s2s_entry *e, s2s_table *t)
 {
-	cf_buf src, tgt;
-	cf_buf_init(&src);
-	cf_buf_init(&tgt);
+	cf_strv src, tgt;
+	cf_strv_init(&src);
+	cf_strv_init(&tgt);
 	cf_status st = CF_OK;
 	size_t seed = 0;
+	bool is_xor = true;
 	for (size_t i = 0; !st && i < e->n_columns; i++) {
 		const s2s_col *sc = s2s_rel_col(&t->ft, e->columns[i].key);
 		const s2s_col *tc = s2s_rel_col(&t->tgt, e->columns[i].value);
 		if (!cf_strv_contains(&t->checked, tc->name))
 			continue;
-		bool nullable = !sc->is_notnull || !tc->is_notnull;
 		char *sv = strcmp(sc->type, tc->type) == 0
 		               ? cf_sql_format(pg, "s.%I", sc->name)
 		               : cf_sql_format(pg, "CAST(s.%I AS %s)", sc->name, tc->type);
 		char *tv = cf_sql_format(pg, "t.%I", tc->name);
+		cf_buf a, b;
+		cf_buf_init(&a);
+		cf_buf_init(&b);
+		bool direct = false;
 		seed++;
-		st = hash_term(pg, tc->type, nullable, sv, seed, &src);
+		st = hash_term(pg, tc->type, sv, seed, &a, &direct);
 		if (!st)
-			st = hash_term(pg, tc->type, nullable, tv, seed, &tgt);
+			st = hash_term(pg, tc->type, tv, seed, &b, &direct);
+		is_xor = is_xor && direct && sc->is_notnull && tc->is_notnull;
+		cf_strv_push_owned(&src, cf_buf_detach(&a));
+		cf_strv_push_owned(&tgt, cf_buf_detach(&b));
+		cf_buf_release(&a);
+		cf_buf_release(&b);
 		free(sv);
 		free(tv);
 	}
 	if (!st) {
-		t->src_hash = src.len ? cf_buf_detach(&src) : cf_strdup("0::int8");
-		t->tgt_hash = tgt.len ? cf_buf_detach(&tgt) : cf_strdup("0::int8");
+		t->src_hash = row_hash(&src, is_xor);
+		t->tgt_hash = row_hash(&tgt, is_xor);
 		if (t->tgt_key)
 			t->tgt_key_expr = cf_sql_format(pg, "CAST(t.%I AS %s)", t->tgt_key, t->key_type);
 	}
-	cf_buf_release(&src);
-	cf_buf_release(&tgt);
+	cf_strv_release(&src);
+	cf_strv_release(&tgt);
 	return st;
 }
 
@@ -557,7 +605,7 @@ static void compute_hash(cf_pg *pg, s2s_table *t, const char *staging)
 }
 
 cf_status s2s_table_resolve(s2s_run *run, cf_pg *pg, const s2s_mapping *m, const s2s_entry *e,
-                            bool upsert, s2s_table *t)
+                            bool upsert, bool checksums, s2s_table *t)
 {
 	table_init(t, e);
 	cf_status st = find_tables(run, pg, m, t);
@@ -583,7 +631,7 @@ cf_status s2s_table_resolve(s2s_run *run, cf_pg *pg, const s2s_mapping *m, const
 		st = target_pk(run, pg, m, t);
 	if (!st)
 		st = check_statement(run, pg, m, t, upsert);
-	if (!st)
+	if (!st && checksums)
 		st = build_checksums(pg, e, t);
 	if (!st)
 		compute_hash(pg, t, run->staging);
@@ -651,7 +699,8 @@ static cf_status select_entries(s2s_run *run, const s2s_mapping *m, bool *keep)
 	return CF_OK;
 }
 
-cf_status s2s_tables_load(s2s_run *run, bool upsert, s2s_mapping *m, s2s_table **out, size_t *n)
+cf_status s2s_tables_load(s2s_run *run, bool upsert, bool checksums, s2s_mapping *m,
+                          s2s_table **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -669,7 +718,7 @@ cf_status s2s_tables_load(s2s_run *run, bool upsert, s2s_mapping *m, s2s_table *
 	for (size_t i = 0; !st && i < m->n; i++) {
 		if (!keep[i])
 			continue;
-		st = s2s_table_resolve(run, run->tgt, m, &m->v[i], upsert, &v[*n]);
+		st = s2s_table_resolve(run, run->tgt, m, &m->v[i], upsert, checksums, &v[*n]);
 		v[*n].index = *n;
 		(*n)++;
 		for (size_t j = 0; !st && j + 1 < *n; j++)

@@ -314,11 +314,16 @@ static cf_status do_verify(s2s_run *run)
 	if (!st)
 		st = s2s_probe_source(run, run->tgt);
 	if (!st)
-		st = s2s_tables_load(run, false, &m, &tables, &n);
+		st = s2s_tables_load(run, false, true, &m, &tables, &n);
 	for (size_t i = 0; !st && i < n; i++)
 		s2s_result_table(run, tables[i].e->name);
 	if (!st)
 		st = s2s_connect_target(run, &other);
+	/* The checksum queries are short and wide: JIT would cost more than it saves. */
+	if (!st)
+		st = cf_pg_exec(run->tgt, "SET jit = off");
+	if (!st)
+		st = cf_pg_exec(other, "SET jit = off");
 	cf_buf detail;
 	cf_buf_init(&detail);
 	for (size_t i = 0; !st && i < n; i++) {

@@ -77,7 +77,7 @@ expect_out 'created foreign server "confiture_src_server"' "setup creates the fo
 expect_out 'imported 3 foreign tables into "confiture_src"' "setup imports the source tables"
 expect_err "password_required 'false'" "trust: the hint explains password_required 'false'"
 expect_eq "$(q "$TGT" "SELECT array_to_string(srvoptions, ' ') FROM pg_foreign_server WHERE srvname = 'confiture_src_server'")" \
-	"host=$PGHOST port=$PGPORT dbname=$SRC fetch_size=10000 application_name=confiture s2s" \
+	"host=$PGHOST port=$PGPORT dbname=$SRC fetch_size=10000 application_name=confiture s2s options=-c jit=off" \
 	"the server's host, port and dbname are the source connection's (socket directory)"
 expect_eq "$(q "$TGT" "SELECT array_to_string(umoptions, ' ') FROM pg_user_mappings WHERE srvname = 'confiture_src_server'")" \
 	"user=postgres password_required=false" "the user mapping: source user, password_required false"

@@ -69,7 +69,7 @@ expect_json .foreign_server.password_required true "and requires it"
 expect_no_out "s3cret" "the password is not in the JSON"
 expect_no_err "s3cret" "nor on stderr"
 expect_eq "$(q "$TGT" "SELECT array_to_string(srvoptions, ' ') FROM pg_foreign_server")" \
-	"host=$XHOST port=5499 dbname=s2s_src fetch_size=10000 application_name=confiture s2s" \
+	"host=$XHOST port=5499 dbname=s2s_src fetch_size=10000 application_name=confiture s2s options=-c jit=off" \
 	"the server options are the source connection's"
 expect_eq "$(q "$TGT" "SELECT umoptions @> ARRAY['user=cf_pw_user', 'password=$(echo "$PW" | sed "s/'/''/g")'] FROM pg_user_mappings")" \
 	"t" "the user mapping holds the source user and password"
