@@ -531,7 +531,9 @@ static cf_status hash_term(cf_pg *pg, const char *type, const char *val, size_t 
  * The row hash: with every column NOT NULL (on both sides) and hashed
  * directly, the column hashes XORed (seeds keep columns apart); otherwise
  * hash_array over the column hashes, which takes a NULL as a value of its
- * own and combines by position.
+ * own, hashed once more: hash_array combines linearly (31 * h + next), and a
+ * linear row hash summed over rows would not see values swapped between
+ * rows. XOR does not distribute over the sum, so it needs no such step.
  */
 static char *row_hash(const cf_strv *terms, bool is_xor)
 {
@@ -540,7 +542,9 @@ static char *row_hash(const cf_strv *terms, bool is_xor)
 	if (is_xor)
 		return cf_strv_join(terms, " # ");
 	char *list = cf_strv_join(terms, ", ");
-	char *h = cf_asprintf("pg_catalog.hash_array_extended(ARRAY[%s]::int8[], 0)", list);
+	char *h = cf_asprintf("pg_catalog.hashint8extended(pg_catalog.hash_array_extended("
+	                      "ARRAY[%s]::int8[], 0), 0)",
+	                      list);
 	free(list);
 	return h;
 }

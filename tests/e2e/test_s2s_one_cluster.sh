@@ -21,8 +21,11 @@ CREATE TABLE blog_posts (post_id bigint PRIMARY KEY, author_id int REFERENCES ol
                          post_title text, body text, draft bool NOT NULL DEFAULT false);
 INSERT INTO blog_posts SELECT g, 1 + g % 3000, 'Title ' || g, repeat('x', g % 50), g % 10 = 0
   FROM generate_series(1, 6000) g;
-CREATE TABLE events (id bigint PRIMARY KEY, kind text);
-INSERT INTO events SELECT g, 'k' || (g % 7) FROM generate_series(1, 2000) g;
+CREATE TABLE events (id bigint PRIMARY KEY, kind text, flag bool);
+INSERT INTO events SELECT g, 'k' || (g % 7), CASE WHEN g % 3 = 0 THEN NULL ELSE g % 2 = 0 END
+  FROM generate_series(1, 2000) g;
+CREATE TABLE pairs (id int PRIMARY KEY, a text NOT NULL);
+INSERT INTO pairs SELECT g, 'a' || g FROM generate_series(1, 100) g;
 ANALYZE;" || exit 1
 # The new schema: renamed columns, an identity key, a NOT NULL column the
 # source does not have, and (events) no primary key, so a duplicate would show.
@@ -32,7 +35,8 @@ CREATE TABLE users (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                     status text NOT NULL, created_at timestamptz);
 CREATE TABLE posts (id bigint PRIMARY KEY, user_id int NOT NULL REFERENCES users, title text,
                     content text, words int);
-CREATE TABLE events (id bigint, kind text);" || exit 1
+CREATE TABLE events (id bigint, kind text, flag bool);
+CREATE TABLE pairs (id int PRIMARY KEY, a text NOT NULL);" || exit 1
 
 P=$TMP/proj
 mkdir -p "$P/db/environments"
@@ -67,14 +71,16 @@ posts:
     words: "length(body)"
   where: "NOT draft"
 events:
-  columns: [id, kind]
+  columns: [id, kind, flag]
+pairs:
+  columns: [id, a]
 EOF
 
 # ---- setup -----------------------------------------------------------------
 run cf s2s setup --source "$SU" --target "$TU"
 expect_rc 0 "setup exits 0"
 expect_out 'created foreign server "confiture_src_server"' "setup creates the foreign server"
-expect_out 'imported 3 foreign tables into "confiture_src"' "setup imports the source tables"
+expect_out 'imported 4 foreign tables into "confiture_src"' "setup imports the source tables"
 expect_err "password_required 'false'" "trust: the hint explains password_required 'false'"
 expect_eq "$(q "$TGT" "SELECT array_to_string(srvoptions, ' ') FROM pg_foreign_server WHERE srvname = 'confiture_src_server'")" \
 	"host=$PGHOST port=$PGPORT dbname=$SRC fetch_size=10000 application_name=confiture s2s options=-c jit=off" \
@@ -99,7 +105,7 @@ expect_eq "$(snapshot)" "$before" "setup again leaves every object (and oid) as 
 # ---- analyze ---------------------------------------------------------------
 run cf s2s analyze --source "$SU" --target "$TU" --mapping map.yaml -f json
 expect_rc 0 "analyze exits 0"
-expect_json '[.tables[].status] | join(",")' "ready,ready,ready" "every mapped table is ready"
+expect_json '[.tables[].status] | join(",")' "ready,ready,ready,ready" "every mapped table is ready"
 expect_json '.tables[0].columns[] | select(.source == "full_name") | .cast' "assignment" \
 	"text -> varchar(200) needs an assignment cast"
 expect_json '.tables[0].columns[] | select(.source == "legacy") | .target' "null" \
@@ -162,8 +168,8 @@ expect_eq "$(q "$TGT" "SELECT count(*) FROM users")" 0 "no row moved after bad m
 : >hooks.log
 run cf s2s migrate --source "$SU" --target "$TU" --mapping map.yaml --batch-size 700 -j 2 -f json
 expect_rc 0 "migrate exits 0"
-expect_json .rows_copied 10400 "3000 users, 5400 non-draft posts and 2000 events copied"
-expect_json '[.tables[] | .status] | join(",")' "copied,copied,copied" "every table copied"
+expect_json .rows_copied 10500 "3000 users, 5400 non-draft posts, 2000 events and 100 pairs copied"
+expect_json '[.tables[] | .status] | join(",")' "copied,copied,copied,copied" "every table copied"
 expect_json '.tables[0].ranges' 5 "users cut into 5 ranges of about 700 rows"
 expect_eq "$(q "$TGT" "SELECT display_name, coalesce(email, '-'), slug, status, created_at FROM users WHERE id = 100")" \
 	"User 100|-|user-100|active|2024-01-01 00:00:00+00" "renames, expression, default and a NULL copied"
@@ -174,7 +180,7 @@ expect_eq "$(q "$TGT" "SELECT nextval(pg_get_serial_sequence('users', 'id'))")" 
 	"the identity sequence is moved past the copied ids"
 grep -q "^after migrate public.posts rows=5400 ok=true" hooks.log
 expect_rc 0 "after_s2s_step fires per table with its rows"
-expect_eq "$(head -n1 hooks.log) / $(tail -n1 hooks.log)" "before migrate  / after migrate  rows=10400 ok=true" \
+expect_eq "$(head -n1 hooks.log) / $(tail -n1 hooks.log)" "before migrate  / after migrate  rows=10500 ok=true" \
 	"before/after_s2s_step fire around the step"
 pos_users=$(grep -n "^after migrate public.users" hooks.log | cut -d: -f1)
 pos_posts=$(grep -n "^before migrate public.posts" hooks.log | cut -d: -f1)
@@ -186,7 +192,7 @@ expect_rc 0 "posts (referencing users) waits for users even with --jobs 2"
 run cf s2s migrate --source "$SU" --target "$TU" --mapping map.yaml -f json
 expect_rc 0 "a rerun exits 0"
 expect_json .rows_copied 0 "a rerun copies nothing"
-expect_json '[.tables[] | .status] | join(",")' "skipped,skipped,skipped" "every table is skipped"
+expect_json '[.tables[] | .status] | join(",")' "skipped,skipped,skipped,skipped" "every table is skipped"
 expect_eq "$(q "$TGT" "SELECT count(*), count(DISTINCT id) FROM events")" "2000|2000" \
 	"no duplicate in a table without a primary key"
 run cf s2s migrate --source "$SU" --target "$TU" --mapping map.yaml --resume
@@ -215,8 +221,9 @@ expect_rc 2 "an unknown --table exits 2"
 # ---- verify ------------------------------------------------------------------
 run cf s2s verify --source "$SU" --target "$TU" --mapping map.yaml -f json
 expect_rc 0 "verify exits 0 after the copy"
-expect_json '[.tables[] | .match] | join(",")' "true,true,true" "every table matches"
-expect_json '.tables[1].pushed_down' true "the source checksum of posts runs on the source"
+expect_json '[.tables[] | .match] | join(",")' "true,true,true,true" "every table matches"
+expect_json '[.tables[] | .pushed_down] | join(",")' "true,true,true,true" \
+	"every source checksum runs on the source (casts to varchar(200) included)"
 expect_json '.tables[0].unchecked_columns | join(",")' "slug,status" \
 	"columns made by expressions and defaults are listed as unchecked"
 q "$TGT" "UPDATE posts SET title = 'changed' WHERE id = 4321"
@@ -229,6 +236,26 @@ run cf s2s verify --source "$SU" --target "$TU" --mapping map.yaml -f json
 expect_json '.tables[1].first_diff_key' 4321 "JSON carries the first differing key"
 expect_json '.error.code' 1 "JSON carries the exit code"
 q "$TGT" "UPDATE posts SET title = 'Title 4321' WHERE id = 4321"
+# One changed value of each kind of column hashing is caught, then put back.
+catches() { # WHAT TABLE SQL UNDO
+	q "$TGT" "$3"
+	run cf s2s verify --source "$SU" --target "$TU" --mapping map.yaml --table "$2" -f json
+	expect_eq "$rc:$(printf '%s' "$out" | jq -r '.tables[0].match')" "1:false" "verify catches $1"
+	q "$TGT" "$4"
+}
+catches "a timestamptz one microsecond off" users \
+	"UPDATE users SET created_at = created_at + interval '1 microsecond' WHERE id = 10" \
+	"UPDATE users SET created_at = created_at - interval '1 microsecond' WHERE id = 10"
+catches "a NULL that became an empty string" users \
+	"UPDATE users SET email = '' WHERE id = 200" "UPDATE users SET email = NULL WHERE id = 200"
+catches "a NULL boolean that became false" events \
+	"UPDATE events SET flag = false WHERE id = 3" "UPDATE events SET flag = NULL WHERE id = 3"
+catches "two values swapped between rows" events \
+	"UPDATE events SET kind = CASE id WHEN 8 THEN 'k2' ELSE 'k1' END WHERE id IN (8, 9)" \
+	"UPDATE events SET kind = CASE id WHEN 8 THEN 'k1' ELSE 'k2' END WHERE id IN (8, 9)"
+catches "two values swapped between rows (every column NOT NULL)" pairs \
+	"UPDATE pairs SET a = CASE id WHEN 8 THEN 'a9' ELSE 'a8' END WHERE id IN (8, 9)" \
+	"UPDATE pairs SET a = CASE id WHEN 8 THEN 'a8' ELSE 'a9' END WHERE id IN (8, 9)"
 q "$SRC" "UPDATE old_users SET full_name = 'Renamed' WHERE id = 7; DELETE FROM events WHERE id = 5"
 run cf s2s verify --source "$SU" --target "$TU" --mapping map.yaml --table events -f json
 expect_json '.tables[0].source_rows' 1999 "a deleted source row shows in the counts"
