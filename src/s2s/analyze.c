@@ -16,7 +16,8 @@
 typedef struct pairing {
 	const char *src;         /* source column or NULL */
 	const char *tgt;         /* target column or NULL */
-	const char *expression;  /* mapping expression/default text or NULL */
+	const char *expression;  /* mapping expression or default value, or NULL */
+	bool is_default;
 } pairing;
 
 static void add_column(cf_s2s_table *out, const char *src, const char *tgt, const char *stype,
@@ -77,17 +78,17 @@ static pairing *make_pairs(const s2s_entry *e, const s2s_rel *src, const s2s_rel
 	if (!e) {
 		for (size_t i = 0; i < src->n_cols; i++)
 			if (s2s_rel_col(tgt, src->cols[i].name))
-				v[(*n)++] = (pairing){src->cols[i].name, src->cols[i].name, NULL};
+				v[(*n)++] = (pairing){src->cols[i].name, src->cols[i].name, NULL, false};
 		return v;
 	}
 	for (size_t i = 0; i < e->n_columns; i++)
-		v[(*n)++] = (pairing){e->columns[i].key, e->columns[i].value, NULL};
+		v[(*n)++] = (pairing){e->columns[i].key, e->columns[i].value, NULL, false};
 	for (size_t i = 0; i < e->n_exprs; i++)
-		v[(*n)++] = (pairing){NULL, e->exprs[i].key, e->exprs[i].value};
+		v[(*n)++] = (pairing){NULL, e->exprs[i].key, e->exprs[i].value, false};
 	for (size_t i = 0; i < e->n_defaults; i++)
 		if (!pairs_target(v, *n, e->defaults[i].key))
 			v[(*n)++] = (pairing){NULL, e->defaults[i].key,
-			                      e->defaults[i].value ? e->defaults[i].value : "NULL"};
+			                      e->defaults[i].value ? e->defaults[i].value : "NULL", true};
 	return v;
 }
 
@@ -112,8 +113,11 @@ static cf_status analyze_columns(s2s_run *run, const s2s_entry *e, const s2s_rel
 			cast = "missing target column";
 		}
 		*ok = *ok && (sc || !v[i].src) && tc && c != S2S_CAST_IMPOSSIBLE;
+		char *expr = v[i].is_default ? cf_asprintf("default %s", v[i].expression)
+		                             : cf_strdup(v[i].expression);
 		add_column(out, v[i].src, v[i].tgt, sc ? sc->type : NULL, tc ? tc->type : NULL, cast,
-		           v[i].expression, false);
+		           expr, false);
+		free(expr);
 	}
 	for (size_t i = 0; i < src->n_cols; i++)
 		if (!pairs_source(v, n, src->cols[i].name))

@@ -463,8 +463,8 @@ cf_status s2s_probe_source(s2s_run *run, cf_pg *pg)
 cf_status s2s_lock(s2s_run *run)
 {
 	const char *p[] = {run->staging};
-	/* A killed run's session may take a moment to go away: retry for 5 s. */
-	for (int i = 0; i < 50; i++) {
+	/* A killed run's session may take a moment to go away: retry for 2 s. */
+	for (int i = 0; i < 20; i++) {
 		char *got = NULL;
 		cf_status st = cf_pg_query_value(
 			run->tgt, "SELECT pg_catalog.pg_try_advisory_lock(" S2S_LOCK_CLASS ", "

@@ -26,6 +26,8 @@ INSERT INTO events SELECT g, 'k' || (g % 7), CASE WHEN g % 3 = 0 THEN NULL ELSE 
   FROM generate_series(1, 2000) g;
 CREATE TABLE pairs (id int PRIMARY KEY, a text NOT NULL);
 INSERT INTO pairs SELECT g, 'a' || g FROM generate_series(1, 100) g;
+CREATE TABLE stamps (id int PRIMARY KEY, at timestamp);
+INSERT INTO stamps SELECT g, '2024-05-01 12:00' FROM generate_series(1, 10) g;
 ANALYZE;" || exit 1
 # The new schema: renamed columns, an identity key, a NOT NULL column the
 # source does not have, and (events) no primary key, so a duplicate would show.
@@ -36,7 +38,8 @@ CREATE TABLE users (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 CREATE TABLE posts (id bigint PRIMARY KEY, user_id int NOT NULL REFERENCES users, title text,
                     content text, words int);
 CREATE TABLE events (id bigint, kind text, flag bool);
-CREATE TABLE pairs (id int PRIMARY KEY, a text NOT NULL);" || exit 1
+CREATE TABLE pairs (id int PRIMARY KEY, a text NOT NULL);
+CREATE TABLE stamps (id int PRIMARY KEY, at timestamptz);" || exit 1
 
 P=$TMP/proj
 mkdir -p "$P/db/environments"
@@ -74,13 +77,15 @@ events:
   columns: [id, kind, flag]
 pairs:
   columns: [id, a]
+stamps:
+  columns: [id, at]
 EOF
 
 # ---- setup -----------------------------------------------------------------
 run cf s2s setup --source "$SU" --target "$TU"
 expect_rc 0 "setup exits 0"
 expect_out 'created foreign server "confiture_src_server"' "setup creates the foreign server"
-expect_out 'imported 4 foreign tables into "confiture_src"' "setup imports the source tables"
+expect_out 'imported 5 foreign tables into "confiture_src"' "setup imports the source tables"
 expect_err "password_required 'false'" "trust: the hint explains password_required 'false'"
 expect_eq "$(q "$TGT" "SELECT array_to_string(srvoptions, ' ') FROM pg_foreign_server WHERE srvname = 'confiture_src_server'")" \
 	"host=$PGHOST port=$PGPORT dbname=$SRC fetch_size=10000 application_name=confiture s2s options=-c jit=off" \
@@ -105,7 +110,7 @@ expect_eq "$(snapshot)" "$before" "setup again leaves every object (and oid) as 
 # ---- analyze ---------------------------------------------------------------
 run cf s2s analyze --source "$SU" --target "$TU" --mapping map.yaml -f json
 expect_rc 0 "analyze exits 0"
-expect_json '[.tables[].status] | join(",")' "ready,ready,ready,ready" "every mapped table is ready"
+expect_json '[.tables[].status] | join(",")' "ready,ready,ready,ready,ready" "every mapped table is ready"
 expect_json '.tables[0].columns[] | select(.source == "full_name") | .cast' "assignment" \
 	"text -> varchar(200) needs an assignment cast"
 expect_json '.tables[0].columns[] | select(.source == "legacy") | .target' "null" \
@@ -165,11 +170,14 @@ expect_err 'target column "status" of "public.users" is NOT NULL and "users" giv
 expect_eq "$(q "$TGT" "SELECT count(*) FROM users")" 0 "no row moved after bad mappings"
 
 # ---- migrate -----------------------------------------------------------------
+run cf s2s migrate --source "$SU" --target "$TU" --mapping map.yaml --resume
+expect_rc 2 "--resume with nothing recorded exits 2"
+expect_err "nothing to resume: no earlier s2s migrate of these tables is recorded" "and says why"
 : >hooks.log
 run cf s2s migrate --source "$SU" --target "$TU" --mapping map.yaml --batch-size 700 -j 2 -f json
 expect_rc 0 "migrate exits 0"
-expect_json .rows_copied 10500 "3000 users, 5400 non-draft posts, 2000 events and 100 pairs copied"
-expect_json '[.tables[] | .status] | join(",")' "copied,copied,copied,copied" "every table copied"
+expect_json .rows_copied 10510 "3000 users, 5400 non-draft posts, 2000 events, 100 pairs and 10 stamps"
+expect_json '[.tables[] | .status] | join(",")' "copied,copied,copied,copied,copied" "every table copied"
 expect_json '.tables[0].ranges' 5 "users cut into 5 ranges of about 700 rows"
 expect_eq "$(q "$TGT" "SELECT display_name, coalesce(email, '-'), slug, status, created_at FROM users WHERE id = 100")" \
 	"User 100|-|user-100|active|2024-01-01 00:00:00+00" "renames, expression, default and a NULL copied"
@@ -180,7 +188,7 @@ expect_eq "$(q "$TGT" "SELECT nextval(pg_get_serial_sequence('users', 'id'))")" 
 	"the identity sequence is moved past the copied ids"
 grep -q "^after migrate public.posts rows=5400 ok=true" hooks.log
 expect_rc 0 "after_s2s_step fires per table with its rows"
-expect_eq "$(head -n1 hooks.log) / $(tail -n1 hooks.log)" "before migrate  / after migrate  rows=10500 ok=true" \
+expect_eq "$(head -n1 hooks.log) / $(tail -n1 hooks.log)" "before migrate  / after migrate  rows=10510 ok=true" \
 	"before/after_s2s_step fire around the step"
 pos_users=$(grep -n "^after migrate public.users" hooks.log | cut -d: -f1)
 pos_posts=$(grep -n "^before migrate public.posts" hooks.log | cut -d: -f1)
@@ -192,7 +200,7 @@ expect_rc 0 "posts (referencing users) waits for users even with --jobs 2"
 run cf s2s migrate --source "$SU" --target "$TU" --mapping map.yaml -f json
 expect_rc 0 "a rerun exits 0"
 expect_json .rows_copied 0 "a rerun copies nothing"
-expect_json '[.tables[] | .status] | join(",")' "skipped,skipped,skipped,skipped" "every table is skipped"
+expect_json '[.tables[] | .status] | join(",")' "skipped,skipped,skipped,skipped,skipped" "every table is skipped"
 expect_eq "$(q "$TGT" "SELECT count(*), count(DISTINCT id) FROM events")" "2000|2000" \
 	"no duplicate in a table without a primary key"
 run cf s2s migrate --source "$SU" --target "$TU" --mapping map.yaml --resume
@@ -221,9 +229,11 @@ expect_rc 2 "an unknown --table exits 2"
 # ---- verify ------------------------------------------------------------------
 run cf s2s verify --source "$SU" --target "$TU" --mapping map.yaml -f json
 expect_rc 0 "verify exits 0 after the copy"
-expect_json '[.tables[] | .match] | join(",")' "true,true,true,true" "every table matches"
-expect_json '[.tables[] | .pushed_down] | join(",")' "true,true,true,true" \
-	"every source checksum runs on the source (casts to varchar(200) included)"
+expect_json '[.tables[] | .match] | join(",")' "true,true,true,true,true" "every table matches"
+expect_json '[.tables[] | .pushed_down] | join(",")' "true,true,true,true,false" \
+	"source checksums run on the source (a cast to varchar(200) included)..."
+expect_err 'public.stamps: the source side of the checksum cannot run on the source server' \
+	"...except with a session-dependent cast (timestamp to timestamptz), which verify says"
 expect_json '.tables[0].unchecked_columns | join(",")' "slug,status" \
 	"columns made by expressions and defaults are listed as unchecked"
 q "$TGT" "UPDATE posts SET title = 'changed' WHERE id = 4321"
