@@ -107,6 +107,31 @@ expect_json .message "already set up: nothing changed" "setup again says so"
 expect_json .foreign_server.port "$PGPORT" "JSON names the foreign server's port"
 expect_eq "$(snapshot)" "$before" "setup again leaves every object (and oid) as it was"
 
+# A non-superuser on the target cannot use a source that asks no password.
+q postgres "DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 's2s_one_plain') THEN
+    CREATE ROLE s2s_one_plain LOGIN;
+  END IF;
+END \$\$" >/dev/null
+run cf s2s setup --source "$SU" --target "postgresql://s2s_one_plain@/$TGT?host=$PGHOST&port=$PGPORT"
+expect_rc 5 "a non-superuser target with a password-less source is refused"
+expect_err 'the source let "postgres" in without a password, and postgres_fdw lets only superusers connect that way' \
+	"and told why"
+
+# Another run holding the staging schema's lock: exit 6, naming the holder.
+psql -XAtq -d "$TGT" -c "SET application_name = 's2s_lock_holder'" \
+	-c "SELECT pg_advisory_lock(1751936053, hashtext('confiture_src')), pg_sleep(60)" >/dev/null 2>&1 &
+for _ in $(seq 100); do
+	[ "$(q "$TGT" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1751936053")" = 1 ] && break
+	sleep 0.1
+done
+run cf s2s setup --source "$SU" --target "$TU"
+expect_rc 6 "a held lock exits 6"
+expect_err 'another confiture s2s run is using the staging schema "confiture_src"' "names the schema"
+expect_err "(s2s_lock_holder)" "and the session holding it"
+q "$TGT" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 's2s_lock_holder'" >/dev/null
+wait
+
 # ---- analyze ---------------------------------------------------------------
 run cf s2s analyze --source "$SU" --target "$TU" --mapping map.yaml -f json
 expect_rc 0 "analyze exits 0"
