@@ -446,7 +446,10 @@ static cf_status choose_key(s2s_run *run, const s2s_mapping *m, s2s_table *t)
 	return CF_OK;
 }
 
-static cf_status target_pk(s2s_run *run, cf_pg *pg, const s2s_mapping *m, s2s_table *t)
+/* The target's primary key, always loaded: a copy started with --upsert is
+ * continued in that mode by any later run. Required (and checked) with UPSERT. */
+static cf_status target_pk(s2s_run *run, cf_pg *pg, const s2s_mapping *m, s2s_table *t,
+                           bool upsert)
 {
 	char oid[16];
 	snprintf(oid, sizeof(oid), "%u", t->tgt.oid);
@@ -464,7 +467,7 @@ static cf_status target_pk(s2s_run *run, cf_pg *pg, const s2s_mapping *m, s2s_ta
 	for (int i = 0; !st && i < cf_pgres_nrows(res); i++)
 		cf_strv_push_owned(&t->tgt_pk, cf_quote_ident(pg, cf_pgres_get(res, i, 0)));
 	cf_pgres_free(res);
-	if (st)
+	if (st || !upsert)
 		return st;
 	if (t->tgt_pk.n == 0) {
 		st = entry_error(run, m, t->e->at_target, CF_ERR_CONFIG,
@@ -631,8 +634,8 @@ cf_status s2s_table_resolve(s2s_run *run, cf_pg *pg, const s2s_mapping *m, const
 		st = map_values(run, pg, m, t);
 	if (!st)
 		st = check_required(run, pg, m, t);
-	if (!st && upsert)
-		st = target_pk(run, pg, m, t);
+	if (!st)
+		st = target_pk(run, pg, m, t, upsert);
 	if (!st)
 		st = check_statement(run, pg, m, t, upsert);
 	if (!st && checksums)

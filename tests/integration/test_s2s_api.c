@@ -31,7 +31,7 @@ static int on_hook(void *ud, const cf_hook_event *ev)
 static int n_progress;
 static void cancel_after_two(void *ud, const cf_progress *p)
 {
-	if (p->rows > 0 && ++n_progress == 2)
+	if (!p->finished && ++n_progress == 2)
 		cf_ctx_cancel(ud);
 }
 
@@ -166,6 +166,28 @@ static void test_cancel_and_resume(void)
 	CHECK_INT(r->tables[0].rows + n, 1000, "only the missing rows are copied");
 	CHECK_INT(value(ctx, "s2s_api_tgt", "SELECT count(DISTINCT id) FROM b"), 1000,
 	          "the table is complete");
+	cf_s2s_result_free(r);
+
+	/* An upsert pass interrupted, then continued by a plain run: it stays an
+	 * upsert pass (regression: it lacked the ON CONFLICT target). */
+	cf_ctx_free(ctx);
+	ctx = new_ctx();
+	n_progress = 0;
+	cf_ctx_set_progress(ctx, cancel_after_two, ctx);
+	o.is_resume = false;
+	o.is_upsert = true;
+	st = cf_s2s_migrate(ctx, &o, &r);
+	CHECK_INT(st, CF_ERR_CANCELLED, "an upsert pass is cancelled part-way");
+	cf_s2s_result_free(r);
+	cf_ctx_free(ctx);
+	ctx = new_ctx();
+	o.is_upsert = false;
+	st = cf_s2s_migrate(ctx, &o, &r);
+	CHECK_INT(st, CF_OK, "a plain run continues the interrupted upsert pass");
+	CHECK(r && r->n_tables == 1 && strcmp(r->tables[0].mode, "upsert") == 0 &&
+	          strcmp(r->tables[0].status, "resumed") == 0,
+	      "in upsert mode");
+	CHECK_INT(value(q, "s2s_api_tgt", "SELECT count(*) FROM b"), 1000, "no row duplicated or lost");
 	cf_s2s_result_free(r);
 
 	st = cf_s2s_cleanup(ctx, &o, &r);
