@@ -132,6 +132,11 @@ char *s2s_text_array(const char *const *v, size_t n)
 {
 	cf_buf b;
 	cf_buf_init(&b);
+	/* Sized once: it may hold a password, and a grown buffer leaves copies. */
+	size_t room = 3;
+	for (size_t i = 0; i < n; i++)
+		room += 2 * strlen(v[i]) + 3;
+	cf_buf_reserve(&b, room);
 	cf_buf_putc(&b, '{');
 	for (size_t i = 0; i < n; i++) {
 		cf_buf_puts(&b, i ? ",\"" : "\"");

@@ -268,12 +268,19 @@ static cf_status ensure_mapping(s2s_run *run, const kv *want, size_t n_want, boo
 		                    "SET LOCAL log_min_error_statement = 'panic'");
 	cf_buf sql;
 	cf_buf_init(&sql);
+	/* Room for everything up front: a buffer that grows leaves copies behind. */
+	size_t room = 256 + 2 * strlen(run->server);
+	for (size_t i = 0; i < n_want; i++)
+		room += 2 * (strlen(want[i].key) + strlen(want[i].value)) + 16;
+	cf_buf_reserve(&sql, room);
 	if (exists)
 		cf_sql_appendf(pg, &sql, "DROP USER MAPPING FOR CURRENT_USER SERVER %I; ", run->server);
 	cf_sql_appendf(pg, &sql, "CREATE USER MAPPING FOR CURRENT_USER SERVER %I OPTIONS (",
 	               run->server);
-	for (size_t i = 0; i < n_want; i++)
-		cf_sql_appendf(pg, &sql, "%s%I %L", i ? ", " : "", want[i].key, want[i].value);
+	for (size_t i = 0; i < n_want; i++) {
+		cf_sql_appendf(pg, &sql, "%s%I ", i ? ", " : "", want[i].key);
+		cf_sql_append_secret(pg, &sql, want[i].value);
+	}
 	cf_buf_putc(&sql, ')');
 	if (!st)
 		st = cf_pg_exec(pg, sql.data);
