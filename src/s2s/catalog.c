@@ -230,24 +230,40 @@ cf_status s2s_src_info_load(cf_pg *src, const char *schema, const char *name, s2
 	return st;
 }
 
-cf_status s2s_type_hash_fn(cf_pg *pg, const char *type, char **fn, bool *is_hashable)
+cf_status s2s_type_hash_fn(cf_pg *pg, const char *type, char **fn64, char **fn32,
+                           bool *is_hashable)
 {
-	*fn = NULL;
+	*fn64 = *fn32 = NULL;
 	*is_hashable = false;
 	const char *p[] = {type};
-	cf_status st = cf_pg_query_value(pg, cf_sql_s2s_hash_fn, 1, p, fn);
-	if (st || *fn) {
-		*is_hashable = *fn != NULL;
+	cf_pgres *res = NULL;
+	cf_status st = cf_pg_query(pg, cf_sql_s2s_hash_fn, 1, p, &res);
+	bool is_poly = false;
+	if (!st && cf_pgres_nrows(res) == 1) {
+		*fn64 = cf_strdup(cf_pgres_get(res, 0, 0));
+		*fn32 = cf_strdup(cf_pgres_get(res, 0, 1));
+		const char *poly = cf_pgres_get(res, 0, 2); /* NULL: not polymorphic */
+		is_poly = poly && poly[0] == 't';
+	}
+	cf_pgres_free(res);
+	if (st || (*fn64 && !is_poly)) {
+		*is_hashable = *fn64 != NULL;
 		return st;
 	}
-	/* Enums, arrays, ranges, domains and binary-coercible types have no
-	 * function of their own: ask the type cache through hash_array, which
+	/* Polymorphic functions (hash_array, ...) hash the elements with their
+	 * own type's function, which may not exist (json[]); other types have no
+	 * function found above. Ask the type cache through hash_array, which
 	 * fails at once (even on a NULL element) when the type has no hash. */
 	char *sql = cf_sql_format(pg, "SELECT pg_catalog.hash_array_extended(ARRAY[NULL::%s], 0)",
 	                          type);
 	char *msg = NULL, *state = NULL;
 	st = s2s_try(pg, sql, 0, NULL, &msg, &state);
 	*is_hashable = st == CF_OK;
+	if (!*is_hashable) {
+		free(*fn64);
+		free(*fn32);
+		*fn64 = *fn32 = NULL;
+	}
 	if (st && state && strcmp(state, "42883") != 0 && strcmp(state, "0A000") != 0 &&
 	    strcmp(state, "42704") != 0)
 		cf_log_debug(cf_pg_ctx(pg), "hash probe of %s: %s", type, msg);

@@ -138,8 +138,14 @@ typedef struct s2s_src_info {
 cf_status s2s_src_info_load(cf_pg *src, const char *schema, const char *name, s2s_src_info *out);
 void s2s_src_info_release(s2s_src_info *i);
 
-/* Whether the target has a hash opclass for TYPE (see verify.c). */
-cf_status s2s_type_hash_fn(cf_pg *pg, const char *type, char **fn, bool *is_hashable);
+/*
+ * The hash functions of TYPE on PG that take a value of TYPE directly: the
+ * 64-bit (extended) one in *FN64 and the 32-bit one in *FN32 (both NULL when
+ * there is none; caller frees), and whether TYPE can be hashed at all
+ * (through hash_array) in *IS_HASHABLE.
+ */
+cf_status s2s_type_hash_fn(cf_pg *pg, const char *type, char **fn64, char **fn32,
+                           bool *is_hashable);
 
 typedef enum s2s_cast {
 	S2S_CAST_NONE,        /* same type */

@@ -486,113 +486,97 @@ static cf_status target_pk(s2s_run *run, cf_pg *pg, const s2s_mapping *m, s2s_ta
 	return CF_OK;
 }
 
-/* One column's hash in the row checksum: the same expression on both sides,
- * over the value as the target stores it. Built-in, immutable functions
- * only, so that postgres_fdw can run the source side on the source. The
- * type's own extended hash function is called directly when it can be
- * (a NULL gives NULL); other types go through hash_array, which finds their
- * hash function itself; types without one are hashed as text. *DIRECT says
- * whether the term is a direct call. */
-static cf_status hash_term(cf_pg *pg, const char *type, const char *val, size_t seed, cf_buf *out,
-                           bool *direct)
+/*
+ * One column's term in the row hash: the same expression on both sides, over
+ * the value as the target stores it. Built-in, immutable functions only, so
+ * that postgres_fdw can run the source side on the source.
+ *
+ * A NOT NULL column gets its type's 64-bit hash with the column's seed. A
+ * nullable one gets SEED + its 32-bit hash through int4_sum(), the non-strict
+ * transition function of sum(int4): a NULL leaves SEED, so a NULL is a value
+ * of its own and the row hash never becomes NULL (a strict function would
+ * drop the row from the sum). Types whose hash functions take another type
+ * go through hash_array, which finds the function itself; bool and
+ * timestamptz, common and otherwise array-bound, are converted first
+ * (timestamptz to UTC wall time with an interval zone: a text zone would stop
+ * postgres_fdw; infinity stays infinity).
+ */
+static cf_status hash_term(cf_pg *pg, const char *type, const char *val, size_t seed,
+                           bool nullable, cf_buf *out)
 {
-	/* Two common types whose hash function takes another type, called
-	 * through an immutable, shippable conversion instead of an array:
-	 * bool as 0/1; timestamptz as UTC wall time (an interval, not a zone
-	 * name: a text argument would stop postgres_fdw; infinity stays
-	 * infinity). */
-	if (strcmp(type, "boolean") == 0) {
-		cf_buf_printf(out, "pg_catalog.hashint4extended(CAST(%s AS integer), %zu)", val, seed);
-		*direct = true;
-		return CF_OK;
-	}
-	if (strcmp(type, "timestamp with time zone") == 0) {
-		cf_buf_printf(out,
-		              "pg_catalog.timestamp_hash_extended(pg_catalog.timezone('00:00'::interval, "
-		              "%s), %zu)",
-		              val, seed);
-		*direct = true;
-		return CF_OK;
-	}
-	char *fn = NULL;
+	char *fn64 = NULL, *fn32 = NULL, *conv = NULL;
 	bool hashable = false;
-	cf_status st = s2s_type_hash_fn(pg, type, &fn, &hashable);
+	cf_status st = CF_OK;
+	if (strcmp(type, "boolean") == 0) {
+		fn64 = cf_strdup("hashint4extended");
+		fn32 = cf_strdup("hashint4");
+		conv = cf_asprintf("CAST(%s AS integer)", val);
+	} else if (strcmp(type, "timestamp with time zone") == 0) {
+		fn64 = cf_strdup("timestamp_hash_extended");
+		fn32 = cf_strdup("timestamp_hash");
+		conv = cf_asprintf("pg_catalog.timezone('00:00'::interval, %s)", val);
+	} else {
+		st = s2s_type_hash_fn(pg, type, &fn64, &fn32, &hashable);
+		conv = cf_strdup(val);
+	}
 	if (st)
-		return st;
-	*direct = fn != NULL;
-	if (fn)
-		cf_sql_appendf(pg, out, "pg_catalog.%I(%s, %zu)", fn, val, seed);
-	else if (hashable)
-		cf_buf_printf(out, "pg_catalog.hash_array_extended(ARRAY[%s], %zu)", val, seed);
+		goto done;
+	if (out->len)
+		cf_buf_puts(out, " # ");
+	if (fn64 && !nullable)
+		cf_sql_appendf(pg, out, "pg_catalog.%I(%s, %zu)", fn64, conv, seed);
+	else if (fn32)
+		cf_sql_appendf(pg, out, "pg_catalog.int4_sum(%zu, pg_catalog.%I(%s))", seed, fn32, conv);
+	else if (hashable) /* hash_array hashes a NULL element as a value too */
+		cf_buf_printf(out, "pg_catalog.hash_array_extended(ARRAY[%s], %zu)", conv, seed);
 	else
-		cf_buf_printf(out, "pg_catalog.hash_array_extended(ARRAY[(%s)::text], %zu)", val, seed);
-	free(fn);
-	return CF_OK;
+		cf_buf_printf(out, "pg_catalog.hash_array_extended(ARRAY[(%s)::text], %zu)", conv, seed);
+done:
+	free(fn64);
+	free(fn32);
+	free(conv);
+	return st;
 }
 
 /*
- * The row hash: with every column NOT NULL (on both sides) and hashed
- * directly, the column hashes XORed (seeds keep columns apart); otherwise
- * hash_array over the column hashes, which takes a NULL as a value of its
- * own, hashed once more: hash_array combines linearly (31 * h + next), and a
- * linear row hash summed over rows would not see values swapped between
- * rows. XOR does not distribute over the sum, so it needs no such step.
+ * The row hash is the XOR of the column terms, and the table's checksum the
+ * count and the SUM of the row hashes: XOR does not distribute over the sum,
+ * so values swapped between rows change it (a linear row hash would not).
  */
-static char *row_hash(const cf_strv *terms, bool is_xor)
-{
-	if (terms->n == 0)
-		return cf_strdup("0::int8");
-	if (is_xor)
-		return cf_strv_join(terms, " # ");
-	char *list = cf_strv_join(terms, ", ");
-	char *h = cf_asprintf("pg_catalog.hashint8extended(pg_catalog.hash_array_extended("
-	                      "ARRAY[%s]::int8[], 0), 0)",
-	                      list);
-	free(list);
-	return h;
-}
-
 static cf_status build_checksums(cf_pg *pg, const s2s_entry *e, s2s_table *t)
 {
-	cf_strv src, tgt;
-	cf_strv_init(&src);
-	cf_strv_init(&tgt);
+	cf_buf src, tgt;
+	cf_buf_init(&src);
+	cf_buf_init(&tgt);
 	cf_status st = CF_OK;
 	size_t seed = 0;
-	bool is_xor = true;
 	for (size_t i = 0; !st && i < e->n_columns; i++) {
 		const s2s_col *sc = s2s_rel_col(&t->ft, e->columns[i].key);
 		const s2s_col *tc = s2s_rel_col(&t->tgt, e->columns[i].value);
 		if (!cf_strv_contains(&t->checked, tc->name))
 			continue;
+		bool nullable = !sc->is_notnull || !tc->is_notnull;
 		char *sv = strcmp(sc->type, tc->type) == 0
 		               ? cf_sql_format(pg, "s.%I", sc->name)
 		               : cf_sql_format(pg, "CAST(s.%I AS %s)", sc->name, tc->type);
 		char *tv = cf_sql_format(pg, "t.%I", tc->name);
-		cf_buf a, b;
-		cf_buf_init(&a);
-		cf_buf_init(&b);
-		bool direct = false;
-		seed++;
-		st = hash_term(pg, tc->type, sv, seed, &a, &direct);
+		/* Seeds far apart, so that SEED + a 32-bit hash of one column never
+		 * lands on another column's range by construction. */
+		seed += 0x100000000ULL;
+		st = hash_term(pg, tc->type, sv, seed, nullable, &src);
 		if (!st)
-			st = hash_term(pg, tc->type, tv, seed, &b, &direct);
-		is_xor = is_xor && direct && sc->is_notnull && tc->is_notnull;
-		cf_strv_push_owned(&src, cf_buf_detach(&a));
-		cf_strv_push_owned(&tgt, cf_buf_detach(&b));
-		cf_buf_release(&a);
-		cf_buf_release(&b);
+			st = hash_term(pg, tc->type, tv, seed, nullable, &tgt);
 		free(sv);
 		free(tv);
 	}
 	if (!st) {
-		t->src_hash = row_hash(&src, is_xor);
-		t->tgt_hash = row_hash(&tgt, is_xor);
+		t->src_hash = src.len ? cf_buf_detach(&src) : cf_strdup("0::int8");
+		t->tgt_hash = tgt.len ? cf_buf_detach(&tgt) : cf_strdup("0::int8");
 		if (t->tgt_key)
 			t->tgt_key_expr = cf_sql_format(pg, "CAST(t.%I AS %s)", t->tgt_key, t->key_type);
 	}
-	cf_strv_release(&src);
-	cf_strv_release(&tgt);
+	cf_buf_release(&src);
+	cf_buf_release(&tgt);
 	return st;
 }
 

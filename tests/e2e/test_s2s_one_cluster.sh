@@ -26,8 +26,9 @@ INSERT INTO events SELECT g, 'k' || (g % 7), CASE WHEN g % 3 = 0 THEN NULL ELSE 
   FROM generate_series(1, 2000) g;
 CREATE TABLE pairs (id int PRIMARY KEY, a text NOT NULL);
 INSERT INTO pairs SELECT g, 'a' || g FROM generate_series(1, 100) g;
-CREATE TABLE stamps (id int PRIMARY KEY, at timestamp);
-INSERT INTO stamps SELECT g, '2024-05-01 12:00' FROM generate_series(1, 10) g;
+CREATE TABLE stamps (id int PRIMARY KEY, at timestamp, tags int[]);
+INSERT INTO stamps SELECT g, '2024-05-01 12:00', CASE WHEN g % 2 = 0 THEN ARRAY[g] END
+  FROM generate_series(1, 10) g;
 ANALYZE;" || exit 1
 # The new schema: renamed columns, an identity key, a NOT NULL column the
 # source does not have, and (events) no primary key, so a duplicate would show.
@@ -39,7 +40,7 @@ CREATE TABLE posts (id bigint PRIMARY KEY, user_id int NOT NULL REFERENCES users
                     content text, words int);
 CREATE TABLE events (id bigint, kind text, flag bool);
 CREATE TABLE pairs (id int PRIMARY KEY, a text NOT NULL);
-CREATE TABLE stamps (id int PRIMARY KEY, at timestamptz);" || exit 1
+CREATE TABLE stamps (id int PRIMARY KEY, at timestamptz, tags int[]);" || exit 1
 
 P=$TMP/proj
 mkdir -p "$P/db/environments"
@@ -78,7 +79,7 @@ events:
 pairs:
   columns: [id, a]
 stamps:
-  columns: [id, at]
+  columns: [id, at, tags]
 EOF
 
 # ---- setup -----------------------------------------------------------------
@@ -283,6 +284,11 @@ catches "a timestamptz one microsecond off" users \
 	"UPDATE users SET created_at = created_at - interval '1 microsecond' WHERE id = 10"
 catches "a NULL that became an empty string" users \
 	"UPDATE users SET email = '' WHERE id = 200" "UPDATE users SET email = NULL WHERE id = 200"
+catches "a trailing blank in a varchar" users \
+	"UPDATE users SET display_name = display_name || ' ' WHERE id = 5" \
+	"UPDATE users SET display_name = rtrim(display_name) WHERE id = 5"
+catches "a NULL array that became empty" stamps \
+	"UPDATE stamps SET tags = '{}' WHERE id = 3" "UPDATE stamps SET tags = NULL WHERE id = 3"
 catches "a NULL boolean that became false" events \
 	"UPDATE events SET flag = false WHERE id = 3" "UPDATE events SET flag = NULL WHERE id = 3"
 catches "two values swapped between rows" events \
