@@ -677,8 +677,8 @@ static cf_status do_cleanup(s2s_run *run)
 		st = cf_pg_exec(pg, sql);
 		free(sql);
 		if (!st)
-			s2s_result_action(run, "dropped staging schema \"%s\" (%s foreign tables)",
-			                  run->staging, n_ft);
+			s2s_result_action(run, "dropped staging schema \"%s\" (%s foreign table%s)",
+			                  run->staging, n_ft, strcmp(n_ft, "1") == 0 ? "" : "s");
 	}
 	if (!st && has_mapping) {
 		sql = cf_sql_format(pg, "DROP USER MAPPING FOR CURRENT_USER SERVER %I", run->server);
