@@ -622,6 +622,174 @@ cf_status cf_migrate_preflight(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migr
 
 /* ==== Medium 4: schema-to-schema (src/s2s) ================================ */
 
+/*
+ * confiture s2s moves data from a source database (or schema) into a target
+ * one over postgres_fdw. Everything runs on the TARGET: a foreign server
+ * pointing at the source, a user mapping, and a staging schema of imported
+ * foreign tables. The copy is INSERT ... SELECT from the staging tables in
+ * primary-key ranges, one transaction per range, recorded in progress
+ * tables inside the staging schema so that a rerun never duplicates rows.
+ */
+
+/* Options shared by the s2s entry points. Strings are borrowed. */
+typedef struct cf_s2s_opts {
+	const char *source;          /* ENV name or connection string (required,
+	                                except for cleanup) */
+	const char *target;          /* ENV name or connection string (required) */
+	const char *mapping_file;    /* migrate, verify (required); analyze (optional) */
+	const char *staging_schema;  /* NULL: s2s.staging_schema */
+	const char *const *schemas;  /* setup, analyze: source schemas; NULL: "public" */
+	size_t n_schemas;
+	const char *const *tables;   /* migrate, verify: only these mapping entries */
+	size_t n_tables;
+	long jobs;                   /* migrate, verify: 0 means s2s.jobs */
+	long batch_size;             /* migrate: rows per range; 0 means s2s.batch_size,
+	                                and 0 there means the recommended size */
+	bool is_resume;              /* migrate: continue an earlier run (required) */
+	bool is_restart;             /* migrate: truncate the target tables first */
+	bool is_upsert;              /* migrate: ON CONFLICT (pk) DO UPDATE catch-up pass */
+	bool is_skip_import;         /* setup: server and user mapping only */
+} cf_s2s_opts;
+
+/* One column pair as analyze sees it. */
+typedef struct cf_s2s_column {
+	char *source;                /* source column, or NULL (unmapped target column) */
+	char *target;                /* target column, or NULL (unmapped source column) */
+	char *source_type;
+	char *target_type;
+	char *cast;                  /* "none", "assignment", "explicit", "impossible",
+	                                or NULL when unmapped */
+	char *expression;            /* from the mapping's expressions/defaults, or NULL */
+	bool is_required;            /* unmapped target column that is NOT NULL with no default */
+} cf_s2s_column;
+
+/* One table of an s2s step. Fields not relevant to the step are NULL/0/-1. */
+typedef struct cf_s2s_table {
+	char *entry;                 /* mapping entry, or the table name */
+	char *source_table;          /* schema.name on the source */
+	char *target_table;          /* schema.name on the target, or NULL when none */
+	char *status;                /* migrate: copied|resumed|skipped|empty|failed;
+	                                verify: match|mismatch|failed;
+	                                analyze: ready|needs_mapping|no_target */
+	char *key_column;            /* source column ranges are cut on, or NULL */
+	char *message;               /* failure or note, or NULL */
+	double duration_s;
+
+	/* analyze */
+	long long row_estimate;      /* -1 when unknown */
+	long long size_bytes;        /* -1 when unknown */
+	bool has_primary_key;
+	long recommended_batch_size;
+	cf_s2s_column *columns;
+	size_t n_columns;
+	size_t n_mismatches;         /* column pairs whose types differ */
+
+	/* migrate */
+	long long rows;              /* rows written by this run */
+	long n_ranges;               /* ranges in the plan */
+	long n_ranges_done;          /* ranges finished (this run and earlier ones) */
+	long n_ranges_skipped;       /* ranges an earlier run had finished */
+	long batch_size;
+	char *mode;                  /* "insert" or "upsert" */
+
+	/* verify */
+	long long source_rows;
+	long long target_rows;
+	char *source_checksum;
+	char *target_checksum;
+	bool is_match;
+	bool is_pushed_down;         /* the source aggregate ran on the source server */
+	char *diff_range_lo;         /* first differing key range [lo, hi); NULL bound = open */
+	char *diff_range_hi;
+	bool has_diff_range;
+	char *first_diff_key;        /* first key whose row differs, or NULL */
+	char **checked_columns;      /* target columns covered by the checksum */
+	size_t n_checked_columns;
+	char **unchecked_columns;    /* target columns filled by expressions or defaults */
+	size_t n_unchecked_columns;
+} cf_s2s_table;
+
+typedef struct cf_s2s_result {
+	bool success;
+	char *message;               /* one line: what happened */
+	double duration_s;
+	bool changes_detected;       /* setup/cleanup changed something; migrate wrote rows;
+	                                verify found a mismatch */
+	char *step;                  /* "setup", "analyze", "migrate", "verify", "cleanup" */
+	char *source;                /* masked */
+	char *target;                /* masked */
+	char *server;                /* the foreign server's name */
+	char *staging_schema;
+	char *fdw_host;              /* setup: the source as the foreign server sees it */
+	char *fdw_port;
+	char *fdw_dbname;
+	char *fdw_user;
+	bool has_password;           /* setup: the user mapping carries a password */
+	bool is_password_required;   /* setup: false when password_required 'false' was set */
+	char **actions;              /* setup/cleanup: what was created, changed or dropped */
+	size_t n_actions;
+	char **hints;                /* advice for a person: full sentences */
+	size_t n_hints;
+	cf_s2s_table *tables;
+	size_t n_tables;
+	long long rows_copied;       /* migrate */
+	size_t n_mismatches;         /* verify */
+	cf_error_item *errors;
+	size_t n_errors;
+} cf_s2s_result;
+
+/*
+ * Prepares the target to read the source: CREATE EXTENSION IF NOT EXISTS
+ * postgres_fdw; a foreign server with the host (or socket directory), port
+ * and dbname libpq used to reach the source; a user mapping for the target
+ * user with the source user and the password libpq used (DSN, PGPASSWORD or
+ * .pgpass; never logged); and IMPORT FOREIGN SCHEMA of OPTS->schemas into the
+ * staging schema. Idempotent: what already matches is left alone, and
+ * changes_detected says whether anything changed. One transaction: on
+ * failure nothing is left behind. *OUT is filled on success and failure.
+ */
+cf_status cf_s2s_setup(cf_ctx *ctx, const cf_s2s_opts *opts, cf_s2s_result **out);
+
+/*
+ * Reads both catalogs and reports, per source table: row estimate, size,
+ * primary key, the mapped and unmapped columns on both sides (by the mapping
+ * file when given, else by name), type mismatches with the cast each needs,
+ * and a recommended batch size. Changes nothing.
+ */
+cf_status cf_s2s_analyze(cf_ctx *ctx, const cf_s2s_opts *opts, cf_s2s_result **out);
+
+/*
+ * Copies every entry of the mapping file: INSERT INTO target SELECT ... FROM
+ * the staging table, one primary-key range per transaction, OPTS->jobs
+ * tables at a time, each worker on its own connection. Ranges finished by an
+ * earlier run are skipped. The whole mapping is checked before any row
+ * moves (CF_ERR_CONFIG naming the mapping file's line). A target table that
+ * holds rows this tool did not copy is refused (CF_ERR_VALIDATION) unless
+ * is_restart (truncates; refused on a protected target) or is_upsert.
+ * A source the target server cannot reach gives CF_ERR_CONNECT.
+ */
+cf_status cf_s2s_migrate(cf_ctx *ctx, const cf_s2s_opts *opts, cf_s2s_result **out);
+
+/*
+ * Compares each mapped table on both sides: row counts and an
+ * order-independent checksum of the columns the mapping copies unchanged
+ * (renames and casts), the source side computed through the foreign table
+ * (on the source server when postgres_fdw can push the aggregate down). On a
+ * difference, finds the first differing key range. Returns CF_ERR_CHECK
+ * when any table differs.
+ */
+cf_status cf_s2s_verify(cf_ctx *ctx, const cf_s2s_opts *opts, cf_s2s_result **out);
+
+/*
+ * Drops the staging schema (with the progress tables), the user mapping and
+ * the foreign server, and postgres_fdw itself when setup created it and
+ * nothing else uses it. Idempotent.
+ */
+cf_status cf_s2s_cleanup(cf_ctx *ctx, const cf_s2s_opts *opts, cf_s2s_result **out);
+
+void cf_s2s_result_free(cf_s2s_result *r);
+
+
 /* ==== Plugins ================================================================ */
 
 #ifdef __cplusplus

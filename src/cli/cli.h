@@ -109,5 +109,6 @@ cf_status cmd_verify_checksums(cli *c, int argc, char **argv);
 cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st);
 /* medium 3: sync */
 /* medium 4: s2s */
+cf_status cmd_s2s(cli *c, int argc, char **argv);
 
 #endif

@@ -55,6 +55,10 @@ typedef struct cf_err_stash {
 void cf_error_stash(cf_ctx *ctx, cf_err_stash *s);
 void cf_error_unstash(cf_ctx *ctx, cf_err_stash *s);
 
+/* The recorded server position (1-based characters into the statement text
+ * sent), or 0 when the server gave none. */
+int cf_error_server_position_get(const cf_ctx *ctx);
+
 /* A list of errors, as kept in results. */
 typedef struct cf_errlist {
 	cf_error_item *v;
@@ -66,9 +70,5 @@ typedef struct cf_errlist {
 void cf_errlist_push_ctx(cf_errlist *l, const cf_ctx *ctx);
 void cf_errlist_release(cf_errlist *l);
 void cf_error_item_release(cf_error_item *it);
-
-/* The recorded server position (1-based characters into the statement text
- * sent), or 0 when the server gave none. (Added for migrate.) */
-int cf_error_server_position_get(const cf_ctx *ctx);
 
 #endif

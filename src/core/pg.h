@@ -160,6 +160,10 @@ char *cf_quote_literal(cf_pg *pg, const char *text);
  */
 void cf_sql_appendf(cf_pg *pg, cf_buf *out, const char *fmt, ...);
 char *cf_sql_format(cf_pg *pg, const char *fmt, ...);
+/* Appends SECRET as a quoted literal (like %L), wiping every quoted copy
+ * made on the way. Reserve room in OUT first so that it does not grow (a
+ * grown buffer leaves the old copy behind). */
+void cf_sql_append_secret(cf_pg *pg, cf_buf *out, const char *secret);
 
 /* ---- Added for migrate --------------------------------------------------- */
 

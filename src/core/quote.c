@@ -5,6 +5,7 @@
  */
 #include "pg.h"
 #include "pg_internal.h"
+#include "secret.h"
 
 #include <libpq-fe.h>
 #include <stdarg.h>
@@ -147,4 +148,26 @@ char *cf_sql_format(cf_pg *pg, const char *fmt, ...)
 	sql_vappendf(pg, &b, fmt, ap);
 	va_end(ap);
 	return b.data;
+}
+
+/* Like %L, for a secret: the quoted copies made on the way are wiped. */
+void cf_sql_append_secret(cf_pg *pg, cf_buf *out, const char *secret)
+{
+	PGconn *conn = pg ? cf_pg_conn(pg) : NULL;
+	size_t n = strlen(secret);
+	char *q = conn ? PQescapeLiteral(conn, secret, n) : NULL;
+	if (q) {
+		size_t qn = strlen(q);
+		cf_buf_reserve(out, qn + 1);
+		cf_buf_append(out, q, qn);
+		cf_memzero(q, qn);
+		PQfreemem(q);
+		return;
+	}
+	char *h = quote_literal_by_hand(secret);
+	size_t hn = strlen(h);
+	cf_buf_reserve(out, hn + 1);
+	cf_buf_append(out, h, hn);
+	cf_memzero(h, hn);
+	free(h);
 }
