@@ -575,7 +575,7 @@ static const keydef KEYS[] = {
 	{"sync.jobs", KT_LONG, OFF(sync.jobs), "1", NULL, "Tables copied in parallel."},
 	{"s2s.staging_schema", KT_STR, OFF(s2s.staging_schema), "confiture_src", NULL,
 	 "Schema on the target holding the imported foreign tables."},
-	{"s2s.batch_size", KT_LONG, OFF(s2s.batch_size), "10000", NULL,
+	{"s2s.batch_size", KT_LONG, OFF(s2s.batch_size), "0", NULL,
 	 "Rows per primary-key range (0 lets analyze recommend one)."},
 	{"s2s.jobs", KT_LONG, OFF(s2s.jobs), "1", NULL, "Tables migrated in parallel."},
 	{"hooks", KT_HOOKS, OFF(hooks), NULL, NULL,
