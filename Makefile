@@ -127,10 +127,14 @@ test: deps all tests-bin
 		bash tests/run $(TESTS)
 
 demo: deps all
+	@if [ -d demo-project ]; then cd demo-project && ../confiture -q embedded destroy >/dev/null; fi
 	rm -rf demo-project
 	./confiture init demo-project
 	cd demo-project && ../confiture build --apply && ../confiture migrate up && \
-		../confiture migrate status && ../confiture embedded url
+		../confiture migrate status
+	psql -X -d "$$(cd demo-project && ../confiture embedded url)" \
+		-c 'SELECT full_name, published_posts FROM author_stats ORDER BY 1'
+	@echo "demo-project/ is ready: cd demo-project && ../confiture doctor"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
