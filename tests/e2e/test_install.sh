@@ -37,6 +37,27 @@ expect_err "[debug] connected to postgresql://postgres@/$db" "through its logger
 run sh -c "ldd $TMP/doctor | grep -c '$prefix/lib/libconfiture.so'"
 expect_eq "$out" "1" "linked against the installed shared library"
 
+# The example from docs/api.md: a migration driven through the installed library.
+run sh -c "cc -std=c11 -Wall -Wextra -Werror $ROOT/contrib/examples/migrate.c $flags -Wl,-rpath,$prefix/lib -o $TMP/migrate"
+expect_rc 0 "the migration example compiles against the installed library"
+mdb=$(newdb mig)
+mkdir -p "$TMP/mproj/db/migrations"
+printf 'CREATE TABLE a (id int);\n' >"$TMP/mproj/db/migrations/001_a.up.sql"
+printf 'CREATE TABLE b (id int);\nINSERT INTO b VALUES (1);\n' >"$TMP/mproj/db/migrations/002_b.up.sql"
+run "$TMP/migrate" "$TMP/mproj" "$(dburl "$mdb")"
+expect_rc 0 "it applies the migrations"
+expect_out "hook before_migration 001 a" "its hook callbacks are called, with the migration's context"
+expect_out "hook after_migration 002 b" "for every migration"
+expect_out "applied=2 pending=0 current=002 before=2 after=2 logged=yes" "result counts, hooks and logger are right"
+expect_eq "$(q "$mdb" "SELECT string_agg(version, ',' ORDER BY version) FROM tb_confiture")" "001,002" "the ledger has both"
+run "$TMP/migrate" "$TMP/mproj" "$(dburl "$mdb")"
+expect_out "applied=0 pending=0 current=002 before=0 after=0" "a second run applies nothing"
+printf 'CREATE TABLE c (id nosuchtype);\n' >"$TMP/mproj/db/migrations/003_c.up.sql"
+run "$TMP/migrate" "$TMP/mproj" "$(dburl "$mdb")"
+expect_rc 1 "a failing migration fails the program"
+expect_err "failed (sql): type \"nosuchtype\" does not exist" "with the library's status and message"
+expect_err "at db/migrations/003_c.up.sql:1:20" "and the file position"
+
 run env MANWIDTH=80 man -l "$prefix/share/man/man1/confiture.1"
 expect_out "confiture [OPTIONS] COMMAND [ARGS]" "the man page is installed and readable"
 
