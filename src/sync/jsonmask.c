@@ -27,11 +27,15 @@ typedef struct jm {
 	int depth;
 } jm;
 
+/* Skips whitespace, keeping it: json values keep their layout. */
 static void ws(jm *j)
 {
+	size_t s = j->i;
 	while (j->i < j->n && (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' ||
 	                       j->s[j->i] == '\r'))
 		j->i++;
+	if (j->i > s)
+		cf_buf_append(j->out, j->s + s, j->i - s);
 }
 
 static bool fail(jm *j)
@@ -172,11 +176,12 @@ static bool mask_scalar(jm *j, const char *text, size_t len, bool is_number)
 	return true;
 }
 
-/* Does the member KEY at the current depth match a key or a path? */
+/* Does the member KEY (or "[]", an array element) at the current depth match
+ * a key or a path? In paths "*" stands for any key or element. */
 static bool matches(const jm *j, const char *key)
 {
 	const mask_rule *r = j->r;
-	for (size_t i = 0; i < r->n_keys; i++)
+	for (size_t i = 0; key[0] != '[' && i < r->n_keys; i++)
 		if (strcmp(r->keys[i], key) == 0)
 			return true;
 	size_t d = j->path.n; /* key is step d */
@@ -259,7 +264,12 @@ static bool array(jm *j, bool masked)
 	}
 	for (;;) {
 		ws(j);
-		if (!value(j, masked))
+		bool m = masked || matches(j, "[]");
+		cf_strv_push(&j->path, "[]");
+		bool ok = value(j, m);
+		free(j->path.v[--j->path.n]);
+		j->path.v[j->path.n] = NULL;
+		if (!ok)
 			return false;
 		ws(j);
 		if (j->i < j->n && j->s[j->i] == ',') {

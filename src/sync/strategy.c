@@ -283,14 +283,29 @@ static cf_status p_custom(const pctx *p, const cf_ynode *n, mask_rule *r)
 	return st;
 }
 
-/* "$.a.b", "a.b", "a.*.c": split into steps. */
+/* "$.a.b", "a.b", "a.*.c", "$.items[*].card": split into steps; "[*]" and
+ * "[N]" become a "*" step (any array element). */
 static char **split_path(const char *path)
 {
 	if (path[0] == '$')
 		path += path[1] == '.' ? 2 : 1;
+	cf_buf norm;
+	cf_buf_init(&norm);
+	for (const char *p = path; *p; p++) {
+		if (*p == '[') {
+			const char *close = strchr(p, ']');
+			if (close) {
+				cf_buf_puts(&norm, ".*");
+				p = close;
+				continue;
+			}
+		}
+		cf_buf_putc(&norm, *p);
+	}
 	cf_strv sv;
 	cf_strv_init(&sv);
-	cf_strv_split(&sv, path, '.');
+	cf_strv_split(&sv, norm.data, '.');
+	cf_buf_release(&norm);
 	char **steps = cf_calloc(sv.n + 1, sizeof(char *));
 	for (size_t i = 0; i < sv.n; i++)
 		steps[i] = sv.v[i];
@@ -550,13 +565,15 @@ cf_status strat_parse(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *map,
                       const char *const *skip, size_t n_skip, mask_rule *r)
 {
 	const cf_ynode *sn = cf_ynode_get(map, "strategy");
-	if (!sn || sn->kind != CF_Y_SCALAR || !*sn->str) {
+	/* "strategy: null" reads as a YAML null: it means the null strategy. */
+	bool is_null = sn && sn->kind == CF_Y_NULL;
+	if (!sn || (!is_null && (sn->kind != CF_Y_SCALAR || !*sn->str))) {
 		cf_error_set(ctx, CF_ERR_CONFIG, "rule has no \"strategy\"");
 		cf_error_at(ctx, doc->file, map->line, map->column);
 		cf_error_hint(ctx, "Write e.g. {column: email, strategy: email}.");
 		return CF_ERR_CONFIG;
 	}
-	r->strategy = cf_strdup(sn->str);
+	r->strategy = cf_strdup(is_null ? "null" : sn->str);
 	r->line = map->line;
 	r->col = map->column;
 	cf_status st = resolve_kind(ctx, r);
