@@ -22,7 +22,8 @@ SELECT n.nspname,
             WHEN bt.typtype IN ('r', 'm') THEN bt.oid < 16384
             ELSE true END AS bin_ok,
        pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname) AS seq,
-       COALESCE(array_position(i.indkey::int2[], a.attnum), 0) AS pk_pos,
+       COALESCE((SELECT k.ord FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+                  WHERE k.attnum = a.attnum), 0) AS pk_pos,
        a.atttypmod
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -98,6 +98,7 @@ cf_status cmd_hooks(cli *c, int argc, char **argv);
 /* medium 1: build */
 /* medium 2: migrate */
 /* medium 3: sync */
+cf_status cmd_sync(cli *c, int argc, char **argv);
 /* medium 4: s2s */
 
 #endif

@@ -785,3 +785,89 @@ bool cf_ctx_is_cancelled(const cf_ctx *ctx)
 {
 	return atomic_load(&((cf_ctx *)ctx)->is_cancelled);
 }
+
+/* ---- Additions for sync (medium 3) ------------------------------------------ */
+
+cf_status cf_pg_copy_in_finish(cf_pg *pg, long long *rows)
+{
+	*rows = 0;
+	if (PQputCopyEnd(pg->conn, NULL) != 1)
+		return result_error(pg, NULL);
+	cf_status st = CF_OK;
+	PGresult *res;
+	while ((res = PQgetResult(pg->conn))) {
+		if (!st)
+			st = result_status(pg, res);
+		if (!st && PQresultStatus(res) == PGRES_COMMAND_OK && PQcmdTuples(res)[0])
+			*rows = atoll(PQcmdTuples(res));
+		PQclear(res);
+	}
+	return st;
+}
+
+long cf_pg_copy_out_read_async(cf_pg *pg, char **buf, cf_status *st)
+{
+	*buf = NULL;
+	*st = CF_OK;
+	int n = PQgetCopyData(pg->conn, buf, 1);
+	if (n > 0 || n == 0)
+		return n;
+	if (n == -1) {
+		*st = copy_finish(pg);
+		return -1;
+	}
+	*st = result_error(pg, NULL);
+	copy_finish(pg);
+	return -1;
+}
+
+int cf_pg_socket(const cf_pg *pg)
+{
+	return PQsocket(pg->conn);
+}
+
+bool cf_pg_consume_input(cf_pg *pg)
+{
+	if (PQconsumeInput(pg->conn))
+		return true;
+	result_error(pg, NULL);
+	return false;
+}
+
+int cf_pg_flush(cf_pg *pg)
+{
+	int r = PQflush(pg->conn);
+	if (r < 0)
+		result_error(pg, NULL);
+	return r;
+}
+
+void cf_pg_set_nonblocking(cf_pg *pg, bool on)
+{
+	PQsetnonblocking(pg->conn, on ? 1 : 0);
+}
+
+cf_status cf_pg_exec_always(cf_pg *pg, const char *sql, int nparams, const char *const *params)
+{
+	if (PQstatus(pg->conn) != CONNECTION_OK)
+		return result_error(pg, NULL);
+	PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType t = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	cf_status st = t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK ? CF_OK : CF_ERR_SQL;
+	PQclear(res);
+	return st;
+}
+
+void cf_pg_cancel_shared(cf_pg *pg)
+{
+	if (pg->cancel_slot < 0)
+		return;
+	cf_ctx *ctx = pg->ctx;
+	pthread_mutex_lock(&ctx->mu);
+	PGcancel *c = ctx->cancels[pg->cancel_slot];
+	if (c) {
+		char err[256];
+		PQcancel(c, err, sizeof(err));
+	}
+	pthread_mutex_unlock(&ctx->mu);
+}

@@ -161,4 +161,38 @@ char *cf_quote_literal(cf_pg *pg, const char *text);
 void cf_sql_appendf(cf_pg *pg, cf_buf *out, const char *fmt, ...);
 char *cf_sql_format(cf_pg *pg, const char *fmt, ...);
 
+/* ---- Additions for sync (medium 3) ------------------------------------------ */
+
+/*
+ * Ends a COPY FROM STDIN successfully and reports how many rows the server
+ * stored (the command tag), in *ROWS. Errors as cf_pg_copy_in_end.
+ */
+cf_status cf_pg_copy_in_finish(cf_pg *pg, long long *rows);
+
+/*
+ * Reads the next COPY TO STDOUT chunk without blocking: > 0 a chunk in *BUF
+ * (free with cf_pg_copy_free), 0 nothing available yet (wait on
+ * cf_pg_socket), -1 the end (status checked; CF_OK in *ST) or an error (*ST).
+ */
+long cf_pg_copy_out_read_async(cf_pg *pg, char **buf, cf_status *st);
+/* The connection's socket, for poll(). */
+int cf_pg_socket(const cf_pg *pg);
+/* Reads what the socket has (after poll said it is readable). False when the
+ * connection broke (error recorded). */
+bool cf_pg_consume_input(cf_pg *pg);
+/* Flushes queued output without blocking: 0 done, 1 more to send, -1 error. */
+int cf_pg_flush(cf_pg *pg);
+/* Puts the connection in (or out of) non-blocking mode. */
+void cf_pg_set_nonblocking(cf_pg *pg, bool on);
+
+/*
+ * Runs SQL like cf_pg_exec_params even after cf_ctx_cancel: for bookkeeping
+ * on the way out (marking a run interrupted). Never cancels itself.
+ */
+cf_status cf_pg_exec_always(cf_pg *pg, const char *sql, int nparams, const char *const *params);
+
+/* Sends a cancel request for PG's running statement through the handle
+ * registered at connect time: safe while another thread uses PG. */
+void cf_pg_cancel_shared(cf_pg *pg);
+
 #endif

@@ -404,4 +404,71 @@ bool stream_feed(stream *s, const char *data, size_t n);
 /* The reason a column name looks like PII ("email"), or NULL. */
 const char *pii_name_reason(const char *column);
 
+/* ---- Run (run.c, copy.c, verify.c, pii.c) --------------------------------------- */
+
+#include "dbref.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+typedef struct runner runner;
+
+typedef struct work_item {
+	plan_table *t;
+	int range;               /* -1: the whole table */
+	bool is_done;            /* done by the run being resumed */
+} work_item;
+
+typedef struct worker {
+	runner *R;
+	int id;
+	cf_pg *src, *dst;        /* guarded by R->mu while they change */
+	bool owns_conns;         /* jobs > 1: its own connections */
+	pthread_t thread;
+	cf_status status;
+} worker;
+
+struct runner {
+	cf_ctx *ctx;
+	const cf_sync_opts *o;
+	cf_sync_result *res;
+	cf_dbref from, to;
+	bool has_from, has_to;
+	sync_rules *rules;
+	bool anonymize;
+	long jobs;
+	long long split_rows;
+	cf_pg *src, *dst;        /* coordinator connections */
+	char *snapshot;          /* exported by the coordinator (jobs > 1) */
+	char *encoding;          /* the source's server encoding */
+	catalog *scat, *dcat;
+	plan *p;
+	char run_id[37];
+	char *resumed_from;
+	bool has_lock;
+	bool history_started;
+	work_item *items;
+	size_t n_items, next_item;
+	pthread_mutex_t mu;      /* items, per-table counters, hooks, worker connections */
+	atomic_bool stop;
+	worker *workers;
+	long tables_done;
+	double t0;
+	cf_strv warnings;
+};
+
+/* Session settings both sides use, so that text forms agree. */
+cf_status sync_session_setup(runner *R, cf_pg *pg, bool is_source);
+/* Copies one work item in one target transaction (copy.c). */
+cf_status copy_item(worker *w, work_item *it);
+/* Fires a table hook under R->mu. */
+cf_status sync_fire_table_hook(runner *R, const char *event, const plan_table *t, cf_pg *pg,
+                               long long rows, int success, long long elapsed_ms);
+/* Replaces the recorded server error with one that cannot quote data. */
+void sync_scrub_error(cf_ctx *ctx);
+/* --verify (verify.c): issues go to the plan; CF_ERR_CHECK when any. */
+cf_status sync_verify(runner *R);
+/* Dry-run PII warnings (pii.c): by name, and by sampled values. */
+cf_status sync_pii_scan(runner *R);
+
 #endif

@@ -532,12 +532,12 @@ static void test_codecs_and_patterns(void)
 	CHECK(pat_whole(PAT_SSN, "078-05-1120", 11), "pattern: SSN");
 	CHECK(pat_whole(PAT_IP, "192.168.0.1", 11) && !pat_whole(PAT_IP, "192.168.0.256", 13),
 	      "pattern: IPv4");
-	CHECK_STR(pii_name_reason("email"), "email address", "pii: email");
-	CHECK_STR(pii_name_reason("billingEmail"), "email address", "pii: camelCase words");
-	CHECK_STR(pii_name_reason("phone_number"), "phone number", "pii: phone_number");
-	CHECK_STR(pii_name_reason("first_name"), "person name", "pii: first_name");
-	CHECK_STR(pii_name_reason("iban"), "bank account", "pii: iban");
-	CHECK_STR(pii_name_reason("ssn"), "social security number", "pii: ssn");
+	CHECK_STR(pii_name_reason("email"), "an email address", "pii: email");
+	CHECK_STR(pii_name_reason("billingEmail"), "an email address", "pii: camelCase words");
+	CHECK_STR(pii_name_reason("phone_number"), "a phone number", "pii: phone_number");
+	CHECK_STR(pii_name_reason("first_name"), "a person name", "pii: first_name");
+	CHECK_STR(pii_name_reason("iban"), "a bank account", "pii: iban");
+	CHECK_STR(pii_name_reason("ssn"), "a social security number", "pii: ssn");
 	CHECK(pii_name_reason("created_at") == NULL && pii_name_reason("cardinality") == NULL &&
 	      pii_name_reason("product_name") == NULL, "pii: ordinary names are not PII");
 }
