@@ -3,7 +3,8 @@
 -- Left out: system schemas, confiture's own schema, tables of extensions.
 -- bin_ok: the binary COPY form carries no database-specific type OIDs
 -- (composites and arrays or ranges of user types do), so it can travel
--- between databases as it is.
+-- between databases as it is. seq: the sequence the column owns, or the one its
+-- default draws from (nextval('...')).
 SELECT n.nspname,
        c.relname,
        c.reltuples::bigint AS est_rows,
@@ -21,7 +22,15 @@ SELECT n.nspname,
             WHEN bt.typcategory = 'A' THEN bt.typelem < 16384
             WHEN bt.typtype IN ('r', 'm') THEN bt.oid < 16384
             ELSE true END AS bin_ok,
-       pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname) AS seq,
+       COALESCE(pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname),
+                (SELECT format('%I.%I', sn.nspname, s.relname)
+                   FROM pg_attrdef ad
+                   JOIN pg_depend dp ON dp.classid = 'pg_attrdef'::regclass AND dp.objid = ad.oid
+                                    AND dp.refclassid = 'pg_class'::regclass
+                   JOIN pg_class s ON s.oid = dp.refobjid AND s.relkind = 'S'
+                   JOIN pg_namespace sn ON sn.oid = s.relnamespace
+                  WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum
+                  LIMIT 1)) AS seq,
        COALESCE((SELECT k.ord FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
                   WHERE k.attnum = a.attnum), 0) AS pk_pos,
        a.atttypmod

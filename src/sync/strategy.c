@@ -772,8 +772,12 @@ static const char HEX[] = "0123456789abcdef";
 
 static void put_hex(cf_buf *out, const unsigned char *h, long chars)
 {
+	cf_buf_reserve(out, (size_t)chars);
+	char *o = out->data + out->len;
 	for (long i = 0; i < chars; i++)
-		cf_buf_putc(out, HEX[(h[i / 2] >> (i % 2 ? 0 : 4)) & 15]);
+		o[i] = HEX[(h[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+	out->len += (size_t)chars;
+	out->data[out->len] = '\0';
 }
 
 static void trim(const char **s, size_t *n)
@@ -808,33 +812,41 @@ static mask_rc m_email(const mask_rule *r, const char *in, size_t n, cf_buf *out
  * digits alone, so that "+1 (415) 555-0100" and "14155550100" agree. */
 static mask_rc m_digits(const mask_rule *r, const char *in, size_t n, long keep, cf_buf *out)
 {
-	cf_buf d;
-	cf_buf_init(&d);
+	char stack[64];
+	char *d = n <= sizeof(stack) ? stack : cf_malloc(n);
+	size_t nd = 0;
 	for (size_t i = 0; i < n; i++)
-		if (isdigit((unsigned char)in[i]))
-			cf_buf_putc(&d, in[i]);
-	if (d.len == 0 || (long)d.len <= keep) {
+		if (in[i] >= '0' && in[i] <= '9')
+			d[nd++] = in[i];
+	if (nd == 0 || (long)nd <= keep) {
 		cf_buf_append(out, in, n);
-		cf_buf_release(&d);
+		if (d != stack)
+			free(d);
 		return MASK_OK;
 	}
 	drbg g;
-	drbg_init(&g, r, d.data, d.len);
-	size_t start = out->len, last = 0, k = 0;
+	drbg_init(&g, r, d, nd);
+	if (d != stack)
+		free(d);
+	cf_buf_reserve(out, n);
+	char *o = out->data + out->len;
+	size_t last = 0, k = 0;
 	bool changed = false;
 	for (size_t i = 0; i < n; i++) {
 		char c = in[i];
-		if (isdigit((unsigned char)c) && (long)k++ >= keep) {
+		if (c >= '0' && c <= '9' && (long)k++ >= keep) {
 			char nc = (char)('0' + drbg_digit(&g));
 			changed = changed || nc != c;
-			last = out->len;
+			last = i;
 			c = nc;
 		}
-		cf_buf_putc(out, c);
+		o[i] = c;
 	}
-	if (!changed && out->len > start)
-		out->data[last] = (char)('0' + (out->data[last] - '0' + 1) % 10);
-	cf_buf_release(&d);
+	if (!changed)
+		o[last] = (char)('0' + (o[last] - '0' + 1) % 10);
+	out->len += n;
+	out->data[out->len] = '\0';
+	cf_memzero(&g, sizeof(g));
 	return MASK_OK;
 }
 
