@@ -551,6 +551,7 @@ static cf_status restore_constraints(runner *R)
 		st = cf_pg_exec(R->dst, validate.v[i]);
 		if (st) {
 			cf_error_recode(ctx, CF_ERR_CHECK);
+			st = CF_ERR_CHECK;
 			cf_error_context(ctx, "while validating a foreign key after the load: %s",
 			                 validate.v[i]);
 			cf_error_hint(ctx, "A table outside the sync references rows the sync replaced; the "
