@@ -578,7 +578,10 @@ cf_status strat_parse(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *map,
 	r->col = map->column;
 	cf_status st = resolve_kind(ctx, r);
 	if (st) {
-		cf_error_at(ctx, doc->file, sn->line, sn->column);
+		/* A plugin that does not load is located where it is declared. */
+		const cf_error_info *e = cf_last_error_info(ctx);
+		if (!e || !e->file)
+			cf_error_at(ctx, doc->file, sn->line, sn->column);
 		return st;
 	}
 	set_defaults(r);
