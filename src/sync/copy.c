@@ -8,6 +8,7 @@
 #include "sync.h"
 #include "error.h"
 #include "log.h"
+#include "sql_embed.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,75 @@ static void emit_progress(runner *R, const char *item, long long rows, long long
 	cf_progress_emit(R->ctx, &p);
 }
 
+/* Tables this large get their indexes rebuilt after the load. */
+#define REBUILD_ROWS 20000
+
+/* What dropping a table's indexes took away, to build it back. */
+typedef struct rebuild {
+	cf_strv create;          /* statements, in order */
+} rebuild;
+
+/*
+ * Drops the indexes (and the constraints they back) of T inside the load's
+ * transaction, and remembers how to build them again. Does nothing for small
+ * tables, or when any index is one sync must leave alone (see
+ * sql/sync_indexes.sql). Everything stays in the transaction: a failure rolls
+ * the indexes back with the data.
+ */
+static cf_status drop_indexes(cf_pg *dst, const plan_table *t, rebuild *rb)
+{
+	cf_strv_init(&rb->create);
+	if (t->est_rows < REBUILD_ROWS)
+		return CF_OK;
+	cf_pgres *r = NULL;
+	const char *params[] = {t->dt->quoted};
+	cf_status st = cf_pg_query(dst, cf_sql_sync_indexes, 1, params, &r);
+	if (st)
+		return st;
+	bool ok = cf_pgres_nrows(r) > 0;
+	for (int i = 0; ok && i < cf_pgres_nrows(r); i++)
+		ok = strcmp(cf_pgres_get(r, i, 6), "t") == 0;
+	cf_strv drop;
+	cf_strv_init(&drop);
+	for (int i = 0; ok && i < cf_pgres_nrows(r); i++) {
+		const char *idx = cf_pgres_get(r, i, 0), *conname = cf_pgres_get(r, i, 2);
+		const char *name = cf_pgres_get(r, i, 7);
+		if (conname) {
+			cf_strv_push_owned(&drop, cf_sql_format(dst, "ALTER TABLE %s DROP CONSTRAINT %I",
+			                                        t->dt->quoted, conname));
+			cf_strv_push_owned(&rb->create, cf_sql_format(dst, "ALTER TABLE %s ADD CONSTRAINT %I %s",
+			                                              t->dt->quoted, conname,
+			                                              cf_pgres_get(r, i, 3)));
+		} else {
+			cf_strv_push_owned(&drop, cf_sql_format(dst, "DROP INDEX %s", idx));
+			cf_strv_push(&rb->create, cf_pgres_get(r, i, 1));
+		}
+		if (strcmp(cf_pgres_get(r, i, 4), "t") == 0)
+			cf_strv_push_owned(&rb->create, cf_sql_format(dst, "ALTER TABLE %s CLUSTER ON %I",
+			                                              t->dt->quoted, name));
+		if (strcmp(cf_pgres_get(r, i, 5), "t") == 0)
+			cf_strv_push_owned(&rb->create, cf_sql_format(dst, "ALTER TABLE %s REPLICA IDENTITY "
+			                                              "USING INDEX %I", t->dt->quoted, name));
+	}
+	cf_pgres_free(r);
+	if (!ok) {
+		cf_strv_release(&rb->create);
+		cf_strv_init(&rb->create);
+	}
+	for (size_t i = 0; !st && i < drop.n; i++)
+		st = cf_pg_exec(dst, drop.v[i]);
+	cf_strv_release(&drop);
+	return st;
+}
+
+static cf_status build_indexes(cf_pg *dst, rebuild *rb)
+{
+	cf_status st = CF_OK;
+	for (size_t i = 0; !st && i < rb->create.n; i++)
+		st = cf_pg_exec(dst, rb->create.v[i]);
+	return st;
+}
+
 /* Stops the source's COPY early and reads it to its end. */
 static void abandon_source(cf_pg *src)
 {
@@ -45,22 +115,26 @@ static void abandon_source(cf_pg *src)
 		cf_pg_copy_free(buf);
 }
 
-static cf_status mask_error(cf_ctx *ctx, const plan_table *t, const stream *s)
+static cf_status mask_error(cf_ctx *ctx, const plan_table *t, int col, const char *why,
+                            long long row)
 {
-	if (s->fail_col >= 0) {
-		const plan_col *c = &t->cols[s->fail_col];
+	if (col >= 0) {
+		const plan_col *c = &t->cols[col];
 		cf_error_set(ctx, CF_ERR_SQL, "could not mask column \"%s\" of \"%s\" with strategy "
-		             "\"%s\": %s", c->sc->name, t->st->qname, c->rule->strategy, s->fail_why);
+		             "\"%s\": %s", c->sc->name, t->st->qname, c->rule->strategy, why);
 		cf_error_detail(ctx, "At row %lld of the table (or of its range). The value is not "
-		                     "shown: it is personal data.", s->rows + 1);
+		                     "shown: it is personal data.", row);
 		if (c->rule->line)
 			cf_error_hint(ctx, "The rule is at line %d of the rules file.", c->rule->line);
 	} else {
 		cf_error_set(ctx, CF_ERR_SQL, "could not read the COPY data of \"%s\": %s",
-		             t->st->qname, s->fail_why ? s->fail_why : "malformed stream");
+		             t->st->qname, why ? why : "malformed stream");
 	}
 	return CF_ERR_SQL;
 }
+
+/* Large masked tables are masked on several cores (pipe.c). */
+#define PIPE_ROWS 50000
 
 /* Streams the rows of T (RANGE) from w->src into w->dst. */
 static cf_status stream_copy(worker *w, plan_table *t, int range, const char *key,
@@ -84,6 +158,21 @@ static cf_status stream_copy(worker *w, plan_table *t, int range, const char *ke
 	if (st)
 		return st;
 	bool pass = !t->has_stream_masks;
+	if (!pass && t->est_rows >= PIPE_ROWS) {
+		pipe_fail pf = {.col = -1};
+		st = pipe_copy(R, w->src, w->dst, t, pipe_maskers(R->jobs), bytes, &pf);
+		if (st && pf.why)
+			mask_error(ctx, t, pf.col, pf.why, pf.row);
+		if (pf.source_failed && table_is_masked(t))
+			sync_scrub_error(ctx);
+		if (!pf.reader_done)
+			abandon_source(w->src);
+		if (st)
+			cf_pg_copy_in_end(w->dst, "aborted by confiture");
+		else
+			st = cf_pg_copy_in_finish(w->dst, rows);
+		return st;
+	}
 	stream s;
 	if (!pass)
 		stream_init(&s, t);
@@ -109,7 +198,7 @@ static cf_status stream_copy(worker *w, plan_table *t, int range, const char *ke
 			st = cf_pg_copy_in_put(w->dst, buf, (size_t)n);
 			*bytes += n;
 		} else if (!stream_feed(&s, buf, (size_t)n)) {
-			st = mask_error(ctx, t, &s);
+			st = mask_error(ctx, t, s.fail_col, s.fail_why, s.rows + 1);
 		} else if (s.out.len >= FLUSH_AT) {
 			st = cf_pg_copy_in_put(w->dst, s.out.data, s.out.len);
 			*bytes += (long long)s.out.len;
@@ -137,7 +226,7 @@ static cf_status stream_copy(worker *w, plan_table *t, int range, const char *ke
 	if (!st && !pass) {
 		if (s.carry.len) {
 			s.fail_why = "the stream ended inside a row";
-			st = mask_error(ctx, t, &s);
+			st = mask_error(ctx, t, s.fail_col, s.fail_why, s.rows + 1);
 		} else if (s.out.len) {
 			st = cf_pg_copy_in_put(w->dst, s.out.data, s.out.len);
 			*bytes += (long long)s.out.len;
@@ -198,13 +287,20 @@ cf_status copy_item(worker *w, work_item *it)
 	cf_status st = cf_pg_begin(w->dst);
 	if (!st && whole)
 		st = sync_fire_table_hook(R, "before_sync_table", t, w->dst, -1, -1, -1);
+	rebuild rb;
+	cf_strv_init(&rb.create);
 	if (!st && whole) {
 		char *sql = cf_sql_format(w->dst, "TRUNCATE ONLY %s", t->dt->quoted);
 		st = cf_pg_exec(w->dst, sql);
 		free(sql);
 	}
+	if (!st && whole)
+		st = drop_indexes(w->dst, t, &rb);
 	if (!st)
 		st = stream_copy(w, t, it->range, key, &rows, &bytes);
+	if (!st)
+		st = build_indexes(w->dst, &rb);
+	cf_strv_release(&rb.create);
 	double dur = cf_now() - t0;
 	if (!st) {
 		char r[32], b[32], d[32];

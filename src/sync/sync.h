@@ -468,6 +468,19 @@ cf_status sync_fire_table_hook(runner *R, const char *event, const plan_table *t
 void sync_scrub_error(cf_ctx *ctx);
 /* --verify (verify.c): issues go to the plan; CF_ERR_CHECK when any. */
 cf_status sync_verify(runner *R);
+/* The parallel masking pipeline (pipe.c) for large masked tables. */
+typedef struct pipe_fail {
+	int col;                 /* column that could not be masked, or -1 */
+	const char *why;
+	long long row;
+	bool source_failed;      /* the source's COPY failed (error recorded) */
+	bool reader_done;        /* the source's COPY was read to its end */
+} pipe_fail;
+/* Masker threads to use per worker. */
+int pipe_maskers(long jobs);
+/* Streams T from SRC into DST (both COPYs started) with MASKERS threads. */
+cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, int maskers,
+                    long long *bytes, pipe_fail *fail);
 /* Dry-run PII warnings (pii.c): by name, and by sampled values. */
 cf_status sync_pii_scan(runner *R);
 
