@@ -452,7 +452,7 @@ struct runner {
 	pthread_mutex_t mu;      /* items, per-table counters, hooks, worker connections */
 	atomic_bool stop;
 	worker *workers;
-	long tables_done;
+	atomic_long tables_done;
 	double t0;
 	cf_strv warnings;
 };
