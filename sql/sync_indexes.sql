@@ -2,7 +2,8 @@
 -- to drop them before a load and build them again after it (a sorted build
 -- beats one insert per row). ok is false for anything sync must not touch:
 -- an index attached to a partitioned parent, one that is invalid, commented,
--- named apart from its constraint, or that a foreign key still relies on.
+-- named apart from its constraint, or that something depends on (a foreign
+-- key, a view grouping by a primary key).
 SELECT format('%I.%I', n.nspname, ic.relname) AS index_q,
        pg_get_indexdef(i.indexrelid) AS index_def,
        con.conname,
@@ -15,6 +16,10 @@ SELECT format('%I.%I', n.nspname, ic.relname) AS index_q,
                          WHERE d.objoid = i.indexrelid OR d.objoid = con.oid)
         AND NOT EXISTS (SELECT 1 FROM pg_constraint f
                          WHERE f.contype = 'f' AND f.conindid = i.indexrelid)
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                         WHERE d.deptype = 'n'
+                           AND ((d.refclassid = 'pg_constraint'::regclass AND d.refobjid = con.oid)
+                             OR (d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indexrelid)))
         AND (con.oid IS NULL OR con.conname = ic.relname)) AS ok,
        ic.relname AS index_name
   FROM pg_index i

@@ -273,6 +273,7 @@ static cf_status parse_sync(cli *c, int argc, char **argv, sync_args *a, bool *h
 	static const struct option opts[] = {
 		{"from", required_argument, 0, 'F'},     {"to", required_argument, 0, 'T'},
 		{"anonymize", no_argument, 0, O_ANON},   {"rules", required_argument, 0, O_RULES},
+		{"anonymization-config", required_argument, 0, O_RULES}, /* the precursor's name */
 		{"tables", required_argument, 0, O_TABLES}, {"exclude", required_argument, 0, O_EXCLUDE},
 		{"jobs", required_argument, 0, O_JOBS},  {"dry-run", no_argument, 0, O_DRY},
 		{"resume", no_argument, 0, O_RESUME},    {"verify", no_argument, 0, O_VERIFY},

@@ -115,8 +115,8 @@ static void abandon_source(cf_pg *src)
 		cf_pg_copy_free(buf);
 }
 
-static cf_status mask_error(cf_ctx *ctx, const plan_table *t, int col, const char *why,
-                            long long row)
+cf_status sync_mask_error(cf_ctx *ctx, const plan_table *t, int col, const char *why,
+                          long long row)
 {
 	if (col >= 0) {
 		const plan_col *c = &t->cols[col];
@@ -161,8 +161,6 @@ static cf_status stream_copy(worker *w, plan_table *t, int range, const char *ke
 	if (!pass && t->est_rows >= PIPE_ROWS) {
 		pipe_fail pf = {.col = -1};
 		st = pipe_copy(R, w->src, w->dst, t, pipe_maskers(R->jobs), bytes, &pf);
-		if (st && pf.why)
-			mask_error(ctx, t, pf.col, pf.why, pf.row);
 		if (pf.source_failed && table_is_masked(t))
 			sync_scrub_error(ctx);
 		if (!pf.reader_done)
@@ -198,7 +196,7 @@ static cf_status stream_copy(worker *w, plan_table *t, int range, const char *ke
 			st = cf_pg_copy_in_put(w->dst, buf, (size_t)n);
 			*bytes += n;
 		} else if (!stream_feed(&s, buf, (size_t)n)) {
-			st = mask_error(ctx, t, s.fail_col, s.fail_why, s.rows + 1);
+			st = sync_mask_error(ctx, t, s.fail_col, s.fail_why, s.rows + 1);
 		} else if (s.out.len >= FLUSH_AT) {
 			st = cf_pg_copy_in_put(w->dst, s.out.data, s.out.len);
 			*bytes += (long long)s.out.len;
@@ -226,7 +224,7 @@ static cf_status stream_copy(worker *w, plan_table *t, int range, const char *ke
 	if (!st && !pass) {
 		if (s.carry.len) {
 			s.fail_why = "the stream ended inside a row";
-			st = mask_error(ctx, t, s.fail_col, s.fail_why, s.rows + 1);
+			st = sync_mask_error(ctx, t, s.fail_col, s.fail_why, s.rows + 1);
 		} else if (s.out.len) {
 			st = cf_pg_copy_in_put(w->dst, s.out.data, s.out.len);
 			*bytes += (long long)s.out.len;

@@ -205,10 +205,11 @@ cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, int 
 		if (finished)
 			break;
 		if (failed) {
+			/* Recorded now, before cancelling the source adds its own error. */
 			fail->col = b->fail_col;
 			fail->why = b->fail_why;
 			fail->row = b->fail_row;
-			st = CF_ERR_SQL;
+			st = sync_mask_error(ctx, t, b->fail_col, b->fail_why, b->fail_row);
 			break;
 		}
 		st = cf_pg_copy_in_put(dst, b->out.data, b->out.len);
@@ -238,9 +239,14 @@ cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, int 
 			cf_progress_emit(ctx, &pr);
 		}
 	}
+	bool cancelled = false;
 	if (st) {
 		/* Stop the source so the reader returns, then everyone else. */
-		cf_pg_cancel_shared(src);
+		pthread_mutex_lock(&p.mu);
+		cancelled = !p.eof;
+		pthread_mutex_unlock(&p.mu);
+		if (cancelled)
+			cf_pg_cancel_shared(src);
 		pipeline_abort(&p);
 	}
 	if (reader_up)
@@ -250,7 +256,8 @@ cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, int 
 		pthread_join(masker[i], NULL);
 	if (!st && p.source_failed)
 		st = cf_error_code(ctx) ? cf_error_code(ctx) : CF_ERR_SQL;
-	fail->source_failed = p.source_failed;
+	/* A source that failed because we cancelled it is not news. */
+	fail->source_failed = p.source_failed && !cancelled;
 	fail->reader_done = p.eof;
 	for (int i = 0; i < N_BATCH; i++) {
 		cf_memzero(p.ring[i].in.data, p.ring[i].in.cap);

@@ -857,10 +857,14 @@ char *plan_copy_out_sql(cf_pg *src, const plan_table *t, int range)
 	cf_buf_init(&b);
 	bool simple = !t->has_pushdown && !t->pred && (range < 0 || t->n_ranges <= 1);
 	if (simple) {
-		cf_sql_appendf(src, &b, "COPY %s (", t->st->quoted);
-		for (size_t i = 0; i < t->n_cols; i++)
-			cf_sql_appendf(src, &b, "%s%I", i ? ", " : "", t->cols[i].sc->name);
-		cf_buf_printf(&b, ") TO STDOUT (FORMAT %s)", fmt);
+		cf_sql_appendf(src, &b, "COPY %s ", t->st->quoted);
+		if (t->n_cols) {
+			cf_buf_putc(&b, '(');
+			for (size_t i = 0; i < t->n_cols; i++)
+				cf_sql_appendf(src, &b, "%s%I", i ? ", " : "", t->cols[i].sc->name);
+			cf_buf_puts(&b, ") ");
+		}
+		cf_buf_printf(&b, "TO STDOUT (FORMAT %s)", fmt);
 		return b.data;
 	}
 	char *sel = plan_select_sql(src, t, range, NULL);
@@ -873,10 +877,14 @@ char *plan_copy_in_sql(cf_pg *dst, const plan_table *t, bool freeze)
 {
 	cf_buf b;
 	cf_buf_init(&b);
-	cf_sql_appendf(dst, &b, "COPY %s (", t->dt->quoted);
-	for (size_t i = 0; i < t->n_cols; i++)
-		cf_sql_appendf(dst, &b, "%s%I", i ? ", " : "", t->cols[i].dc->name);
-	cf_buf_printf(&b, ") FROM STDIN (FORMAT %s%s)", t->is_binary ? "binary" : "text",
+	cf_sql_appendf(dst, &b, "COPY %s ", t->dt->quoted);
+	if (t->n_cols) {
+		cf_buf_putc(&b, '(');
+		for (size_t i = 0; i < t->n_cols; i++)
+			cf_sql_appendf(dst, &b, "%s%I", i ? ", " : "", t->cols[i].dc->name);
+		cf_buf_puts(&b, ") ");
+	}
+	cf_buf_printf(&b, "FROM STDIN (FORMAT %s%s)", t->is_binary ? "binary" : "text",
 	              freeze ? ", FREEZE" : "");
 	return b.data;
 }

@@ -473,9 +473,12 @@ typedef struct pipe_fail {
 	int col;                 /* column that could not be masked, or -1 */
 	const char *why;
 	long long row;
-	bool source_failed;      /* the source's COPY failed (error recorded) */
+	bool source_failed;      /* the source's COPY failed on its own (error recorded) */
 	bool reader_done;        /* the source's COPY was read to its end */
 } pipe_fail;
+/* Records that column COL of T could not be masked at ROW (no value shown). */
+cf_status sync_mask_error(cf_ctx *ctx, const plan_table *t, int col, const char *why,
+                          long long row);
 /* Masker threads to use per worker. */
 int pipe_maskers(long jobs);
 /* Streams T from SRC into DST (both COPYs started) with MASKERS threads. */
