@@ -410,7 +410,9 @@ typedef struct cf_sync_result {
  * key and column mismatches are CF_ERR_CONFIG / CF_ERR_VALIDATION before
  * anything changes; a verify problem is CF_ERR_CHECK. Each table is loaded
  * in one target transaction (truncate + COPY), so a failure leaves every
- * table either as it was or complete. *OUT is filled on success and failure
+ * table either as it was or complete (a table split into primary-key ranges
+ * with jobs > 1 is loaded range by range instead: each range is atomic, and
+ * opts->resume completes it). *OUT is filled on success and failure
  * alike (free with cf_sync_result_free). Masked source values never appear
  * in errors or logs.
  */

@@ -507,10 +507,13 @@ static cf_status disable_constraints(runner *R)
 static cf_status restore_constraints(runner *R)
 {
 	cf_ctx *ctx = R->ctx;
+	/* A table dropped since it was recorded has nothing to get back. */
 	cf_pgres *r = NULL;
-	cf_status st = cf_pg_query(R->dst, "SELECT kind, table_name, name, definition FROM "
-	                           "confiture.sync_restore ORDER BY kind DESC, table_name, name",
-	                           0, NULL, &r);
+	cf_status st = cf_pg_exec(R->dst, "DELETE FROM confiture.sync_restore "
+	                          "WHERE to_regclass(table_name) IS NULL");
+	if (!st)
+		st = cf_pg_query(R->dst, "SELECT kind, table_name, name, definition FROM "
+		                 "confiture.sync_restore ORDER BY kind DESC, table_name, name", 0, NULL, &r);
 	if (st)
 		return st;
 	cf_strv validate;

@@ -24,6 +24,7 @@
 #include "confiture.h"
 #include "buf.h"
 #include "config.h"
+#include "hash.h"
 #include "pg.h"
 #include "secret.h"
 
@@ -164,8 +165,8 @@ struct mask_rule {
 
 	/* the key, once set (strat_prime) */
 	bool is_primed;
-	cf_keyed_state base;     /* keyed BLAKE2b primed with the domain */
-	unsigned char rule_key[32];
+	unsigned char rule_key[32]; /* keyed BLAKE2b of the domain under the master key */
+	cf_hmac_key hk;          /* rule_key's HMAC pads: values are hashed with it */
 };
 
 /* Parses the strategy and parameters of a rule from a YAML map (every key but
