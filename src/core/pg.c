@@ -805,48 +805,6 @@ cf_status cf_pg_copy_in_finish(cf_pg *pg, long long *rows)
 	return st;
 }
 
-long cf_pg_copy_out_read_async(cf_pg *pg, char **buf, cf_status *st)
-{
-	*buf = NULL;
-	*st = CF_OK;
-	int n = PQgetCopyData(pg->conn, buf, 1);
-	if (n > 0 || n == 0)
-		return n;
-	if (n == -1) {
-		*st = copy_finish(pg);
-		return -1;
-	}
-	*st = result_error(pg, NULL);
-	copy_finish(pg);
-	return -1;
-}
-
-int cf_pg_socket(const cf_pg *pg)
-{
-	return PQsocket(pg->conn);
-}
-
-bool cf_pg_consume_input(cf_pg *pg)
-{
-	if (PQconsumeInput(pg->conn))
-		return true;
-	result_error(pg, NULL);
-	return false;
-}
-
-int cf_pg_flush(cf_pg *pg)
-{
-	int r = PQflush(pg->conn);
-	if (r < 0)
-		result_error(pg, NULL);
-	return r;
-}
-
-void cf_pg_set_nonblocking(cf_pg *pg, bool on)
-{
-	PQsetnonblocking(pg->conn, on ? 1 : 0);
-}
-
 cf_status cf_pg_exec_always(cf_pg *pg, const char *sql, int nparams, const char *const *params)
 {
 	if (PQstatus(pg->conn) != CONNECTION_OK)

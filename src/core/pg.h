@@ -170,22 +170,6 @@ char *cf_sql_format(cf_pg *pg, const char *fmt, ...);
 cf_status cf_pg_copy_in_finish(cf_pg *pg, long long *rows);
 
 /*
- * Reads the next COPY TO STDOUT chunk without blocking: > 0 a chunk in *BUF
- * (free with cf_pg_copy_free), 0 nothing available yet (wait on
- * cf_pg_socket), -1 the end (status checked; CF_OK in *ST) or an error (*ST).
- */
-long cf_pg_copy_out_read_async(cf_pg *pg, char **buf, cf_status *st);
-/* The connection's socket, for poll(). */
-int cf_pg_socket(const cf_pg *pg);
-/* Reads what the socket has (after poll said it is readable). False when the
- * connection broke (error recorded). */
-bool cf_pg_consume_input(cf_pg *pg);
-/* Flushes queued output without blocking: 0 done, 1 more to send, -1 error. */
-int cf_pg_flush(cf_pg *pg);
-/* Puts the connection in (or out of) non-blocking mode. */
-void cf_pg_set_nonblocking(cf_pg *pg, bool on);
-
-/*
  * Runs SQL like cf_pg_exec_params even after cf_ctx_cancel: for bookkeeping
  * on the way out (marking a run interrupted). Never cancels itself.
  */

@@ -157,6 +157,12 @@ expect_out 'values of column "info" of "public.contacts" look like email address
 expect_out 'text in column "note" of "public.orders" contains email addresses' "emails inside free text"
 expect_no_out 'zq1@' "never prints a value"
 expect_eq "$(tdump "$DST" customers)" "$before" "a dry run moves nothing"
+run S --from prod --to staging --dry-run -f json
+expect_json '[.issues[] | select(.kind == "pii_name") | .column] | index("email") != null' "true" \
+	"without --anonymize, every personal column is reported"
+expect_json '.anonymized' "false" "and the plan says verbatim"
+run S --from prod --to staging --anonymization-config "$P/partial.yaml" --dry-run -f json
+expect_json '.tables["public.customers"].masked.email' "email" "--anonymization-config is the precursor's --rules"
 run S --from prod --to staging --rules "$P/partial.yaml" --dry-run -f json
 expect_json '[.issues[] | select(.kind == "pii_name") | .table + "." + .column] | sort | join(",")' \
 	"public.contacts.ssn,public.contacts.tel,public.customers.birth,public.customers.full_name,public.customers.phone,public.orders.card,public.orders.ip" \
@@ -175,6 +181,8 @@ expect_json '.runs[0].run_by | test(" as postgres$")' "true" "who ran it"
 expect_json 'first(.runs[] | select(.anonymized)) | .tables | join(",")' "public.customers,public.orders,sales.items" "tables, and whether anonymized"
 run cf sync history --project-dir "$P" --to staging
 expect_out "success" "history in text"
+run cf sync history --project-dir "$P" -e staging -f json --limit 2
+expect_json '.runs | length' "2" "history of the environment chosen with -e, with --limit"
 EMPTY=$(newdb empty)
 run cf sync history --project-dir "$P" --to "$(dburl "$EMPTY")"
 expect_rc 0 "history of a database without syncs"
