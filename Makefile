@@ -4,6 +4,7 @@
 #   make                   build ./confiture, libconfiture.a, libconfiture.so
 #   make test              run every test against a throwaway cluster
 #   make test SAN=1        the same under AddressSanitizer and UBSan
+#   make test VALGRIND=1   the same under valgrind memcheck
 #   make install PREFIX=/usr/local
 #   make demo              deps, build, then init and build a sample database
 
@@ -13,6 +14,7 @@ PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
 SAN       ?= 0
+VALGRIND  ?= 0
 
 ifeq ($(SAN),1)
 BUILD     := build/san
@@ -46,7 +48,7 @@ INTG_SRC := $(sort $(wildcard tests/integration/test_*.c))
 TEST_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%) $(INTG_SRC:tests/%.c=$(BUILD)/tests/%)
 
 # The Debian packages the project needs to build, test and benchmark.
-DEB_PKGS := gcc make pkg-config libpq-dev libpg-query-dev libprotobuf-c-dev libssl-dev \
+DEB_PKGS := gcc make pkg-config valgrind libpq-dev libpg-query-dev libprotobuf-c-dev libssl-dev \
             libyaml-dev libsodium-dev postgresql-15 postgresql-client-15 jq
 
 .PHONY: all deps test test-unit install uninstall clean demo tests-bin
@@ -89,15 +91,22 @@ $(BUILD)/libconfiture.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libconfiture.so.$(VERSION): $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libconfiture.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# The shared library exports the functions declared in confiture.h, nothing else.
+$(BUILD)/exports.map: include/confiture.h
+	@mkdir -p $(BUILD)
+	{ echo '{ global:'; grep -o 'cf_[a-z0-9_]*(' $< | sort -u | sed 's/($$/;/'; \
+	  echo 'local: *; };'; } >$@
+
+$(BUILD)/libconfiture.so.$(VERSION): $(LIB_OBJ) $(BUILD)/exports.map
+	$(CC) -shared -Wl,-soname,libconfiture.so.$(SOVERSION) \
+		-Wl,--version-script=$(BUILD)/exports.map $(LDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
 
 $(BUILD)/confiture: $(CLI_OBJ) $(BUILD)/libconfiture.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libconfiture.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/unit/t.h $(BUILD)/libconfiture.a
+$(BUILD)/tests/%: tests/%.c tests/unit/t.h tests/integration/itest.h $(BUILD)/libconfiture.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(BUILD)/libconfiture.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Itests -Itests/unit $(CFLAGS) -o $@ $< $(BUILD)/libconfiture.a $(LDFLAGS) $(LDLIBS)
 
 tests-bin: $(TEST_BIN)
 
@@ -114,6 +123,7 @@ deps:
 
 test: deps all tests-bin
 	CONFITURE_BIN=$(CURDIR)/$(BUILD)/confiture TEST_BIN_DIR=$(CURDIR)/$(BUILD)/tests SAN=$(SAN) \
+		VALGRIND=$(VALGRIND) \
 		bash tests/run $(TESTS)
 
 demo: deps all

@@ -286,6 +286,7 @@ typedef struct cf_doctor_report {
 	bool has_ledger;
 	long n_applied;
 	char *current_version;     /* latest applied, or NULL */
+	char *ledger_error;        /* why the ledger could not be read, or NULL */
 } cf_doctor_report;
 
 /*
@@ -308,7 +309,8 @@ typedef struct cf_embedded_status {
 	char *url;             /* conninfo for the environment's database */
 } cf_embedded_status;
 
-/* Initializes (first time) and starts the project's embedded cluster. */
+/* Initializes (first time) and starts the project's embedded cluster, and
+ * creates the loaded environment's database on it when missing. */
 cf_status cf_embedded_start(cf_ctx *ctx);
 /* Stops it; not running is success. */
 cf_status cf_embedded_stop(cf_ctx *ctx);
@@ -321,6 +323,173 @@ void cf_embedded_status_free(cf_embedded_status *st);
 /* ==== Medium 1: build (src/build) ======================================== */
 
 /* ==== Medium 2: migrate (src/migrate) ===================================== */
+
+/*
+ * Migrations live in migration.dir (default db/migrations) as
+ * {VERSION}_{name}.up.sql with an optional .down.sql and .verify.sql.
+ * VERSION is the text before the first "_"; versions compare as strings.
+ * The ledger is migration.tracking_table (default tb_confiture), the same
+ * table the Python precursor writes. Each operation below connects to the
+ * loaded environment, takes the advisory lock when it changes anything
+ * (migration.locking.enabled, migration.lock_timeout_ms), and fills a
+ * cf_migrate_result that the caller frees with cf_migrate_result_free. *OUT
+ * is always set, on success and on failure alike; OPTS NULL means defaults.
+ */
+
+/* One migration as an operation saw it. */
+typedef struct cf_migration {
+	char *version;
+	char *name;
+	char *file;             /* .up.sql relative to the project, or NULL (applied, file gone) */
+	char *down_file;        /* or NULL */
+	char *verify_file;      /* or NULL */
+	/* "applied", "pending", "unknown" (no database), "missing" (applied, no
+	 * file), or what the operation did: "applied_now", "rolled_back",
+	 * "would_apply", "would_roll_back", "baselined", "failed", "verified",
+	 * "verify_failed", "checksum_ok", "checksum_mismatch", "checksum_fixed",
+	 * "no_checksum". */
+	const char *status;
+	char *applied_at;       /* ISO 8601, or NULL */
+	char *checksum;         /* of the local .up.sql, or NULL when not read */
+	char *stored_checksum;  /* in the ledger, or NULL */
+	long execution_time_ms; /* -1 when unknown */
+	bool is_nontx;          /* runs statement by statement outside a transaction */
+	char *note;             /* e.g. why it is non-transactional; or NULL */
+} cf_migration;
+
+typedef struct cf_migrate_opts {
+	const char *target;     /* up: stop after this version (NULL: all pending) */
+	long steps;             /* down: how many to roll back (0 means 1) */
+	bool dry_run;           /* up/down/down-to/baseline: list what would run */
+	bool dry_run_execute;   /* up: run in one transaction, then roll it back */
+	const char *version;    /* down-to: the version to keep; generate: explicit version */
+	const char *name;       /* generate: the migration's name */
+	const char *through;    /* baseline: mark up to this version as applied */
+	const char *from_db;    /* baseline: ENV|URL whose history is copied */
+	const char *import_tool;/* baseline: "dbmate", "golang-migrate" or "flyway" */
+	const char *against;    /* preflight: ENV|URL to replay pending migrations on */
+	bool fix;               /* verify-checksums: rewrite stored checksums */
+	bool offline;           /* status: list files only, never connect */
+} cf_migrate_opts;
+
+typedef struct cf_migrate_result {
+	bool success;
+	const char *message;     /* one-line summary (owned by the result) */
+	double duration_s;
+	bool changes_detected;   /* something was (or, dry run, would be) changed */
+	long n_applied;          /* migrations applied (up), rolled back (down), marked (baseline) */
+	long n_pending;          /* pending after the operation (status, up) */
+	long n_total;            /* local migrations */
+	long n_failed;           /* preflight/verify/verify-checksums findings */
+	const char *action;      /* "status", "up", "down", ... (static) */
+	bool is_offline;         /* status without a database */
+	bool has_ledger;         /* the tracking table exists */
+	bool is_dry_run;
+	char *tracking_table;
+	char *current;           /* newest applied version after the operation, or NULL */
+	cf_migration *migrations;/* per operation: see each function */
+	size_t n_migrations;
+	char **orphans;          /* .sql files that are not migrations */
+	size_t n_orphans;
+	char **duplicates;       /* "VERSION: a.up.sql, b.up.sql" */
+	size_t n_duplicates;
+	char **warnings;
+	size_t n_warnings;
+	char **created;          /* generate: files written, relative to the project */
+	size_t n_created;
+	cf_error_item *errors;   /* the failure (and, for preflight, every finding) */
+	size_t n_errors;
+} cf_migrate_result;
+
+void cf_migrate_result_free(cf_migrate_result *r);
+
+/*
+ * Lists every migration with its status (applied, pending, missing), orphans
+ * and duplicate versions. Never creates the ledger. Returns CF_OK when
+ * nothing is pending, CF_ERR_CHECK when something is, CF_ERR_NO_LEDGER when
+ * the tracking table is absent, CF_ERR_CONNECT when the database cannot be
+ * reached. Without a database (OPTS->offline, or an environment with no
+ * database_url whose embedded cluster was never initialized) every file is
+ * "unknown" and the status is CF_OK.
+ */
+cf_status cf_migrate_status(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out);
+
+/*
+ * Applies pending migrations in version order (up to OPTS->target), each in
+ * its own transaction together with its ledger row; non-transactional ones
+ * statement by statement with recorded progress, resumable after a crash.
+ * Checks before connecting: duplicate versions (CF_ERR_SQL), strict-mode
+ * orphans (CF_ERR_CHECK), unreadable files (CF_ERR_IO). Checks before
+ * applying: checksums of applied migrations (CF_ERR_CHECK unless
+ * migration.on_checksum_mismatch is warn or ignore) and the syntax of every
+ * pending file. The first failure stops the run (CF_ERR_SQL) with
+ * file:line:column and SQLSTATE; earlier migrations stay applied. A held
+ * lock gives CF_ERR_LOCK. result->migrations lists what was applied (or
+ * would be, in a dry run), then the one that failed.
+ */
+cf_status cf_migrate_up(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out);
+
+/*
+ * Rolls back the newest OPTS->steps applied migrations (default 1), each
+ * .down.sql in a transaction with its ledger row deleted. The whole plan is
+ * checked first: a missing .down.sql gives CF_ERR_IRREVERSIBLE with nothing
+ * rolled back.
+ */
+cf_status cf_migrate_down(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out);
+
+/*
+ * Rolls back every applied migration newer than OPTS->version, checking the
+ * whole plan first (CF_ERR_IRREVERSIBLE when a .down.sql is missing). An
+ * unknown version is CF_ERR_SQL; the version already current is CF_OK with
+ * nothing done.
+ */
+cf_status cf_migrate_down_to(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out);
+
+/* The newest applied version in result->current (NULL when none) and its
+ * row in result->migrations. CF_ERR_NO_LEDGER when the table is absent. */
+cf_status cf_migrate_current(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out);
+
+/*
+ * Creates {VERSION}_{OPTS->name}.up.sql and .down.sql in the migrations
+ * directory (created when missing); VERSION is OPTS->version or the local
+ * time as YYYYMMDDHHMMSS. Refuses (CF_ERR_VALIDATION, nothing written) to
+ * overwrite a file or reuse a version. result->created lists the files.
+ */
+cf_status cf_migrate_generate(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out);
+
+/*
+ * Records migrations as applied without running them: every local migration
+ * up to OPTS->through; or the ledger rows of OPTS->from_db; or, with
+ * OPTS->import_tool, the local versions found in that tool's history table
+ * (of OPTS->from_db, else of the target database). Creates the ledger when
+ * absent. Already recorded versions are left alone.
+ */
+cf_status cf_migrate_baseline(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out);
+
+/*
+ * Runs the {VERSION}_{name}.verify.sql sidecar of every applied migration,
+ * in a transaction that is rolled back; the first column of its first row
+ * must be true. CF_ERR_CHECK when one is not; CF_ERR_SQL when one fails.
+ */
+cf_status cf_migrate_verify(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out);
+
+/*
+ * Compares the stored checksum of every applied migration with its file.
+ * CF_OK when all match, CF_ERR_CHECK on a mismatch, CF_ERR_NO_LEDGER when
+ * there is no ledger. With OPTS->fix the stored checksums of mismatching
+ * (and unrecorded) migrations are rewritten, and the status is CF_OK.
+ */
+cf_status cf_verify_checksums(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out);
+
+/*
+ * Checks the migrations without changing anything: duplicate versions,
+ * unparsable files, transaction control in the middle of a file, missing
+ * .down.sql, non-transactional statements, and checksum drift against the
+ * ledger. With OPTS->against, replays the pending migrations on that database
+ * inside savepoints, going on past failures, and rolls everything back.
+ * Every finding is in result->errors; CF_ERR_PREFLIGHT when any is an error.
+ */
+cf_status cf_migrate_preflight(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out);
 
 /* ==== Medium 3: sync (src/sync) =========================================== */
 

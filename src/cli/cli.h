@@ -52,10 +52,12 @@ const cli_command *cli_find_command(const char *name);
 cf_status cli_load(cli *c);
 
 /*
- * getopt_long wrapper: returns the option character, -1 at the end, or '?'
- * after recording a usage error (unknown option, missing argument) with a
- * hint. Handles -h/--help itself by returning 'h'. OPTS must include
- * {"help", no_argument, 0, 'h'}.
+ * getopt_long wrapper: returns the option character, -1 at the first operand
+ * or the end, or '?' after recording a usage error (unknown option, missing
+ * argument) with a hint. OPTS must include {"help", no_argument, 0, 'h'}
+ * (returned as 'h'). It stops at the first operand, so that a subcommand's
+ * options are its own; to accept options after operands, take argv[optind],
+ * increment optind and call again (see cmd_init.c).
  */
 int cli_getopt(cli *c, int argc, char **argv, const char *shortopts, const struct option *opts);
 /* Records a usage error with the one-line hint; returns CF_ERR_USAGE. */
@@ -97,6 +99,10 @@ cf_status cmd_validate_config(cli *c, int argc, char **argv);
 cf_status cmd_hooks(cli *c, int argc, char **argv);
 /* medium 1: build */
 /* medium 2: migrate */
+cf_status cmd_migrate(cli *c, int argc, char **argv);
+cf_status cmd_verify_checksums(cli *c, int argc, char **argv);
+/* Prints a migrate result (text, json, or csv for status), frees it, returns ST. */
+cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st);
 /* medium 3: sync */
 cf_status cmd_sync(cli *c, int argc, char **argv);
 /* medium 4: s2s */

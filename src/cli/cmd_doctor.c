@@ -56,6 +56,7 @@ static void doctor_json(cli *c, const cf_doctor_report *r, cf_status st)
 		cf_json_kv_bool(&j, "exists", r->has_ledger);
 		cf_json_kv_int(&j, "applied", r->n_applied);
 		cf_json_kv_str(&j, "current", r->current_version);
+		cf_json_kv_str(&j, "error", r->ledger_error);
 		cf_json_obj_end(&j);
 	}
 	if (st)
@@ -83,7 +84,10 @@ static void doctor_text(cli *c, const cf_doctor_report *r)
 	printf("user         %s%s\n", r->current_user, r->is_superuser ? " (superuser)" : "");
 	printf("postgres_fdw %s%s\n", r->has_fdw_available ? "available" : "not available",
 	       r->has_fdw_installed ? ", installed" : "");
-	if (r->has_ledger)
+	if (r->ledger_error)
+		printf("ledger       %s: present, not readable: %s\n", r->tracking_table,
+		       r->ledger_error);
+	else if (r->has_ledger)
 		printf("ledger       %s: %ld applied, current %s\n", r->tracking_table, r->n_applied,
 		       r->current_version ? r->current_version : "(none)");
 	else

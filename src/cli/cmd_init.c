@@ -8,17 +8,24 @@ cf_status cmd_init(cli *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{"force", no_argument, 0, 'F'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	bool force = false;
-	int ch;
-	while ((ch = cli_getopt(c, argc, argv, "h", opts)) != -1) {
-		if (ch == 'h')
-			return cli_help(c);
-		if (ch == '?')
-			return CF_ERR_USAGE;
-		force = true;
+	const char *dir = NULL;
+	for (;;) {
+		int ch;
+		while ((ch = cli_getopt(c, argc, argv, "h", opts)) != -1) {
+			if (ch == 'h')
+				return cli_help(c);
+			if (ch == '?')
+				return CF_ERR_USAGE;
+			force = true;
+		}
+		if (optind >= argc)
+			break;
+		if (dir)
+			return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+		dir = argv[optind++];
 	}
-	if (argc - optind > 1)
-		return cli_usage(c, "too many arguments");
-	const char *dir = optind < argc ? argv[optind] : (c->project_dir ? c->project_dir : ".");
+	if (!dir)
+		dir = c->project_dir ? c->project_dir : ".";
 	cf_init_result *r = NULL;
 	cf_status st = cf_init_project(c->ctx, dir, force, &r);
 	if (!st && c->format == CLI_JSON) {

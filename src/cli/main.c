@@ -107,6 +107,44 @@ static cf_status cmd_version(cli *c, int argc, char **argv);
 static const cli_command COMMANDS[] = {
 	/* -- medium 1: build -- */
 	/* -- medium 2: migrate -- */
+	{"migrate", cmd_migrate, "apply, roll back and inspect tracked migrations",
+	 "usage: confiture migrate ACTION [OPTIONS]\n\n"
+	 "Migrations are db/migrations/{VERSION}_{name}.up.sql, with optional .down.sql\n"
+	 "and .verify.sql (migration.dir). The ledger is migration.tracking_table.\n\n"
+	 "Actions:\n"
+	 "  status                   applied, pending and orphan files; exit 0 nothing\n"
+	 "                           pending, 1 pending, 2 no ledger, 3 cannot connect\n"
+	 "      --offline            list the files only, never connect\n"
+	 "  up                       apply pending migrations, each in its own transaction\n"
+	 "      --target VER         stop after VER\n"
+	 "      --dry-run            list what would run\n"
+	 "      --dry-run-execute    run in one transaction, then roll it back\n"
+	 "      --on-checksum-mismatch fail|warn|ignore   (default: fail, exit 1)\n"
+	 "  down [-n N]              roll back the newest N migrations (default 1)\n"
+	 "  down-to VER              roll back every migration newer than VER\n"
+	 "  current                  the newest applied version\n"
+	 "  generate NAME            create VERSION_NAME.up.sql and .down.sql\n"
+	 "      --version-id VER     use VER instead of the current time (YYYYMMDDHHMMSS)\n"
+	 "  baseline                 record migrations as applied without running them\n"
+	 "      --through VER        every local migration up to VER\n"
+	 "      --from-db ENV|URL    copy the ledger of another database\n"
+	 "      --import TOOL        dbmate, golang-migrate or flyway history (of\n"
+	 "                           --from-db, else of this database)\n"
+	 "  verify                   run the .verify.sql of each applied migration\n"
+	 "  preflight                check files, downs, checksums; exit 7 on errors\n"
+	 "      --against ENV|URL    also replay pending migrations there, rolled back\n\n"
+	 "Locking (up, down, down-to, baseline):\n"
+	 "      --lock-timeout MS    wait this long for the lock (default 30000); exit 6\n"
+	 "      --no-lock            do not take the advisory lock\n"
+	 "Dry runs: --dry-run with up, down, down-to and baseline.\n\n"
+	 "Exit codes: 0 ok, 1 pending/checksum mismatch/verify failed, 2 no ledger,\n"
+	 "3 connection or migration failed, 5 invalid config, 6 lock held, 7 preflight\n"
+	 "errors, 8 missing .down.sql, 130 interrupted. See docs/migrate.md.\n"},
+	{"verify-checksums", cmd_verify_checksums, "compare applied migrations with their files",
+	 "usage: confiture verify-checksums [--fix]\n\n"
+	 "Compares the SHA-256 stored in the ledger for each applied migration with its\n"
+	 ".up.sql (CRLF counted as LF). Exit 0 all match, 1 a mismatch, 2 no ledger.\n\n"
+	 "  --fix      rewrite the stored checksums of changed (or unrecorded) files\n"},
 	/* -- medium 3: sync -- */
 	{"sync", cmd_sync, "copy data between databases, masking PII in the stream",
 	 "usage: confiture sync --from ENV|URL --to ENV|URL [OPTIONS]\n"
@@ -170,7 +208,9 @@ static const cli_command COMMANDS[] = {
 	 "after_migration migration_failed after_migrate before_sync\n"
 	 "before_sync_table after_sync_table after_sync before_s2s_step\n"
 	 "after_s2s_step on_error\n"},
-	{"help", cmd_help, "show help for a command", "usage: confiture help [COMMAND]\n"},
+	{"help", cmd_help, "show help for a command, or every config key (help config)",
+	 "usage: confiture help [COMMAND]\n"
+	 "       confiture help config     every configuration key, its default and variable\n"},
 	{"version", cmd_version, "print the version", "usage: confiture version\n"},
 };
 
@@ -209,12 +249,50 @@ static void print_main_help(void)
 	       HELP_GLOBAL);
 }
 
+/* `confiture help config`: every key, its default and what it does. */
+static cf_status help_config(cli *c)
+{
+	size_t n;
+	const cf_key_doc *docs = cf_config_key_docs(&n);
+	if (c->format == CLI_JSON) {
+		cf_buf b;
+		cf_json j;
+		cli_json_begin(c, &j, &b, true);
+		cf_json_key(&j, "keys");
+		cf_json_arr_begin(&j);
+		for (size_t i = 0; i < n; i++) {
+			cf_json_obj_begin(&j);
+			cf_json_kv_str(&j, "key", docs[i].key);
+			cf_json_kv_str(&j, "default", docs[i].dflt);
+			cf_json_kv_str(&j, "doc", docs[i].doc);
+			cf_json_obj_end(&j);
+		}
+		cf_json_arr_end(&j);
+		cli_json_end(c, &j, &b);
+		return CF_OK;
+	}
+	printf("Configuration keys (confiture.yaml, db/environments/NAME.yaml, CONFITURE_*):\n\n");
+	for (size_t i = 0; i < n; i++) {
+		char *var = cf_asprintf("CONFITURE_%s", docs[i].key);
+		for (char *p = var; *p; p++)
+			*p = *p == '.' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+		printf("%s\n    default: %s\n    %s%s\n    %s\n\n", docs[i].key,
+		       docs[i].dflt ? docs[i].dflt : "(unset)",
+		       strcmp(docs[i].key, "hooks") == 0 ? "" : "variable: ",
+		       strcmp(docs[i].key, "hooks") == 0 ? "(YAML only)" : var, docs[i].doc);
+		free(var);
+	}
+	return CF_OK;
+}
+
 static cf_status cmd_help(cli *c, int argc, char **argv)
 {
 	if (argc < 2) {
 		print_main_help();
 		return CF_OK;
 	}
+	if (strcmp(argv[1], "config") == 0)
+		return help_config(c);
 	const cli_command *cmd = cli_find_command(argv[1]);
 	if (!cmd)
 		return cli_usage(c, "unknown command \"%s\"", argv[1]);
@@ -268,7 +346,9 @@ int cli_getopt(cli *c, int argc, char **argv, const char *shortopts, const struc
 {
 	opterr = 0;
 	int idx = -1;
-	/* "+" stops at the first non-option, so subcommands keep their own. */
+	/* "+" stops at the first operand, so a subcommand's options are its own.
+	 * Commands whose options may follow operands consume the operand and call
+	 * again (see cmd_init.c). */
 	char *spec = cf_asprintf("+:%s", shortopts);
 	int ch = getopt_long(argc, argv, spec, opts, &idx);
 	free(spec);
@@ -450,6 +530,10 @@ static void *signal_thread(void *arg)
 
 static void setup_signals(cli *c)
 {
+	/* An inherited "ignore" (background jobs of a shell) would discard the
+	 * signal before sigwait could take it. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

@@ -800,6 +800,12 @@ static const char *key_set_text(cf_config *cfg, const keydef *k, const char *tex
 static void origin_set(cf_config *cfg, const keydef *k, const char *origin)
 {
 	cf_str_set(&cfg->origins[key_index(k)], origin);
+	/* Include dirs carry their own origin: the build treats dirs without one
+	 * as defaults, which may be missing. */
+	if (k->type == KT_INCLUDE_DIRS && strcmp(origin, "default") != 0)
+		for (size_t i = 0; i < cfg->n_include_dirs; i++)
+			if (!cfg->include_dirs[i].origin)
+				cf_str_set(&cfg->include_dirs[i].origin, origin);
 }
 
 cf_config *cf_config_new_defaults(void)
@@ -889,7 +895,8 @@ static cf_status strv_from_node(const layer *ly, const cf_ynode *n, const char *
 
 static cf_status include_dir_from_map(const layer *ly, const cf_ynode *m)
 {
-	static const char *const known[] = {"path", "include", "exclude", "recursive", "order"};
+	static const char *const known[] = {"path", "include", "exclude", "recursive", "order",
+	                                    "auto_discover"};
 	const cf_ynode *path = cf_ynode_get(m, "path");
 	if (!path || path->kind != CF_Y_SCALAR) {
 		cf_error_set(ly->ctx, CF_ERR_CONFIG, "include_dirs entry has no \"path\"");
@@ -914,6 +921,8 @@ static cf_status include_dir_from_map(const layer *ly, const cf_ynode *m)
 			st = cf_ynode_bool(ly->ctx, ly->doc, v, "include_dirs.recursive", &d->recursive);
 		else if (strcmp(k, "order") == 0)
 			st = cf_ynode_long(ly->ctx, ly->doc, v, "include_dirs.order", &d->order);
+		else if (strcmp(k, "auto_discover") == 0)
+			continue; /* precursor key: discovery is always on here */
 		else
 			st = cf_ynode_unknown_key(ly->ctx, ly->doc, m->k[i], "an include_dirs entry", known,
 			                          sizeof(known) / sizeof(*known));

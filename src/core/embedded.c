@@ -17,6 +17,7 @@
 #include "log.h"
 #include "pg.h"
 #include "proc.h"
+#include "secret.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -380,7 +381,8 @@ static cf_status need_project(cf_ctx *ctx)
 	return cf_error_set(ctx, CF_ERR_USAGE, "no project loaded (call cf_ctx_load first)");
 }
 
-cf_status cf_embedded_start(cf_ctx *ctx)
+/* Initializes and starts the cluster, without touching databases. */
+static cf_status embedded_boot(cf_ctx *ctx)
 {
 	cluster c;
 	cf_status st = need_project(ctx);
@@ -526,7 +528,7 @@ cf_status cf_embedded_conninfo(cf_ctx *ctx, char **out)
 cf_status cf_embedded_conninfo_for(cf_ctx *ctx, const char *env, char **out)
 {
 	*out = NULL;
-	cf_status st = cf_embedded_start(ctx);
+	cf_status st = embedded_boot(ctx);
 	cluster c;
 	if (st)
 		return st;
@@ -536,5 +538,13 @@ cf_status cf_embedded_conninfo_for(cf_ctx *ctx, const char *env, char **out)
 	if (!st)
 		*out = conninfo_for(&c, env);
 	cluster_release(&c);
+	return st;
+}
+
+cf_status cf_embedded_start(cf_ctx *ctx)
+{
+	char *conninfo = NULL;
+	cf_status st = cf_embedded_conninfo_for(ctx, ctx->env ? ctx->env : "local", &conninfo);
+	cf_secret_free(conninfo);
 	return st;
 }

@@ -288,3 +288,10 @@ void cf_error_unstash(cf_ctx *ctx, cf_err_stash *s)
 	free(s->saved);
 	s->saved = NULL;
 }
+
+/* ---- Added for migrate ---------------------------------------------------- */
+
+int cf_error_server_position_get(const cf_ctx *ctx)
+{
+	return ctx->err.is_set ? ctx->err.server_pos : 0;
+}

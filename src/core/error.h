@@ -67,4 +67,8 @@ void cf_errlist_push_ctx(cf_errlist *l, const cf_ctx *ctx);
 void cf_errlist_release(cf_errlist *l);
 void cf_error_item_release(cf_error_item *it);
 
+/* The recorded server position (1-based characters into the statement text
+ * sent), or 0 when the server gave none. (Added for migrate.) */
+int cf_error_server_position_get(const cf_ctx *ctx);
+
 #endif

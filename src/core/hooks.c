@@ -322,11 +322,14 @@ cf_status cf_hooks_fire(cf_ctx *ctx, const cf_hook_fire *f)
 	cf_error_stash(ctx, &stash);
 	hook_ctx h;
 	hook_ctx_init(&h, ctx, f);
-	cf_status st = run_callbacks(ctx, f, &h);
+	cf_status st = f->part == CF_HOOKS_SQL ? CF_OK : run_callbacks(ctx, f, &h);
 	for (size_t i = 0; !st && ctx->cfg && i < ctx->cfg->n_hooks; i++) {
 		const cf_hook_decl *d = &ctx->cfg->hooks[i];
-		if (strcmp(d->event, f->event) == 0)
-			st = settle(ctx, run_decl(ctx, d, &h, f->pg), d->is_abort);
+		bool is_sql = d->run == NULL;
+		if (strcmp(d->event, f->event) != 0 || (f->part == CF_HOOKS_SQL && !is_sql) ||
+		    (f->part == CF_HOOKS_OUTSIDE && is_sql))
+			continue;
+		st = settle(ctx, run_decl(ctx, d, &h, f->pg), d->is_abort);
 	}
 	hook_ctx_release(&h);
 	if (stash.saved) {

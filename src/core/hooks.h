@@ -14,8 +14,16 @@
 #include "confiture.h"
 #include "pg.h"
 
+/* Which hooks of an event to run: all of them, or one side of a transaction. */
+typedef enum cf_hook_part {
+	CF_HOOKS_ALL = 0,
+	CF_HOOKS_SQL,      /* SQL hooks only (inside the caller's transaction) */
+	CF_HOOKS_OUTSIDE   /* callbacks and shell hooks only (outside it) */
+} cf_hook_part;
+
 typedef struct cf_hook_fire {
 	const char *event;
+	cf_hook_part part;
 	const char *migration_version;
 	const char *migration_name;
 	const char *table;

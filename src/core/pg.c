@@ -829,3 +829,42 @@ void cf_pg_cancel_shared(cf_pg *pg)
 	}
 	pthread_mutex_unlock(&ctx->mu);
 }
+
+/* ---- Multi-statement scripts (added for migrate) ------------------------- */
+
+cf_status cf_pg_exec_count(cf_pg *pg, const char *sql, size_t *n_done)
+{
+	*n_done = 0;
+	cf_status st = check_cancelled(pg);
+	if (st)
+		return st;
+	if (!PQsendQuery(pg->conn, sql))
+		return result_error(pg, NULL);
+	/* One result per statement, in order: the first failing one is the
+	 * number of results that came before it. */
+	PGresult *res;
+	while ((res = PQgetResult(pg->conn))) {
+		ExecStatusType t = PQresultStatus(res);
+		if (t == PGRES_COPY_OUT) {
+			/* Output nobody reads: drain it, or libpq stays in COPY mode. */
+			char *buf;
+			while (PQgetCopyData(pg->conn, &buf, 0) > 0)
+				PQfreemem(buf);
+		} else if (t == PGRES_COPY_IN || t == PGRES_COPY_BOTH) {
+			PQputCopyEnd(pg->conn, "COPY FROM STDIN has no data here");
+		}
+		if (t == PGRES_COPY_OUT || t == PGRES_COPY_IN || t == PGRES_COPY_BOTH) {
+			PQclear(res);
+			continue; /* the COPY's own result follows */
+		}
+		if (!st) {
+			st = result_status(pg, res);
+			if (!st)
+				(*n_done)++;
+		}
+		PQclear(res);
+	}
+	if (!st && PQstatus(pg->conn) != CONNECTION_OK)
+		st = result_error(pg, NULL);
+	return st;
+}

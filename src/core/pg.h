@@ -179,4 +179,13 @@ cf_status cf_pg_exec_always(cf_pg *pg, const char *sql, int nparams, const char 
  * registered at connect time: safe while another thread uses PG. */
 void cf_pg_cancel_shared(cf_pg *pg);
 
+/* ---- Added for migrate --------------------------------------------------- */
+
+/*
+ * Runs SQL (one or more statements, simple protocol) like cf_pg_exec, and
+ * sets *N_DONE to the number of statements that completed: on failure, the
+ * index of the failing statement among the non-empty ones.
+ */
+cf_status cf_pg_exec_count(cf_pg *pg, const char *sql, size_t *n_done);
+
 #endif

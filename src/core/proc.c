@@ -6,11 +6,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -83,6 +85,39 @@ static int open_output(const cf_proc_opts *o, int pipe_w)
 	if (o->output)
 		return pipe_w;
 	return open("/dev/null", O_WRONLY | O_CLOEXEC);
+}
+
+/*
+ * A child may exit without reading its stdin. Writing to that pipe raises
+ * SIGPIPE, which would kill a caller that did not ignore it: block it in
+ * this thread while pumping and swallow what was raised.
+ */
+typedef struct sigpipe_guard {
+	sigset_t old;
+	bool was_pending;
+} sigpipe_guard;
+
+static void sigpipe_block(sigpipe_guard *g)
+{
+	sigset_t pipe_set, pending;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	g->was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
+}
+
+static void sigpipe_restore(sigpipe_guard *g)
+{
+	sigset_t pipe_set, pending;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	if (!g->was_pending && sigismember(&pending, SIGPIPE)) {
+		struct timespec zero = {0, 0};
+		sigtimedwait(&pipe_set, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
 /* Pumps stdin and output until both are done or the deadline passes. */
@@ -210,7 +245,10 @@ cf_status cf_proc_run(cf_ctx *ctx, const cf_proc_opts *o, cf_proc_result *r)
 		                  strerror(child_err));
 		goto done;
 	}
+	sigpipe_guard guard;
+	sigpipe_block(&guard);
 	bool in_time = pump(o, in_p[1], out_p[0], deadline);
+	sigpipe_restore(&guard);
 	in_p[1] = out_p[0] = -1; /* closed by pump, or abandoned below */
 	int status = 0;
 	if (!in_time || !wait_child(pid, &status, deadline)) {

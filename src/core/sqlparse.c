@@ -287,3 +287,94 @@ bool cf_script_needs_autocommit(const cf_script *s)
 			return true;
 	return false;
 }
+
+/* ---- Added for migrate: what a non-transactional statement targets ------- */
+
+static char *nonempty(const char *s)
+{
+	return s && *s ? cf_strdup(s) : NULL;
+}
+
+/* The first object of a DROP: a List of String nodes, [schema.]name. */
+static void drop_target(const PgQuery__DropStmt *d, cf_nontx_target *t)
+{
+	if (d->n_objects < 1 || d->objects[0]->node_case != PG_QUERY__NODE__NODE_LIST)
+		return;
+	const PgQuery__List *l = d->objects[0]->list;
+	if (l->n_items < 1 || l->items[l->n_items - 1]->node_case != PG_QUERY__NODE__NODE_STRING)
+		return;
+	t->name = nonempty(l->items[l->n_items - 1]->string->sval);
+	if (l->n_items >= 2 && l->items[l->n_items - 2]->node_case == PG_QUERY__NODE__NODE_STRING)
+		t->schema = nonempty(l->items[l->n_items - 2]->string->sval);
+}
+
+static void fill_target(const PgQuery__Node *n, cf_nontx_target *t)
+{
+	switch (n->node_case) {
+	case PG_QUERY__NODE__NODE_INDEX_STMT:
+		t->kind = CF_TARGET_CREATE_INDEX;
+		t->name = nonempty(n->index_stmt->idxname);
+		if (n->index_stmt->relation)
+			t->schema = nonempty(n->index_stmt->relation->schemaname);
+		break;
+	case PG_QUERY__NODE__NODE_DROP_STMT:
+		if (n->drop_stmt->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_INDEX)
+			break;
+		t->kind = CF_TARGET_DROP_INDEX;
+		drop_target(n->drop_stmt, t);
+		break;
+	case PG_QUERY__NODE__NODE_CREATEDB_STMT:
+		t->kind = CF_TARGET_CREATE_DATABASE;
+		t->name = nonempty(n->createdb_stmt->dbname);
+		break;
+	case PG_QUERY__NODE__NODE_DROPDB_STMT:
+		t->kind = CF_TARGET_DROP_DATABASE;
+		t->name = nonempty(n->dropdb_stmt->dbname);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_TABLE_SPACE_STMT:
+		t->kind = CF_TARGET_CREATE_TABLESPACE;
+		t->name = nonempty(n->create_table_space_stmt->tablespacename);
+		break;
+	case PG_QUERY__NODE__NODE_DROP_TABLE_SPACE_STMT:
+		t->kind = CF_TARGET_DROP_TABLESPACE;
+		t->name = nonempty(n->drop_table_space_stmt->tablespacename);
+		break;
+	case PG_QUERY__NODE__NODE_CREATE_SUBSCRIPTION_STMT:
+		t->kind = CF_TARGET_CREATE_SUBSCRIPTION;
+		t->name = nonempty(n->create_subscription_stmt->subname);
+		break;
+	case PG_QUERY__NODE__NODE_DROP_SUBSCRIPTION_STMT:
+		t->kind = CF_TARGET_DROP_SUBSCRIPTION;
+		t->name = nonempty(n->drop_subscription_stmt->subname);
+		break;
+	default:
+		break;
+	}
+}
+
+cf_status cf_sql_nontx_target(cf_ctx *ctx, const char *sql, cf_nontx_target *out)
+{
+	memset(out, 0, sizeof(*out));
+	PgQueryProtobufParseResult res = pg_query_parse_protobuf(sql);
+	if (res.error) {
+		cf_status st = parse_error(ctx, "(statement)", sql, strlen(sql), res.error);
+		pg_query_free_protobuf_parse_result(res);
+		return st;
+	}
+	PgQuery__ParseResult *pr = pg_query__parse_result__unpack(
+		NULL, res.parse_tree.len, (const uint8_t *)res.parse_tree.data);
+	pg_query_free_protobuf_parse_result(res);
+	if (!pr)
+		return cf_error_set(ctx, CF_ERR_INTERNAL, "could not decode a parse tree");
+	if (pr->n_stmts >= 1 && pr->stmts[0]->stmt)
+		fill_target(pr->stmts[0]->stmt, out);
+	pg_query__parse_result__free_unpacked(pr, NULL);
+	return CF_OK;
+}
+
+void cf_nontx_target_release(cf_nontx_target *t)
+{
+	free(t->schema);
+	free(t->name);
+	memset(t, 0, sizeof(*t));
+}

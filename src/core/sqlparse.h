@@ -52,4 +52,33 @@ void cf_script_free(cf_script *s);
 /* Any statement that cannot run in a transaction block (or the marker). */
 bool cf_script_needs_autocommit(const cf_script *s);
 
+/* ---- Added for migrate --------------------------------------------------- */
+
+/*
+ * What a non-transactional statement creates or drops, so that a run
+ * interrupted while it ran can tell from the catalogs whether it completed.
+ */
+typedef enum cf_target_kind {
+	CF_TARGET_NONE,            /* nothing observable (VACUUM, REINDEX, ...) */
+	CF_TARGET_CREATE_INDEX,
+	CF_TARGET_DROP_INDEX,
+	CF_TARGET_CREATE_DATABASE,
+	CF_TARGET_DROP_DATABASE,
+	CF_TARGET_CREATE_TABLESPACE,
+	CF_TARGET_DROP_TABLESPACE,
+	CF_TARGET_CREATE_SUBSCRIPTION,
+	CF_TARGET_DROP_SUBSCRIPTION
+} cf_target_kind;
+
+typedef struct cf_nontx_target {
+	cf_target_kind kind;
+	char *schema;          /* an index's schema, or NULL (search_path) */
+	char *name;            /* the object's name, or NULL when the statement gives none */
+} cf_nontx_target;
+
+/* Parses SQL (one statement) and fills *OUT; release with
+ * cf_nontx_target_release. CF_ERR_SCHEMA when it does not parse. */
+cf_status cf_sql_nontx_target(cf_ctx *ctx, const char *sql, cf_nontx_target *out);
+void cf_nontx_target_release(cf_nontx_target *t);
+
 #endif

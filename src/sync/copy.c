@@ -268,8 +268,11 @@ static cf_status item_finished(worker *w, work_item *it, long long rows, long lo
 	cf_log_debug(R->ctx, "copied %s: %lld rows, %lld bytes in %.3f s", t->st->qname, rows, bytes,
 	             dur);
 	if (table_done && it->range >= 0)
-		return sync_fire_table_hook(R, "after_sync_table", t, w->dst, t->rows, 1,
+		return sync_fire_table_hook(R, "after_sync_table", CF_HOOKS_ALL, t, w->dst, t->rows, 1,
 		                            (long long)(t->duration_s * 1000));
+	if (it->range < 0)
+		return sync_fire_table_hook(R, "after_sync_table", CF_HOOKS_OUTSIDE, t, w->dst, rows, 1,
+		                            (long long)(dur * 1000));
 	return CF_OK;
 }
 
@@ -282,9 +285,15 @@ cf_status copy_item(worker *w, work_item *it)
 	double t0 = cf_now();
 	char *key = plan_item_key(t, it->range);
 	long long rows = 0, bytes = 0;
-	cf_status st = cf_pg_begin(w->dst);
+	/* Shell hooks and callbacks run outside the table's transaction (an
+	 * "after" notification only for a committed table); SQL hooks inside. */
+	cf_status st = whole ? sync_fire_table_hook(R, "before_sync_table", CF_HOOKS_OUTSIDE, t,
+	                                            w->dst, -1, -1, -1)
+	                     : CF_OK;
+	if (!st)
+		st = cf_pg_begin(w->dst);
 	if (!st && whole)
-		st = sync_fire_table_hook(R, "before_sync_table", t, w->dst, -1, -1, -1);
+		st = sync_fire_table_hook(R, "before_sync_table", CF_HOOKS_SQL, t, w->dst, -1, -1, -1);
 	rebuild rb;
 	cf_strv_init(&rb.create);
 	if (!st && whole) {
@@ -309,7 +318,7 @@ cf_status copy_item(worker *w, work_item *it)
 		st = cf_pg_exec_params(w->dst, SQL_ITEM_DONE, 5, params);
 	}
 	if (!st && whole)
-		st = sync_fire_table_hook(R, "after_sync_table", t, w->dst, rows, 1,
+		st = sync_fire_table_hook(R, "after_sync_table", CF_HOOKS_SQL, t, w->dst, rows, 1,
 		                          (long long)(dur * 1000));
 	if (!st)
 		st = cf_pg_commit(w->dst);

@@ -51,12 +51,14 @@ cf_status sync_session_setup(runner *R, cf_pg *pg, bool is_source)
 	return st;
 }
 
-cf_status sync_fire_table_hook(runner *R, const char *event, const plan_table *t, cf_pg *pg,
-                               long long rows, int success, long long elapsed_ms)
+cf_status sync_fire_table_hook(runner *R, const char *event, cf_hook_part part,
+                               const plan_table *t, cf_pg *pg, long long rows, int success,
+                               long long elapsed_ms)
 {
 	if (!cf_hooks_any(R->ctx, event))
 		return CF_OK;
 	cf_hook_fire f = CF_HOOK_FIRE_INIT(event);
+	f.part = part;
 	f.table = t->st->qname;
 	f.rows = rows;
 	f.success = success;
@@ -602,9 +604,13 @@ static cf_status truncate_split(runner *R, const cf_strv *done)
 		bool skip = cf_strv_contains(done, key);
 		cf_status st = CF_OK;
 		if (!skip) {
-			st = cf_pg_begin(R->dst);
+			st = sync_fire_table_hook(R, "before_sync_table", CF_HOOKS_OUTSIDE, t, R->dst, -1, -1,
+			                          -1);
 			if (!st)
-				st = sync_fire_table_hook(R, "before_sync_table", t, R->dst, -1, -1, -1);
+				st = cf_pg_begin(R->dst);
+			if (!st)
+				st = sync_fire_table_hook(R, "before_sync_table", CF_HOOKS_SQL, t, R->dst, -1, -1,
+				                          -1);
 			if (!st) {
 				char *sql = cf_sql_format(R->dst, "TRUNCATE ONLY %s", t->dt->quoted);
 				st = cf_pg_exec(R->dst, sql);

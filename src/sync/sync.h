@@ -408,6 +408,7 @@ const char *pii_name_reason(const char *column);
 /* ---- Run (run.c, copy.c, verify.c, pii.c) --------------------------------------- */
 
 #include "dbref.h"
+#include "hooks.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -462,9 +463,11 @@ struct runner {
 cf_status sync_session_setup(runner *R, cf_pg *pg, bool is_source);
 /* Copies one work item in one target transaction (copy.c). */
 cf_status copy_item(worker *w, work_item *it);
-/* Fires a table hook under R->mu. */
-cf_status sync_fire_table_hook(runner *R, const char *event, const plan_table *t, cf_pg *pg,
-                               long long rows, int success, long long elapsed_ms);
+/* Fires a table hook under R->mu: PART says which hooks (SQL ones run in the
+ * table's transaction, shell hooks and callbacks outside it). */
+cf_status sync_fire_table_hook(runner *R, const char *event, cf_hook_part part,
+                               const plan_table *t, cf_pg *pg, long long rows, int success,
+                               long long elapsed_ms);
 /* Replaces the recorded server error with one that cannot quote data. */
 void sync_scrub_error(cf_ctx *ctx);
 /* --verify (verify.c): issues go to the plan; CF_ERR_CHECK when any. */
