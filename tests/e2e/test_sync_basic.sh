@@ -188,6 +188,17 @@ run cf sync history --project-dir "$P" --to "$(dburl "$EMPTY")"
 expect_rc 0 "history of a database without syncs"
 expect_out "no sync has been recorded" "says so"
 
+# ---- A password in a URL stays out of everything ----------------------------------------------------------
+PWURL="postgresql://postgres:pw-s3cret-x@/$SRC?host=$PGHOST&port=$PGPORT"
+run S --from "$PWURL" --to staging --tables customers -v -f json
+expect_rc 0 "a source URL with a password"
+expect_json '.source | test("postgres:\\*\\*\\*@")' "true" "is shown masked"
+expect_eq "$(grep -c 'pw-s3cret-x' <<<"$out$err")" "0" "the password is in no output or debug log"
+run cf sync history --project-dir "$P" --to staging -f json
+expect_json '.runs[0].source | test("postgres:\\*\\*\\*@")' "true" "and recorded masked"
+pg_dump -d "$DST" >"$TMP/dst.sql"
+expect_eq "$(grep -c 'pw-s3cret-x' "$TMP/dst.sql")" "0" "the password is nowhere in the target"
+
 # ---- Hooks --------------------------------------------------------------------------------------------------------
 cat >"$P/confiture.yaml" <<YAML
 hooks:
