@@ -322,6 +322,133 @@ void cf_embedded_status_free(cf_embedded_status *st);
 
 /* ==== Medium 1: build (src/build) ======================================== */
 
+/*
+ * `confiture build`: the files of include_dirs (minus exclude_dirs), in
+ * order -- include dirs by `order`, files by relative path compared
+ * component by component (or by hexadecimal prefix with build.sort_mode:
+ * hex), seed files (a "seed"/"seeds" path component) after all schema
+ * files -- parsed with libpg_query, hashed, concatenated into one file, and
+ * optionally run on the environment's database.
+ */
+typedef struct cf_build_options {
+	const char *output;  /* output file (relative to the working directory); NULL:
+	                        build.output (relative to the project), else
+	                        db/generated/schema_{env}.sql */
+	bool is_apply;       /* run the build on the environment's database */
+	bool is_recreate;    /* drop and re-create that database first (implies is_apply) */
+	bool is_template;    /* keep the built database as a template named after the
+	                        schema hash and clone it while the hash is unchanged
+	                        (implies is_apply and re-creates the database) */
+	bool is_schema_only; /* leave seed files out (of the output, hash and apply) */
+	bool is_no_output;   /* do not write the output file */
+} cf_build_options;
+
+typedef struct cf_build_file {
+	char *path;          /* as shown in messages (relative to the working directory) */
+	char *relpath;       /* as in the separators and the hash */
+	size_t bytes;
+	size_t n_statements;
+	bool is_seed;
+	bool is_parsed;      /* parsed this time (else known to parse from the build cache) */
+} cf_build_file;
+
+typedef struct cf_build_timings {
+	double discover_s;   /* walking include_dirs */
+	double load_s;       /* reading and parsing the files */
+	double hash_s;
+	double prepare_s;    /* connecting, re-creating or cloning the database */
+	double apply_s;      /* the schema statements */
+	double seeds_s;
+	double write_s;      /* rendering and writing the output file */
+} cf_build_timings;
+
+typedef struct cf_build_result {
+	bool success;
+	char *message;              /* one line for people */
+	double duration_s;
+	bool changes_detected;      /* the output file was (re)written or a database built */
+	char *env;
+	char *hash;                 /* the schema hash, 64 hex characters */
+	char *output_path;          /* absolute; NULL with is_no_output */
+	bool is_output_written;     /* false when the file was already up to date */
+	cf_build_file *files;       /* in build order */
+	size_t n_files;
+	size_t n_schema_files;
+	size_t n_seed_files;
+	size_t bytes;               /* SQL bytes in the files */
+	size_t n_parsed;            /* files parsed this time */
+	size_t n_statements;        /* statements in the files (run, with is_apply) */
+	size_t n_nontx;             /* statements run after the transaction, one at a time */
+	size_t n_skipped;           /* BEGIN/COMMIT statements left out */
+	bool is_applied;
+	char *database;             /* the database built, or NULL */
+	bool is_recreated;
+	bool is_cloned;             /* made from the template, without running the files */
+	char *template_name;        /* with is_template */
+	size_t n_templates_dropped; /* stale templates dropped */
+	cf_build_timings timings;
+	cf_error_item *errors;      /* the failure, and every file that does not parse */
+	size_t n_errors;
+} cf_build_result;
+
+/*
+ * Builds the loaded environment. Every file is read and parsed before any
+ * SQL runs; a parse error is CF_ERR_SCHEMA at file:line:column. With
+ * is_apply the files run on the environment's database (the embedded
+ * cluster by default) in one transaction (build.transaction); a server error
+ * rolls it back and is CF_ERR_SCHEMA at the file's line and column, with
+ * SQLSTATE, detail and hint. --recreate and --template against a protected
+ * environment (or one whose URL is that of a protected environment) are
+ * CF_ERR_VALIDATION before anything is touched. The output file is written
+ * atomically, after everything else succeeded. Fires before_build,
+ * after_build, and on_error on failure. *OUT is filled on success and
+ * failure alike; free it with cf_build_result_free.
+ */
+cf_status cf_build(cf_ctx *ctx, const cf_build_options *opts, cf_build_result **out);
+void cf_build_result_free(cf_build_result *r);
+
+/* `confiture seed apply`: the seed files of a build, alone. */
+typedef struct cf_seed_options {
+	bool is_sequential;      /* each file in its own savepoint (or also seed.execution_mode) */
+	bool is_continue_on_error; /* with sequential: report a failing file, go on (or also
+	                              seed.continue_on_error) */
+} cf_seed_options;
+
+typedef struct cf_seed_file {
+	char *path;
+	size_t n_statements;
+	bool success;            /* false: rolled back (see the result's errors) */
+} cf_seed_file;
+
+typedef struct cf_seed_result {
+	bool success;            /* every file applied */
+	char *message;
+	double duration_s;
+	bool changes_detected;   /* at least one file applied (committed) */
+	char *database;
+	bool is_sequential;
+	cf_seed_file *files;     /* in order */
+	size_t n_files;
+	size_t n_applied;
+	size_t n_failed;
+	size_t n_statements;     /* statements run */
+	cf_error_item *errors;
+	size_t n_errors;
+} cf_seed_result;
+
+/*
+ * Applies the seed files of the loaded environment, in build order, on its
+ * database. By default (seed.execution_mode: concatenate) all in one
+ * transaction; sequential runs each file in a savepoint (or in a transaction
+ * of its own with seed.transaction_mode: transaction), and with
+ * continue_on_error a failing file is rolled back, reported in errors, and
+ * the others go on. A failed file makes the status CF_ERR_SQL, with the
+ * error at its file:line:column. OPTS may be NULL. *OUT is filled on success
+ * and failure alike; free it with cf_seed_result_free.
+ */
+cf_status cf_seed_apply(cf_ctx *ctx, const cf_seed_options *opts, cf_seed_result **out);
+void cf_seed_result_free(cf_seed_result *r);
+
 /* ==== Medium 2: migrate (src/migrate) ===================================== */
 
 /*

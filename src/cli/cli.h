@@ -98,6 +98,10 @@ cf_status cmd_embedded(cli *c, int argc, char **argv);
 cf_status cmd_validate_config(cli *c, int argc, char **argv);
 cf_status cmd_hooks(cli *c, int argc, char **argv);
 /* medium 1: build */
+cf_status cmd_build(cli *c, int argc, char **argv);
+cf_status cmd_seed(cli *c, int argc, char **argv);
+/* The errors of a result as an "errors" JSON array (cmd_build.c). */
+void cli_json_errors(cf_json *j, const cf_error_item *v, size_t n);
 /* medium 2: migrate */
 cf_status cmd_migrate(cli *c, int argc, char **argv);
 cf_status cmd_verify_checksums(cli *c, int argc, char **argv);

@@ -106,6 +106,40 @@ static cf_status cmd_version(cli *c, int argc, char **argv);
 
 static const cli_command COMMANDS[] = {
 	/* -- medium 1: build -- */
+	{"build", cmd_build, "build the schema file from db/schema/, and a database with --apply",
+	 "usage: confiture build [--output FILE] [--apply] [--recreate] [--template]\n"
+	 "                       [--schema-only] [--show-hash] [--no-output]\n\n"
+	 "Collects the .sql files of include_dirs (default db/schema and db/seeds) in\n"
+	 "order, parses every one of them, and writes db/generated/schema_ENV.sql with\n"
+	 "a header (environment, schema hash, file count) and a separator per file.\n"
+	 "Seed files (a \"seed\" or \"seeds\" path component) come after the schema.\n\n"
+	 "  -o, --output FILE         write the schema here (default: build.output, else\n"
+	 "                            db/generated/schema_ENV.sql)\n"
+	 "      --apply               also run the files on the environment's database,\n"
+	 "                            in one transaction (the embedded cluster by default)\n"
+	 "      --recreate            drop and re-create the database first (refused on a\n"
+	 "                            protected environment)\n"
+	 "      --template            keep the built database as a template named after the\n"
+	 "                            schema hash; while the hash is unchanged, clone it\n"
+	 "                            instead of running the files (re-creates the database)\n"
+	 "      --schema-only         leave the seed files out\n"
+	 "      --show-hash           print the schema hash on stdout\n"
+	 "      --no-output           do not write the schema file\n"
+	 "      --separator-style S   block_comment, line_comment, mysql, custom or none\n"
+	 "      --sequential          run each seed file in its own savepoint\n"
+	 "      --continue-on-error   with --sequential: roll back a failing seed file, go on\n\n"
+	 "Exit codes: 0 built; 4 a file does not parse, a statement fails (rolled back),\n"
+	 "or no files; 5 protected environment; 3 connection failure.\n"},
+	{"seed", cmd_seed, "apply the seed files of the build to the database",
+	 "usage: confiture seed apply [--sequential] [--continue-on-error]\n\n"
+	 "Runs the seed files of the build (paths with a \"seed\" or \"seeds\" component,\n"
+	 "such as db/seeds/*.sql), in build order, on the environment's database: all\n"
+	 "in one transaction, or with --sequential each file in its own savepoint\n"
+	 "(seed.transaction_mode: transaction gives each file a transaction of its own).\n\n"
+	 "      --sequential          one savepoint per file\n"
+	 "      --continue-on-error   roll back a failing file, report it, and go on\n\n"
+	 "Exit codes: 0 applied; 3 a statement failed; 4 a file does not parse or\n"
+	 "there are no seed files.\n"},
 	/* -- medium 2: migrate -- */
 	{"migrate", cmd_migrate, "apply, roll back and inspect tracked migrations",
 	 "usage: confiture migrate ACTION [OPTIONS]\n\n"

@@ -378,3 +378,168 @@ void cf_nontx_target_release(cf_nontx_target *t)
 	free(t->name);
 	memset(t, 0, sizeof(*t));
 }
+
+/* ---- Lighter parsing for large scripts ------------------------------------ */
+
+/* Reads the word at T[*I] (letters, digits, "_") after blanks and comments. */
+static size_t next_word(const char *t, size_t *i, size_t end, char *w, size_t wmax)
+{
+	*i = skip_blank(t, *i, end);
+	size_t n = 0;
+	while (*i < end) {
+		char c = t[*i];
+		bool is_word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+		               (c >= '0' && c <= '9');
+		if (!is_word)
+			break;
+		if (n + 1 < wmax)
+			w[n++] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
+		(*i)++;
+	}
+	w[n] = '\0';
+	return n;
+}
+
+static bool word_in(const char *w, const char *const *set)
+{
+	for (size_t i = 0; set[i]; i++)
+		if (strcmp(w, set[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Could the statement be transaction control, COPY, or one that cannot run
+ * in a transaction block? Only its first words are read; a "yes" is then
+ * settled with a parse tree, so false positives cost time, never accuracy.
+ */
+static bool needs_tree(const char *t, size_t start, size_t end)
+{
+	static const char *const first[] = {
+		"VACUUM", "CLUSTER",   "REINDEX", "DISCARD", "BEGIN",   "START",   "COMMIT",
+		"END",    "ROLLBACK",  "ABORT",   "SAVEPOINT", "RELEASE", "PREPARE", "COPY", NULL};
+	static const char *const objects[] = {"DATABASE", "TABLESPACE", "SUBSCRIPTION", NULL};
+	char w[4][16];
+	size_t i = start;
+	for (int k = 0; k < 4; k++)
+		next_word(t, &i, end, w[k], sizeof(w[k]));
+	if (word_in(w[0], first))
+		return true;
+	if (strcmp(w[0], "CREATE") == 0 || strcmp(w[0], "DROP") == 0)
+		return word_in(w[1], objects) || strcmp(w[2], "CONCURRENTLY") == 0 ||
+		       strcmp(w[3], "CONCURRENTLY") == 0;
+	if (strcmp(w[0], "ALTER") == 0)
+		return strcmp(w[1], "SYSTEM") == 0 || strcmp(w[1], "TYPE") == 0;
+	return false;
+}
+
+/* Parses one statement alone; NULL when it does not parse by itself. */
+static PgQuery__ParseResult *parse_one(const char *text, size_t off, size_t len)
+{
+	char *one = cf_strndup(text + off, len);
+	PgQueryProtobufParseResult res = pg_query_parse_protobuf(one);
+	free(one);
+	PgQuery__ParseResult *pr = NULL;
+	if (!res.error)
+		pr = pg_query__parse_result__unpack(NULL, res.parse_tree.len,
+		                                    (const uint8_t *)res.parse_tree.data);
+	pg_query_free_protobuf_parse_result(res);
+	if (pr && pr->n_stmts != 1) {
+		pg_query__parse_result__free_unpacked(pr, NULL);
+		pr = NULL;
+	}
+	return pr;
+}
+
+static void classify(cf_stmt *st, const PgQuery__Node *n)
+{
+	st->node = n ? node_name(n) : "empty";
+	if (n && n->node_case == PG_QUERY__NODE__NODE_TRANSACTION_STMT)
+		st->kind = txn_kind(n->transaction_stmt);
+	else if (n && is_copy_from_stdin(n))
+		st->kind = CF_STMT_COPY_STDIN;
+	st->nontx = n ? nontx_reason(n) : NULL;
+}
+
+/* ALTER TYPE ... ADD VALUE 'v' at I: does a later statement use 'v'? */
+static void lite_enum_uses(cf_script *s, size_t i, const char *val)
+{
+	size_t vl = strlen(val);
+	for (size_t j = i + 1; j < s->n_stmts; j++) {
+		const cf_stmt *later = &s->stmts[j];
+		if (!memmem(s->text + later->offset, later->len, val, vl))
+			continue;
+		PgQuery__ParseResult *pr = parse_one(s->text, later->offset, later->len);
+		bool uses = pr && tree_has_string((const ProtobufCMessage *)pr->stmts[0]->stmt, val);
+		if (pr)
+			pg_query__parse_result__free_unpacked(pr, NULL);
+		if (uses) {
+			s->stmts[i].nontx = "ALTER TYPE ... ADD VALUE used later in the file";
+			return;
+		}
+	}
+}
+
+/* Parse trees for the statements needs_tree picks. */
+static void lite_classify(cf_script *s)
+{
+	for (size_t i = 0; i < s->n_stmts; i++) {
+		cf_stmt *st = &s->stmts[i];
+		if (!needs_tree(s->text, st->offset, st->offset + st->len))
+			continue;
+		PgQuery__ParseResult *pr = parse_one(s->text, st->offset, st->len);
+		if (!pr)
+			continue;
+		const PgQuery__Node *n = pr->stmts[0]->stmt;
+		classify(st, n);
+		if (n && n->node_case == PG_QUERY__NODE__NODE_ALTER_ENUM_STMT &&
+		    n->alter_enum_stmt->new_val && *n->alter_enum_stmt->new_val)
+			lite_enum_uses(s, i, n->alter_enum_stmt->new_val);
+		pg_query__parse_result__free_unpacked(pr, NULL);
+	}
+}
+
+cf_status cf_script_parse_lite(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                               cf_script **out)
+{
+	*out = NULL;
+	PgQuerySplitResult res = pg_query_split_with_parser(text);
+	if (res.error) {
+		cf_status st = parse_error(ctx, file, text, len, res.error);
+		pg_query_free_split_result(res);
+		return st;
+	}
+	cf_script *s = cf_calloc(1, sizeof(*s));
+	s->text = text;
+	s->len = len;
+	s->stmts = cf_calloc(res.n_stmts > 0 ? (size_t)res.n_stmts : 1, sizeof(cf_stmt));
+	int line = 1, col = 1;
+	size_t last_off = 0;
+	for (int i = 0; i < res.n_stmts; i++) {
+		size_t start = (size_t)res.stmts[i]->stmt_location;
+		size_t end = res.stmts[i]->stmt_len ? start + (size_t)res.stmts[i]->stmt_len : len;
+		size_t first = skip_blank(text, start, end);
+		if (first >= end)
+			continue;
+		cf_stmt *st = &s->stmts[s->n_stmts++];
+		st->offset = first;
+		st->len = end - first;
+		for (size_t k = last_off; k < first; k++) {
+			unsigned char ch = (unsigned char)text[k];
+			if (ch == '\n') {
+				line++;
+				col = 1;
+			} else if ((ch & 0xC0) != 0x80) {
+				col++;
+			}
+		}
+		last_off = first;
+		st->line = line;
+		st->column = col;
+	}
+	pg_query_free_split_result(res);
+	lite_classify(s);
+	s->has_no_tx_marker = scan_no_tx_marker(text);
+	*out = s;
+	return CF_OK;
+}
