@@ -620,6 +620,209 @@ cf_status cf_migrate_preflight(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migr
 
 /* ==== Medium 3: sync (src/sync) =========================================== */
 
+/*
+ * confiture sync copies the tables of one database into another, streaming
+ * COPY TO STDOUT on the source into COPY FROM STDIN on the target, and
+ * rewriting masked columns inside the stream (constant memory). See
+ * docs/sync.md and docs/anonymization.md.
+ */
+typedef struct cf_sync_opts {
+	const char *from;            /* ENV name or connection URL (required) */
+	const char *to;              /* ENV name or connection URL (required) */
+	bool anonymize;              /* mask columns with the rules file */
+	const char *rules_file;      /* NULL: sync.rules; setting it implies anonymize */
+	const char *const *tables;   /* globs ("users", "sales.*"); none = every table */
+	size_t n_tables;
+	const char *const *exclude;  /* globs left out */
+	size_t n_exclude;
+	long jobs;                   /* parallel workers; 0 = sync.jobs */
+	bool dry_run;                /* plan and warn; move nothing */
+	bool resume;                 /* continue the last interrupted run */
+	bool verify;                 /* check counts, checksums, masking, FKs after */
+	bool allow_random;           /* no key: mask with a random per-run key */
+	long long split_rows;        /* with jobs > 1, split tables estimated above
+	                                this many rows into PK ranges; 0 = 1,000,000 */
+	long verify_sample;          /* source values sampled per masked column; 0 = 100 */
+} cf_sync_opts;
+
+/* One table of a sync: its plan and, after the run, what moved. */
+typedef struct cf_sync_table {
+	char *name;                  /* schema.table */
+	const char *format;          /* "binary" or "text" (static) */
+	long long est_rows;          /* source estimate (dry run: the plan) */
+	long long rows;              /* rows written to the target */
+	long long bytes;             /* COPY bytes written to the target */
+	double duration_s;
+	int n_ranges;                /* primary-key ranges (1 = copied in one piece) */
+	bool is_skipped;             /* done by the interrupted run being resumed */
+	bool is_subset;              /* filtered by a where: or by its parents */
+	char *where;                 /* the subset predicate run on the source, or NULL */
+	char **masked;               /* "column: strategy" per masked column */
+	size_t n_masked;
+	int verified;                /* -1 not verified, 1 ok, 0 found a problem */
+} cf_sync_table;
+
+/* A finding: a column mismatch (stops the run before any data moves), a PII
+ * warning (dry run), or a verify failure. Never holds a data value. */
+typedef struct cf_sync_issue {
+	char *table;
+	char *column;                /* or NULL */
+	char *kind;                  /* missing_in_target, missing_in_source,
+	                                type_mismatch, pii_name, pii_values,
+	                                row_count, checksum, masked_value_kept,
+	                                fk_orphans */
+	char *message;
+} cf_sync_issue;
+
+typedef struct cf_sync_result {
+	bool success;
+	char *message;
+	double duration_s;
+	bool changes_detected;       /* rows were written */
+	char *run_id;                /* uuid of the run in the target's history */
+	char *resumed_from;          /* run_id continued by --resume, or NULL */
+	char *source;                /* connection, password masked */
+	char *target;
+	bool is_anonymized;
+	bool is_dry_run;
+	bool is_verified;            /* --verify ran and found nothing */
+	long n_copied;               /* tables copied by this run */
+	long n_skipped;              /* tables already done (resume) */
+	long long rows;              /* rows written by this run */
+	long long bytes;
+	cf_sync_table *tables;       /* in load order */
+	size_t n_tables;
+	cf_sync_issue *issues;
+	size_t n_issues;
+	char **warnings;
+	size_t n_warnings;
+	cf_error_item *errors;
+	size_t n_errors;
+} cf_sync_result;
+
+/*
+ * Copies data from OPTS->from to OPTS->to. Refuses (CF_ERR_VALIDATION) a
+ * protected target or a target that is the source. Rules errors, missing
+ * key and column mismatches are CF_ERR_CONFIG / CF_ERR_VALIDATION before
+ * anything changes; a verify problem is CF_ERR_CHECK. Each table is loaded
+ * in one target transaction (truncate + COPY), so a failure leaves every
+ * table either as it was or complete (a table split into primary-key ranges
+ * with jobs > 1 is loaded range by range instead: each range is atomic, and
+ * opts->resume completes it). *OUT is filled on success and failure
+ * alike (free with cf_sync_result_free). Masked source values never appear
+ * in errors or logs.
+ */
+cf_status cf_sync(cf_ctx *ctx, const cf_sync_opts *opts, cf_sync_result **out);
+void cf_sync_result_free(cf_sync_result *r);
+
+/* One recorded run, newest first. */
+typedef struct cf_sync_run {
+	char *run_id;
+	char *started_at;            /* ISO 8601, UTC */
+	char *finished_at;           /* or NULL while running / after a crash */
+	char *run_by;                /* "os_user@host as db_user" */
+	char *source;                /* password masked */
+	char *outcome;               /* running, success, failed, interrupted */
+	char *error;                 /* or NULL */
+	char *resumed_from;          /* or NULL */
+	char **tables;
+	size_t n_tables;
+	long long rows;
+	long long bytes;
+	double duration_s;
+	bool is_anonymized;
+} cf_sync_run;
+
+typedef struct cf_sync_history {
+	bool success;
+	char *target;                /* masked */
+	cf_sync_run *runs;
+	size_t n_runs;
+	cf_error_item *errors;
+	size_t n_errors;
+} cf_sync_history;
+
+/*
+ * Lists the runs recorded in TARGET (ENV or URL; NULL = the loaded
+ * environment), newest first, at most LIMIT (0 = all). A database where no
+ * sync ever ran has an empty history. Free with cf_sync_history_free.
+ */
+cf_status cf_sync_history_list(cf_ctx *ctx, const char *target, long limit,
+                               cf_sync_history **out);
+void cf_sync_history_free(cf_sync_history *h);
+
+/*
+ * Anonymization strategy plugins (ABI version 1). A plugin is a shared object
+ * listed under `plugins:` in the config that exports
+ *
+ *     const cf_plugin *confiture_plugin(void);
+ *
+ * Its strategies are used in rules files as `strategy: plugin:NAME`. The
+ * descriptor can also carry hook callbacks (fired like cf_hook_register's).
+ * See docs/plugins.md and contrib/plugins/.
+ */
+#define CF_PLUGIN_ABI_VERSION 1
+
+/* Where a strategy writes its output (opaque; use the host functions). */
+typedef struct cf_mask_out cf_mask_out;
+
+/* Services confiture offers to a plugin. */
+typedef struct cf_plugin_host {
+	uint32_t abi_version;
+	/* Appends N bytes to the masked value. */
+	void (*write)(cf_mask_out *out, const char *data, size_t n);
+	/* Makes the masked value SQL NULL. */
+	void (*set_null)(cf_mask_out *out);
+	/* Records why masking failed (never put the input value in it). */
+	void (*set_error)(cf_mask_out *out, const char *message);
+	/* Keyed BLAKE2b of DATA under KEY: OUTLEN bytes, 16..64. */
+	void (*keyed_hash)(const unsigned char *key, size_t keylen, const void *data, size_t n,
+	                   unsigned char *out, size_t outlen);
+} cf_plugin_host;
+
+/* One value to mask: its text form (not NUL-terminated) and the rule's key. */
+typedef struct cf_mask_in {
+	const char *value;
+	size_t len;
+	const unsigned char *key;    /* 32 bytes derived from the run key, the
+	                                strategy name and the rule's seed */
+	size_t keylen;
+	const cf_plugin_host *host;
+} cf_mask_in;
+
+typedef struct cf_plugin_strategy {
+	const char *name;            /* used as plugin:NAME */
+	/*
+	 * Called once per rule with the rule's other keys as strings. Returns 0
+	 * and sets *STATE (may stay NULL), or non-zero with a message in ERR
+	 * (the rules file error then names that line). May be NULL.
+	 */
+	int (*init)(void **state, const char *const *keys, const char *const *values, size_t n,
+	            char *err, size_t errlen);
+	/* Masks one non-NULL value: 0 on success, non-zero after set_error.
+	 * Called from several threads at once with the same STATE. */
+	int (*mask)(void *state, const cf_mask_in *in, cf_mask_out *out);
+	void (*release)(void *state); /* may be NULL */
+} cf_plugin_strategy;
+
+typedef struct cf_plugin_hook {
+	const char *event;           /* an event of cf_hook_events(), or "*" */
+	cf_hook_fn fn;
+	void *ud;
+} cf_plugin_hook;
+
+typedef struct cf_plugin {
+	uint32_t abi_version;        /* CF_PLUGIN_ABI_VERSION */
+	const char *name;
+	const char *version;
+	const cf_plugin_strategy *strategies;
+	size_t n_strategies;
+	const cf_plugin_hook *hooks;
+	size_t n_hooks;
+} cf_plugin;
+
+typedef const cf_plugin *(*cf_plugin_entry_fn)(void);
+
 /* ==== Medium 4: schema-to-schema (src/s2s) ================================ */
 
 /*

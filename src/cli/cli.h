@@ -108,6 +108,7 @@ cf_status cmd_verify_checksums(cli *c, int argc, char **argv);
 /* Prints a migrate result (text, json, or csv for status), frees it, returns ST. */
 cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st);
 /* medium 3: sync */
+cf_status cmd_sync(cli *c, int argc, char **argv);
 /* medium 4: s2s */
 cf_status cmd_s2s(cli *c, int argc, char **argv);
 

@@ -180,6 +180,33 @@ static const cli_command COMMANDS[] = {
 	 ".up.sql (CRLF counted as LF). Exit 0 all match, 1 a mismatch, 2 no ledger.\n\n"
 	 "  --fix      rewrite the stored checksums of changed (or unrecorded) files\n"},
 	/* -- medium 3: sync -- */
+	{"sync", cmd_sync, "copy data between databases, masking PII in the stream",
+	 "usage: confiture sync --from ENV|URL --to ENV|URL [OPTIONS]\n"
+	 "       confiture sync history [--to ENV|URL] [--limit N]\n\n"
+	 "Streams every table (all non-system schemas) from the source into the\n"
+	 "target with COPY, in foreign-key order, each table truncated and loaded\n"
+	 "in one target transaction. With --anonymize, columns named in the rules\n"
+	 "file are masked inside the stream, deterministically under the key in\n"
+	 "$CONFITURE_ANON_KEY (or the variable named by sync.key_env / key_env:).\n"
+	 "Refuses a protected target and a target that is the source (exit 5).\n\n"
+	 "  --from ENV|URL       source: an environment name or a connection URL\n"
+	 "  --to ENV|URL         target: an environment name or a connection URL\n"
+	 "  --anonymize          mask with the rules file (db/sync/anonymization.yaml)\n"
+	 "  --rules FILE         another rules file (implies --anonymize)\n"
+	 "  --allow-random       with no key set, mask with a random per-run key\n"
+	 "  --tables GLOB,...    only these tables (\"users\", \"sales.*\")\n"
+	 "  --exclude GLOB,...   leave these tables out\n"
+	 "  -j, --jobs N         tables (and primary-key ranges) copied in parallel\n"
+	 "  --split-rows N       with --jobs, split tables above N rows (default 1000000)\n"
+	 "  --dry-run            print the plan and PII warnings; move nothing\n"
+	 "  --resume             continue the last interrupted run\n"
+	 "  --verify             check counts, checksums, masking and foreign keys after\n"
+	 "  --verify-sample N    source values sampled per masked column (default 100)\n\n"
+	 "history lists the runs recorded in the target (default: the environment\n"
+	 "chosen with --env).\n\n"
+	 "Exit: 0 done, 1 verify found problems, 2 usage, 3 connection or copy\n"
+	 "failed (rolled back), 5 rules/key/columns invalid or target refused,\n"
+	 "6 another sync holds the target, 130 interrupted.\n"},
 	/* -- medium 4: s2s -- */
 	{"s2s", cmd_s2s, "move data between schemas or databases over postgres_fdw (schema-to-schema)",
 	 "usage: confiture s2s setup   --source ENV|URL --target ENV|URL [--schema S]...\n"

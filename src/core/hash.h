@@ -27,4 +27,17 @@ void cf_hex_encode(const unsigned char *raw, size_t n, char *out);
 void cf_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
                     unsigned char out[32]);
 
+/*
+ * HMAC-SHA256 with the key's pads absorbed once, for hashing many short
+ * values under one key: two SHA-256 blocks per value under 56 bytes (SHA
+ * extensions when the CPU has them), no allocation. Copy-free and
+ * thread-safe: hashing only reads K. Wipe K when done.
+ */
+typedef struct cf_hmac_key {
+	unsigned char opaque[256] __attribute__((aligned(16)));
+} cf_hmac_key;
+void cf_hmac_key_init(cf_hmac_key *k, const void *key, size_t keylen);
+void cf_hmac_key_hash(const cf_hmac_key *k, const void *data, size_t n, unsigned char out[32]);
+void cf_hmac_key_wipe(cf_hmac_key *k);
+
 #endif

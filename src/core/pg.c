@@ -786,6 +786,50 @@ bool cf_ctx_is_cancelled(const cf_ctx *ctx)
 	return atomic_load(&((cf_ctx *)ctx)->is_cancelled);
 }
 
+/* ---- Additions for sync (medium 3) ------------------------------------------ */
+
+cf_status cf_pg_copy_in_finish(cf_pg *pg, long long *rows)
+{
+	*rows = 0;
+	if (PQputCopyEnd(pg->conn, NULL) != 1)
+		return result_error(pg, NULL);
+	cf_status st = CF_OK;
+	PGresult *res;
+	while ((res = PQgetResult(pg->conn))) {
+		if (!st)
+			st = result_status(pg, res);
+		if (!st && PQresultStatus(res) == PGRES_COMMAND_OK && PQcmdTuples(res)[0])
+			*rows = atoll(PQcmdTuples(res));
+		PQclear(res);
+	}
+	return st;
+}
+
+cf_status cf_pg_exec_always(cf_pg *pg, const char *sql, int nparams, const char *const *params)
+{
+	if (PQstatus(pg->conn) != CONNECTION_OK)
+		return result_error(pg, NULL);
+	PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType t = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	cf_status st = t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK ? CF_OK : CF_ERR_SQL;
+	PQclear(res);
+	return st;
+}
+
+void cf_pg_cancel_shared(cf_pg *pg)
+{
+	if (pg->cancel_slot < 0)
+		return;
+	cf_ctx *ctx = pg->ctx;
+	pthread_mutex_lock(&ctx->mu);
+	PGcancel *c = ctx->cancels[pg->cancel_slot];
+	if (c) {
+		char err[256];
+		PQcancel(c, err, sizeof(err));
+	}
+	pthread_mutex_unlock(&ctx->mu);
+}
+
 /* ---- Multi-statement scripts (added for migrate) ------------------------- */
 
 cf_status cf_pg_exec_count(cf_pg *pg, const char *sql, size_t *n_done)

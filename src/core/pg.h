@@ -165,6 +165,24 @@ char *cf_sql_format(cf_pg *pg, const char *fmt, ...);
  * grown buffer leaves the old copy behind). */
 void cf_sql_append_secret(cf_pg *pg, cf_buf *out, const char *secret);
 
+/* ---- Additions for sync (medium 3) ------------------------------------------ */
+
+/*
+ * Ends a COPY FROM STDIN successfully and reports how many rows the server
+ * stored (the command tag), in *ROWS. Errors as cf_pg_copy_in_end.
+ */
+cf_status cf_pg_copy_in_finish(cf_pg *pg, long long *rows);
+
+/*
+ * Runs SQL like cf_pg_exec_params even after cf_ctx_cancel: for bookkeeping
+ * on the way out (marking a run interrupted). Never cancels itself.
+ */
+cf_status cf_pg_exec_always(cf_pg *pg, const char *sql, int nparams, const char *const *params);
+
+/* Sends a cancel request for PG's running statement through the handle
+ * registered at connect time: safe while another thread uses PG. */
+void cf_pg_cancel_shared(cf_pg *pg);
+
 /* ---- Added for migrate --------------------------------------------------- */
 
 /*

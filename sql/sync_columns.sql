@@ -1,0 +1,53 @@
+-- sync_columns.sql: every column of every user table, with what sync needs to
+-- copy and mask it. One row per column, tables in (schema, name) order.
+-- Left out: system schemas, confiture's own schema, tables of extensions.
+-- bin_ok: the binary COPY form carries no database-specific type OIDs
+-- (composites and arrays or ranges of user types do), so it can travel
+-- between databases as it is. seq: the sequence the column owns, or the one its
+-- default draws from (nextval('...')).
+SELECT n.nspname,
+       c.relname,
+       c.reltuples::bigint AS est_rows,
+       c.relpages::bigint AS pages,
+       c.relispartition,
+       a.attname,
+       format_type(a.atttypid, a.atttypmod) AS type,
+       bt.typname AS base,
+       format_type(bt.oid, NULL) AS base_full,
+       bt.typcategory,
+       a.attnotnull,
+       a.atthasdef OR a.attidentity <> '' AS has_default,
+       a.attgenerated <> '' AS is_generated,
+       CASE WHEN bt.typtype IN ('c', 'p') THEN false
+            WHEN bt.typcategory = 'A' THEN bt.typelem < 16384
+            WHEN bt.typtype IN ('r', 'm') THEN bt.oid < 16384
+            ELSE true END AS bin_ok,
+       COALESCE(pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname),
+                (SELECT format('%I.%I', sn.nspname, s.relname)
+                   FROM pg_attrdef ad
+                   JOIN pg_depend dp ON dp.classid = 'pg_attrdef'::regclass AND dp.objid = ad.oid
+                                    AND dp.refclassid = 'pg_class'::regclass
+                   JOIN pg_class s ON s.oid = dp.refobjid AND s.relkind = 'S'
+                   JOIN pg_namespace sn ON sn.oid = s.relnamespace
+                  WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum
+                  LIMIT 1)) AS seq,
+       COALESCE((SELECT k.ord FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+                  WHERE k.attnum = a.attnum), 0) AS pk_pos,
+       a.atttypmod
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  JOIN pg_type t ON t.oid = a.atttypid
+  LEFT JOIN pg_type t1 ON t1.oid = t.typbasetype
+  JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype <> 'd' THEN t.oid
+                                   WHEN t1.typtype <> 'd' THEN t1.oid
+                                   ELSE t1.typbasetype END
+  LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+ WHERE c.relkind = 'r'
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'confiture')
+   AND n.nspname NOT LIKE 'pg\_toast%'
+   AND n.nspname NOT LIKE 'pg\_temp\_%'
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                      AND d.deptype = 'e')
+ ORDER BY n.nspname, c.relname, a.attnum

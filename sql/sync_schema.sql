@@ -1,0 +1,50 @@
+-- sync_schema.sql: what sync keeps in the target, in schema "confiture".
+--   sync_history   one row per run: who, when, from where (password masked),
+--                  tables, rows, duration and outcome
+--   sync_progress  the items of a run (a table, or one primary-key range of
+--                  a split table); an item turns "done" in the same
+--                  transaction that loads it, so --resume knows what is done
+--   sync_restore   foreign keys dropped and triggers disabled while loading,
+--                  until a run completes and puts them back
+CREATE SCHEMA IF NOT EXISTS confiture;
+CREATE TABLE IF NOT EXISTS confiture.sync_history (
+    run_id uuid PRIMARY KEY,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    run_by text NOT NULL,
+    source text NOT NULL,
+    target_env text,
+    tables text[] NOT NULL DEFAULT '{}',
+    n_tables integer NOT NULL DEFAULT 0,
+    rows bigint NOT NULL DEFAULT 0,
+    bytes bigint NOT NULL DEFAULT 0,
+    duration_s double precision,
+    anonymized boolean NOT NULL,
+    outcome text NOT NULL,
+    error text,
+    resumed_from uuid,
+    rules_sha256 text,
+    confiture_version text
+);
+CREATE TABLE IF NOT EXISTS confiture.sync_progress (
+    run_id uuid NOT NULL,
+    item text NOT NULL,
+    table_name text NOT NULL,
+    range_no integer NOT NULL DEFAULT -1,
+    range_lo text,
+    range_hi text,
+    state text NOT NULL DEFAULT 'pending',
+    rows bigint,
+    bytes bigint,
+    duration_s double precision,
+    finished_at timestamptz,
+    PRIMARY KEY (run_id, item)
+);
+CREATE TABLE IF NOT EXISTS confiture.sync_restore (
+    kind text NOT NULL,
+    table_name text NOT NULL,
+    name text NOT NULL,
+    definition text NOT NULL,
+    run_id uuid NOT NULL,
+    PRIMARY KEY (kind, table_name, name)
+)

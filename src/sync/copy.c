@@ -1,0 +1,334 @@
+/*
+ * copy.c -- copying one table (or one primary-key range) in one target
+ * transaction: TRUNCATE, COPY FROM STDIN fed by COPY TO STDOUT on the source
+ * (rewritten in the stream when columns are masked), the item marked done in
+ * the progress table, COMMIT. Any failure rolls the whole transaction back,
+ * so the table keeps its old contents.
+ */
+#include "sync.h"
+#include "error.h"
+#include "log.h"
+#include "sql_embed.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FLUSH_AT (128 * 1024)
+
+static const char SQL_ITEM_DONE[] =
+	"UPDATE confiture.sync_progress SET state = 'done', rows = $3, bytes = $4, "
+	"duration_s = $5, finished_at = now() WHERE run_id = $1 AND item = $2";
+
+static bool table_is_masked(const plan_table *t)
+{
+	return t->has_stream_masks || t->has_pushdown;
+}
+
+static void emit_progress(runner *R, const char *item, long long rows, long long bytes,
+                          double elapsed, bool finished)
+{
+	if (!cf_progress_enabled(R->ctx))
+		return;
+	cf_progress p = {.phase = "sync", .item = item, .done = R->tables_done,
+	                 .total = (long)R->p->n, .rows = rows, .bytes = bytes,
+	                 .elapsed_s = elapsed, .finished = finished};
+	cf_progress_emit(R->ctx, &p);
+}
+
+/* Tables this large get their indexes rebuilt after the load. */
+#define REBUILD_ROWS 20000
+
+/* What dropping a table's indexes took away, to build it back. */
+typedef struct rebuild {
+	cf_strv create;          /* statements, in order */
+} rebuild;
+
+/*
+ * Drops the indexes (and the constraints they back) of T inside the load's
+ * transaction, and remembers how to build them again. Does nothing for small
+ * tables, or when any index is one sync must leave alone (see
+ * sql/sync_indexes.sql). Everything stays in the transaction: a failure rolls
+ * the indexes back with the data.
+ */
+static cf_status drop_indexes(cf_pg *dst, const plan_table *t, rebuild *rb)
+{
+	cf_strv_init(&rb->create);
+	if (t->est_rows < REBUILD_ROWS)
+		return CF_OK;
+	cf_pgres *r = NULL;
+	const char *params[] = {t->dt->quoted};
+	cf_status st = cf_pg_query(dst, cf_sql_sync_indexes, 1, params, &r);
+	if (st)
+		return st;
+	bool ok = cf_pgres_nrows(r) > 0;
+	for (int i = 0; ok && i < cf_pgres_nrows(r); i++)
+		ok = strcmp(cf_pgres_get(r, i, 6), "t") == 0;
+	cf_strv drop;
+	cf_strv_init(&drop);
+	for (int i = 0; ok && i < cf_pgres_nrows(r); i++) {
+		const char *idx = cf_pgres_get(r, i, 0), *conname = cf_pgres_get(r, i, 2);
+		const char *name = cf_pgres_get(r, i, 7);
+		if (conname) {
+			cf_strv_push_owned(&drop, cf_sql_format(dst, "ALTER TABLE %s DROP CONSTRAINT %I",
+			                                        t->dt->quoted, conname));
+			cf_strv_push_owned(&rb->create, cf_sql_format(dst, "ALTER TABLE %s ADD CONSTRAINT %I %s",
+			                                              t->dt->quoted, conname,
+			                                              cf_pgres_get(r, i, 3)));
+		} else {
+			cf_strv_push_owned(&drop, cf_sql_format(dst, "DROP INDEX %s", idx));
+			cf_strv_push(&rb->create, cf_pgres_get(r, i, 1));
+		}
+		if (strcmp(cf_pgres_get(r, i, 4), "t") == 0)
+			cf_strv_push_owned(&rb->create, cf_sql_format(dst, "ALTER TABLE %s CLUSTER ON %I",
+			                                              t->dt->quoted, name));
+		if (strcmp(cf_pgres_get(r, i, 5), "t") == 0)
+			cf_strv_push_owned(&rb->create, cf_sql_format(dst, "ALTER TABLE %s REPLICA IDENTITY "
+			                                              "USING INDEX %I", t->dt->quoted, name));
+	}
+	cf_pgres_free(r);
+	if (!ok) {
+		cf_strv_release(&rb->create);
+		cf_strv_init(&rb->create);
+	}
+	for (size_t i = 0; !st && i < drop.n; i++)
+		st = cf_pg_exec(dst, drop.v[i]);
+	cf_strv_release(&drop);
+	return st;
+}
+
+static cf_status build_indexes(cf_pg *dst, rebuild *rb)
+{
+	cf_status st = CF_OK;
+	for (size_t i = 0; !st && i < rb->create.n; i++)
+		st = cf_pg_exec(dst, rb->create.v[i]);
+	return st;
+}
+
+/* Stops the source's COPY early and reads it to its end. */
+static void abandon_source(cf_pg *src)
+{
+	cf_pg_cancel(src);
+	char *buf;
+	long n;
+	while ((n = cf_pg_copy_out_read(src, &buf)) > 0)
+		cf_pg_copy_free(buf);
+}
+
+cf_status sync_mask_error(cf_ctx *ctx, const plan_table *t, int col, const char *why,
+                          long long row)
+{
+	if (col >= 0) {
+		const plan_col *c = &t->cols[col];
+		cf_error_set(ctx, CF_ERR_SQL, "could not mask column \"%s\" of \"%s\" with strategy "
+		             "\"%s\": %s", c->sc->name, t->st->qname, c->rule->strategy, why);
+		cf_error_detail(ctx, "At row %lld of the table (or of its range). The value is not "
+		                     "shown: it is personal data.", row);
+		if (c->rule->line)
+			cf_error_hint(ctx, "The rule is at line %d of the rules file.", c->rule->line);
+	} else {
+		cf_error_set(ctx, CF_ERR_SQL, "could not read the COPY data of \"%s\": %s",
+		             t->st->qname, why ? why : "malformed stream");
+	}
+	return CF_ERR_SQL;
+}
+
+/* Large masked tables are masked on several cores (pipe.c). */
+#define PIPE_ROWS 50000
+
+/* Streams the rows of T (RANGE) from w->src into w->dst. */
+static cf_status stream_copy(worker *w, plan_table *t, int range, const char *key,
+                             long long *rows, long long *bytes)
+{
+	runner *R = w->R;
+	cf_ctx *ctx = R->ctx;
+	char *in_sql = plan_copy_in_sql(w->dst, t, range < 0);
+	char *out_sql = plan_copy_out_sql(w->src, t, range);
+	cf_status st = cf_pg_copy_in_start(w->dst, in_sql);
+	if (!st) {
+		st = cf_pg_copy_out_start(w->src, out_sql);
+		if (st) {
+			if (table_is_masked(t))
+				sync_scrub_error(ctx);
+			cf_pg_copy_in_end(w->dst, "the source failed");
+		}
+	}
+	free(in_sql);
+	free(out_sql);
+	if (st)
+		return st;
+	bool pass = !t->has_stream_masks;
+	if (!pass && t->est_rows >= PIPE_ROWS) {
+		pipe_fail pf = {.col = -1};
+		st = pipe_copy(R, w->src, w->dst, t, pipe_maskers(R->jobs), bytes, &pf);
+		if (pf.source_failed && table_is_masked(t))
+			sync_scrub_error(ctx);
+		if (!pf.reader_done)
+			abandon_source(w->src);
+		if (st)
+			cf_pg_copy_in_end(w->dst, "aborted by confiture");
+		else
+			st = cf_pg_copy_in_finish(w->dst, rows);
+		return st;
+	}
+	stream s;
+	if (!pass)
+		stream_init(&s, t);
+	long long msgs = 0;
+	double start = cf_now(), last = start;
+	bool source_done = false;
+	for (;;) {
+		char *buf;
+		long n = cf_pg_copy_out_read(w->src, &buf);
+		if (n == 0) {
+			source_done = true;
+			break;
+		}
+		if (n < 0) {
+			source_done = true;
+			st = cf_error_code(ctx) ? cf_error_code(ctx) : CF_ERR_SQL;
+			if (table_is_masked(t))
+				sync_scrub_error(ctx);
+			break;
+		}
+		msgs++;
+		if (pass) {
+			st = cf_pg_copy_in_put(w->dst, buf, (size_t)n);
+			*bytes += n;
+		} else if (!stream_feed(&s, buf, (size_t)n)) {
+			st = sync_mask_error(ctx, t, s.fail_col, s.fail_why, s.rows + 1);
+		} else if (s.out.len >= FLUSH_AT) {
+			st = cf_pg_copy_in_put(w->dst, s.out.data, s.out.len);
+			*bytes += (long long)s.out.len;
+			cf_buf_reset(&s.out);
+		}
+		cf_pg_copy_free(buf);
+		if (st)
+			break;
+		if ((msgs & 1023) == 0) {
+			if (cf_ctx_is_cancelled(ctx)) {
+				st = cf_error_set(ctx, CF_ERR_CANCELLED, "interrupted");
+				break;
+			}
+			if (atomic_load(&R->stop)) {
+				st = cf_error_code(ctx) ? cf_error_code(ctx) : CF_ERR_CANCELLED;
+				break;
+			}
+			double now = cf_now();
+			if (now - last >= 0.2) {
+				last = now;
+				emit_progress(R, key, msgs, *bytes, now - start, false);
+			}
+		}
+	}
+	if (!st && !pass) {
+		if (s.carry.len) {
+			s.fail_why = "the stream ended inside a row";
+			st = sync_mask_error(ctx, t, s.fail_col, s.fail_why, s.rows + 1);
+		} else if (s.out.len) {
+			st = cf_pg_copy_in_put(w->dst, s.out.data, s.out.len);
+			*bytes += (long long)s.out.len;
+		}
+	}
+	if (!source_done)
+		abandon_source(w->src);
+	if (st)
+		cf_pg_copy_in_end(w->dst, "aborted by confiture");
+	else
+		st = cf_pg_copy_in_finish(w->dst, rows);
+	if (!pass)
+		stream_release(&s);
+	return st;
+}
+
+/* Done: counts go to the table; the last range of a split table fires
+ * after_sync_table. */
+static cf_status item_finished(worker *w, work_item *it, long long rows, long long bytes,
+                               double dur)
+{
+	runner *R = w->R;
+	plan_table *t = it->t;
+	bool table_done = false;
+	pthread_mutex_lock(&R->mu);
+	t->rows += rows;
+	t->bytes += bytes;
+	t->duration_s += dur;
+	if (it->range < 0) {
+		table_done = true;
+	} else {
+		t->ranges_done++;
+		table_done = t->ranges_done == t->n_ranges;
+	}
+	if (table_done)
+		R->tables_done++;
+	pthread_mutex_unlock(&R->mu);
+	char *key = plan_item_key(t, it->range);
+	emit_progress(R, key, rows, bytes, dur, true);
+	free(key);
+	cf_log_debug(R->ctx, "copied %s: %lld rows, %lld bytes in %.3f s", t->st->qname, rows, bytes,
+	             dur);
+	if (table_done && it->range >= 0)
+		return sync_fire_table_hook(R, "after_sync_table", CF_HOOKS_ALL, t, w->dst, t->rows, 1,
+		                            (long long)(t->duration_s * 1000));
+	if (it->range < 0)
+		return sync_fire_table_hook(R, "after_sync_table", CF_HOOKS_OUTSIDE, t, w->dst, rows, 1,
+		                            (long long)(dur * 1000));
+	return CF_OK;
+}
+
+cf_status copy_item(worker *w, work_item *it)
+{
+	runner *R = w->R;
+	cf_ctx *ctx = R->ctx;
+	plan_table *t = it->t;
+	bool whole = it->range < 0;
+	double t0 = cf_now();
+	char *key = plan_item_key(t, it->range);
+	long long rows = 0, bytes = 0;
+	/* Shell hooks and callbacks run outside the table's transaction (an
+	 * "after" notification only for a committed table); SQL hooks inside. */
+	cf_status st = whole ? sync_fire_table_hook(R, "before_sync_table", CF_HOOKS_OUTSIDE, t,
+	                                            w->dst, -1, -1, -1)
+	                     : CF_OK;
+	if (!st)
+		st = cf_pg_begin(w->dst);
+	if (!st && whole)
+		st = sync_fire_table_hook(R, "before_sync_table", CF_HOOKS_SQL, t, w->dst, -1, -1, -1);
+	rebuild rb;
+	cf_strv_init(&rb.create);
+	if (!st && whole) {
+		char *sql = cf_sql_format(w->dst, "TRUNCATE ONLY %s", t->dt->quoted);
+		st = cf_pg_exec(w->dst, sql);
+		free(sql);
+	}
+	if (!st && whole)
+		st = drop_indexes(w->dst, t, &rb);
+	if (!st)
+		st = stream_copy(w, t, it->range, key, &rows, &bytes);
+	if (!st)
+		st = build_indexes(w->dst, &rb);
+	cf_strv_release(&rb.create);
+	double dur = cf_now() - t0;
+	if (!st) {
+		char r[32], b[32], d[32];
+		snprintf(r, sizeof(r), "%lld", rows);
+		snprintf(b, sizeof(b), "%lld", bytes);
+		snprintf(d, sizeof(d), "%.6f", dur);
+		const char *params[] = {R->run_id, key, r, b, d};
+		st = cf_pg_exec_params(w->dst, SQL_ITEM_DONE, 5, params);
+	}
+	if (!st && whole)
+		st = sync_fire_table_hook(R, "after_sync_table", CF_HOOKS_SQL, t, w->dst, rows, 1,
+		                          (long long)(dur * 1000));
+	if (!st)
+		st = cf_pg_commit(w->dst);
+	if (st) {
+		cf_pg_rollback(w->dst);
+		cf_error_context(ctx, "while copying \"%s\" (its target transaction was rolled back)",
+		                 key);
+		free(key);
+		return st;
+	}
+	free(key);
+	return item_finished(w, it, rows, bytes, dur);
+}
