@@ -751,77 +751,6 @@ cf_status cf_sync_history_list(cf_ctx *ctx, const char *target, long limit,
                                cf_sync_history **out);
 void cf_sync_history_free(cf_sync_history *h);
 
-/*
- * Anonymization strategy plugins (ABI version 1). A plugin is a shared object
- * listed under `plugins:` in the config that exports
- *
- *     const cf_plugin *confiture_plugin(void);
- *
- * Its strategies are used in rules files as `strategy: plugin:NAME`. The
- * descriptor can also carry hook callbacks (fired like cf_hook_register's).
- * See docs/plugins.md and contrib/plugins/.
- */
-#define CF_PLUGIN_ABI_VERSION 1
-
-/* Where a strategy writes its output (opaque; use the host functions). */
-typedef struct cf_mask_out cf_mask_out;
-
-/* Services confiture offers to a plugin. */
-typedef struct cf_plugin_host {
-	uint32_t abi_version;
-	/* Appends N bytes to the masked value. */
-	void (*write)(cf_mask_out *out, const char *data, size_t n);
-	/* Makes the masked value SQL NULL. */
-	void (*set_null)(cf_mask_out *out);
-	/* Records why masking failed (never put the input value in it). */
-	void (*set_error)(cf_mask_out *out, const char *message);
-	/* Keyed BLAKE2b of DATA under KEY: OUTLEN bytes, 16..64. */
-	void (*keyed_hash)(const unsigned char *key, size_t keylen, const void *data, size_t n,
-	                   unsigned char *out, size_t outlen);
-} cf_plugin_host;
-
-/* One value to mask: its text form (not NUL-terminated) and the rule's key. */
-typedef struct cf_mask_in {
-	const char *value;
-	size_t len;
-	const unsigned char *key;    /* 32 bytes derived from the run key, the
-	                                strategy name and the rule's seed */
-	size_t keylen;
-	const cf_plugin_host *host;
-} cf_mask_in;
-
-typedef struct cf_plugin_strategy {
-	const char *name;            /* used as plugin:NAME */
-	/*
-	 * Called once per rule with the rule's other keys as strings. Returns 0
-	 * and sets *STATE (may stay NULL), or non-zero with a message in ERR
-	 * (the rules file error then names that line). May be NULL.
-	 */
-	int (*init)(void **state, const char *const *keys, const char *const *values, size_t n,
-	            char *err, size_t errlen);
-	/* Masks one non-NULL value: 0 on success, non-zero after set_error.
-	 * Called from several threads at once with the same STATE. */
-	int (*mask)(void *state, const cf_mask_in *in, cf_mask_out *out);
-	void (*release)(void *state); /* may be NULL */
-} cf_plugin_strategy;
-
-typedef struct cf_plugin_hook {
-	const char *event;           /* an event of cf_hook_events(), or "*" */
-	cf_hook_fn fn;
-	void *ud;
-} cf_plugin_hook;
-
-typedef struct cf_plugin {
-	uint32_t abi_version;        /* CF_PLUGIN_ABI_VERSION */
-	const char *name;
-	const char *version;
-	const cf_plugin_strategy *strategies;
-	size_t n_strategies;
-	const cf_plugin_hook *hooks;
-	size_t n_hooks;
-} cf_plugin;
-
-typedef const cf_plugin *(*cf_plugin_entry_fn)(void);
 
 /* ==== Medium 4: schema-to-schema (src/s2s) ================================ */
 
@@ -994,6 +923,81 @@ void cf_s2s_result_free(cf_s2s_result *r);
 
 
 /* ==== Plugins ================================================================ */
+
+/*
+ * Plugins (ABI version 1). A plugin is a shared object listed under
+ * `plugins:` in the config; cf_ctx_load loads every listed plugin (paths are
+ * relative to the project). It exports
+ *
+ *     const cf_plugin *confiture_plugin(void);
+ *
+ * and its descriptor carries anonymization strategies (used in rules files as
+ * `strategy: plugin:NAME`) and hook callbacks (registered like
+ * cf_hook_register's, for every medium). A missing file, a missing entry
+ * point or another ABI version makes cf_ctx_load fail with CF_ERR_CONFIG.
+ * See docs/plugins.md and contrib/plugins/.
+ */
+#define CF_PLUGIN_ABI_VERSION 1
+
+/* Where a strategy writes its output (opaque; use the host functions). */
+typedef struct cf_mask_out cf_mask_out;
+
+/* Services confiture offers to a plugin. */
+typedef struct cf_plugin_host {
+	uint32_t abi_version;
+	/* Appends N bytes to the masked value. */
+	void (*write)(cf_mask_out *out, const char *data, size_t n);
+	/* Makes the masked value SQL NULL. */
+	void (*set_null)(cf_mask_out *out);
+	/* Records why masking failed (never put the input value in it). */
+	void (*set_error)(cf_mask_out *out, const char *message);
+	/* Keyed BLAKE2b of DATA under KEY: OUTLEN bytes, 16..64. */
+	void (*keyed_hash)(const unsigned char *key, size_t keylen, const void *data, size_t n,
+	                   unsigned char *out, size_t outlen);
+} cf_plugin_host;
+
+/* One value to mask: its text form (not NUL-terminated) and the rule's key. */
+typedef struct cf_mask_in {
+	const char *value;
+	size_t len;
+	const unsigned char *key;    /* 32 bytes derived from the run key, the
+	                                strategy name and the rule's seed */
+	size_t keylen;
+	const cf_plugin_host *host;
+} cf_mask_in;
+
+typedef struct cf_plugin_strategy {
+	const char *name;            /* used as plugin:NAME */
+	/*
+	 * Called once per rule with the rule's other keys as strings. Returns 0
+	 * and sets *STATE (may stay NULL), or non-zero with a message in ERR
+	 * (the rules file error then names that line). May be NULL.
+	 */
+	int (*init)(void **state, const char *const *keys, const char *const *values, size_t n,
+	            char *err, size_t errlen);
+	/* Masks one non-NULL value: 0 on success, non-zero after set_error.
+	 * Called from several threads at once with the same STATE. */
+	int (*mask)(void *state, const cf_mask_in *in, cf_mask_out *out);
+	void (*release)(void *state); /* may be NULL */
+} cf_plugin_strategy;
+
+typedef struct cf_plugin_hook {
+	const char *event;           /* an event of cf_hook_events(), or "*" */
+	cf_hook_fn fn;
+	void *ud;
+} cf_plugin_hook;
+
+typedef struct cf_plugin {
+	uint32_t abi_version;        /* CF_PLUGIN_ABI_VERSION */
+	const char *name;
+	const char *version;
+	const cf_plugin_strategy *strategies;
+	size_t n_strategies;
+	const cf_plugin_hook *hooks;
+	size_t n_hooks;
+} cf_plugin;
+
+typedef const cf_plugin *(*cf_plugin_entry_fn)(void);
 
 #ifdef __cplusplus
 }

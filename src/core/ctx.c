@@ -42,8 +42,10 @@ void cf_ctx_free(cf_ctx *ctx)
 	free(ctx->project_dir);
 	free(ctx->env);
 	free(ctx->app_name);
-	for (size_t i = 0; i < ctx->n_hook_cbs; i++)
+	for (size_t i = 0; i < ctx->n_hook_cbs; i++) {
 		free(ctx->hook_cbs[i].event);
+		free(ctx->hook_cbs[i].origin);
+	}
 	free(ctx->hook_cbs);
 	cf_plugins_free(ctx->plugins);
 	for (size_t i = 0; i < ctx->secrets.n; i++)
@@ -145,6 +147,9 @@ cf_status cf_ctx_load(cf_ctx *ctx, const char *project_dir, const char *env)
 		char *pw = cf_dsn_password(cfg->database_url);
 		cf_ctx_add_secret(ctx, pw);
 		cf_secret_free(pw);
+		/* Plugins add hooks to every medium, so they load with the config. */
+		if (cfg->plugins.n)
+			st = cf_plugins_load(ctx);
 	}
 	free(name);
 	free(file);

@@ -28,6 +28,7 @@ typedef struct cf_hook_cb {
 	char *event;
 	cf_hook_fn fn;
 	void *ud;
+	char *origin;          /* "api" or "plugin NAME" */
 } cf_hook_cb;
 
 struct cf_plugin_set;

@@ -42,6 +42,12 @@ static bool is_before(const char *event)
 
 cf_status cf_hook_register(cf_ctx *ctx, const char *event, cf_hook_fn fn, void *ud)
 {
+	return cf_hook_register_from(ctx, event, fn, ud, "api");
+}
+
+cf_status cf_hook_register_from(cf_ctx *ctx, const char *event, cf_hook_fn fn, void *ud,
+                                const char *origin)
+{
 	if (!fn || !event || (strcmp(event, "*") != 0 && !is_event(event))) {
 		cf_error_set(ctx, CF_ERR_USAGE, "unknown hook event \"%s\"", event ? event : "(null)");
 		const char *best = event ? cf_closest(event, EVENTS, sizeof(EVENTS) / sizeof(*EVENTS) - 1)
@@ -51,7 +57,7 @@ cf_status cf_hook_register(cf_ctx *ctx, const char *event, cf_hook_fn fn, void *
 		return CF_ERR_USAGE;
 	}
 	ctx->hook_cbs = cf_realloc(ctx->hook_cbs, (ctx->n_hook_cbs + 1) * sizeof(cf_hook_cb));
-	ctx->hook_cbs[ctx->n_hook_cbs++] = (cf_hook_cb){cf_strdup(event), fn, ud};
+	ctx->hook_cbs[ctx->n_hook_cbs++] = (cf_hook_cb){cf_strdup(event), fn, ud, cf_strdup(origin)};
 	return CF_OK;
 }
 
@@ -367,7 +373,7 @@ size_t cf_hooks_list(const cf_ctx *ctx, cf_hook_info **out)
 			if (strcmp(cb->event, EVENTS[e]) == 0 || (e == 0 && strcmp(cb->event, "*") == 0))
 				v[k++] = (cf_hook_info){.event = cb->event, .kind = "callback",
 				                        .action = "(C callback)", .is_abort = true,
-				                        .origin = "api"};
+				                        .origin = cb->origin};
 		}
 		for (size_t i = 0; ctx->cfg && i < ctx->cfg->n_hooks; i++) {
 			const cf_hook_decl *d = &ctx->cfg->hooks[i];

@@ -45,6 +45,10 @@ cf_status cf_hooks_fire(cf_ctx *ctx, const cf_hook_fire *f);
 /* True when anything would run for EVENT (to skip building context). */
 bool cf_hooks_any(const cf_ctx *ctx, const char *event);
 
+/* cf_hook_register, recording ORIGIN ("plugin NAME") for `hooks list`. */
+cf_status cf_hook_register_from(cf_ctx *ctx, const char *event, cf_hook_fn fn, void *ud,
+                                const char *origin);
+
 /* Fires on_error with the recorded error; keeps that error. */
 void cf_hooks_fire_on_error(cf_ctx *ctx, cf_pg *pg);
 

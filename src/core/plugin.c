@@ -4,6 +4,7 @@
 #include "ctx.h"
 #include "error.h"
 #include "fs.h"
+#include "hooks.h"
 #include "log.h"
 
 #include <dlfcn.h>
@@ -125,8 +126,11 @@ cf_status cf_plugins_load(cf_ctx *ctx)
 	}
 	for (size_t i = 0; !st && i < set->n; i++) {
 		const cf_plugin *d = set->v[i].desc;
+		char *origin = cf_asprintf("plugin %s", d->name ? d->name : set->v[i].path);
 		for (size_t k = 0; !st && d->hooks && k < d->n_hooks; k++)
-			st = cf_hook_register(ctx, d->hooks[k].event, d->hooks[k].fn, d->hooks[k].ud);
+			st = cf_hook_register_from(ctx, d->hooks[k].event, d->hooks[k].fn, d->hooks[k].ud,
+			                           origin);
+		free(origin);
 		cf_log_debug(ctx, "loaded plugin %s %s (%zu strategies, %zu hooks)",
 		             d->name ? d->name : "?", d->version ? d->version : "",
 		             d->n_strategies, d->n_hooks);
