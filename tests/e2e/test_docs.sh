@@ -43,6 +43,12 @@ for code in $(printf '%s' "$out" | jq -r '.exit_codes[].code'); do
 done
 _ok "docs/exit-codes.md lists every exit code"
 
+undocumented=
+for f in $(grep -o 'cf_[a-z0-9_]*(' "$ROOT/include/confiture.h" | sort -u | sed 's/($//'); do
+	grep -qw "$f" "$ROOT/docs/api.md" || undocumented="$undocumented $f"
+done
+expect_eq "${undocumented:-none}" "none" "docs/api.md documents every public function"
+
 grep -q '^make demo' "$ROOT/README.md" && grep -q '^make test' "$ROOT/README.md" &&
 	_ok "the README gives the two set-up commands" || _fail "the README gives the two set-up commands"
 
