@@ -82,6 +82,9 @@ void cli_json_end(cli *c, cf_json *j, cf_buf *b);
  * both a result and an error, like doctor's). */
 void cli_json_error_member(cli *c, cf_json *j, cf_status st);
 
+/* A result's error list as an "errors" member: objects like the envelope's error. */
+void cli_json_errors(cf_json *j, const cf_error_item *v, size_t n);
+
 /* A CSV field, quoted when needed. */
 void cli_csv_field(FILE *f, const char *s, bool last);
 
@@ -100,8 +103,6 @@ cf_status cmd_hooks(cli *c, int argc, char **argv);
 /* medium 1: build */
 cf_status cmd_build(cli *c, int argc, char **argv);
 cf_status cmd_seed(cli *c, int argc, char **argv);
-/* The errors of a result as an "errors" JSON array (cmd_build.c). */
-void cli_json_errors(cf_json *j, const cf_error_item *v, size_t n);
 /* medium 2: migrate */
 cf_status cmd_migrate(cli *c, int argc, char **argv);
 cf_status cmd_verify_checksums(cli *c, int argc, char **argv);

@@ -4,34 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The errors of a result as a JSON array (shared with cmd_seed.c). */
-void cli_json_errors(cf_json *j, const cf_error_item *v, size_t n)
-{
-	cf_json_key(j, "errors");
-	cf_json_arr_begin(j);
-	for (size_t i = 0; i < n; i++) {
-		cf_json_obj_begin(j);
-		cf_json_kv_str(j, "status", cf_status_name(v[i].code));
-		cf_json_kv_str(j, "message", v[i].message);
-		cf_json_kv_str(j, "detail", v[i].detail);
-		cf_json_kv_str(j, "hint", v[i].hint);
-		cf_json_kv_str(j, "file", v[i].file);
-		cf_json_key(j, "line");
-		if (v[i].line > 0)
-			cf_json_int(j, v[i].line);
-		else
-			cf_json_null(j);
-		cf_json_key(j, "column");
-		if (v[i].column > 0)
-			cf_json_int(j, v[i].column);
-		else
-			cf_json_null(j);
-		cf_json_kv_str(j, "sqlstate", v[i].sqlstate);
-		cf_json_obj_end(j);
-	}
-	cf_json_arr_end(j);
-}
-
 static void json_timings(cf_json *j, const cf_build_result *r)
 {
 	const cf_build_timings *t = &r->timings;

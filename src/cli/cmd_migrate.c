@@ -29,42 +29,10 @@ static void json_migration(cf_json *j, const cf_migration *e)
 	cf_json_kv_str(j, "down_file", e->down_file);
 	cf_json_kv_str(j, "checksum", e->checksum);
 	cf_json_kv_str(j, "stored_checksum", e->stored_checksum);
-	cf_json_key(j, "execution_time_ms");
-	if (e->execution_time_ms >= 0)
-		cf_json_int(j, e->execution_time_ms);
-	else
-		cf_json_null(j);
+	cf_json_kv_count(j, "execution_time_ms", e->execution_time_ms);
 	cf_json_kv_bool(j, "non_transactional", e->is_nontx);
 	cf_json_kv_str(j, "note", e->note);
 	cf_json_obj_end(j);
-}
-
-static void json_errors(cf_json *j, const cf_migrate_result *r)
-{
-	cf_json_key(j, "errors");
-	cf_json_arr_begin(j);
-	for (size_t i = 0; i < r->n_errors; i++) {
-		const cf_error_item *e = &r->errors[i];
-		cf_json_obj_begin(j);
-		cf_json_kv_int(j, "code", cli_exit_code(e->code));
-		cf_json_kv_str(j, "status", cf_status_name(e->code));
-		cf_json_kv_str(j, "message", e->message);
-		cf_json_kv_str(j, "detail", e->detail);
-		cf_json_kv_str(j, "file", e->file);
-		cf_json_key(j, "line");
-		if (e->line > 0)
-			cf_json_int(j, e->line);
-		else
-			cf_json_null(j);
-		cf_json_key(j, "column");
-		if (e->column > 0)
-			cf_json_int(j, e->column);
-		else
-			cf_json_null(j);
-		cf_json_kv_str(j, "sqlstate", e->sqlstate);
-		cf_json_obj_end(j);
-	}
-	cf_json_arr_end(j);
 }
 
 /* Versions of the entries with STATUS. */
@@ -128,7 +96,7 @@ static void cli_migrate_json(cli *c, const cf_migrate_result *r, cf_status st)
 	json_strs(&j, "orphaned_migrations", r->orphans, r->n_orphans);
 	json_strs(&j, "duplicate_versions", r->duplicates, r->n_duplicates);
 	json_strs(&j, "warnings", r->warnings, r->n_warnings);
-	json_errors(&j, r);
+	cli_json_errors(&j, r->errors, r->n_errors);
 	if (has_error(c, st))
 		cli_json_error_member(c, &j, st);
 	cli_json_end(c, &j, &b);

@@ -115,15 +115,6 @@ static void json_strs(cf_json *j, const char *key, char **v, size_t n)
 	cf_json_arr_end(j);
 }
 
-static void json_int_or_null(cf_json *j, const char *key, long long v)
-{
-	cf_json_key(j, key);
-	if (v >= 0)
-		cf_json_int(j, v);
-	else
-		cf_json_null(j);
-}
-
 static void json_columns(cf_json *j, const cf_s2s_table *t)
 {
 	cf_json_key(j, "columns");
@@ -154,8 +145,8 @@ static void json_table(cf_json *j, const cf_s2s_result *r, const cf_s2s_table *t
 	cf_json_kv_str(j, "message", t->message);
 	cf_json_kv_num(j, "duration_s", t->duration_s);
 	if (strcmp(r->step, "analyze") == 0) {
-		json_int_or_null(j, "row_estimate", t->row_estimate);
-		json_int_or_null(j, "size_bytes", t->size_bytes);
+		cf_json_kv_count(j, "row_estimate", t->row_estimate);
+		cf_json_kv_count(j, "size_bytes", t->size_bytes);
 		cf_json_kv_bool(j, "has_primary_key", t->has_primary_key);
 		cf_json_kv_int(j, "recommended_batch_size", t->recommended_batch_size);
 		cf_json_kv_int(j, "type_mismatches", (long long)t->n_mismatches);
@@ -167,11 +158,11 @@ static void json_table(cf_json *j, const cf_s2s_result *r, const cf_s2s_table *t
 		cf_json_kv_int(j, "ranges_done", t->n_ranges_done);
 		cf_json_kv_int(j, "ranges_skipped", t->n_ranges_skipped);
 		cf_json_kv_int(j, "batch_size", t->batch_size);
-		json_int_or_null(j, "row_estimate", t->row_estimate);
+		cf_json_kv_count(j, "row_estimate", t->row_estimate);
 	} else if (strcmp(r->step, "verify") == 0) {
 		cf_json_kv_bool(j, "match", t->is_match);
-		json_int_or_null(j, "source_rows", t->source_rows);
-		json_int_or_null(j, "target_rows", t->target_rows);
+		cf_json_kv_count(j, "source_rows", t->source_rows);
+		cf_json_kv_count(j, "target_rows", t->target_rows);
 		cf_json_kv_str(j, "source_checksum", t->source_checksum);
 		cf_json_kv_str(j, "target_checksum", t->target_checksum);
 		cf_json_kv_bool(j, "pushed_down", t->is_pushed_down);

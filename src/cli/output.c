@@ -123,6 +123,25 @@ void cli_json_end(cli *c, cf_json *j, cf_buf *b)
 	c->has_output = true;
 }
 
+/* One error as a JSON object: the envelope's "error", or an item of "errors". */
+static void json_error_object(cf_json *j, cf_status code, const char *message, const char *detail,
+                              const char *hint, const char *context, const char *file, int line,
+                              int column, const char *sqlstate)
+{
+	cf_json_obj_begin(j);
+	cf_json_kv_int(j, "code", cli_exit_code(code));
+	cf_json_kv_str(j, "status", cf_status_name(code));
+	cf_json_kv_str(j, "message", message);
+	cf_json_kv_str(j, "detail", detail);
+	cf_json_kv_str(j, "hint", hint);
+	cf_json_kv_str(j, "context", context);
+	cf_json_kv_str(j, "file", file);
+	cf_json_kv_count(j, "line", line > 0 ? line : -1);
+	cf_json_kv_count(j, "column", column > 0 ? column : -1);
+	cf_json_kv_str(j, "sqlstate", sqlstate);
+	cf_json_obj_end(j);
+}
+
 void cli_json_error_member(cli *c, cf_json *j, cf_status st)
 {
 	const cf_error_info *e = cf_last_error_info(c->ctx);
@@ -131,26 +150,19 @@ void cli_json_error_member(cli *c, cf_json *j, cf_status st)
 		cf_json_null(j);
 		return;
 	}
-	cf_json_obj_begin(j);
-	cf_json_kv_int(j, "code", cli_exit_code(st));
-	cf_json_kv_str(j, "status", cf_status_name(e->code));
-	cf_json_kv_str(j, "message", e->message);
-	cf_json_kv_str(j, "detail", e->detail);
-	cf_json_kv_str(j, "hint", e->hint);
-	cf_json_kv_str(j, "context", e->context);
-	cf_json_kv_str(j, "file", e->file);
-	cf_json_key(j, "line");
-	if (e->line > 0)
-		cf_json_int(j, e->line);
-	else
-		cf_json_null(j);
-	cf_json_key(j, "column");
-	if (e->column > 0)
-		cf_json_int(j, e->column);
-	else
-		cf_json_null(j);
-	cf_json_kv_str(j, "sqlstate", e->sqlstate);
-	cf_json_obj_end(j);
+	/* The envelope's code is the process exit code, whatever the record says. */
+	json_error_object(j, st, e->message, e->detail, e->hint, e->context, e->file, e->line,
+	                  e->column, e->sqlstate);
+}
+
+void cli_json_errors(cf_json *j, const cf_error_item *v, size_t n)
+{
+	cf_json_key(j, "errors");
+	cf_json_arr_begin(j);
+	for (size_t i = 0; i < n; i++)
+		json_error_object(j, v[i].code, v[i].message, v[i].detail, v[i].hint, NULL, v[i].file,
+		                  v[i].line, v[i].column, v[i].sqlstate);
+	cf_json_arr_end(j);
 }
 
 void cli_print_error(cli *c, cf_status st)

@@ -124,22 +124,14 @@ static void hook_ctx_init(hook_ctx *h, cf_ctx *ctx, const cf_hook_fire *f)
 	cf_json_kv_str(&j, "migration_name", f->migration_name);
 	cf_json_kv_str(&j, "table", f->table);
 	cf_json_kv_str(&j, "step", f->step);
-	cf_json_key(&j, "rows");
-	if (f->rows >= 0)
-		cf_json_int(&j, f->rows);
-	else
-		cf_json_null(&j);
+	cf_json_kv_count(&j, "rows", f->rows);
 	cf_json_key(&j, "success");
 	if (f->success >= 0)
 		cf_json_bool(&j, f->success == 1);
 	else
 		cf_json_null(&j);
 	cf_json_kv_str(&j, "error", f->error);
-	cf_json_key(&j, "elapsed_ms");
-	if (f->elapsed_ms >= 0)
-		cf_json_int(&j, f->elapsed_ms);
-	else
-		cf_json_null(&j);
+	cf_json_kv_count(&j, "elapsed_ms", f->elapsed_ms);
 	cf_json_obj_end(&j);
 	h->json = b.data;
 	h->ev.json = h->json;

@@ -163,3 +163,12 @@ void cf_json_kv_bool(cf_json *j, const char *key, bool v)
 	cf_json_key(j, key);
 	cf_json_bool(j, v);
 }
+
+void cf_json_kv_count(cf_json *j, const char *key, long long v)
+{
+	cf_json_key(j, key);
+	if (v >= 0)
+		cf_json_int(j, v);
+	else
+		cf_json_null(j);
+}
