@@ -33,16 +33,8 @@ cf_status cmd_init(cli *c, int argc, char **argv)
 		cf_json j;
 		cli_json_begin(c, &j, &b, true);
 		cf_json_kv_str(&j, "dir", r->dir);
-		cf_json_key(&j, "written");
-		cf_json_arr_begin(&j);
-		for (size_t i = 0; i < r->n_written; i++)
-			cf_json_str(&j, r->written[i]);
-		cf_json_arr_end(&j);
-		cf_json_key(&j, "updated");
-		cf_json_arr_begin(&j);
-		for (size_t i = 0; i < r->n_kept; i++)
-			cf_json_str(&j, r->kept[i]);
-		cf_json_arr_end(&j);
+		cf_json_kv_strs(&j, "written", r->written, r->n_written);
+		cf_json_kv_strs(&j, "updated", r->kept, r->n_kept);
 		cli_json_end(c, &j, &b);
 	} else if (!st) {
 		for (size_t i = 0; i < r->n_written; i++)

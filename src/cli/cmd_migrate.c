@@ -9,15 +9,6 @@
 
 /* ---- Rendering ------------------------------------------------------------------- */
 
-static void json_strs(cf_json *j, const char *key, char **v, size_t n)
-{
-	cf_json_key(j, key);
-	cf_json_arr_begin(j);
-	for (size_t i = 0; i < n; i++)
-		cf_json_str(j, v[i]);
-	cf_json_arr_end(j);
-}
-
 static void json_migration(cf_json *j, const cf_migration *e)
 {
 	cf_json_obj_begin(j);
@@ -87,15 +78,15 @@ static void cli_migrate_json(cli *c, const cf_migrate_result *r, cf_status st)
 		cf_json_obj_end(&j);
 	}
 	if (r->n_created)
-		json_strs(&j, "created", r->created, r->n_created);
+		cf_json_kv_strs(&j, "created", r->created, r->n_created);
 	cf_json_key(&j, "migrations");
 	cf_json_arr_begin(&j);
 	for (size_t i = 0; i < r->n_migrations; i++)
 		json_migration(&j, &r->migrations[i]);
 	cf_json_arr_end(&j);
-	json_strs(&j, "orphaned_migrations", r->orphans, r->n_orphans);
-	json_strs(&j, "duplicate_versions", r->duplicates, r->n_duplicates);
-	json_strs(&j, "warnings", r->warnings, r->n_warnings);
+	cf_json_kv_strs(&j, "orphaned_migrations", r->orphans, r->n_orphans);
+	cf_json_kv_strs(&j, "duplicate_versions", r->duplicates, r->n_duplicates);
+	cf_json_kv_strs(&j, "warnings", r->warnings, r->n_warnings);
 	cli_json_errors(&j, r->errors, r->n_errors);
 	if (has_error(c, st))
 		cli_json_error_member(c, &j, st);

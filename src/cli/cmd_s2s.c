@@ -106,15 +106,6 @@ static cf_status parse(cli *c, int argc, char **argv, s2s_action a, s2s_args *ar
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
-static void json_strs(cf_json *j, const char *key, char **v, size_t n)
-{
-	cf_json_key(j, key);
-	cf_json_arr_begin(j);
-	for (size_t i = 0; i < n; i++)
-		cf_json_str(j, v[i]);
-	cf_json_arr_end(j);
-}
-
 static void json_columns(cf_json *j, const cf_s2s_table *t)
 {
 	cf_json_key(j, "columns");
@@ -176,8 +167,8 @@ static void json_table(cf_json *j, const cf_s2s_result *r, const cf_s2s_table *t
 			cf_json_null(j);
 		}
 		cf_json_kv_str(j, "first_diff_key", t->first_diff_key);
-		json_strs(j, "checked_columns", t->checked_columns, t->n_checked_columns);
-		json_strs(j, "unchecked_columns", t->unchecked_columns, t->n_unchecked_columns);
+		cf_json_kv_strs(j, "checked_columns", t->checked_columns, t->n_checked_columns);
+		cf_json_kv_strs(j, "unchecked_columns", t->unchecked_columns, t->n_unchecked_columns);
 	}
 	cf_json_obj_end(j);
 }
@@ -207,12 +198,12 @@ static void render_json(cli *c, const cf_s2s_result *r, cf_status st)
 		cf_json_obj_end(&j);
 	}
 	if (strcmp(r->step, "setup") == 0 || strcmp(r->step, "cleanup") == 0)
-		json_strs(&j, "actions", r->actions, r->n_actions);
+		cf_json_kv_strs(&j, "actions", r->actions, r->n_actions);
 	if (strcmp(r->step, "migrate") == 0)
 		cf_json_kv_int(&j, "rows_copied", r->rows_copied);
 	if (strcmp(r->step, "verify") == 0)
 		cf_json_kv_int(&j, "mismatches", (long long)r->n_mismatches);
-	json_strs(&j, "hints", r->hints, r->n_hints);
+	cf_json_kv_strs(&j, "hints", r->hints, r->n_hints);
 	if (strcmp(r->step, "setup") != 0 && strcmp(r->step, "cleanup") != 0) {
 		cf_json_key(&j, "tables");
 		cf_json_arr_begin(&j);

@@ -169,11 +169,7 @@ static void result_json(cli *c, const cf_sync_result *r, cf_status st)
 		cf_json_obj_end(&j);
 	}
 	cf_json_arr_end(&j);
-	cf_json_key(&j, "warnings");
-	cf_json_arr_begin(&j);
-	for (size_t i = 0; i < r->n_warnings; i++)
-		cf_json_str(&j, r->warnings[i]);
-	cf_json_arr_end(&j);
+	cf_json_kv_strs(&j, "warnings", r->warnings, r->n_warnings);
 	if (st)
 		cli_json_error_member(c, &j, st);
 	cli_json_end(c, &j, &b);
@@ -229,11 +225,7 @@ static cf_status cmd_sync_history(cli *c, int argc, char **argv)
 			cf_json_kv_str(&j, "outcome", r->outcome);
 			cf_json_kv_str(&j, "error", r->error);
 			cf_json_kv_str(&j, "resumed_from", r->resumed_from);
-			cf_json_key(&j, "tables");
-			cf_json_arr_begin(&j);
-			for (size_t k = 0; k < r->n_tables; k++)
-				cf_json_str(&j, r->tables[k]);
-			cf_json_arr_end(&j);
+			cf_json_kv_strs(&j, "tables", r->tables, r->n_tables);
 			cf_json_kv_int(&j, "rows", r->rows);
 			cf_json_kv_int(&j, "bytes", r->bytes);
 			cf_json_kv_num(&j, "duration_s", r->duration_s);

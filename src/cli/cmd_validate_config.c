@@ -29,16 +29,8 @@ cf_status cmd_validate_config(cli *c, int argc, char **argv)
 		cf_json j;
 		cli_json_begin(c, &j, &b, st == CF_OK);
 		cf_json_kv_str(&j, "project_file", r->project_file);
-		cf_json_key(&j, "environments");
-		cf_json_arr_begin(&j);
-		for (size_t i = 0; i < r->n_envs; i++)
-			cf_json_str(&j, r->envs[i]);
-		cf_json_arr_end(&j);
-		cf_json_key(&j, "warnings");
-		cf_json_arr_begin(&j);
-		for (size_t i = 0; i < r->n_warnings; i++)
-			cf_json_str(&j, r->warnings[i]);
-		cf_json_arr_end(&j);
+		cf_json_kv_strs(&j, "environments", r->envs, r->n_envs);
+		cf_json_kv_strs(&j, "warnings", r->warnings, r->n_warnings);
 		if (st)
 			cli_json_error_member(c, &j, st);
 		cli_json_end(c, &j, &b);

@@ -172,3 +172,12 @@ void cf_json_kv_count(cf_json *j, const char *key, long long v)
 	else
 		cf_json_null(j);
 }
+
+void cf_json_kv_strs(cf_json *j, const char *key, char *const *v, size_t n)
+{
+	cf_json_key(j, key);
+	cf_json_arr_begin(j);
+	for (size_t i = 0; i < n; i++)
+		cf_json_str(j, v[i]);
+	cf_json_arr_end(j);
+}

@@ -39,6 +39,8 @@ void cf_json_kv_str(cf_json *j, const char *key, const char *v);
 void cf_json_kv_int(cf_json *j, const char *key, long long v);
 void cf_json_kv_num(cf_json *j, const char *key, double v);
 void cf_json_kv_bool(cf_json *j, const char *key, bool v);
+/* A member holding an array of N strings. */
+void cf_json_kv_strs(cf_json *j, const char *key, char *const *v, size_t n);
 /* An integer member that is null when V is negative (not known). */
 void cf_json_kv_count(cf_json *j, const char *key, long long v);
 

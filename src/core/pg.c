@@ -481,19 +481,8 @@ static cf_status result_status(cf_pg *pg, PGresult *res)
 
 cf_status cf_pg_exec(cf_pg *pg, const char *sql)
 {
-	cf_status st = check_cancelled(pg);
-	if (st)
-		return st;
-	/* PQexec keeps only the last result; check every one of a multi-statement text. */
-	if (!PQsendQuery(pg->conn, sql))
-		return result_error(pg, NULL);
-	PGresult *res;
-	while ((res = PQgetResult(pg->conn))) {
-		if (!st)
-			st = result_status(pg, res);
-		PQclear(res);
-	}
-	return st;
+	size_t n_done;
+	return cf_pg_exec_count(pg, sql, &n_done);
 }
 
 cf_status cf_pg_query(cf_pg *pg, const char *sql, int nparams, const char *const *params,
@@ -830,8 +819,10 @@ void cf_pg_cancel_shared(cf_pg *pg)
 	pthread_mutex_unlock(&ctx->mu);
 }
 
-/* ---- Multi-statement scripts (added for migrate) ------------------------- */
+/* ---- Multi-statement scripts ---------------------------------------------- */
 
+/* PQexec keeps only the last result: every one of a multi-statement text is
+ * checked here, and COPY with no data source is drained or refused. */
 cf_status cf_pg_exec_count(cf_pg *pg, const char *sql, size_t *n_done)
 {
 	*n_done = 0;
