@@ -53,7 +53,8 @@ static int16_t rd16(const char *p)
 
 static void wr32(cf_buf *b, int32_t v)
 {
-	char c[4] = {(char)(v >> 24), (char)(v >> 16), (char)(v >> 8), (char)v};
+	uint32_t u = (uint32_t)v; /* shifting a negative int is implementation-defined */
+	char c[4] = {(char)(u >> 24), (char)(u >> 16), (char)(u >> 8), (char)u};
 	cf_buf_append(b, c, 4);
 }
 
