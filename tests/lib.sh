@@ -15,6 +15,8 @@
 #   dburl DB                   the connection URL of DB on the test server
 #   q DB SQL                   psql -XAtq on DB, output on stdout
 #   newproject                 a project dir with the sample db/ tree; prints its path
+#   migproject                 a project dir with an empty db/migrations/; prints its path
+#   migfile DIR NAME TEXT      writes DIR/db/migrations/NAME
 set -u
 T=${CF_TEST_NAME:-$(basename "$0" .sh)}
 ROOT=${CONFITURE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -97,6 +99,14 @@ newproject() {
 	cp -r "$ROOT/db" "$p/db"
 	echo "$p"
 }
+
+migproject() {
+	local p
+	p=$(mktemp -d "$TMP/p.XXXXXX")
+	mkdir -p "$p/db/migrations"
+	echo "$p"
+}
+migfile() { printf '%s' "$3" >"$1/db/migrations/$2"; }
 
 # Call at the end of every test file.
 done_testing() {

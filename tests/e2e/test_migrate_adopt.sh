@@ -2,21 +2,14 @@
 # migrate: hooks, baseline (--through, --from-db, --import), verify, preflight.
 . "$(dirname "$0")/../lib.sh"
 
-proj() {
-	local p
-	p=$(mktemp -d "$TMP/p.XXXXXX")
-	mkdir -p "$p/db/migrations"
-	echo "$p"
-}
-mig() { printf '%s' "$3" >"$1/db/migrations/$2"; }
 
 # ---- hooks: order, context, SQL hooks inside the migration's transaction ----
-P=$(proj)
+P=$(migproject)
 DB=$(newdb hooks)
 URL=$(dburl "$DB")
 LOG=$TMP/hooks.log
-mig "$P" 001_a.up.sql 'CREATE TABLE a (id int);'
-mig "$P" 002_b.up.sql 'CREATE TABLE b (id int);'
+migfile "$P" 001_a.up.sql 'CREATE TABLE a (id int);'
+migfile "$P" 002_b.up.sql 'CREATE TABLE b (id int);'
 # Looks at the ledger from its own session: sees the row only once committed.
 cat >"$TMP/seen.sh" <<SH
 psql -XAtq -d "$DB" -c "SELECT count(*) FROM tb_confiture WHERE version = '\$CONFITURE_MIGRATION_VERSION'" >>"$TMP/seen.log"
@@ -48,7 +41,7 @@ expect_eq "$(tr '\n' '|' <"$TMP/seen.log")" "1|1|" \
 	"hooks: an after_migration shell hook runs once its migration is committed (seen from its own session)"
 
 : >"$LOG"
-mig "$P" 003_c.up.sql 'CREATE TABLE c (id int);'
+migfile "$P" 003_c.up.sql 'CREATE TABLE c (id int);'
 mkdir -p "$P/db/environments"
 cat >"$P/db/environments/local.yaml" <<'YAML'
 hooks:
@@ -65,9 +58,9 @@ expect_eq "$(grep -c 'migration_failed 003 false' "$LOG")|$(grep -c '^on_error' 
 	"1|1|1" "hooks: migration_failed, on_error and after_migrate (false) fire"
 
 # A failing before_migrate hook with on_failure: abort changes nothing.
-P2=$(proj)
+P2=$(migproject)
 DB2=$(newdb hooks_abort)
-mig "$P2" 001_a.up.sql 'CREATE TABLE a (id int);'
+migfile "$P2" 001_a.up.sql 'CREATE TABLE a (id int);'
 cat >"$P2/confiture.yaml" <<'YAML'
 hooks:
   before_migrate:
@@ -90,10 +83,10 @@ expect_rc 0 "hooks: on_failure: warn goes on"
 expect_err "on_failure: warn, continuing" "hooks: with a warning"
 
 # ---- baseline --through ----
-P=$(proj)
+P=$(migproject)
 DB=$(newdb baseline)
 URL=$(dburl "$DB")
-for v in 001 002 003; do mig "$P" "${v}_m$v.up.sql" "CREATE TABLE m$v (id int);"; done
+for v in 001 002 003; do migfile "$P" "${v}_m$v.up.sql" "CREATE TABLE m$v (id int);"; done
 q "$DB" "CREATE TABLE m001 (id int); CREATE TABLE m002 (id int)" >/dev/null
 run cf --project-dir "$P" -d "$URL" migrate baseline --through 002 --dry-run
 expect_rc 0 "baseline --dry-run exits 0"
@@ -153,50 +146,50 @@ run cf --project-dir "$P" -d "$URL" migrate baseline --import liquibase
 expect_rc 2 "an unknown tool is a usage error"
 
 # ---- verify ----
-P=$(proj)
+P=$(migproject)
 DB=$(newdb verify)
 URL=$(dburl "$DB")
-mig "$P" 001_users.up.sql 'CREATE TABLE users (id int); INSERT INTO users VALUES (1);'
-mig "$P" 001_users.verify.sql 'SELECT count(*) = 1 FROM users;'
-mig "$P" 002_posts.up.sql 'CREATE TABLE posts (id int);'
-mig "$P" 002_posts.verify.sql 'SELECT count(*) = 5 FROM posts'
-mig "$P" 003_tags.up.sql 'CREATE TABLE tags (id int);'
-mig "$P" 003_tags.verify.sql 'SELECT true'
+migfile "$P" 001_users.up.sql 'CREATE TABLE users (id int); INSERT INTO users VALUES (1);'
+migfile "$P" 001_users.verify.sql 'SELECT count(*) = 1 FROM users;'
+migfile "$P" 002_posts.up.sql 'CREATE TABLE posts (id int);'
+migfile "$P" 002_posts.verify.sql 'SELECT count(*) = 5 FROM posts'
+migfile "$P" 003_tags.up.sql 'CREATE TABLE tags (id int);'
+migfile "$P" 003_tags.verify.sql 'SELECT true'
 run cf --project-dir "$P" -d "$URL" migrate up --target 002
 run cf --project-dir "$P" -d "$URL" migrate verify
 expect_rc 1 "verify exits 1 when a verification is not true"
 expect_out "ok                 001_users" "verify passes a true sidecar"
 expect_out "FAILED             002_posts" "verify reports a false one"
 expect_no_out "003_tags" "verify skips migrations not applied"
-mig "$P" 002_posts.verify.sql 'SELECT count(*) = 0 FROM posts'
+migfile "$P" 002_posts.verify.sql 'SELECT count(*) = 0 FROM posts'
 run cf --project-dir "$P" -d "$URL" migrate verify -f json
 expect_rc 0 "verify exits 0 when every sidecar returns true"
 expect_json '[.migrations[].status] | join(",")' "verified,verified" "JSON statuses"
-mig "$P" 002_posts.verify.sql 'SELECT nosuch FROM posts'
+migfile "$P" 002_posts.verify.sql 'SELECT nosuch FROM posts'
 run cf --project-dir "$P" -d "$URL" migrate verify
 expect_rc 3 "verify exits 3 when a sidecar fails"
 expect_out "db/migrations/002_posts.verify.sql:1:8: column \"nosuch\" does not exist" "with the error and its location"
-mig "$P" 002_posts.verify.sql 'DELETE FROM posts RETURNING true'
+migfile "$P" 002_posts.verify.sql 'DELETE FROM posts RETURNING true'
 run cf --project-dir "$P" -d "$URL" migrate verify
 expect_rc 3 "verify runs read-only"
 expect_out "read-only transaction" "a writing sidecar is refused"
 
 # ---- preflight ----
-P=$(proj)
+P=$(migproject)
 DB=$(newdb preflight)
 URL=$(dburl "$DB")
-mig "$P" 001_a.up.sql 'CREATE TABLE a (id int);'
-mig "$P" 001_a.down.sql 'DROP TABLE a;'
-mig "$P" 002_b.up.sql 'CREATE TABLE b (id int);'
-mig "$P" 003_idx.up.sql 'CREATE INDEX CONCURRENTLY a_idx ON a (id);'
+migfile "$P" 001_a.up.sql 'CREATE TABLE a (id int);'
+migfile "$P" 001_a.down.sql 'DROP TABLE a;'
+migfile "$P" 002_b.up.sql 'CREATE TABLE b (id int);'
+migfile "$P" 003_idx.up.sql 'CREATE INDEX CONCURRENTLY a_idx ON a (id);'
 run cf --project-dir "$P" -d "$URL" migrate preflight
 expect_rc 0 "preflight exits 0 without errors"
 expect_err "002_b.up.sql has no .down.sql" "preflight warns about missing downs"
 expect_err "003_idx.up.sql runs statement by statement outside a transaction (CREATE INDEX CONCURRENTLY)" \
 	"preflight names non-transactional statements"
-mig "$P" 004_bad.up.sql 'CREATE TABLE a (id int);'
-mig "$P" 005_worse.up.sql 'SELECT * FROM nosuch_table;'
-mig "$P" 006_fine.up.sql 'CREATE TABLE f (id int);'
+migfile "$P" 004_bad.up.sql 'CREATE TABLE a (id int);'
+migfile "$P" 005_worse.up.sql 'SELECT * FROM nosuch_table;'
+migfile "$P" 006_fine.up.sql 'CREATE TABLE f (id int);'
 run cf --project-dir "$P" migrate preflight --against "$URL"
 expect_rc 7 "preflight --against exits 7 when a migration fails"
 expect_out "error: db/migrations/004_bad.up.sql:1:1: relation \"a\" already exists" "reports the first failure"
@@ -211,9 +204,9 @@ expect_json '.error.code' "7" "JSON error code 7"
 rm "$P/db/migrations/004_bad.up.sql" "$P/db/migrations/005_worse.up.sql"
 run cf --project-dir "$P" -d "$URL" migrate up
 printf 'CREATE TABLE a (id int); -- changed\n' >"$P/db/migrations/001_a.up.sql"
-mig "$P" 007_dup.up.sql 'SELECT 1;'
-mig "$P" 007_dup2.up.sql 'SELECT 1;'
-mig "$P" 008_txn.up.sql 'SELECT 1; COMMIT; SELECT 2;'
+migfile "$P" 007_dup.up.sql 'SELECT 1;'
+migfile "$P" 007_dup2.up.sql 'SELECT 1;'
+migfile "$P" 008_txn.up.sql 'SELECT 1; COMMIT; SELECT 2;'
 run cf --project-dir "$P" -d "$URL" migrate preflight
 expect_rc 7 "preflight exits 7 on static errors"
 expect_out "error: db/migrations/001_a.up.sql: checksum drift" "checksum drift is an error"

@@ -3,28 +3,20 @@
 # locations, checksums and the errors found before connecting.
 . "$(dirname "$0")/../lib.sh"
 
-# A project with an empty migrations dir; prints its path.
-proj() {
-	local p
-	p=$(mktemp -d "$TMP/p.XXXXXX")
-	mkdir -p "$p/db/migrations"
-	echo "$p"
-}
-mig() { printf '%s' "$3" >"$1/db/migrations/$2"; }
 
-P=$(proj)
+P=$(migproject)
 DB=$(newdb main)
 URL=$(dburl "$DB")
 m() { cf --project-dir "$P" -d "$URL" migrate "$@"; }
 
-mig "$P" 20260101000000_users.up.sql 'CREATE TABLE users (id int PRIMARY KEY, email text);
+migfile "$P" 20260101000000_users.up.sql 'CREATE TABLE users (id int PRIMARY KEY, email text);
 INSERT INTO users VALUES (1, '"'a@x'"');
 '
-mig "$P" 20260101000000_users.down.sql 'DROP TABLE users;'
-mig "$P" 20260102000000_posts.up.sql 'CREATE TABLE posts (id int, user_id int REFERENCES users);
+migfile "$P" 20260101000000_users.down.sql 'DROP TABLE users;'
+migfile "$P" 20260102000000_posts.up.sql 'CREATE TABLE posts (id int, user_id int REFERENCES users);
 -- line two
 '
-mig "$P" 20260102000000_posts.down.sql 'DROP TABLE posts;'
+migfile "$P" 20260102000000_posts.down.sql 'DROP TABLE posts;'
 
 # ---- status before anything ----
 run m status
@@ -67,7 +59,7 @@ run m up
 expect_rc 0 "up with nothing pending exits 0"
 expect_out "nothing to apply" "and says so"
 
-mig "$P" 20260103000000_tags.up.sql 'CREATE TABLE tags (id int);'
+migfile "$P" 20260103000000_tags.up.sql 'CREATE TABLE tags (id int);'
 run m status -f json
 expect_rc 1 "status exits 1 when something is pending"
 expect_json '.pending | join(",")' "20260103000000" "JSON lists the pending versions"
@@ -88,14 +80,14 @@ expect_rc 0 "up --dry-run-execute exits 0"
 expect_json '.migrations[0].status' "would_apply" "dry-run-execute reports what would happen"
 expect_eq "$(q "$DB" "SELECT to_regclass('tags') IS NULL AND NOT EXISTS (SELECT 1 FROM tb_confiture WHERE version='20260103000000')")" \
 	"t" "dry-run-execute rolls everything back"
-mig "$P" 20260104000000_bad.up.sql 'CREATE TABLE tags (id int);'
+migfile "$P" 20260104000000_bad.up.sql 'CREATE TABLE tags (id int);'
 run m up --dry-run-execute
 expect_rc 3 "dry-run-execute reports a migration that would fail"
 expect_err "20260104000000_bad.up.sql:1:1" "with its location"
 rm "$P/db/migrations/20260104000000_bad.up.sql"
 
 # ---- --target ----
-mig "$P" 20260105000000_more.up.sql 'CREATE TABLE more (id int);'
+migfile "$P" 20260105000000_more.up.sql 'CREATE TABLE more (id int);'
 run m up --target 20260103000000
 expect_rc 0 "up --target exits 0"
 expect_eq "$(q "$DB" "SELECT max(version) FROM tb_confiture")" "20260103000000" "up --target stops at the target"
@@ -106,13 +98,13 @@ run m up
 expect_rc 0 "the rest applies"
 
 # ---- failure: file:line:column, SQLSTATE, nothing of it stays ----
-mig "$P" 20260106000000_ok.up.sql 'CREATE TABLE ok6 (id int);'
-mig "$P" 20260107000000_broken.up.sql '-- a comment
+migfile "$P" 20260106000000_ok.up.sql 'CREATE TABLE ok6 (id int);'
+migfile "$P" 20260107000000_broken.up.sql '-- a comment
 CREATE TABLE half (id int);
 INSERT INTO half VALUES (1);
 SELECT nosuchcol FROM half;
 '
-mig "$P" 20260108000000_after.up.sql 'CREATE TABLE after8 (id int);'
+migfile "$P" 20260108000000_after.up.sql 'CREATE TABLE after8 (id int);'
 run m up
 expect_rc 3 "a failing migration exits 3"
 expect_err "db/migrations/20260107000000_broken.up.sql:4:8: column \"nosuchcol\" does not exist" \
@@ -131,7 +123,7 @@ expect_json '.error.sqlstate' "42703" "JSON error has the SQLSTATE"
 expect_json '.errors[0].file' "db/migrations/20260107000000_broken.up.sql" "the result's error list has it"
 
 # A runtime error without a server position points at the failing statement.
-mig "$P" 20260107000000_broken.up.sql 'CREATE TABLE half (id int);
+migfile "$P" 20260107000000_broken.up.sql 'CREATE TABLE half (id int);
 
 INSERT INTO half VALUES (1), (1/0);
 '
@@ -143,7 +135,7 @@ run m up
 expect_rc 0 "after fixing, the rest applies"
 
 # ---- transaction wrappers ----
-mig "$P" 20260109000000_wrapped.up.sql 'BEGIN;
+migfile "$P" 20260109000000_wrapped.up.sql 'BEGIN;
 CREATE TABLE wrapped (id int);
 DO $$ BEGIN RAISE NOTICE '"'inside'"'; END $$;
 COMMIT;
@@ -153,7 +145,7 @@ expect_rc 0 "a BEGIN/COMMIT wrapper is stripped"
 expect_err "stripped the BEGIN/COMMIT" "with a warning"
 expect_eq "$(q "$DB" "SELECT to_regclass('wrapped') IS NOT NULL")" "t" "DO \$\$ BEGIN ... END \$\$ is left alone"
 
-mig "$P" 20260110000000_midcommit.up.sql 'CREATE TABLE mid1 (id int);
+migfile "$P" 20260110000000_midcommit.up.sql 'CREATE TABLE mid1 (id int);
 COMMIT;
 CREATE TABLE mid2 (id int);
 '
@@ -162,13 +154,13 @@ expect_rc 3 "a COMMIT in the middle of a file is an error"
 expect_err "20260110000000_midcommit.up.sql:2:1: COMMIT in the middle of a migration is not allowed" \
 	"it names the COMMIT's location"
 expect_eq "$(q "$DB" "SELECT to_regclass('mid1') IS NULL")" "t" "nothing of it ran"
-mig "$P" 20260110000000_midcommit.up.sql 'CREATE TABLE mid1 (id int);
+migfile "$P" 20260110000000_midcommit.up.sql 'CREATE TABLE mid1 (id int);
 ROLLBACK;'
 run m up
 expect_err "ROLLBACK in the middle of a migration is not allowed" "a ROLLBACK is refused too"
 rm "$P/db/migrations/20260110000000_midcommit.up.sql"
 
-mig "$P" 20260111000000_syntax.up.sql 'CREATE TABLE syn (id int);
+migfile "$P" 20260111000000_syntax.up.sql 'CREATE TABLE syn (id int);
 CREAT TABLE x (id int);'
 run m up
 expect_rc 3 "a file that does not parse stops the run with exit 3"
@@ -222,11 +214,11 @@ run m down
 expect_rc 8 "down of a migration without .down.sql exits 8"
 expect_err "20260109000000_wrapped.down.sql" "names the missing file"
 expect_eq "$(q "$DB" "SELECT to_regclass('wrapped') IS NOT NULL")" "t" "nothing was rolled back"
-mig "$P" 20260103000000_tags.down.sql 'DROP TABLE tags;'
-mig "$P" 20260105000000_more.down.sql 'DROP TABLE more;'
-mig "$P" 20260106000000_ok.down.sql 'DROP TABLE ok6;'
-mig "$P" 20260108000000_after.down.sql 'DROP TABLE after8;'
-mig "$P" 20260109000000_wrapped.down.sql 'DROP TABLE wrapped;'
+migfile "$P" 20260103000000_tags.down.sql 'DROP TABLE tags;'
+migfile "$P" 20260105000000_more.down.sql 'DROP TABLE more;'
+migfile "$P" 20260106000000_ok.down.sql 'DROP TABLE ok6;'
+migfile "$P" 20260108000000_after.down.sql 'DROP TABLE after8;'
+migfile "$P" 20260109000000_wrapped.down.sql 'DROP TABLE wrapped;'
 run m down -n 2
 expect_rc 0 "down -n 2 exits 0"
 expect_out "rolled back        20260109000000_wrapped" "rolls back the newest first"
@@ -242,7 +234,7 @@ rm "$P/db/migrations/20260103000000_tags.down.sql"
 run m down-to 20260101000000
 expect_rc 8 "down-to with a missing .down.sql in the plan exits 8"
 expect_eq "$(q "$DB" "SELECT max(version) FROM tb_confiture")" "20260106000000" "nothing was rolled back: the plan is checked first"
-mig "$P" 20260103000000_tags.down.sql 'DROP TABLE tags;'
+migfile "$P" 20260103000000_tags.down.sql 'DROP TABLE tags;'
 run m down-to 20260102000000 --dry-run
 expect_rc 0 "down-to --dry-run exits 0"
 expect_out "would roll back    20260106000000_ok" "lists what would roll back"
@@ -250,7 +242,7 @@ expect_eq "$(q "$DB" "SELECT max(version) FROM tb_confiture")" "20260106000000" 
 run m down-to 20260102000000
 expect_rc 0 "down-to rolls back everything newer"
 expect_eq "$(q "$DB" "SELECT max(version) FROM tb_confiture")" "20260102000000" "down-to leaves VER current"
-mig "$P" 20260109000000_wrapped.down.sql 'DROP TABLE nosuch_zz;'
+migfile "$P" 20260109000000_wrapped.down.sql 'DROP TABLE nosuch_zz;'
 run m up
 run m down
 expect_rc 3 "a failing .down.sql exits 3"
@@ -258,7 +250,7 @@ expect_err "20260109000000_wrapped.down.sql:1:1: table \"nosuch_zz\" does not ex
 expect_eq "$(q "$DB" "SELECT count(*) FROM tb_confiture WHERE version = '20260109000000'")" "1" "its ledger row stays"
 
 # ---- generate ----
-G=$(proj)
+G=$(migproject)
 rmdir "$G/db/migrations"
 run cf --project-dir "$G" migrate generate add_things
 expect_rc 0 "generate exits 0 (creating the directory)"
@@ -281,18 +273,18 @@ expect_rc 2 "a bad name is a usage error"
 
 # ---- errors found before connecting ----
 BAD="postgresql://postgres@/nosuchdb_zz?host=$PGHOST&port=$PGPORT"
-D=$(proj)
-mig "$D" 001_a.up.sql 'SELECT 1;'
-mig "$D" 001_b.up.sql 'SELECT 1;'
+D=$(migproject)
+migfile "$D" 001_a.up.sql 'SELECT 1;'
+migfile "$D" 001_b.up.sql 'SELECT 1;'
 run cf --project-dir "$D" -d "$BAD" migrate up
 expect_rc 3 "duplicate versions exit 3"
 expect_err 'duplicate migration version in "db/migrations": 001: 001_a.up.sql, 001_b.up.sql' "before connecting"
 expect_no_err "could not connect" "(the database is never reached)"
 run cf --project-dir "$D" -d "$URL" migrate status -f json
 expect_json '.duplicate_versions[0]' "001: 001_a.up.sql, 001_b.up.sql" "status reports duplicates"
-O=$(proj)
-mig "$O" 001_a.up.sql 'SELECT 1;'
-mig "$O" notes.sql 'SELECT 1;'
+O=$(migproject)
+migfile "$O" 001_a.up.sql 'SELECT 1;'
+migfile "$O" notes.sql 'SELECT 1;'
 printf 'migration:\n  strict_mode: true\n' >"$O/confiture.yaml"
 run cf --project-dir "$O" -d "$BAD" migrate up
 expect_rc 1 "strict mode turns orphans into errors (exit 1)"
@@ -305,7 +297,7 @@ N=$(mktemp -d "$TMP/n.XXXXXX")
 run cf --project-dir "$N" -d "$BAD" migrate up
 expect_rc 5 "a missing migrations directory exits 5"
 expect_err 'migrations directory "db/migrations" does not exist' "with a clear message"
-U=$(proj)
+U=$(migproject)
 ln -s /nonexistent/file.sql "$U/db/migrations/001_gone.up.sql"
 run cf --project-dir "$U" -d "$BAD" migrate up
 expect_rc 5 "an unreadable migration file exits 5"
@@ -314,8 +306,8 @@ expect_err '001_gone.up.sql' "and the file"
 expect_no_err "could not connect" "before connecting"
 
 # ---- COPY ... TO STDOUT in a migration: its output is drained, nothing hangs ----
-C=$(proj)
-mig "$C" 001_copy.up.sql 'CREATE TABLE c (id int);
+C=$(migproject)
+migfile "$C" 001_copy.up.sql 'CREATE TABLE c (id int);
 COPY (SELECT 1) TO STDOUT;
 INSERT INTO c VALUES (1);
 '
@@ -325,10 +317,10 @@ expect_rc 0 "COPY TO STDOUT in a migration does not hang"
 expect_eq "$(q "$CDB" "SELECT count(*) FROM c")" "1" "and the statements after it run"
 
 # ---- a migration that changes search_path does not lose the ledger ----
-S=$(proj)
+S=$(migproject)
 SDB=$(newdb searchpath)
-mig "$S" 001_schema.up.sql 'CREATE SCHEMA other; SET search_path = other;'
-mig "$S" 002_next.up.sql 'CREATE TABLE in_other (id int);'
+migfile "$S" 001_schema.up.sql 'CREATE SCHEMA other; SET search_path = other;'
+migfile "$S" 002_next.up.sql 'CREATE TABLE in_other (id int);'
 run cf --project-dir "$S" -d "$(dburl "$SDB")" migrate up
 expect_rc 0 "search_path: up succeeds when a migration changes search_path"
 expect_eq "$(q "$SDB" "SELECT string_agg(version, ',' ORDER BY version) FROM public.tb_confiture")|$(q "$SDB" "SELECT to_regclass('other.tb_confiture') IS NULL")" \

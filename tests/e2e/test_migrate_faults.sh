@@ -4,13 +4,6 @@
 # between statements.
 . "$(dirname "$0")/../lib.sh"
 
-proj() {
-	local p
-	p=$(mktemp -d "$TMP/p.XXXXXX")
-	mkdir -p "$p/db/migrations"
-	echo "$p"
-}
-mig() { printf '%s' "$3" >"$1/db/migrations/$2"; }
 
 # A statement that sleeps only when the session sets cf.sleep (PGOPTIONS),
 # so that the rerun of the same file is fast.
@@ -36,11 +29,11 @@ wait_gone() {
 }
 
 # ---- kill -9 of confiture during a long migration ----
-P=$(proj)
+P=$(migproject)
 DB=$(newdb kill)
 URL=$(dburl "$DB")
-mig "$P" 001_first.up.sql 'CREATE TABLE first (id int);'
-mig "$P" 002_long.up.sql "CREATE TABLE long_a (id int);
+migfile "$P" 001_first.up.sql 'CREATE TABLE first (id int);'
+migfile "$P" 002_long.up.sql "CREATE TABLE long_a (id int);
 INSERT INTO long_a SELECT generate_series(1, 1000);
 $SLEEP
 CREATE TABLE long_b (id int);
@@ -63,15 +56,15 @@ expect_eq "$(q "$DB" "SELECT count(*) FROM long_a")|$(q "$DB" "SELECT string_agg
 	"1000|001,002" "kill -9: the rerun applied the migration once"
 
 # ---- pg_terminate_backend on confiture's connection ----
-P=$(proj)
+P=$(migproject)
 DB=$(newdb term)
 URL=$(dburl "$DB")
-mig "$P" 001_first.up.sql 'CREATE TABLE first (id int);'
-mig "$P" 002_long.up.sql "CREATE TABLE long_a (id int);
+migfile "$P" 001_first.up.sql 'CREATE TABLE first (id int);'
+migfile "$P" 002_long.up.sql "CREATE TABLE long_a (id int);
 $SLEEP
 CREATE TABLE long_b (id int);
 "
-mig "$P" 003_next.up.sql 'CREATE TABLE next3 (id int);'
+migfile "$P" 003_next.up.sql 'CREATE TABLE next3 (id int);'
 out_f=$TMP/term.out err_f=$TMP/term.err
 PGOPTIONS="-c cf.sleep=60" "$CONFITURE_BIN" --project-dir "$P" -d "$URL" migrate up >"$out_f" 2>"$err_f" &
 cpid=$!
@@ -92,11 +85,11 @@ expect_eq "$(q "$DB" "SELECT string_agg(version, ',' ORDER BY version) FROM tb_c
 	"terminate: everything is applied once"
 
 # ---- Ctrl-C: the running statement is cancelled and rolled back ----
-P=$(proj)
+P=$(migproject)
 DB=$(newdb sigint)
 URL=$(dburl "$DB")
-mig "$P" 001_first.up.sql 'CREATE TABLE first (id int);'
-mig "$P" 002_long.up.sql "CREATE TABLE long_a (id int);
+migfile "$P" 001_first.up.sql 'CREATE TABLE first (id int);'
+migfile "$P" 002_long.up.sql "CREATE TABLE long_a (id int);
 $SLEEP
 "
 PGOPTIONS="-c cf.sleep=60" "$CONFITURE_BIN" --project-dir "$P" -d "$URL" migrate up >/dev/null 2>"$TMP/int.err" &
@@ -112,12 +105,12 @@ expect_eq "$(q "$DB" "SELECT (to_regclass('long_a') IS NULL)::text || '/' || str
 	"true/001" "sigint: the running migration was rolled back, the earlier one stays"
 
 # ---- two migrate up processes on 20 migrations ----
-P=$(proj)
+P=$(migproject)
 DB=$(newdb race)
 URL=$(dburl "$DB")
-mig "$P" 000_log.up.sql 'CREATE TABLE applied_log (v text);'
+migfile "$P" 000_log.up.sql 'CREATE TABLE applied_log (v text);'
 for i in $(seq -w 1 20); do
-	mig "$P" "0${i}_m${i}.up.sql" "CREATE TABLE t_$i (id int);
+	migfile "$P" "0${i}_m${i}.up.sql" "CREATE TABLE t_$i (id int);
 INSERT INTO applied_log VALUES ('$i');
 SELECT pg_sleep(0.02);
 "
@@ -139,10 +132,10 @@ n2=$(grep -c '^applied  ' "$TMP/r2.out")
 expect_eq "$((n1 + n2))" "21" "race: the two runs together applied 21 migrations"
 
 # ---- lock held by another session ----
-P=$(proj)
+P=$(migproject)
 DB=$(newdb lock)
 URL=$(dburl "$DB")
-mig "$P" 001_a.up.sql 'CREATE TABLE a (id int);'
+migfile "$P" 001_a.up.sql 'CREATE TABLE a (id int);'
 # The key as the Python precursor computes it: first 4 bytes of
 # sha256(dbname), big-endian, & 0x7fffffff.
 key=$(( 0x$(printf '%s' "$DB" | sha256sum | cut -c1-8) & 0x7fffffff ))
@@ -175,10 +168,10 @@ wait "$hpid" 2>/dev/null
 q postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'holder_app'" >/dev/null
 
 # ---- a non-transactional migration killed between statements ----
-P=$(proj)
+P=$(migproject)
 DB=$(newdb nontx)
 URL=$(dburl "$DB")
-mig "$P" 001_nt.up.sql "-- confiture:no-transaction
+migfile "$P" 001_nt.up.sql "-- confiture:no-transaction
 CREATE TABLE nt (n int);
 INSERT INTO nt VALUES (1);
 CREATE INDEX CONCURRENTLY nt_idx ON nt (n);
@@ -205,7 +198,7 @@ expect_eq "$(q "$DB" "SELECT count(*) FROM tb_confiture_progress")|$(q "$DB" "SE
 
 # A statement recorded as started whose index exists and is valid: the rerun
 # sees it completed and does not build it again.
-mig "$P" 002_nt2.up.sql "-- confiture:no-transaction
+migfile "$P" 002_nt2.up.sql "-- confiture:no-transaction
 CREATE INDEX CONCURRENTLY nt2_idx ON nt (n);
 INSERT INTO nt VALUES (3);
 "
@@ -223,7 +216,7 @@ psql -XAtq -d "$DB" -c "CREATE UNIQUE INDEX CONCURRENTLY dups_u ON dups (n)" >/d
 expect_eq "$(q "$DB" "SELECT indisvalid FROM pg_index WHERE indexrelid = 'dups_u'::regclass")" "f" \
 	"nontx: (setup) an interrupted build left an invalid index"
 q "$DB" "DELETE FROM dups WHERE ctid = (SELECT min(ctid) FROM dups)" >/dev/null
-mig "$P" 003_nt3.up.sql "-- confiture:no-transaction
+migfile "$P" 003_nt3.up.sql "-- confiture:no-transaction
 CREATE UNIQUE INDEX CONCURRENTLY dups_u ON dups (n);
 "
 sum=$(sha256sum "$P/db/migrations/003_nt3.up.sql" | cut -d' ' -f1)
@@ -235,7 +228,7 @@ expect_eq "$(q "$DB" "SELECT indisvalid FROM pg_index WHERE indexrelid = 'dups_u
 	"nontx: and built again"
 
 # Resuming with a changed file is refused.
-mig "$P" 004_nt4.up.sql "-- confiture:no-transaction
+migfile "$P" 004_nt4.up.sql "-- confiture:no-transaction
 CREATE TABLE nt4 (n int);
 VACUUM nt4;
 "
