@@ -212,22 +212,34 @@ static void mark_enum_uses(PgQuery__ParseResult *pr, cf_stmt *stmts)
 	}
 }
 
-cf_status cf_script_parse(cf_ctx *ctx, const char *file, const char *text, size_t len,
-                          cf_script **out)
+/* Parses TEXT into an unpacked tree (free with free_unpacked); a syntax error
+ * is CF_ERR_SCHEMA at FILE:line:column. */
+static cf_status parse_tree(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                            PgQuery__ParseResult **out)
 {
-	*out = NULL;
 	PgQueryProtobufParseResult res = pg_query_parse_protobuf(text);
 	if (res.error) {
 		cf_status st = parse_error(ctx, file, text, len, res.error);
 		pg_query_free_protobuf_parse_result(res);
 		return st;
 	}
-	PgQuery__ParseResult *pr = pg_query__parse_result__unpack(
-		NULL, res.parse_tree.len, (const uint8_t *)res.parse_tree.data);
+	*out = pg_query__parse_result__unpack(NULL, res.parse_tree.len,
+	                                      (const uint8_t *)res.parse_tree.data);
 	pg_query_free_protobuf_parse_result(res);
-	if (!pr)
+	if (!*out)
 		return cf_error_set(ctx, CF_ERR_INTERNAL, "could not decode the parse tree of \"%s\"",
 		                    file);
+	return CF_OK;
+}
+
+cf_status cf_script_parse(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                          cf_script **out)
+{
+	*out = NULL;
+	PgQuery__ParseResult *pr = NULL;
+	cf_status st = parse_tree(ctx, file, text, len, &pr);
+	if (st)
+		return st;
 	cf_script *s = cf_calloc(1, sizeof(*s));
 	s->text = text;
 	s->len = len;
@@ -355,17 +367,10 @@ static void fill_target(const PgQuery__Node *n, cf_nontx_target *t)
 cf_status cf_sql_nontx_target(cf_ctx *ctx, const char *sql, cf_nontx_target *out)
 {
 	memset(out, 0, sizeof(*out));
-	PgQueryProtobufParseResult res = pg_query_parse_protobuf(sql);
-	if (res.error) {
-		cf_status st = parse_error(ctx, "(statement)", sql, strlen(sql), res.error);
-		pg_query_free_protobuf_parse_result(res);
+	PgQuery__ParseResult *pr = NULL;
+	cf_status st = parse_tree(ctx, "(statement)", sql, strlen(sql), &pr);
+	if (st)
 		return st;
-	}
-	PgQuery__ParseResult *pr = pg_query__parse_result__unpack(
-		NULL, res.parse_tree.len, (const uint8_t *)res.parse_tree.data);
-	pg_query_free_protobuf_parse_result(res);
-	if (!pr)
-		return cf_error_set(ctx, CF_ERR_INTERNAL, "could not decode a parse tree");
 	if (pr->n_stmts >= 1 && pr->stmts[0]->stmt)
 		fill_target(pr->stmts[0]->stmt, out);
 	pg_query__parse_result__free_unpacked(pr, NULL);
