@@ -643,6 +643,7 @@ typedef struct cf_sync_opts {
 	long long split_rows;        /* with jobs > 1, split tables estimated above
 	                                this many rows into PK ranges; 0 = 1,000,000 */
 	long verify_sample;          /* source values sampled per masked column; 0 = 100 */
+	bool allow_unmasked;         /* copy columns that look personal and have no rule */
 } cf_sync_opts;
 
 /* One table of a sync: its plan and, after the run, what moved. */
@@ -659,6 +660,8 @@ typedef struct cf_sync_table {
 	char *where;                 /* the subset predicate run on the source, or NULL */
 	char **masked;               /* "column: strategy" per masked column */
 	size_t n_masked;
+	char **kept;                 /* "column: reason" per column kept on purpose */
+	size_t n_kept;
 	int verified;                /* -1 not verified, 1 ok, 0 found a problem */
 } cf_sync_table;
 
@@ -672,6 +675,7 @@ typedef struct cf_sync_issue {
 	                                row_count, checksum, masked_value_kept,
 	                                fk_orphans */
 	char *message;
+	char *suggestion;            /* pii_*: the rule to add, as YAML; else NULL */
 } cf_sync_issue;
 
 typedef struct cf_sync_result {
@@ -698,6 +702,9 @@ typedef struct cf_sync_result {
 	size_t n_warnings;
 	cf_error_item *errors;
 	size_t n_errors;
+	char **unmasked;             /* "schema.table.column" copied as they are under
+	                                allow_unmasked though they look personal */
+	size_t n_unmasked;
 } cf_sync_result;
 
 /*

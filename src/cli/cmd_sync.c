@@ -20,11 +20,30 @@ static void human_bytes(char *out, size_t n, long long b)
 
 static void print_masked(const cf_sync_table *t)
 {
-	if (!t->n_masked)
-		return;
-	printf("  masked: ");
-	for (size_t k = 0; k < t->n_masked; k++)
-		printf("%s%s", k ? ", " : "", t->masked[k]);
+	if (t->n_masked) {
+		printf("  masked: ");
+		for (size_t k = 0; k < t->n_masked; k++)
+			printf("%s%s", k ? ", " : "", t->masked[k]);
+	}
+	if (t->n_kept) {
+		printf("  kept: ");
+		for (size_t k = 0; k < t->n_kept; k++) {
+			const char *colon = strchr(t->kept[k], ':');
+			printf("%s%.*s", k ? ", " : "", (int)(colon - t->kept[k]), t->kept[k]);
+		}
+	}
+}
+
+/* "anonymized", or what --allow-unmasked let through. */
+static void anon_label(const cf_sync_result *r, char *out, size_t n)
+{
+	if (!r->is_anonymized)
+		snprintf(out, n, "verbatim");
+	else if (r->n_unmasked)
+		snprintf(out, n, "anonymized, %zu column%s left unmasked by --allow-unmasked",
+		         r->n_unmasked, r->n_unmasked == 1 ? "" : "s");
+	else
+		snprintf(out, n, "anonymized");
 }
 
 static void print_issues(const cf_sync_result *r, const char *kind_prefix, const char *title)
@@ -43,8 +62,10 @@ static void print_issues(const cf_sync_result *r, const char *kind_prefix, const
 
 static void plan_text(const cf_sync_result *r)
 {
-	printf("plan: %zu table%s from %s into %s%s\n", r->n_tables, r->n_tables == 1 ? "" : "s",
-	       r->source, r->target, r->is_anonymized ? " (anonymized)" : " (verbatim)");
+	char label[96];
+	anon_label(r, label, sizeof(label));
+	printf("plan: %zu table%s from %s into %s (%s)\n", r->n_tables, r->n_tables == 1 ? "" : "s",
+	       r->source, r->target, label);
 	for (size_t i = 0; i < r->n_tables; i++) {
 		const cf_sync_table *t = &r->tables[i];
 		printf("  %2zu. %-32s ~%lld rows  %s", i + 1, t->name, t->est_rows, t->format);
@@ -90,11 +111,11 @@ static void result_text(cli *c, const cf_sync_result *r)
 	print_issues(r, "masked", "verify");
 	print_issues(r, "fk_", "verify");
 	if (r->success) {
-		char b[32];
+		char b[32], label[96];
 		human_bytes(b, sizeof(b), r->bytes);
+		anon_label(r, label, sizeof(label));
 		printf("%ssynced %ld table%s, %lld rows, %s in %.2f s (%s)%s%s\n", cli_color(c, "ok"),
-		       r->n_copied, r->n_copied == 1 ? "" : "s", r->rows, b, r->duration_s,
-		       r->is_anonymized ? "anonymized" : "verbatim",
+		       r->n_copied, r->n_copied == 1 ? "" : "s", r->rows, b, r->duration_s, label,
 		       r->is_verified ? ", verified" : "", cli_color(c, "reset"));
 		if (r->n_skipped)
 			printf("%ld table%s already done by run %s\n", r->n_skipped,
@@ -113,6 +134,7 @@ static void result_json(cli *c, const cf_sync_result *r, cf_status st)
 	cf_json_kv_str(&j, "source", r->source);
 	cf_json_kv_str(&j, "target", r->target);
 	cf_json_kv_bool(&j, "anonymized", r->is_anonymized);
+	cf_json_kv_strs(&j, "unmasked", r->unmasked, r->n_unmasked);
 	cf_json_kv_bool(&j, "dry_run", r->is_dry_run);
 	cf_json_kv_bool(&j, "verified", r->is_verified);
 	cf_json_kv_int(&j, "tables_copied", r->n_copied);
@@ -150,6 +172,15 @@ static void result_json(cli *c, const cf_sync_result *r, cf_status st)
 			free(col);
 		}
 		cf_json_obj_end(&j);
+		cf_json_key(&j, "kept");
+		cf_json_obj_begin(&j);
+		for (size_t k = 0; k < t->n_kept; k++) {
+			const char *colon = strchr(t->kept[k], ':');
+			char *col = cf_strndup(t->kept[k], (size_t)(colon - t->kept[k]));
+			cf_json_kv_str(&j, col, colon + 2);
+			free(col);
+		}
+		cf_json_obj_end(&j);
 		cf_json_key(&j, "verified");
 		if (t->verified < 0)
 			cf_json_null(&j);
@@ -166,6 +197,7 @@ static void result_json(cli *c, const cf_sync_result *r, cf_status st)
 		cf_json_kv_str(&j, "table", r->issues[i].table);
 		cf_json_kv_str(&j, "column", r->issues[i].column);
 		cf_json_kv_str(&j, "message", r->issues[i].message);
+		cf_json_kv_str(&j, "suggestion", r->issues[i].suggestion);
 		cf_json_obj_end(&j);
 	}
 	cf_json_arr_end(&j);
@@ -261,7 +293,7 @@ typedef struct sync_args {
 static cf_status parse_sync(cli *c, int argc, char **argv, sync_args *a, bool *help)
 {
 	enum { O_ANON = 1000, O_RULES, O_TABLES, O_EXCLUDE, O_JOBS, O_DRY, O_RESUME, O_VERIFY,
-	       O_RANDOM, O_SPLIT, O_SAMPLE };
+	       O_RANDOM, O_SPLIT, O_SAMPLE, O_UNMASKED };
 	static const struct option opts[] = {
 		{"from", required_argument, 0, 'F'},     {"to", required_argument, 0, 'T'},
 		{"anonymize", no_argument, 0, O_ANON},   {"rules", required_argument, 0, O_RULES},
@@ -271,6 +303,7 @@ static cf_status parse_sync(cli *c, int argc, char **argv, sync_args *a, bool *h
 		{"resume", no_argument, 0, O_RESUME},    {"verify", no_argument, 0, O_VERIFY},
 		{"allow-random", no_argument, 0, O_RANDOM}, {"split-rows", required_argument, 0, O_SPLIT},
 		{"verify-sample", required_argument, 0, O_SAMPLE},
+		{"allow-unmasked", no_argument, 0, O_UNMASKED},
 		{"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
 	int ch;
 	long v;
@@ -295,6 +328,7 @@ static cf_status parse_sync(cli *c, int argc, char **argv, sync_args *a, bool *h
 		case O_RESUME: a->o.resume = true; break;
 		case O_VERIFY: a->o.verify = true; break;
 		case O_RANDOM: a->o.allow_random = true; break;
+		case O_UNMASKED: a->o.allow_unmasked = true; break;
 		case O_SPLIT:
 			st = cli_parse_long(c, "--split-rows", optarg, &v);
 			a->o.split_rows = v;
@@ -314,6 +348,8 @@ static cf_status parse_sync(cli *c, int argc, char **argv, sync_args *a, bool *h
 		return cli_usage(c, "sync needs --from ENV|URL and --to ENV|URL");
 	if (a->o.dry_run && a->o.resume)
 		return cli_usage(c, "--dry-run and --resume do not go together");
+	if (a->o.allow_unmasked && !a->o.anonymize && !a->o.rules_file)
+		return cli_usage(c, "--allow-unmasked goes with --anonymize or --rules");
 	a->o.tables = (const char *const *)a->tables.v;
 	a->o.n_tables = a->tables.n;
 	a->o.exclude = (const char *const *)a->exclude.v;

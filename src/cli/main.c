@@ -194,6 +194,8 @@ static const cli_command COMMANDS[] = {
 	 "  --anonymize          mask with the rules file (db/sync/anonymization.yaml)\n"
 	 "  --rules FILE         another rules file (implies --anonymize)\n"
 	 "  --allow-random       with no key set, mask with a random per-run key\n"
+	 "  --allow-unmasked     copy columns that look personal and have no rule\n"
+	 "                       (refused otherwise)\n"
 	 "  --tables GLOB,...    only these tables (\"users\", \"sales.*\")\n"
 	 "  --exclude GLOB,...   leave these tables out\n"
 	 "  -j, --jobs N         tables (and primary-key ranges) copied in parallel\n"

@@ -42,6 +42,7 @@ void plan_issue(plan *p, const char *table, const char *column, const char *kind
 	is->table = cf_strdup(table);
 	is->column = cf_strdup(column);
 	is->kind = cf_strdup(kind);
+	is->suggestion = NULL;
 }
 
 void plan_free(plan *p)
@@ -63,6 +64,7 @@ void plan_free(plan *p)
 		free(p->issues[i].column);
 		free(p->issues[i].kind);
 		free(p->issues[i].message);
+		free(p->issues[i].suggestion);
 	}
 	free(p->issues);
 	cf_strv_release(&p->warnings);
@@ -274,6 +276,10 @@ static void attach_rules(plan_table *t)
 			plan_col *pc = &t->cols[i];
 			if (strcmp(pc->sc->name, mr->column) != 0)
 				continue;
+			if (mr->kind == ST_KEEP) {
+				pc->kept = mr;
+				continue;
+			}
 			pc->rule = mr;
 			pc->in_stream = !strat_is_pushdown(mr);
 			if (pc->in_stream)

@@ -899,7 +899,8 @@ static void fill_result(runner *R, cf_status st)
 	cf_sync_result *res = R->res;
 	res->success = st == CF_OK;
 	res->duration_s = cf_now() - R->t0;
-	res->is_anonymized = R->anonymize;
+	/* Only a run whose rules passed the policy may say "anonymized". */
+	res->is_anonymized = R->anonymize && R->is_policy_ok;
 	res->is_dry_run = R->o->dry_run;
 	plan *p = R->p;
 	if (p) {
@@ -920,10 +921,15 @@ static void fill_result(runner *R, cf_status st)
 			o->where = cf_strdup(t->pred);
 			o->verified = t->verified;
 			o->masked = cf_calloc(t->n_cols + 1, sizeof(char *));
-			for (size_t k = 0; k < t->n_cols; k++)
+			o->kept = cf_calloc(t->n_cols + 1, sizeof(char *));
+			for (size_t k = 0; k < t->n_cols; k++) {
 				if (t->cols[k].rule)
 					o->masked[o->n_masked++] = cf_asprintf("%s: %s", t->cols[k].sc->name,
 					                                       t->cols[k].rule->strategy);
+				if (t->cols[k].kept)
+					o->kept[o->n_kept++] = cf_asprintf("%s: %s", t->cols[k].sc->name,
+					                                   t->cols[k].kept->reason);
+			}
 			if (t->is_skipped)
 				res->n_skipped++;
 			else if (!R->o->dry_run && (t->rows > 0 || t->ranges_done > 0 || t->duration_s > 0))
@@ -938,6 +944,9 @@ static void fill_result(runner *R, cf_status st)
 	}
 	res->changes_detected = res->rows > 0;
 	res->is_verified = R->o->verify && st == CF_OK;
+	res->unmasked = cf_calloc(R->unmasked.n + 1, sizeof(char *));
+	for (size_t i = 0; i < R->unmasked.n; i++)
+		res->unmasked[res->n_unmasked++] = cf_strdup(R->unmasked.v[i]);
 	res->warnings = cf_calloc(R->warnings.n + 1, sizeof(char *));
 	for (size_t i = 0; i < R->warnings.n; i++)
 		res->warnings[res->n_warnings++] = cf_strdup(R->warnings.v[i]);
@@ -976,6 +985,7 @@ static void runner_release(runner *R)
 	free(R->workers);
 	free(R->resumed_from);
 	cf_strv_release(&R->warnings);
+	cf_strv_release(&R->unmasked);
 	pthread_mutex_destroy(&R->mu);
 }
 
@@ -988,6 +998,7 @@ cf_status cf_sync(cf_ctx *ctx, const cf_sync_opts *o, cf_sync_result **out)
 	pthread_mutex_init(&R.mu, NULL);
 	atomic_init(&R.stop, false);
 	cf_strv_init(&R.warnings);
+	cf_strv_init(&R.unmasked);
 	R.jobs = o->jobs > 0 ? o->jobs : ctx->cfg->sync.jobs > 0 ? ctx->cfg->sync.jobs : 1;
 	if (R.jobs > 32)
 		R.jobs = 32;
@@ -999,9 +1010,13 @@ cf_status cf_sync(cf_ctx *ctx, const cf_sync_opts *o, cf_sync_result **out)
 		st = connect_both(&R);
 	if (!st)
 		st = build_plan(&R);
-	if (!st && o->dry_run)
+	/* PII findings: listed by a dry run, and an anonymized run must have
+	 * none left unruled (policy.c) before any data moves. */
+	if (!st && (o->dry_run || R.anonymize))
 		st = sync_pii_scan(&R);
-	else if (!st)
+	if (!st && R.anonymize)
+		st = sync_policy_check(&R);
+	if (!st && !o->dry_run)
 		st = execute(&R);
 	if (st == CF_ERR_CANCELLED || (st && cf_ctx_is_cancelled(ctx)))
 		st = CF_ERR_CANCELLED;
@@ -1030,6 +1045,9 @@ void cf_sync_result_free(cf_sync_result *r)
 		for (size_t k = 0; k < t->n_masked; k++)
 			free(t->masked[k]);
 		free(t->masked);
+		for (size_t k = 0; k < t->n_kept; k++)
+			free(t->kept[k]);
+		free(t->kept);
 	}
 	free(r->tables);
 	for (size_t i = 0; i < r->n_issues; i++) {
@@ -1037,8 +1055,12 @@ void cf_sync_result_free(cf_sync_result *r)
 		free(r->issues[i].column);
 		free(r->issues[i].kind);
 		free(r->issues[i].message);
+		free(r->issues[i].suggestion);
 	}
 	free(r->issues);
+	for (size_t i = 0; i < r->n_unmasked; i++)
+		free(r->unmasked[i]);
+	free(r->unmasked);
 	for (size_t i = 0; i < r->n_warnings; i++)
 		free(r->warnings[i]);
 	free(r->warnings);

@@ -123,7 +123,8 @@ extern const size_t cf_n_last_names;
 typedef enum strat_kind {
 	ST_EMAIL, ST_PHONE, ST_NAME, ST_HASH, ST_REDACT, ST_NULL, ST_CONSTANT, ST_PARTIAL,
 	ST_DATE, ST_TIMESTAMP, ST_NUMERIC, ST_IP, ST_CARD, ST_UUID, ST_TEXT_REDACT, ST_JSON,
-	ST_SQL, ST_PLUGIN
+	ST_SQL, ST_PLUGIN,
+	ST_KEEP                  /* not masked: copied as it is, on purpose (needs a reason) */
 } strat_kind;
 
 typedef struct mask_rule mask_rule;
@@ -159,6 +160,7 @@ struct mask_rule {
 	size_t n_paths;
 	mask_rule *inner;        /* json: what matched values get */
 	char *expression;        /* sql */
+	char *reason;            /* keep: why the column holds no personal data */
 	const cf_plugin_strategy *plugin;
 	void *plugin_state;
 	mask_rule *sub[PAT_N];   /* text_redact: lookalike makers per kind */
@@ -310,6 +312,7 @@ void parse_text_array(const char *lit, cf_strv *sv);
 typedef struct plan_col {
 	const col_info *sc, *dc; /* source and target column */
 	const mask_rule *rule;   /* NULL: copied verbatim */
+	const mask_rule *kept;   /* a keep rule: copied verbatim on purpose */
 	bool in_stream;          /* masked in the COPY stream (else in the source query) */
 	vtype vt;                /* type the masked value is written in */
 } plan_col;
@@ -457,6 +460,8 @@ struct runner {
 	atomic_long tables_done;
 	double t0;
 	cf_strv warnings;
+	cf_strv unmasked;        /* schema.table.column accepted by --allow-unmasked */
+	bool is_policy_ok;       /* the rules mask what they must (policy.c) */
 };
 
 /* Session settings both sides use, so that text forms agree. */
@@ -488,7 +493,10 @@ int pipe_maskers(long jobs);
 /* Streams T from SRC into DST (both COPYs started) with MASKERS threads. */
 cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, int maskers,
                     long long *bytes, pipe_fail *fail);
-/* Dry-run PII warnings (pii.c): by name, and by sampled values. */
+/* PII findings (pii.c): columns without a rule that look personal, by name
+ * and by sampled values; each becomes an issue with the rule to add. */
 cf_status sync_pii_scan(runner *R);
+/* What an anonymized run must satisfy before any data moves (policy.c). */
+cf_status sync_policy_check(runner *R);
 
 #endif

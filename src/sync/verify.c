@@ -247,6 +247,7 @@ cf_status sync_verify(runner *R)
 	cf_ctx *ctx = R->ctx;
 	bool all_ok = true;
 	cf_status st = CF_OK;
+	size_t first = R->p->n_issues; /* earlier issues (PII findings) are not verify's */
 	for (size_t i = 0; !st && i < R->p->n; i++) {
 		plan_table *t = &R->p->tables[i];
 		bool ok = true;
@@ -266,9 +267,7 @@ cf_status sync_verify(runner *R)
 		cf_error_context(ctx, "while verifying the sync");
 		return st;
 	}
-	size_t problems = 0;
-	for (size_t i = 0; i < R->p->n_issues; i++)
-		problems++;
+	size_t problems = R->p->n_issues - first;
 	if (all_ok && !orphans) {
 		cf_log_info(ctx, "verified %zu tables: counts, checksums, masking and foreign keys agree",
 		            R->p->n);
@@ -278,8 +277,8 @@ cf_status sync_verify(runner *R)
 	             problems == 1 ? "" : "s");
 	cf_buf b;
 	cf_buf_init(&b);
-	for (size_t i = 0; i < R->p->n_issues && i < 20; i++)
-		cf_buf_printf(&b, "%s%s.", i ? "\n" : "", R->p->issues[i].message);
+	for (size_t i = first; i < R->p->n_issues && i < first + 20; i++)
+		cf_buf_printf(&b, "%s%s.", i > first ? "\n" : "", R->p->issues[i].message);
 	cf_error_detail(ctx, "%s", b.data);
 	cf_buf_release(&b);
 	return CF_ERR_CHECK;

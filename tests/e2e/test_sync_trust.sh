@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# confiture sync --anonymize never says "anonymized" when personal data goes
+# through in clear (issue 12 §3): a rules file that masks nothing, columns
+# that look personal and have no rule, --verify keeping source values away
+# from the target's session, unique columns masked into too small a space.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/test_sync_lib.inc"
+
+sync_project
+CONTACTS='CREATE TABLE contacts (
+    id int PRIMARY KEY,
+    contact_email text,
+    "E-Mail Address" text,
+    notes text,
+    profile jsonb,
+    tags text[],
+    city text
+);
+CREATE TABLE products (id int PRIMARY KEY, title text, price numeric(8,2));'
+q "$SRC" "$CONTACTS" >/dev/null
+q "$DST" "$CONTACTS" >/dev/null
+q "$SRC" "INSERT INTO contacts
+SELECT g, 'cx' || g || '.leak@trust-secret.example', 'ex' || g || '.leak@trust-secret.example',
+       'met at the fair; write to nx' || g || '.leak@trust-secret.example',
+       jsonb_build_object('owner', jsonb_build_object('mail', 'jx' || g || '.leak@trust-secret.example'), 'n', g),
+       ARRAY['tx' || g || '.leak@trust-secret.example', 'vip'], 'Springfield'
+  FROM generate_series(1, 50) g;
+INSERT INTO products SELECT g, 'Product ' || g, g * 1.5 FROM generate_series(1, 20) g;
+ANALYZE" >/dev/null
+S() { cf sync --project-dir "$P" "$@"; }
+leaks() { q "$DST" "SELECT count(*) FROM contacts c WHERE c::text LIKE '%leak@trust-secret%'"; }
+
+# ---- A rules file that masks nothing is an error ------------------------------------------
+: >"$P/empty.yaml"
+run S --from prod --to staging --rules "$P/empty.yaml"
+expect_rc 5 "an empty rules file with --anonymize exits 5"
+expect_err "the rules in \"" "says the rules mask nothing"
+expect_err "mask no column of the tables to copy" "in those words"
+expect_err "The rules file has no rules" "and why"
+expect_eq "$(leaks)" "0" "nothing was copied in clear"
+run S --from prod --to staging --rules "$P/empty.yaml" -f json
+expect_json '.anonymized' "false" "the JSON does not claim anonymized"
+expect_json '.error.code' "5" "it carries exit 5"
+printf 'products:\n  - {column: title, strategy: redact}\n' >"$P/other.yaml"
+run S --from prod --to staging --rules "$P/other.yaml" --tables contacts
+expect_rc 5 "rules for other tables only exit 5"
+expect_err "None of its 1 table entry is among the 1 selected table" "says the rules do not match the selection"
+expect_err "    - {column: contact_email, strategy: email}" "and suggests the rules to add"
+printf 'contacts:\n  - {column: city, strategy: keep, reason: "public town names"}\n' >"$P/keeponly.yaml"
+run S --from prod --to staging --rules "$P/keeponly.yaml" --tables contacts
+expect_rc 5 "a rules file that only keeps columns exits 5"
+expect_err "only keep columns" "says so"
+printf 'contacts:\n  - {column: contact_email, strategy: email}\n' >"$P/contacts.yaml"
+run S --from prod --to staging --rules "$P/contacts.yaml" --tables products
+expect_rc 5 "a selection with nothing personal and no rule for it exits 5"
+expect_err "No column of these tables looks like personal data: copy them without --anonymize" \
+	"and suggests a verbatim copy"
+expect_eq "$(leaks)" "0" "still nothing copied"
+
+# ---- Columns that look personal and have no rule are refused ----------------------------------
+printf 'contacts:\n  - {column: contact_email, strategy: email}\n' >"$P/partial.yaml"
+run S --from prod --to staging --rules "$P/partial.yaml"
+expect_rc 5 "a real anonymized run with unruled personal columns exits 5"
+expect_err "refusing to anonymize: 4 columns look like personal data and have no rule" "counts them"
+expect_err 'column "E-Mail Address" of "public.contacts" looks like an email address and has no rule' \
+	"a quoted column name with a dash and a space"
+expect_err 'text in column "notes" of "public.contacts" contains email addresses (50 of 50 sampled)' \
+	"a notes column full of emails, found by its values"
+expect_err 'values of column "profile" of "public.contacts" contain email addresses (50 of 50 sampled)' \
+	"emails inside jsonb"
+expect_err 'values of column "tags" of "public.contacts" (text[]) contain email addresses' "emails inside text[]"
+expect_err '    - {column: "E-Mail Address", strategy: email}' "suggests the rule, quoted for YAML"
+expect_err '    - {column: notes, strategy: text_redact}' "suggests text_redact for free text"
+expect_err '    - {column: profile, strategy: json, keys: [mail]}' "suggests json with the key that held the email"
+expect_err 'strategy: keep, reason:' "explains how to keep a column on purpose"
+expect_err "No data was copied." "says nothing moved"
+expect_eq "$(leaks)" "0" "nothing was copied"
+expect_no_err "leak@trust-secret" "never prints a value"
+run S --from prod --to staging --rules "$P/partial.yaml" -f json
+expect_json '[.issues[] | select(.kind | startswith("pii")) | .column] | join(",")' \
+	"E-Mail Address,notes,profile,tags" "the findings are in the JSON"
+expect_json '.issues[] | select(.column == "notes") | .suggestion' "{column: notes, strategy: text_redact}" \
+	"each with its suggested rule"
+
+# A composite column holding an email is found too.
+q "$SRC" "CREATE TYPE addr AS (street text, mail text); CREATE TABLE letters (id int PRIMARY KEY, a addr);
+          INSERT INTO letters SELECT g, ROW('Main St', 'lx' || g || '.leak@trust-secret.example')::addr FROM generate_series(1, 10) g" >/dev/null
+q "$DST" "CREATE TYPE addr AS (street text, mail text); CREATE TABLE letters (id int PRIMARY KEY, a addr)" >/dev/null
+run S --from prod --to staging --rules "$P/partial.yaml" --tables letters,contacts
+expect_err 'values of column "a" of "public.letters" (addr) contain email addresses' "emails inside a composite"
+expect_eq "$(q "$DST" "SELECT count(*) FROM letters")" "0" "not copied"
+
+# Masked or kept on purpose: the run goes.
+cat >"$P/full.yaml" <<'YAML'
+contacts:
+  - {column: contact_email, strategy: email}
+  - {column: "E-Mail Address", strategy: email}
+  - {column: notes, strategy: text_redact}
+  - {column: profile, strategy: json, keys: [mail]}
+  - {column: tags, strategy: keep, reason: "test fixture: the tags are reviewed by hand"}
+YAML
+run S --from prod --to staging --rules "$P/full.yaml" --tables contacts -f json
+expect_rc 0 "every personal column masked or kept: the run goes"
+expect_json '.tables["public.contacts"].kept.tags' "test fixture: the tags are reviewed by hand" "the kept column and its reason are in the JSON"
+expect_json '.unmasked | length' "0" "nothing unmasked"
+expect_eq "$(q "$DST" "SELECT count(*) FROM contacts WHERE contact_email LIKE 'cx%' OR \"E-Mail Address\" LIKE 'ex%' OR notes LIKE '%nx%leak%' OR profile::text LIKE '%jx%'")" \
+	"0" "the masked columns are masked"
+printf 'contacts:\n  - {column: tags, strategy: keep}\n' >"$P/noreason.yaml"
+run S --from prod --to staging --rules "$P/noreason.yaml" --tables contacts
+expect_rc 5 "keep without a reason exits 5"
+expect_err 'noreason.yaml:2:5: strategy "keep" needs a "reason"' "at the rule's line"
+
+# --allow-unmasked accepts them explicitly, and says so.
+run S --from prod --to staging --rules "$P/partial.yaml" --tables contacts --allow-unmasked
+expect_rc 0 "--allow-unmasked lets the run go"
+expect_err "--allow-unmasked: 4 columns that look like personal data are copied unmasked" "warns"
+expect_out "(anonymized, 4 columns left unmasked by --allow-unmasked)" "the summary says what went through"
+run S --from prod --to staging --rules "$P/partial.yaml" --tables contacts --allow-unmasked -f json
+expect_json '.unmasked | join(",")' \
+	"public.contacts.E-Mail Address,public.contacts.notes,public.contacts.profile,public.contacts.tags" \
+	"the JSON lists the unmasked columns"
+run S --from prod --to staging --tables contacts --allow-unmasked
+expect_rc 2 "--allow-unmasked without --anonymize is a usage error"
+
+# A dry run shows the same findings and exits 5 like the real run would.
+run S --from prod --to staging --rules "$P/partial.yaml" --tables contacts --dry-run
+expect_rc 5 "a dry run with unruled personal columns exits 5"
+expect_out "columns that look like personal data:" "and lists them in the plan"
+
+done_testing
