@@ -127,4 +127,39 @@ run S --from prod --to staging --rules "$P/partial.yaml" --tables contacts --dry
 expect_rc 5 "a dry run with unruled personal columns exits 5"
 expect_out "columns that look like personal data:" "and lists them in the plan"
 
+# ---- --verify never sends source values to the target --------------------------------------
+# With log_statement = all, the target's server log holds every statement and
+# its parameters: no sampled source value may appear there.
+LOGDST=$(newdb logdst)
+q "$LOGDST" "$CONTACTS" >/dev/null
+q postgres "ALTER DATABASE $LOGDST SET log_statement = 'all'" >/dev/null
+cat >"$P/verify.yaml" <<'YAML'
+contacts:
+  - {column: contact_email, strategy: email}
+  - {column: "E-Mail Address", strategy: name}
+  - {column: notes, strategy: text_redact}
+  - {column: profile, strategy: json, keys: [mail]}
+  - {column: tags, strategy: sql, expression: "ARRAY['tag']"}
+YAML
+log_before=$(wc -c <"$CF_TEST_SERVER_LOG")
+run S --from prod --to "$(dburl "$LOGDST")" --rules "$P/verify.yaml" --tables contacts --verify -f json
+expect_rc 0 "an anonymized, verified sync into a target that logs every statement"
+expect_json '.tables["public.contacts"].verified' "true" "the masked columns are verified"
+tail -c +"$((log_before + 1))" "$CF_TEST_SERVER_LOG" >"$TMP/target.log"
+expect_eq "$(grep -c 'COPY "public"."contacts" .* FROM STDIN' "$TMP/target.log" | awk '{print ($1 > 0) ? "logged" : "empty"}')" "logged" \
+	"the target's statements were logged"
+expect_eq "$(grep -c 'leak@trust-secret' "$TMP/target.log")" "0" \
+	"no source value of a masked column reached the target's session"
+# A mask that keeps values is still caught, by digests compared in confiture.
+printf 'contacts:\n  - {column: contact_email, strategy: sql, expression: "lower(contact_email)"}\n  - {column: "E-Mail Address", strategy: sql, expression: "\\"E-Mail Address\\""}\n' >"$P/weak.yaml"
+log_before=$(wc -c <"$CF_TEST_SERVER_LOG")
+run S --from prod --to "$(dburl "$LOGDST")" --rules "$P/weak.yaml" --tables contacts --verify --allow-unmasked
+expect_rc 1 "verify still finds a mask that keeps the values"
+expect_err 'masked column "contact_email" of "public.contacts" still holds source values (50 rows unchanged of 50 sampled)' \
+	"per row"
+expect_err 'masked column "E-Mail Address" of "public.contacts" still holds source values (50 rows unchanged of 50 sampled)' \
+	"for a quoted column too"
+tail -c +"$((log_before + 1))" "$CF_TEST_SERVER_LOG" | grep -c 'leak@trust-secret' >"$TMP/n" || true
+expect_eq "$(cat "$TMP/n")" "0" "and no value reached the target's log on the way"
+
 done_testing
