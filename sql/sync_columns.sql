@@ -4,7 +4,8 @@
 -- bin_ok: the binary COPY form carries no database-specific type OIDs
 -- (composites and arrays or ranges of user types do), so it can travel
 -- between databases as it is. seq: the sequence the column owns, or the one its
--- default draws from (nextval('...')).
+-- default draws from (nextval('...')). uniq: the unique index (or the
+-- constraint it backs) of which the column is the only key, if any.
 SELECT n.nspname,
        c.relname,
        c.reltuples::bigint AS est_rows,
@@ -33,7 +34,15 @@ SELECT n.nspname,
                   LIMIT 1)) AS seq,
        COALESCE((SELECT k.ord FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
                   WHERE k.attnum = a.attnum), 0) AS pk_pos,
-       a.atttypmod
+       a.atttypmod,
+       (SELECT coalesce(uc.conname, ic.relname)
+          FROM pg_index ui
+          JOIN pg_class ic ON ic.oid = ui.indexrelid
+          LEFT JOIN pg_constraint uc ON uc.conindid = ui.indexrelid AND uc.conrelid = c.oid
+         WHERE ui.indrelid = c.oid AND ui.indisunique AND ui.indnkeyatts = 1
+           AND ui.indkey[0] = a.attnum AND ui.indpred IS NULL AND ui.indexprs IS NULL
+         ORDER BY ui.indisprimary DESC, ic.relname
+         LIMIT 1) AS uniq
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped

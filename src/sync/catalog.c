@@ -14,6 +14,7 @@ static void table_release(table_info *t)
 		free(c->base);
 		free(c->base_full);
 		free(c->seq);
+		free(c->uniq);
 	}
 	free(t->cols);
 	free(t->pk);
@@ -144,6 +145,7 @@ static void add_column(table_info *t, const cf_pgres *r, int row)
 	c->is_bin_ok = is_true(cf_pgres_get(r, row, 13));
 	c->seq = cf_strdup(cf_pgres_get(r, row, 14));
 	c->pk_pos = atoi(cf_pgres_get(r, row, 15));
+	c->uniq = cf_strdup(cf_pgres_get(r, row, 17));
 	c->vt = vtype_of(c->base, c->category);
 	if (c->vt == VT_NUMERIC)
 		numeric_typmod(atoi(cf_pgres_get(r, row, 16)), &c->precision, &c->scale);

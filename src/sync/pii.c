@@ -430,8 +430,12 @@ static const name_rule *name_finding(const plan_table *t, const col_info *c)
 
 static cf_status count_unanalyzed(runner *R, plan_table *t)
 {
-	if (t->st->est_rows >= 0 || t->st->pages >= 100000)
+	if (t->st->est_rows >= 0)
 		return CF_OK;
+	if (t->st->pages >= 100000) {
+		t->est_rows = t->st->pages * 50; /* too large to count: a rough guess */
+		return CF_OK;
+	}
 	/* Never analyzed: count, so the plan shows real numbers. */
 	char *sql = cf_sql_format(R->src, "SELECT count(*) FROM ONLY %s", t->st->quoted);
 	char *v = NULL;

@@ -7,7 +7,10 @@
  *   - every column that looks like personal data (pii.c) is masked, or kept
  *     on purpose with {strategy: keep, reason: ...}; otherwise the run is
  *     refused, listing the columns and the rules to add, unless
- *     --allow-unmasked accepts them (and the result says so).
+ *     --allow-unmasked accepts them (and the result says so);
+ *   - a column that is unique in the target is not masked by a strategy
+ *     with too few distinct outputs for the table's rows: two rows would mask
+ *     alike and the load would fail halfway on the constraint.
  *
  * Every refusal is CF_ERR_CONFIG or CF_ERR_VALIDATION (exit 5).
  */
@@ -15,6 +18,8 @@
 #include "error.h"
 #include "log.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,11 +156,82 @@ static cf_status unruled_pii(runner *R)
 	return CF_ERR_VALIDATION;
 }
 
+/* ---- Unique columns ------------------------------------------------------------------ */
+
+/* Above this chance that two of a table's rows mask to the same value, a
+ * unique column's strategy is refused (one sync in 10,000 would fail). */
+#define MAX_COLLISION 1e-4
+
+/* log2 of the expected number of colliding pairs among N values drawn from
+ * 2^BITS. */
+static double log2_pairs(double n, double bits)
+{
+	return log2(n) + log2(n - 1) - 1 - bits;
+}
+
+static void unique_hint(const plan_col *c, double need, cf_buf *hint)
+{
+	const mask_rule *r = c->rule;
+	long len = (long)ceil(need / 4.0);
+	long max = r->kind == ST_EMAIL ? 32 : 64;
+	cf_buf_printf(hint, "%s", hint->len ? "\n" : "");
+	if ((r->kind == ST_EMAIL || r->kind == ST_HASH) && len <= max)
+		cf_buf_printf(hint, "For \"%s\", use {strategy: %s, length: %ld} or more.",
+		              c->sc->name, r->strategy, len < 8 ? 8 : len);
+	else
+		cf_buf_printf(hint, "For \"%s\", use a strategy that keeps values distinct: email, "
+		                    "uuid, or hash with length: %ld or more.", c->sc->name,
+		              len < 12 ? 12 : len > 64 ? 64 : len);
+}
+
+static cf_status unique_space(runner *R)
+{
+	cf_buf detail, hint;
+	cf_buf_init(&detail);
+	cf_buf_init(&hint);
+	size_t bad = 0;
+	for (size_t i = 0; i < R->p->n; i++) {
+		const plan_table *t = &R->p->tables[i];
+		double n = (double)t->est_rows;
+		for (size_t k = 0; n >= 2 && k < t->n_cols; k++) {
+			const plan_col *c = &t->cols[k];
+			double bits = c->rule && c->dc->uniq ? strat_output_bits(c->rule) : -1;
+			if (bits < 0 || log2_pairs(n, bits) <= log2(MAX_COLLISION))
+				continue;
+			bad++;
+			double pairs = exp2(log2_pairs(n, bits));
+			char chance[64];
+			if (pairs >= 0.5)
+				snprintf(chance, sizeof(chance), "two rows would almost surely mask alike");
+			else
+				snprintf(chance, sizeof(chance), "two rows may mask alike (about 1 chance in %.0f)",
+				         1.0 / pairs);
+			cf_buf_printf(&detail, "%sColumn \"%s\" of \"%s\" is unique in the target (\"%s\"), "
+			              "but strategy \"%s\" gives about 2^%.0f distinct values for about "
+			              "%.0f rows: %s, and the load would fail halfway.",
+			              detail.len ? "\n" : "", c->sc->name, t->st->qname, c->dc->uniq,
+			              c->rule->strategy, floor(bits), n, chance);
+			unique_hint(c, log2(n) + log2(n - 1) - 1 - log2(MAX_COLLISION), &hint);
+		}
+	}
+	if (bad) {
+		cf_error_set(R->ctx, CF_ERR_CONFIG, "%zu unique column%s would be masked into too few "
+		             "distinct values", bad, bad == 1 ? "" : "s");
+		cf_error_detail(R->ctx, "%s", detail.data);
+		cf_error_hint(R->ctx, "%s No data was copied.", hint.data);
+	}
+	cf_buf_release(&detail);
+	cf_buf_release(&hint);
+	return bad ? CF_ERR_CONFIG : CF_OK;
+}
+
 cf_status sync_policy_check(runner *R)
 {
 	cf_status st = masks_something(R);
 	if (!st)
 		st = unruled_pii(R);
+	if (!st)
+		st = unique_space(R);
 	R->is_policy_ok = st == CF_OK;
 	return st;
 }

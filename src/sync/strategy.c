@@ -1393,6 +1393,38 @@ bool strat_is_pushdown(const mask_rule *r)
 	return r->kind == ST_NULL || r->kind == ST_CONSTANT || r->kind == ST_SQL;
 }
 
+double strat_output_bits(const mask_rule *r)
+{
+	switch (r->kind) {
+	case ST_EMAIL:
+	case ST_HASH:
+		return 4.0 * (double)r->length;
+	case ST_UUID:
+		return 122;
+	case ST_NAME:
+		return log2(r->part == 1 ? (double)cf_n_first_names
+		            : r->part == 2 ? (double)cf_n_last_names
+		                           : (double)cf_n_first_names * (double)cf_n_last_names);
+	case ST_PHONE: /* counted as a 10-digit number */
+		return log2(10.0) * (double)(10 - r->keep_first);
+	case ST_CARD: /* 16 digits, the last one a check digit */
+		return log2(10.0) * (double)(15 - r->keep_first - r->keep_last);
+	case ST_DATE:
+		return log2(2.0 * (double)r->max_days);
+	case ST_TIMESTAMP:
+		return log2(2.0 * (double)r->max_days * 86400.0);
+	case ST_IP:
+		return (double)(32 - r->prefix_v4);
+	case ST_REDACT:
+	case ST_CONSTANT:
+	case ST_PARTIAL:
+	case ST_NUMERIC:
+		return 0; /* many inputs give one output */
+	default:
+		return -1;
+	}
+}
+
 char strat_verify_mode(const mask_rule *r)
 {
 	switch (r->kind) {

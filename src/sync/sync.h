@@ -189,6 +189,10 @@ const char *const *strat_names(void);
 bool strat_accepts(const mask_rule *r, vtype t);
 /* True when the strategy is applied in the source query, not in the stream. */
 bool strat_is_pushdown(const mask_rule *r);
+/* Distinct outputs the strategy can give a column, as bits (log2), or a
+ * negative value when it cannot be told (sql, plugins, text_redact, json,
+ * keep) or does not matter (null). */
+double strat_output_bits(const mask_rule *r);
 /* Whether verify can expect "no source value kept": 's' the whole column holds
  * none of the sampled values, 'r' each sampled row changed, 0 not checkable. */
 char strat_verify_mode(const mask_rule *r);
@@ -265,6 +269,7 @@ typedef struct col_info {
 	bool is_bin_ok;          /* binary COPY carries no database-specific OIDs */
 	char *seq;               /* owned sequence (quoted, qualified), or NULL */
 	int pk_pos;              /* 1-based position in the primary key, 0 when not */
+	char *uniq;              /* unique index (or constraint) keyed on this column alone */
 	int precision, scale;    /* numeric(p,s), or -1 */
 } col_info;
 

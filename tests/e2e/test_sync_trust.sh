@@ -127,6 +127,47 @@ run S --from prod --to staging --rules "$P/partial.yaml" --tables contacts --dry
 expect_rc 5 "a dry run with unruled personal columns exits 5"
 expect_out "columns that look like personal data:" "and lists them in the plan"
 
+# ---- A unique column masked into too small a space is refused up front --------------------------
+UNIQ="CREATE TABLE accounts (id int PRIMARY KEY, login text NOT NULL, email text NOT NULL,
+                             nick text, CONSTRAINT accounts_login_key UNIQUE (login),
+                             CONSTRAINT accounts_email_key UNIQUE (email));
+      CREATE UNIQUE INDEX accounts_nick_idx ON accounts (nick);"
+q "$SRC" "$UNIQ" >/dev/null
+q "$DST" "$UNIQ" >/dev/null
+q "$SRC" "INSERT INTO accounts SELECT g, 'login' || g, 'ax' || g || '.leak@trust-secret.example', 'nick' || g
+          FROM generate_series(1, 2000) g; ANALYZE accounts" >/dev/null
+q "$DST" "INSERT INTO accounts VALUES (1, 'old', 'old@example.com', 'old')" >/dev/null
+cat >"$P/short.yaml" <<'YAML'
+accounts:
+  - {column: login, strategy: hash, length: 4}
+  - {column: email, strategy: email, length: 8}
+  - {column: nick, strategy: name}
+YAML
+run S --from prod --to staging --rules "$P/short.yaml" --tables accounts
+expect_rc 5 "short hashes and emails on unique columns exit 5 before any data moves"
+expect_err "3 unique columns would be masked into too few distinct values" "counts them"
+expect_err 'Column "login" of "public.accounts" is unique in the target ("accounts_login_key"), but strategy "hash" gives about 2^16 distinct values for about 2000 rows' \
+	"names the column, its constraint and the numbers"
+expect_err 'Column "email" of "public.accounts" is unique in the target ("accounts_email_key"), but strategy "email" gives about 2^32' \
+	"a short email"
+expect_err 'Column "nick" of "public.accounts" is unique in the target ("accounts_nick_idx"), but strategy "name"' \
+	"a unique index, and a strategy that does not keep values distinct"
+expect_err 'For "login", use {strategy: hash, length: 9} or more.' "suggests a length that fits"
+expect_err 'strategy "email" gives about 2^32 distinct values for about 2000 rows: two rows may mask alike (about 1 chance in 2149)' \
+	"with the odds"
+expect_err 'For "nick", use a strategy that keeps values distinct' "or another strategy"
+expect_eq "$(q "$DST" "SELECT login FROM accounts")" "old" "nothing moved"
+cat >"$P/long.yaml" <<'YAML'
+accounts:
+  - {column: login, strategy: hash, length: 12}
+  - {column: email, strategy: email}
+  - {column: nick, strategy: uuid}
+YAML
+run S --from prod --to staging --rules "$P/long.yaml" --tables accounts
+expect_rc 0 "long enough outputs go through"
+expect_eq "$(q "$DST" "SELECT count(DISTINCT login) || '/' || count(DISTINCT email) FROM accounts")" "2000/2000" \
+	"and stay distinct"
+
 # ---- --verify never sends source values to the target --------------------------------------
 # With log_statement = all, the target's server log holds every statement and
 # its parameters: no sampled source value may appear there.
