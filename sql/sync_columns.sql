@@ -1,6 +1,10 @@
 -- sync_columns.sql: every column of every user table, with what sync needs to
 -- copy and mask it. One row per column, tables in (schema, name) order.
--- Left out: system schemas, confiture's own schema, tables of extensions.
+-- Left out: system schemas, tables of extensions, and everything confiture
+-- keeps for itself: its schema "confiture" (sync history, progress), sync
+-- backups (schemas confiture_backup_*), s2s bookkeeping (confiture_s2s_*),
+-- migration ledgers (found by their pk_confiture column, whatever their
+-- name) and the progress tables of non-transactional migrations.
 -- bin_ok: the binary COPY form carries no database-specific type OIDs
 -- (composites and arrays or ranges of user types do), so it can travel
 -- between databases as it is. seq: the sequence the column owns, or the one its
@@ -56,6 +60,14 @@ SELECT n.nspname,
    AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'confiture')
    AND n.nspname NOT LIKE 'pg\_toast%'
    AND n.nspname NOT LIKE 'pg\_temp\_%'
+   AND n.nspname NOT LIKE 'confiture\_backup\_%'
+   AND c.relname NOT LIKE 'confiture\_s2s\_%'
+   AND NOT EXISTS (SELECT 1 FROM pg_attribute la
+                    WHERE la.attrelid = c.oid AND la.attname = 'pk_confiture' AND NOT la.attisdropped)
+   AND NOT (c.relname LIKE '%\_progress'
+            AND (SELECT count(*) FROM pg_attribute pa
+                  WHERE pa.attrelid = c.oid AND NOT pa.attisdropped
+                    AND pa.attname IN ('version', 'direction', 'stmt_index', 'checksum', 'state')) = 5)
    AND NOT EXISTS (SELECT 1 FROM pg_depend d
                     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                       AND d.deptype = 'e')

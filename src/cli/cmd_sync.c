@@ -285,6 +285,25 @@ static cf_status cmd_sync_history(cli *c, int argc, char **argv)
 
 /* ---- sync ------------------------------------------------------------------------------- */
 
+/* Comma-separated globs; an empty one (--tables "", "a,,b") would silently
+ * mean "every table", so it is a usage error. */
+static cf_status parse_globs(cli *c, const char *opt, const char *arg, cf_strv *out)
+{
+	const char *p = arg;
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (strspn(p, " \t") >= n)
+			return cli_usage(c, "option \"%s\" has an empty table pattern; give globs such as "
+			                    "\"users,sales.*\", or leave the option out", opt);
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	cf_strv_split(out, arg, ',');
+	return CF_OK;
+}
+
 typedef struct sync_args {
 	cf_sync_opts o;
 	cf_strv tables, exclude;
@@ -315,8 +334,8 @@ static cf_status parse_sync(cli *c, int argc, char **argv, sync_args *a, bool *h
 		case 'T': a->o.to = optarg; break;
 		case O_ANON: a->o.anonymize = true; break;
 		case O_RULES: a->o.rules_file = optarg; break;
-		case O_TABLES: cf_strv_split(&a->tables, optarg, ','); break;
-		case O_EXCLUDE: cf_strv_split(&a->exclude, optarg, ','); break;
+		case O_TABLES: st = parse_globs(c, "--tables", optarg, &a->tables); break;
+		case O_EXCLUDE: st = parse_globs(c, "--exclude", optarg, &a->exclude); break;
 		case 'j':
 		case O_JOBS:
 			st = cli_parse_long(c, "--jobs", optarg, &v);

@@ -125,6 +125,12 @@ static cf_status resolve_refs(runner *R)
 	const cf_sync_opts *o = R->o;
 	if (!o->from || !*o->from || !o->to || !*o->to)
 		return cf_error_set(ctx, CF_ERR_USAGE, "sync needs --from and --to");
+	for (size_t i = 0; i < o->n_tables + o->n_exclude; i++) {
+		const char *g = i < o->n_tables ? o->tables[i] : o->exclude[i - o->n_tables];
+		if (!g || !*g)
+			return cf_error_set(ctx, CF_ERR_USAGE, "empty table pattern in %s",
+			                    i < o->n_tables ? "tables" : "exclude");
+	}
 	cf_status st = cf_dbref_resolve(ctx, o->from, &R->from);
 	if (st)
 		return st;

@@ -127,6 +127,44 @@ run S --from prod --to staging --rules "$P/partial.yaml" --tables contacts --dry
 expect_rc 5 "a dry run with unruled personal columns exits 5"
 expect_out "columns that look like personal data:" "and lists them in the plan"
 
+# ---- Empty table patterns are usage errors (issue 12 §5) ------------------------------------------
+for opt in '--tables=' '--tables= , ' '--exclude=' '--tables=contacts,,products'; do
+	run S --from prod --to staging "$opt"
+	expect_rc 2 "sync $opt is a usage error"
+	expect_err "has an empty table pattern" "says the pattern is empty ($opt)"
+done
+expect_eq "$(q "$DST" "SELECT to_regclass('confiture.sync_history') IS NULL OR (SELECT count(*) = 0 FROM confiture.sync_history WHERE tables @> '{public.products}')")" \
+	"t" "nothing was copied"
+
+# ---- confiture's own tables are never copied (issue 12 §5) ------------------------------------------
+BOOK=$(newdb book)
+q "$BOOK" "CREATE TABLE tb_confiture (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), pk_confiture bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+             slug text NOT NULL UNIQUE, version varchar(255) NOT NULL UNIQUE, name varchar(255) NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now(), execution_time_ms integer, checksum varchar(64), applied_by text);
+           CREATE TABLE tb_confiture_progress (version varchar(255) NOT NULL, direction text NOT NULL, stmt_index integer NOT NULL,
+             checksum varchar(64) NOT NULL, state text NOT NULL, pid integer, updated_at timestamptz NOT NULL DEFAULT now(),
+             PRIMARY KEY (version, direction, stmt_index));
+           CREATE TABLE app_ledger (LIKE tb_confiture INCLUDING ALL);
+           CREATE SCHEMA confiture; CREATE TABLE confiture.sync_history (run_id uuid PRIMARY KEY);
+           CREATE SCHEMA confiture_backup_0001; CREATE TABLE confiture_backup_0001.\"public.t\" (id int);
+           CREATE SCHEMA confiture_src; CREATE TABLE confiture_src.confiture_s2s_plan (id int);
+           CREATE TABLE t (id int PRIMARY KEY, v text);
+           INSERT INTO tb_confiture (slug, version, name) VALUES ('001_a', '001', 'a');
+           INSERT INTO tb_confiture_progress VALUES ('002', 'up', 0, 'x', 'done');
+           INSERT INTO t VALUES (1, 'one')" >/dev/null
+BOOKDST=$(newdb bookdst)
+q "$BOOKDST" "CREATE TABLE tb_confiture_progress (version varchar(255) NOT NULL, direction text NOT NULL, stmt_index integer NOT NULL,
+             checksum varchar(64) NOT NULL, state text NOT NULL, pid integer, updated_at timestamptz NOT NULL DEFAULT now(),
+             PRIMARY KEY (version, direction, stmt_index));
+           CREATE TABLE t (id int PRIMARY KEY, v text)" >/dev/null
+run S --from "$(dburl "$BOOK")" --to "$(dburl "$BOOKDST")" -f json
+expect_rc 0 "a sync from a database holding confiture's bookkeeping"
+expect_json '.order | join(",")' "public.t" "only the user's table is copied: no ledger, progress, history, backup or s2s table"
+expect_eq "$(q "$BOOKDST" "SELECT count(*) FROM tb_confiture_progress")" "0" "the target's own progress table is untouched"
+run S --from "$(dburl "$BOOK")" --to "$(dburl "$BOOKDST")" --tables 'tb_confiture*'
+expect_rc 5 "naming them explicitly does not copy them either"
+expect_err 'no table of the source matches "tb_confiture*"' "they are not candidates at all"
+
 # ---- A unique column masked into too small a space is refused up front --------------------------
 UNIQ="CREATE TABLE accounts (id int PRIMARY KEY, login text NOT NULL, email text NOT NULL,
                              nick text, CONSTRAINT accounts_login_key UNIQUE (login),
