@@ -683,7 +683,9 @@ typedef struct cf_sync_result {
 	char *message;
 	double duration_s;
 	bool changes_detected;       /* rows were written */
-	char *run_id;                /* uuid of the run in the target's history */
+	char *run_id;                /* uuid of the run (in the target's history once it
+	                                starts writing; dry runs have one too) */
+	bool is_nothing_to_resume;   /* resume found no interrupted run: nothing done */
 	char *resumed_from;          /* run_id continued by --resume, or NULL */
 	char *source;                /* connection, password masked */
 	char *target;

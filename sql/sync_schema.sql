@@ -5,7 +5,9 @@
 --                  a split table); an item turns "done" in the same
 --                  transaction that loads it, so --resume knows what is done
 --   sync_restore   foreign keys dropped and triggers disabled while loading,
---                  until a run completes and puts them back
+--                  until the run (or its guard process, or the next run) puts
+--                  them back; state "added": a foreign key back but NOT VALID,
+--                  waiting to be validated
 CREATE SCHEMA IF NOT EXISTS confiture;
 CREATE TABLE IF NOT EXISTS confiture.sync_history (
     run_id uuid PRIMARY KEY,
@@ -47,4 +49,5 @@ CREATE TABLE IF NOT EXISTS confiture.sync_restore (
     definition text NOT NULL,
     run_id uuid NOT NULL,
     PRIMARY KEY (kind, table_name, name)
-)
+);
+ALTER TABLE confiture.sync_restore ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'dropped'

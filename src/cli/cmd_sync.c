@@ -85,7 +85,7 @@ static void result_text(cli *c, const cf_sync_result *r)
 		plan_text(r);
 		return;
 	}
-	if (!r->run_id) {
+	if (r->is_nothing_to_resume) {
 		printf("%s\n", r->message);
 		return;
 	}

@@ -467,7 +467,46 @@ struct runner {
 	cf_strv warnings;
 	cf_strv unmasked;        /* schema.table.column accepted by --allow-unmasked */
 	bool is_policy_ok;       /* the rules mask what they must (policy.c) */
+	int guard_fd;            /* the guard's pipe (guard.c), or -1 */
+	bool is_disabled;        /* the target's constraints were taken away */
+	bool is_restored;        /* and put back */
 };
+
+/* The target's records (record.c): the one-sync-at-a-time lock, the history
+ * row and the progress items that --resume reads. */
+cf_status sync_take_lock(runner *R);
+/* The latest run into this target, when it did not finish and copied from
+ * the same source with the same rules; NULL in *RUN_ID when there is none. */
+cf_status sync_find_resumable(runner *R, char **run_id);
+cf_status sync_history_start(runner *R);
+/* Closes the history row with the run's outcome (also after a Ctrl-C). */
+cf_status sync_history_finish(runner *R, cf_status st);
+cf_status sync_items_insert(runner *R);
+/* Resuming: the ranges of run OLD, and its items copied into this run. */
+cf_status sync_adopt_ranges(runner *R, const char *old);
+cf_status sync_copy_old_items(runner *R, const char *old);
+/* Items of this run already done (copied from the resumed run). */
+cf_status sync_load_done(runner *R, cf_strv *done);
+/* "schema.table#truncate": the item of a split table's truncation. */
+char *sync_truncate_key(const plan_table *t);
+/* Runs the workers over R->items (workers.c). */
+cf_status sync_run_workers(runner *R);
+/* Fills R->res from the run (result.c). */
+void sync_fill_result(runner *R, cf_status st);
+/* The target's foreign keys and triggers during the load (constraints.c):
+ * dropped and disabled, recorded in confiture.sync_restore, in one
+ * transaction. */
+cf_status sync_constraints_disable(runner *R);
+/* Puts back everything recorded in confiture.sync_restore (by this run or
+ * an earlier one): triggers enabled, foreign keys added back NOT VALID then
+ * validated one by one. Those that do not validate stay NOT VALID and
+ * recorded, with a line each in FAILED. Errors only for the first step. */
+cf_status sync_constraints_restore(cf_ctx *ctx, cf_pg *dst, cf_strv *failed);
+/* The guard process (guard.c): started before anything is dropped, it puts
+ * the constraints back if the run dies without doing it. Release with
+ * RESTORED true when the run put everything back itself. */
+cf_status sync_guard_start(runner *R);
+void sync_guard_release(runner *R, bool restored);
 
 /* Session settings both sides use, so that text forms agree. */
 cf_status sync_session_setup(runner *R, cf_pg *pg, bool is_source);

@@ -1,0 +1,117 @@
+/* result.c -- cf_sync_result: what the run did, for the caller to render. */
+#include "sync.h"
+#include "error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void sync_fill_result(runner *R, cf_status st)
+{
+	cf_sync_result *res = R->res;
+	res->success = st == CF_OK;
+	res->duration_s = cf_now() - R->t0;
+	/* Only a run whose rules passed the policy may say "anonymized". */
+	res->is_anonymized = R->anonymize && R->is_policy_ok;
+	res->is_dry_run = R->o->dry_run;
+	plan *p = R->p;
+	if (p) {
+		res->tables = cf_calloc(p->n + 1, sizeof(cf_sync_table));
+		res->n_tables = p->n;
+		for (size_t i = 0; i < p->n; i++) {
+			plan_table *t = &p->tables[i];
+			cf_sync_table *o = &res->tables[i];
+			o->name = cf_strdup(t->st->qname);
+			o->format = t->is_binary ? "binary" : "text";
+			o->est_rows = t->est_rows;
+			o->rows = t->rows;
+			o->bytes = t->bytes;
+			o->duration_s = t->duration_s;
+			o->n_ranges = t->n_ranges;
+			o->is_skipped = t->is_skipped;
+			o->is_subset = t->is_subset;
+			o->where = cf_strdup(t->pred);
+			o->verified = t->verified;
+			o->masked = cf_calloc(t->n_cols + 1, sizeof(char *));
+			o->kept = cf_calloc(t->n_cols + 1, sizeof(char *));
+			for (size_t k = 0; k < t->n_cols; k++) {
+				if (t->cols[k].rule)
+					o->masked[o->n_masked++] = cf_asprintf("%s: %s", t->cols[k].sc->name,
+					                                       t->cols[k].rule->strategy);
+				if (t->cols[k].kept)
+					o->kept[o->n_kept++] = cf_asprintf("%s: %s", t->cols[k].sc->name,
+					                                   t->cols[k].kept->reason);
+			}
+			if (t->is_skipped)
+				res->n_skipped++;
+			else if (!R->o->dry_run && (t->rows > 0 || t->ranges_done > 0 || t->duration_s > 0))
+				res->n_copied++;
+			res->rows += t->rows;
+			res->bytes += t->bytes;
+		}
+		res->issues = p->issues;
+		res->n_issues = p->n_issues;
+		p->issues = NULL;
+		p->n_issues = 0;
+	}
+	res->changes_detected = res->rows > 0;
+	res->is_verified = R->o->verify && st == CF_OK;
+	res->unmasked = cf_calloc(R->unmasked.n + 1, sizeof(char *));
+	for (size_t i = 0; i < R->unmasked.n; i++)
+		res->unmasked[res->n_unmasked++] = cf_strdup(R->unmasked.v[i]);
+	res->warnings = cf_calloc(R->warnings.n + 1, sizeof(char *));
+	for (size_t i = 0; i < R->warnings.n; i++)
+		res->warnings[res->n_warnings++] = cf_strdup(R->warnings.v[i]);
+	if (!res->message)
+		res->message = st ? cf_strdup(cf_last_error(R->ctx))
+		               : R->o->dry_run ? cf_asprintf("plan: %zu tables", res->n_tables)
+		                               : cf_asprintf("synced %ld tables, %lld rows", res->n_copied,
+		                                             res->rows);
+	if (st) {
+		cf_errlist l = {0};
+		cf_errlist_push_ctx(&l, R->ctx);
+		res->errors = l.v;
+		res->n_errors = l.n;
+	}
+}
+
+void cf_sync_result_free(cf_sync_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_tables; i++) {
+		cf_sync_table *t = &r->tables[i];
+		free(t->name);
+		free(t->where);
+		for (size_t k = 0; k < t->n_masked; k++)
+			free(t->masked[k]);
+		free(t->masked);
+		for (size_t k = 0; k < t->n_kept; k++)
+			free(t->kept[k]);
+		free(t->kept);
+	}
+	free(r->tables);
+	for (size_t i = 0; i < r->n_issues; i++) {
+		free(r->issues[i].table);
+		free(r->issues[i].column);
+		free(r->issues[i].kind);
+		free(r->issues[i].message);
+		free(r->issues[i].suggestion);
+	}
+	free(r->issues);
+	for (size_t i = 0; i < r->n_unmasked; i++)
+		free(r->unmasked[i]);
+	free(r->unmasked);
+	for (size_t i = 0; i < r->n_warnings; i++)
+		free(r->warnings[i]);
+	free(r->warnings);
+	for (size_t i = 0; i < r->n_errors; i++)
+		cf_error_item_release(&r->errors[i]);
+	free(r->errors);
+	free(r->message);
+	free(r->run_id);
+	free(r->resumed_from);
+	free(r->source);
+	free(r->target);
+	free(r);
+}
+
