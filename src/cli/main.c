@@ -102,7 +102,8 @@ static cf_status cmd_version(cli *c, int argc, char **argv);
 	"  -f, --format FMT         text, json, or csv where the output is a table\n"     \
 	"  -q, --quiet              only errors and warnings on stderr\n"                 \
 	"  -v, --verbose            debug messages on stderr\n"                           \
-	"      --no-color           no color (also when NO_COLOR is set)\n"
+	"      --no-color           no color (also when NO_COLOR is set)\n"                \
+	"      --events TARGET      JSON Lines progress events to a file, - (stdout) or fd:N\n"
 
 static const cli_command COMMANDS[] = {
 	/* -- medium 1: build -- */
@@ -477,6 +478,7 @@ static const global_opt GLOBALS[] = {
 	{"project-dir", 0, true},    {"format", 'f', true},      {"quiet", 'q', false},
 	{"verbose", 'v', false},     {"no-color", 0, false},     {"version", 0, false},
 	{"exit-codes", 0, false},    {"exit-codes-json", 0, false},
+	{"events", 0, true},
 };
 
 typedef struct globals {
@@ -505,6 +507,8 @@ static void set_global(cli *c, globals *g, const global_opt *o, const char *val)
 		g->want_exit_codes = true;
 	else if (strcmp(o->lng, "exit-codes-json") == 0)
 		g->want_exit_codes_json = true;
+	else if (strcmp(o->lng, "events") == 0)
+		c->events_target = val;
 }
 
 /* Matches ARG against the globals; returns how many argv slots it used (0: not global). */
@@ -665,10 +669,15 @@ int main(int argc, char **argv)
 	c.is_tty = isatty(2);
 	c.has_color = c.is_tty && !g.want_no_color && !getenv("NO_COLOR");
 	cf_ctx_set_logger(c.ctx, cli_logger, &c);
-	if (c.is_tty && !c.is_quiet)
+	if (!st && c.events_target)
+		st = cli_events_open(&c, c.events_target);
+	cli_progress_setup(&c);
+	if (c.bars || c.events)
 		cf_ctx_set_progress(c.ctx, cli_progress, &c);
 	if (!st && (g.want_exit_codes || g.want_exit_codes_json)) {
 		int code = print_exit_codes(g.want_exit_codes_json || c.format == CLI_JSON);
+		cli_events_finish(&c, CF_OK);
+		cli_progress_release(&c);
 		cf_ctx_free(c.ctx);
 		return code;
 	}
@@ -680,6 +689,8 @@ int main(int argc, char **argv)
 	}
 	if (st && cf_last_error_info(c.ctx))
 		cli_print_error(&c, st);
+	cli_events_finish(&c, st);
+	cli_progress_release(&c);
 	int code = cli_exit_code(st);
 	fflush(stdout);
 	cf_ctx_free(c.ctx);

@@ -21,14 +21,6 @@ const char *cli_color(const cli *c, const char *what)
 	return "\033[0m";
 }
 
-static void progress_clear(cli *c)
-{
-	if (c->progress_open) {
-		fputs("\r\033[K", stderr);
-		c->progress_open = false;
-	}
-}
-
 /* Prints each line of TEXT as "confiture: LABEL: line". */
 static void print_lines(cli *c, const char *label, const char *color, const char *text)
 {
@@ -46,7 +38,7 @@ void cli_logger(void *ud, cf_log_level level, const char *msg)
 	cli *c = ud;
 	if ((level == CF_LOG_DEBUG && !c->is_verbose) || (level == CF_LOG_INFO && c->is_quiet))
 		return;
-	progress_clear(c);
+	cli_progress_clear(c);
 	switch (level) {
 	case CF_LOG_ERROR:
 		print_lines(c, "error", cli_color(c, "error"), msg);
@@ -64,47 +56,6 @@ void cli_logger(void *ud, cf_log_level level, const char *msg)
 	}
 }
 
-static void human_count(char *out, size_t n, double v)
-{
-	if (v >= 1e6)
-		snprintf(out, n, "%.1fM", v / 1e6);
-	else if (v >= 1e4)
-		snprintf(out, n, "%.0fk", v / 1e3);
-	else
-		snprintf(out, n, "%.0f", v);
-}
-
-void cli_progress(void *ud, const cf_progress *p)
-{
-	cli *c = ud;
-	char line[256];
-	int n = snprintf(line, sizeof(line), "%s", p->phase);
-	if (p->item)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s", p->item);
-	if (p->total >= 0)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " %ld/%ld", p->done, p->total);
-	else if (p->done > 0)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " %ld", p->done);
-	if (p->rows > 0) {
-		char rows[32], rate[32];
-		human_count(rows, sizeof(rows), (double)p->rows);
-		human_count(rate, sizeof(rate), p->elapsed_s > 0 ? (double)p->rows / p->elapsed_s : 0);
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s rows (%s rows/s)", rows, rate);
-	}
-	if ((size_t)n >= sizeof(line))
-		n = sizeof(line) - 1;
-	snprintf(line + n, sizeof(line) - (size_t)n, " %s%.2fs%s", cli_color(c, "dim"),
-	         p->elapsed_s, cli_color(c, "reset"));
-	fprintf(stderr, "\r\033[K%s%s", p->finished ? "confiture: " : "", line);
-	if (p->finished) {
-		fputc('\n', stderr);
-		c->progress_open = false;
-	} else {
-		c->progress_open = true;
-	}
-	fflush(stderr);
-}
-
 void cli_json_begin(cli *c, cf_json *j, cf_buf *b, bool ok)
 {
 	cf_buf_init(b);
@@ -117,10 +68,30 @@ void cli_json_begin(cli *c, cf_json *j, cf_buf *b, bool ok)
 void cli_json_end(cli *c, cf_json *j, cf_buf *b)
 {
 	cf_json_obj_end(j);
-	fputs(b->data, stdout);
-	fputc('\n', stdout);
+	cli_events_result(c, b->data);
+	if (c->format == CLI_JSON) {
+		fputs(b->data, stdout);
+		fputc('\n', stdout);
+		c->has_output = true;
+	}
 	cf_buf_release(b);
-	c->has_output = true;
+}
+
+bool cli_wants_json(const cli *c)
+{
+	return c->format == CLI_JSON || c->events;
+}
+
+void cli_json_fallback(cli *c, cf_json *j, cf_status st)
+{
+	cf_buf b;
+	cf_json d;
+	cli_json_begin(c, &d, &b, st == CF_OK);
+	if (st && cf_last_error_info(c->ctx))
+		cli_json_error_member(c, &d, st);
+	cf_json_obj_end(&d);
+	cf_json_raw(j, b.data);
+	cf_buf_release(&b);
 }
 
 /* One error as a JSON object: the envelope's "error", or an item of "errors". */
@@ -170,7 +141,7 @@ void cli_print_error(cli *c, cf_status st)
 	const cf_error_info *e = cf_last_error_info(c->ctx);
 	if (!e)
 		return;
-	progress_clear(c);
+	cli_progress_clear(c);
 	if (c->format == CLI_JSON) {
 		if (c->has_output)
 			return; /* the document already carries the error */

@@ -28,6 +28,7 @@ typedef struct pitem {
 	ppart *parts;
 	const char *phase;      /* a literal */
 	long long done, total;
+	long long skipped;      /* units done by an earlier run: not in rates */
 	long long rows, bytes;
 	double t0, last;
 	struct pitem *next;
@@ -97,7 +98,7 @@ static void fill_item(cf_progress *r, const pitem *it, double now)
 	r->item_done = it->done;
 	r->item_total = it->total;
 	r->item_elapsed_s = now - it->t0;
-	r->item_rate = per_s(it->done, r->item_elapsed_s);
+	r->item_rate = per_s(it->done - it->skipped, r->item_elapsed_s);
 	r->item_percent = it->total > 0 ? clamp_percent(100.0 * (double)it->done / (double)it->total)
 	                                : -1;
 	r->item_eta_s = it->total >= 0 ? eta(it->total - it->done, r->item_rate) : -1;
@@ -274,11 +275,12 @@ void cf_prog_phase(cf_prog *p, const char *phase, long total)
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->mu);
+	bool on = ensure_started(p);
 	p->phase = phase;
 	p->phase_done = total >= 0 ? 0 : -1;
 	p->phase_total = total;
 	p->phase_last = cf_now();
-	if (ensure_started(p))
+	if (on)
 		emit_kind(p, CF_PROGRESS_PHASE, NULL);
 	pthread_mutex_unlock(&p->mu);
 }
@@ -334,7 +336,8 @@ void cf_prog_item_phase(cf_prog *p, const char *item, const char *phase)
 }
 
 /* Under p->mu. */
-static void add(cf_prog *p, pitem *it, long long units, long long rows, long long bytes)
+static void add(cf_prog *p, pitem *it, long long units, long long rows, long long bytes,
+                bool is_step)
 {
 	it->done += units;
 	it->rows += rows;
@@ -343,7 +346,7 @@ static void add(cf_prog *p, pitem *it, long long units, long long rows, long lon
 	p->rows += rows;
 	p->bytes += bytes;
 	double now = cf_now();
-	if (now - it->last >= THROTTLE_S && ensure_started(p)) {
+	if ((is_step || now - it->last >= THROTTLE_S) && ensure_started(p)) {
 		it->last = now;
 		emit_kind(p, CF_PROGRESS_UPDATE, it);
 	}
@@ -357,7 +360,19 @@ void cf_prog_item_add(cf_prog *p, const char *item, long long units, long long r
 	pthread_mutex_lock(&p->mu);
 	pitem *it = find_item(p, item);
 	if (it)
-		add(p, it, units, rows, bytes);
+		add(p, it, units, rows, bytes, false);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void cf_prog_item_step(cf_prog *p, const char *item, long long units, long long rows,
+                       long long bytes)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	pitem *it = find_item(p, item);
+	if (it)
+		add(p, it, units, rows, bytes, true);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -388,7 +403,7 @@ void cf_prog_item_part(cf_prog *p, const char *item, const char *part, long long
 		pt->units = units;
 		pt->rows = rows;
 		pt->bytes = bytes;
-		add(p, it, du, dr, db);
+		add(p, it, du, dr, db, false);
 	}
 	pthread_mutex_unlock(&p->mu);
 }
@@ -440,11 +455,16 @@ void cf_prog_item_end(cf_prog *p, const char *item, bool is_ok, const char *mess
 
 void cf_prog_item_skip(cf_prog *p, const char *item, long long units)
 {
-	(void)item;
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->mu);
-	p->items_done++;
+	pitem *it = find_item(p, item);
+	if (it) {
+		it->done += units;
+		it->skipped += units;
+	} else {
+		p->items_done++;
+	}
 	p->units_done += units;
 	p->units_skipped += units;
 	pthread_mutex_unlock(&p->mu);

@@ -58,6 +58,10 @@ void cf_prog_item_phase(cf_prog *p, const char *item, const char *phase);
  * most every 200 ms per item. */
 void cf_prog_item_add(cf_prog *p, const char *item, long long units, long long rows,
                       long long bytes);
+/* Like cf_prog_item_add, unthrottled: for coarse steps that each commit
+ * work (an s2s key range), so that every one is reported. */
+void cf_prog_item_step(cf_prog *p, const char *item, long long units, long long rows,
+                       long long bytes);
 /* Like cf_prog_item_add with totals instead of increments: UNITS, ROWS and
  * BYTES done so far by PART of ITEM (a range of a split table, named by the
  * caller), for the attempt in progress. */
@@ -66,8 +70,9 @@ void cf_prog_item_part(cf_prog *p, const char *item, const char *part, long long
 /* Ends ITEM: reports ERROR with MESSAGE when !IS_OK, then ITEM_DONE. An item
  * whose total was an estimate corrects the run's total with what it did. */
 void cf_prog_item_end(cf_prog *p, const char *item, bool is_ok, const char *message);
-/* Counts ITEM, with UNITS units, as done by an earlier run: it counts toward
- * percent but not toward rates. Reports nothing. */
+/* Counts UNITS of ITEM as done by an earlier run: toward percent, not toward
+ * rates. An ITEM that is not open counts as a whole item done. Reports
+ * nothing. */
 void cf_prog_item_skip(cf_prog *p, const char *item, long long units);
 
 /* Reports RETRY: ITEM (PART of it, or all of it when PART is NULL) runs again
