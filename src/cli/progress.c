@@ -5,7 +5,7 @@
  * for the run (totals, percent, rate, ETA, phase), cleared before any log
  * line. Off a terminal: plain lines, one per finished table and one at least
  * every CONFITURE_PROGRESS_INTERVAL seconds (default 10) while work goes on.
- * Nothing with -q. The reports also feed --events (events.c).
+ * Nothing with -q, nor off a terminal with -f json. The reports also feed --events (events.c).
  */
 #include "cli.h"
 
@@ -406,7 +406,8 @@ void cli_progress(void *ud, const cf_progress *p)
 
 void cli_progress_setup(cli *c)
 {
-	if (c->is_quiet)
+	/* Off a terminal, -f json keeps stderr quiet: machines have --events. */
+	if (c->is_quiet || (!c->is_tty && c->format == CLI_JSON))
 		return;
 	struct cli_bars *s = cf_calloc(1, sizeof(*s));
 	s->is_tty = c->is_tty;
