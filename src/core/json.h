@@ -17,6 +17,7 @@ typedef struct cf_json {
 	bool need_comma[64];
 	bool after_key;
 	bool is_pretty;
+	void *owner;             /* whoever started the document; the writer never uses it */
 } cf_json;
 
 void cf_json_init(cf_json *j, cf_buf *out, bool pretty);
