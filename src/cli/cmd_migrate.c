@@ -142,6 +142,12 @@ static void cli_migrate_text(cli *c, const cf_migrate_result *r, cf_status st)
 		text_status(c, r);
 		return;
 	}
+	if (strcmp(r->action, "current") == 0) {
+		/* The bare version, for v=$(confiture migrate current); none: nothing. */
+		if (!st && r->current)
+			printf("%s\n", r->current);
+		return;
+	}
 	for (size_t i = 0; i < r->n_created; i++)
 		printf("created %s\n", r->created[i]);
 	for (size_t i = 0; i < r->n_migrations; i++) {
@@ -151,8 +157,6 @@ static void cli_migrate_text(cli *c, const cf_migrate_result *r, cf_status st)
 		            strcmp(r->action, "down-to") == 0;
 		if (e->execution_time_ms >= 0 && runs)
 			printf(" (%ld ms)", e->execution_time_ms);
-		if (e->applied_at && strcmp(r->action, "current") == 0)
-			printf(" (applied %s)", e->applied_at);
 		if (e->note)
 			printf(" -- %s", e->note);
 		putchar('\n');

@@ -45,7 +45,8 @@ void cf_json_kv_strs(cf_json *j, const char *key, char *const *v, size_t n);
 /* An integer member that is null when V is negative (not known). */
 void cf_json_kv_count(cf_json *j, const char *key, long long v);
 
-/* Appends S JSON-escaped (without quotes) to OUT. */
+/* Appends S JSON-escaped (without quotes) to OUT. Bytes that are not valid
+ * UTF-8 become the escape of U+FFFD, so the output is always valid UTF-8. */
 void cf_json_escape(cf_buf *out, const char *s, size_t n);
 
 #endif
