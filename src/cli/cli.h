@@ -17,7 +17,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-typedef enum cli_format { CLI_TEXT, CLI_JSON, CLI_CSV } cli_format;
+typedef enum cli_format {
+	CLI_TEXT,
+	CLI_JSON,
+	CLI_CSV,
+	CLI_SARIF,  /* findings as SARIF 2.1.0 (lint, check) */
+	CLI_GITHUB  /* findings as GitHub workflow annotations (lint, check) */
+} cli_format;
 
 typedef struct cli {
 	cf_ctx *ctx;

@@ -99,7 +99,8 @@ static cf_status cmd_version(cli *c, int argc, char **argv);
 	"  -e, --env NAME           environment (default: CONFITURE_ENV, default_env, local)\n" \
 	"  -d, --database-url URL   database, overriding the environment's\n"            \
 	"      --project-dir DIR    project directory (default: .)\n"                   \
-	"  -f, --format FMT         text, json, or csv where the output is a table\n"     \
+	"  -f, --format FMT         text, json, csv where the output is a table, sarif or\n" \
+	"                           github where it is findings (lint, check)\n"          \
 	"  -q, --quiet              only errors and warnings on stderr\n"                 \
 	"  -v, --verbose            debug messages on stderr\n"                           \
 	"      --no-color           no color (also when NO_COLOR is set)\n"
@@ -569,8 +570,13 @@ static cf_status parse_globals(cli *c, globals *g, int *argc, char **argv)
 			c->format = CLI_JSON;
 		else if (strcmp(g->format, "csv") == 0)
 			c->format = CLI_CSV;
+		else if (strcmp(g->format, "sarif") == 0)
+			c->format = CLI_SARIF;
+		else if (strcmp(g->format, "github") == 0)
+			c->format = CLI_GITHUB;
 		else
-			return cli_usage(c, "unknown format \"%s\" (use text, json or csv)", g->format);
+			return cli_usage(c, "unknown format \"%s\" (use text, json, csv, sarif or github)",
+			                 g->format);
 	}
 	return CF_OK;
 }
@@ -622,6 +628,19 @@ static void setup_signals(cli *c)
 
 /* ---- main ---------------------------------------------------------------- */
 
+/* sarif and github carry findings: only the commands that make findings
+ * (and help, which prints text anyway) take them. */
+static bool format_fits(cli_format f, const char *command)
+{
+	static const char *const FINDINGS[] = {"lint", "check", "help", NULL};
+	if (f != CLI_SARIF && f != CLI_GITHUB)
+		return true;
+	for (size_t i = 0; FINDINGS[i]; i++)
+		if (strcmp(FINDINGS[i], command) == 0)
+			return true;
+	return false;
+}
+
 static cf_status dispatch(cli *c, int argc, char **argv)
 {
 	if (argc < 2) {
@@ -651,6 +670,9 @@ static cf_status dispatch(cli *c, int argc, char **argv)
 		return st;
 	}
 	c->command = cmd->name;
+	if (!format_fits(c->format, cmd->name))
+		return cli_usage(c, "format \"%s\" is for findings: use it with lint or check",
+		                 c->format == CLI_SARIF ? "sarif" : "github");
 	cf_ctx_set_app_name(c->ctx, cmd->name);
 	optind = 0; /* GNU getopt: full reset for the command's own parsing */
 	return cmd->fn(c, argc - 1, argv + 1);
