@@ -3,8 +3,8 @@
  *
  * Each progress report of the library becomes one JSON object on one line
  * (docs/events.md, docs/schemas/events.schema.json). The last line is the
- * "done" event, which carries the command's result: the same object that
- * `-f json` prints (cli_json_end hands it over).
+ * "done" event, which carries the command's result: the envelope that
+ * `-f json` prints (cli_json_envelope).
  *
  * The run never waits for the reader: lines go into a queue that a writer
  * thread drains. When the queue grows past QUEUE_MAX (a reader that does not
@@ -46,7 +46,6 @@ struct cli_events {
 	pthread_t thread;
 	long long seq, dropped;
 	char run_id[37];
-	char *result;            /* the command's JSON document */
 	cf_progress last;        /* the library's DONE report, counters only */
 	bool has_last, has_start;
 	char *last_medium, *last_unit, *last_item_kind;
@@ -341,12 +340,6 @@ void cli_events_progress(cli *c, const cf_progress *p)
 	cf_buf_release(&b);
 }
 
-void cli_events_result(cli *c, const char *json)
-{
-	if (c->events)
-		cf_str_set(&c->events->result, json);
-}
-
 /* ---- Finishing -------------------------------------------------------------------------- */
 
 /* The counters of a command that reported none (no library run). */
@@ -378,16 +371,18 @@ static void write_final(cli *c, const char *event, cf_status st)
 	counters(&j, &p);
 	item_member(&j, &p);
 	if (strcmp(event, "error") == 0) {
-		cli_json_error_member(c, &j, st);
+		cf_json_key(&j, "error");
+		cli_json_error_value(c, &j, st);
 	} else if (strcmp(event, "done") == 0) {
 		cf_json_kv_bool(&j, "success", st == CF_OK);
 		cf_json_kv_int(&j, "exit_code", cli_exit_code(st));
 		cf_json_kv_int(&j, "events_dropped", e->dropped);
 		cf_json_key(&j, "result");
-		if (e->result)
-			cf_json_raw(&j, e->result);
-		else
-			cli_json_fallback(c, &j, st);
+		cf_buf doc;
+		cf_buf_init(&doc);
+		cli_json_envelope(c, st, &doc);
+		cf_json_raw(&j, doc.data);
+		cf_buf_release(&doc);
 	}
 	cf_json_obj_end(&j);
 	cf_buf_putc(&b, '\n');
@@ -425,7 +420,6 @@ static void events_free(cli_events *e)
 	pthread_cond_destroy(&e->cv);
 	pthread_mutex_destroy(&e->mu);
 	free(e->path);
-	free(e->result);
 	free(e->last_medium);
 	free(e->last_unit);
 	free(e->last_item_kind);
