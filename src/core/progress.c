@@ -352,28 +352,28 @@ static void add(cf_prog *p, pitem *it, long long units, long long rows, long lon
 	}
 }
 
-void cf_prog_item_add(cf_prog *p, const char *item, long long units, long long rows,
-                      long long bytes)
+static void add_locked(cf_prog *p, const char *item, long long units, long long rows,
+                       long long bytes, bool is_step)
 {
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->mu);
 	pitem *it = find_item(p, item);
 	if (it)
-		add(p, it, units, rows, bytes, false);
+		add(p, it, units, rows, bytes, is_step);
 	pthread_mutex_unlock(&p->mu);
+}
+
+void cf_prog_item_add(cf_prog *p, const char *item, long long units, long long rows,
+                      long long bytes)
+{
+	add_locked(p, item, units, rows, bytes, false);
 }
 
 void cf_prog_item_step(cf_prog *p, const char *item, long long units, long long rows,
                        long long bytes)
 {
-	if (!p)
-		return;
-	pthread_mutex_lock(&p->mu);
-	pitem *it = find_item(p, item);
-	if (it)
-		add(p, it, units, rows, bytes, true);
-	pthread_mutex_unlock(&p->mu);
+	add_locked(p, item, units, rows, bytes, true);
 }
 
 static ppart *find_part(pitem *it, const char *name, bool create)

@@ -87,6 +87,16 @@ expect_valid "$TMP/stdout.jsonl" "with --events -, stdout carries only events"
 [[ $err =~ [0-9a-f]{64} ]] && _ok "with --events -, what the command prints goes to stderr" ||
 	_fail "no hash on stderr" "$err"
 
+# A FIFO whose reader comes late: the run does not wait for it to open.
+mkfifo "$TMP/fifo"
+(sleep 1; cat "$TMP/fifo" >"$TMP/fifo.jsonl") &
+reader=$!
+run cf build --recreate -d "$(dburl "$DB")" --events "$TMP/fifo"
+wait $reader
+expect_rc 0 "--events to a FIFO whose reader comes late exits 0"
+expect_valid "$TMP/fifo.jsonl" "the late reader gets every event, valid"
+expect_ev "$TMP/fifo.jsonl" '.[-1].event' "done" "the late reader gets the done event"
+
 # ---- migrate ----------------------------------------------------------------------
 M=$(migproject)
 migfile "$M" 001_a.up.sql "CREATE TABLE a (id int);"
