@@ -81,7 +81,8 @@ void cli_json_end(cli *c, cf_json *j, cf_buf *b)
 	/* The members stay open ("{..."): the envelope is put around them later. */
 	cf_buf_release(&c->doc);
 	c->doc = *b;
-	cf_buf_init(b);
+	/* Empty, not re-initialized: callers do not release B after this. */
+	*b = (cf_buf){0};
 	c->has_output = true;
 }
 
