@@ -148,13 +148,16 @@ static cf_status put_back(cf_ctx *ctx, cf_pg *dst)
 }
 
 /* Step 2: each foreign key added back is validated on its own. */
-static cf_status validate_all(cf_ctx *ctx, cf_pg *dst, cf_strv *failed)
+static cf_status validate_all(cf_ctx *ctx, cf_pg *dst, cf_prog *prog, cf_strv *failed)
 {
 	cf_pgres *r = NULL;
 	cf_status st = cf_pg_query(dst, "SELECT table_name, name, definition FROM "
 	                           "confiture.sync_restore WHERE kind = 'fk' AND state = 'added' "
 	                           "ORDER BY table_name, name", 0, NULL, &r);
+	if (!st && cf_pgres_nrows(r))
+		cf_prog_phase(prog, "validating foreign keys", cf_pgres_nrows(r));
 	for (int k = 0; !st && k < cf_pgres_nrows(r); k++) {
+		cf_prog_phase_step(prog, k);
 		const char *table = cf_pgres_get(r, k, 0), *name = cf_pgres_get(r, k, 1),
 		           *def = cf_pgres_get(r, k, 2);
 		size_t dl = strlen(def);
@@ -183,10 +186,10 @@ static cf_status validate_all(cf_ctx *ctx, cf_pg *dst, cf_strv *failed)
 	return st;
 }
 
-cf_status sync_constraints_restore(cf_ctx *ctx, cf_pg *dst, cf_strv *failed)
+cf_status sync_constraints_restore(cf_ctx *ctx, cf_pg *dst, cf_prog *prog, cf_strv *failed)
 {
 	cf_status st = put_back(ctx, dst);
 	if (!st)
-		st = validate_all(ctx, dst, failed);
+		st = validate_all(ctx, dst, prog, failed);
 	return st;
 }

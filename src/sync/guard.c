@@ -62,7 +62,7 @@ static void recover(const char *conninfo, const char *run_id)
 	if (pg && cf_pg_exec(pg, LOCK_WAIT_SQL) == CF_OK) {
 		cf_strv failed;
 		cf_strv_init(&failed);
-		cf_status st = sync_constraints_restore(ctx, pg, &failed);
+		cf_status st = sync_constraints_restore(ctx, pg, NULL, &failed);
 		cf_strv_release(&failed);
 		const char *params[] = {run_id, st ? "confiture died during the sync; its guard could "
 		                                     "not restore every foreign key and trigger"

@@ -317,6 +317,7 @@ static void make_items(runner *R, const cf_strv *done)
 		if (skipped == (nr > 1 ? nr : 1)) {
 			t->is_skipped = true;
 			R->tables_done++;
+			cf_prog_item_skip(R->prog, t->st->qname, t->est_rows);
 		} else if (nr > 1) {
 			t->ranges_done = skipped;
 		}
@@ -351,7 +352,7 @@ static cf_status restore_after_load(runner *R)
 {
 	cf_strv failed;
 	cf_strv_init(&failed);
-	cf_status st = sync_constraints_restore(R->ctx, R->dst, &failed);
+	cf_status st = sync_constraints_restore(R->ctx, R->dst, R->prog, &failed);
 	R->is_restored = st == CF_OK;
 	if (!st && failed.n) {
 		st = cf_error_set(R->ctx, CF_ERR_CHECK, "%zu foreign key%s could not be validated after "
@@ -378,7 +379,7 @@ static void restore_on_failure(runner *R)
 	cf_strv_init(&failed);
 	cf_status st = cf_pg_connect(cx, R->to.conninfo, &pg);
 	if (!st)
-		st = sync_constraints_restore(cx, pg, &failed);
+		st = sync_constraints_restore(cx, pg, NULL, &failed);
 	R->is_restored = st == CF_OK;
 	if (st)
 		cf_log_warning(R->ctx, "could not put back the target's foreign keys and triggers (%s); "
@@ -406,6 +407,15 @@ static cf_status start_run(runner *R, const char *old, cf_strv *done)
 	if (!st)
 		make_items(R, done);
 	return st;
+}
+
+/* The planner's totals: tables, and rows as the statistics estimate them. */
+static void plan_progress(runner *R)
+{
+	long long rows = 0;
+	for (size_t i = 0; i < R->p->n; i++)
+		rows += R->p->tables[i].est_rows > 0 ? R->p->tables[i].est_rows : 0;
+	cf_prog_plan(R->prog, (long)R->p->n, rows);
 }
 
 static cf_status execute(runner *R)
@@ -443,20 +453,30 @@ static cf_status execute(runner *R)
 	if (!st)
 		st = sync_guard_start(R);
 	if (!st) {
+		plan_progress(R);
+		cf_prog_phase(R->prog, "preparing the target", -1);
 		R->is_disabled = true;
 		st = sync_constraints_disable(R);
 	}
 	if (!st)
 		st = truncate_split(R, &done);
 	cf_strv_release(&done);
-	if (!st)
+	if (!st) {
+		cf_prog_phase(R->prog, "copying", -1);
 		st = sync_run_workers(R);
-	if (!st)
+	}
+	if (!st) {
+		cf_prog_phase(R->prog, "setting sequences", -1);
 		st = sync_sequences(R);
-	if (!st)
+	}
+	if (!st) {
+		cf_prog_phase(R->prog, "restoring constraints and triggers", -1);
 		st = restore_after_load(R);
-	if (!st && R->o->verify)
+	}
+	if (!st && R->o->verify) {
+		cf_prog_phase(R->prog, "verifying", -1);
 		st = sync_verify(R);
+	}
 	if (st && st != CF_ERR_CHECK && R->history_started)
 		cf_error_hint(ctx, "Tables copied so far are complete; the others are untouched, and "
 		                   "the target's foreign keys and triggers are back. Run \"confiture sync "
@@ -497,10 +517,11 @@ cf_status cf_sync(cf_ctx *ctx, const cf_sync_opts *o, cf_sync_result **out)
 	cf_ctx_clear_error(ctx);
 	cf_sync_result *res = cf_calloc(1, sizeof(*res));
 	*out = res;
-	runner R = {.ctx = ctx, .o = o, .res = res, .t0 = cf_now(), .guard_fd = -1};
-	/* Every run has its id from the start, dry runs and early failures too:
-	 * results and events carry it. */
-	cf_uuid_v4(R.run_id);
+	runner R = {.ctx = ctx, .o = o, .res = res, .t0 = cf_now(), .guard_fd = -1,
+	            .prog = cf_prog_new(ctx, "sync", "rows", "table")};
+	/* Every run has its id from the start, dry runs and early failures too;
+	 * it is the progress stream's, so that events, results and history agree. */
+	memcpy(R.run_id, cf_prog_run_id(R.prog), sizeof(R.run_id));
 	res->run_id = cf_strdup(R.run_id);
 	pthread_mutex_init(&R.mu, NULL);
 	atomic_init(&R.stop, false);
@@ -539,6 +560,7 @@ cf_status cf_sync(cf_ctx *ctx, const cf_sync_opts *o, cf_sync_result **out)
 			fire_run_hook(&R, "after_sync", 0);
 		cf_hooks_fire_on_error(ctx, R.dst && !cf_pg_is_bad(R.dst) ? R.dst : NULL);
 	}
+	cf_prog_free(R.prog, st == CF_OK);
 	sync_fill_result(&R, st);
 	runner_release(&R);
 	return st;

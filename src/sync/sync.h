@@ -417,6 +417,7 @@ const char *pii_name_reason(const char *column);
 
 #include "dbref.h"
 #include "hooks.h"
+#include "progress.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -463,6 +464,7 @@ struct runner {
 	atomic_bool stop;
 	worker *workers;
 	atomic_long tables_done;
+	cf_prog *prog;           /* progress: totals, phases, ETA (core/progress.c) */
 	double t0;
 	cf_strv warnings;
 	cf_strv unmasked;        /* schema.table.column accepted by --allow-unmasked */
@@ -500,8 +502,9 @@ cf_status sync_constraints_disable(runner *R);
 /* Puts back everything recorded in confiture.sync_restore (by this run or
  * an earlier one): triggers enabled, foreign keys added back NOT VALID then
  * validated one by one. Those that do not validate stay NOT VALID and
- * recorded, with a line each in FAILED. Errors only for the first step. */
-cf_status sync_constraints_restore(cf_ctx *ctx, cf_pg *dst, cf_strv *failed);
+ * recorded, with a line each in FAILED. Errors only for the first step.
+ * PROG (may be NULL) shows the validation phase. */
+cf_status sync_constraints_restore(cf_ctx *ctx, cf_pg *dst, cf_prog *prog, cf_strv *failed);
 /* The guard process (guard.c): started before anything is dropped, it puts
  * the constraints back if the run dies without doing it. Release with
  * RESTORED true when the run put everything back itself. */
@@ -535,8 +538,8 @@ cf_status sync_mask_error(cf_ctx *ctx, const plan_table *t, int col, const char 
 /* Masker threads to use per worker. */
 int pipe_maskers(long jobs);
 /* Streams T from SRC into DST (both COPYs started) with MASKERS threads. */
-cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, int maskers,
-                    long long *bytes, pipe_fail *fail);
+cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, const char *key,
+                    int maskers, long long *bytes, pipe_fail *fail);
 /* PII findings (pii.c): columns without a rule that look personal, by name
  * and by sampled values; each becomes an issue with the rule to add. */
 cf_status sync_pii_scan(runner *R);
