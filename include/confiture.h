@@ -693,6 +693,8 @@ typedef struct cf_sync_opts {
 	                                this many rows into PK ranges; 0 = 1,000,000 */
 	long verify_sample;          /* source values sampled per masked column; 0 = 100 */
 	bool allow_unmasked;         /* copy columns that look personal and have no rule */
+	bool continue_on_error;      /* a table that keeps failing is recorded, the others go on */
+	bool no_analyze;             /* do not ANALYZE the loaded tables */
 } cf_sync_opts;
 
 /* One table of a sync: its plan and, after the run, what moved. */
@@ -712,6 +714,9 @@ typedef struct cf_sync_table {
 	char **kept;                 /* "column: reason" per column kept on purpose */
 	size_t n_kept;
 	int verified;                /* -1 not verified, 1 ok, 0 found a problem */
+	int retries;                 /* transient failures retried */
+	bool is_failed;              /* given up on (continue_on_error) */
+	char *error;                 /* why, when is_failed */
 } cf_sync_table;
 
 /* A finding: a column mismatch (stops the run before any data moves), a PII
@@ -743,6 +748,7 @@ typedef struct cf_sync_result {
 	bool is_verified;            /* --verify ran and found nothing */
 	long n_copied;               /* tables copied by this run */
 	long n_skipped;              /* tables already done (resume) */
+	long n_failed;               /* tables given up on (continue_on_error) */
 	long long rows;              /* rows written by this run */
 	long long bytes;
 	cf_sync_table *tables;       /* in load order */

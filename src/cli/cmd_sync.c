@@ -97,12 +97,19 @@ static void result_text(cli *c, const cf_sync_result *r)
 			printf("  %-32s done by the interrupted run\n", t->name);
 			continue;
 		}
+		if (t->is_failed) {
+			printf("  %-32s FAILED%s, kept its old contents: %s\n", t->name,
+			       t->retries ? " after retries" : "", t->error);
+			continue;
+		}
 		printf("  %-32s %10lld rows %10s %8.2f s  %s", t->name, t->rows, b, t->duration_s,
 		       t->format);
 		if (t->n_ranges > 1)
 			printf(", %d ranges", t->n_ranges);
 		if (t->is_subset)
 			printf(", subset");
+		if (t->retries)
+			printf(", %d retr%s", t->retries, t->retries == 1 ? "y" : "ies");
 		print_masked(t);
 		printf("\n");
 	}
@@ -140,6 +147,7 @@ static void result_json(cli *c, const cf_sync_result *r, cf_status st)
 	cf_json_kv_bool(&j, "verified", r->is_verified);
 	cf_json_kv_int(&j, "tables_copied", r->n_copied);
 	cf_json_kv_int(&j, "tables_skipped", r->n_skipped);
+	cf_json_kv_int(&j, "tables_failed", r->n_failed);
 	cf_json_kv_int(&j, "total_rows", r->rows);
 	cf_json_kv_int(&j, "total_bytes", r->bytes);
 	cf_json_key(&j, "order");
@@ -161,6 +169,9 @@ static void result_json(cli *c, const cf_sync_result *r, cf_status st)
 		cf_json_kv_str(&j, "format", t->format);
 		cf_json_kv_int(&j, "ranges", t->n_ranges);
 		cf_json_kv_bool(&j, "skipped", t->is_skipped);
+		cf_json_kv_bool(&j, "failed", t->is_failed);
+		cf_json_kv_str(&j, "error", t->error);
+		cf_json_kv_int(&j, "retries", t->retries);
 		cf_json_kv_bool(&j, "subset", t->is_subset);
 		cf_json_kv_str(&j, "where", t->where);
 		cf_json_key(&j, "masked");
@@ -313,7 +324,7 @@ typedef struct sync_args {
 } sync_args;
 
 enum { O_ANON = 1000, O_RULES, O_TABLES, O_EXCLUDE, O_JOBS, O_DRY, O_RESUME, O_VERIFY,
-       O_RANDOM, O_SPLIT, O_SAMPLE, O_UNMASKED };
+       O_RANDOM, O_SPLIT, O_SAMPLE, O_UNMASKED, O_CONTINUE, O_NO_ANALYZE };
 static const struct option OPTIONS[] = {
 	{"from", required_argument, 0, 'F'},     {"to", required_argument, 0, 'T'},
 	{"anonymize", no_argument, 0, O_ANON},   {"rules", required_argument, 0, O_RULES},
@@ -324,6 +335,8 @@ static const struct option OPTIONS[] = {
 	{"allow-random", no_argument, 0, O_RANDOM}, {"split-rows", required_argument, 0, O_SPLIT},
 	{"verify-sample", required_argument, 0, O_SAMPLE},
 	{"allow-unmasked", no_argument, 0, O_UNMASKED},
+	{"continue-on-error", no_argument, 0, O_CONTINUE},
+	{"no-analyze", no_argument, 0, O_NO_ANALYZE},
 	{"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
 const cli_opts cli_sync_opts = {"hj:", OPTIONS};
 
@@ -358,6 +371,8 @@ static cf_status parse_sync(cli *c, int argc, char **argv, sync_args *a, bool *h
 		case O_VERIFY: a->o.verify = true; break;
 		case O_RANDOM: a->o.allow_random = true; break;
 		case O_UNMASKED: a->o.allow_unmasked = true; break;
+		case O_CONTINUE: a->o.continue_on_error = true; break;
+		case O_NO_ANALYZE: a->o.no_analyze = true; break;
 		case O_SPLIT:
 			st = cli_parse_long(c, "--split-rows", optarg, &v);
 			a->o.split_rows = v;
@@ -405,7 +420,7 @@ cf_status cmd_sync(cli *c, int argc, char **argv)
 				cli_logger(c, CF_LOG_WARNING, r->warnings[i]);
 		if (cli_wants_json(c))
 			result_json(c, r, st);
-		if (c->format != CLI_JSON && (!st || r->is_dry_run || st == CF_ERR_CHECK))
+		if (c->format != CLI_JSON && (!st || r->is_dry_run || st == CF_ERR_CHECK || r->n_failed))
 			result_text(c, r);
 	}
 	cf_sync_result_free(r);

@@ -130,7 +130,7 @@ static cf_status stream_copy(worker *w, plan_table *t, int range, const char *ke
                              long long *rows, long long *bytes)
 {
 	runner *R = w->R;
-	cf_ctx *ctx = R->ctx;
+	cf_ctx *ctx = w->ctx;
 	char *in_sql = plan_copy_in_sql(w->dst, t, range < 0);
 	char *out_sql = plan_copy_out_sql(w->src, t, range);
 	cf_status st = cf_pg_copy_in_start(w->dst, in_sql);
@@ -149,7 +149,7 @@ static cf_status stream_copy(worker *w, plan_table *t, int range, const char *ke
 	bool pass = !t->has_stream_masks;
 	if (!pass && t->est_rows >= PIPE_ROWS) {
 		pipe_fail pf = {.col = -1};
-		st = pipe_copy(R, w->src, w->dst, t, key, pipe_maskers(R->jobs), bytes, &pf);
+		st = pipe_copy(R, ctx, w->src, w->dst, t, key, pipe_maskers(R->jobs), bytes, &pf);
 		if (pf.source_failed && table_is_masked(t))
 			sync_scrub_error(ctx);
 		if (!pf.reader_done)
@@ -225,6 +225,23 @@ static cf_status stream_copy(worker *w, plan_table *t, int range, const char *ke
 	return st;
 }
 
+/* A loaded table gets fresh statistics, so that the target's planner is warm
+ * (--no-analyze skips it). A failure here only warns: the data is in. */
+static void analyze_table(worker *w, const plan_table *t)
+{
+	runner *R = w->R;
+	if (R->o->no_analyze)
+		return;
+	cf_prog_item_phase(R->prog, t->st->qname, "analyzing");
+	char *sql = cf_sql_format(w->dst, "ANALYZE %s", t->dt->quoted);
+	if (cf_pg_exec(w->dst, sql) != CF_OK) {
+		cf_log_warning(R->ctx, "could not analyze \"%s\": %s", t->st->qname,
+		               cf_last_error(w->ctx));
+		cf_ctx_clear_error(w->ctx);
+	}
+	free(sql);
+}
+
 /* Done: counts go to the table; the last range of a split table fires
  * after_sync_table. */
 static cf_status item_finished(worker *w, work_item *it, long long rows, long long bytes,
@@ -249,8 +266,10 @@ static cf_status item_finished(worker *w, work_item *it, long long rows, long lo
 	char *key = plan_item_key(t, it->range);
 	cf_prog_item_part(R->prog, t->st->qname, key, rows, rows, bytes);
 	free(key);
-	if (table_done)
+	if (table_done) {
+		analyze_table(w, t);
 		cf_prog_item_end(R->prog, t->st->qname, true, NULL);
+	}
 	cf_log_debug(R->ctx, "copied %s: %lld rows, %lld bytes in %.3f s", t->st->qname, rows, bytes,
 	             dur);
 	if (table_done && it->range >= 0)
@@ -265,7 +284,7 @@ static cf_status item_finished(worker *w, work_item *it, long long rows, long lo
 cf_status copy_item(worker *w, work_item *it)
 {
 	runner *R = w->R;
-	cf_ctx *ctx = R->ctx;
+	cf_ctx *ctx = w->ctx;
 	plan_table *t = it->t;
 	bool whole = it->range < 0;
 	double t0 = cf_now();

@@ -54,6 +54,7 @@ void plan_free(plan *p)
 		free(t->cols);
 		free(t->pred);
 		free(t->type_note);
+		free(t->error);
 		for (int k = 0; k + 1 < t->n_ranges; k++)
 			free(t->bounds[k]);
 		free(t->bounds);

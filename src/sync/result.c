@@ -31,6 +31,10 @@ void sync_fill_result(runner *R, cf_status st)
 			o->is_subset = t->is_subset;
 			o->where = cf_strdup(t->pred);
 			o->verified = t->verified;
+			o->retries = t->retries;
+			o->is_failed = t->is_failed;
+			o->error = cf_strdup(t->error);
+			res->n_failed += t->is_failed;
 			o->masked = cf_calloc(t->n_cols + 1, sizeof(char *));
 			o->kept = cf_calloc(t->n_cols + 1, sizeof(char *));
 			for (size_t k = 0; k < t->n_cols; k++) {
@@ -43,7 +47,8 @@ void sync_fill_result(runner *R, cf_status st)
 			}
 			if (t->is_skipped)
 				res->n_skipped++;
-			else if (!R->o->dry_run && (t->rows > 0 || t->ranges_done > 0 || t->duration_s > 0))
+			else if (!R->o->dry_run && !t->is_failed &&
+			         (t->rows > 0 || t->ranges_done > 0 || t->duration_s > 0))
 				res->n_copied++;
 			res->rows += t->rows;
 			res->bytes += t->bytes;
@@ -82,6 +87,7 @@ void cf_sync_result_free(cf_sync_result *r)
 		cf_sync_table *t = &r->tables[i];
 		free(t->name);
 		free(t->where);
+		free(t->error);
 		for (size_t k = 0; k < t->n_masked; k++)
 			free(t->masked[k]);
 		free(t->masked);

@@ -204,7 +204,9 @@ static cf_status connect_both(runner *R)
 		st = sync_session_setup(R, R->dst, false);
 	if (!st)
 		st = cf_pg_exec(R->src, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-	if (!st && R->jobs > 1)
+	/* Every worker (even the only one) reads in this snapshot: it can also
+	 * reconnect into it after a lost connection. */
+	if (!st && !R->o->dry_run)
 		st = cf_pg_query_value(R->src, "SELECT pg_export_snapshot()", 0, NULL, &R->snapshot);
 	return st;
 }
@@ -393,6 +395,54 @@ static void restore_on_failure(runner *R)
 	cf_ctx_free(cx);
 }
 
+/* ---- Tables given up on (--continue-on-error) ---- */
+
+static size_t failed_tables(const runner *R)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < R->p->n; i++)
+		n += R->p->tables[i].is_failed;
+	return n;
+}
+
+/* With failed tables, foreign keys between them and the loaded ones may not
+ * validate: that is expected, so it only warns. */
+static cf_status restore_around_failed(runner *R)
+{
+	cf_strv failed;
+	cf_strv_init(&failed);
+	cf_status st = sync_constraints_restore(R->ctx, R->dst, R->prog, &failed);
+	R->is_restored = st == CF_OK;
+	for (size_t i = 0; i < failed.n; i++)
+		cf_strv_push_owned(&R->warnings, cf_asprintf("foreign key %s stays NOT VALID until the "
+		                                             "failed tables are copied", failed.v[i]));
+	cf_strv_release(&failed);
+	return st;
+}
+
+static cf_status failed_error(runner *R, size_t n)
+{
+	cf_buf names, why;
+	cf_buf_init(&names);
+	cf_buf_init(&why);
+	for (size_t i = 0; i < R->p->n; i++) {
+		const plan_table *t = &R->p->tables[i];
+		if (!t->is_failed)
+			continue;
+		cf_buf_printf(&names, "%s\"%s\"", names.len ? ", " : "", t->st->qname);
+		cf_buf_printf(&why, "%s\"%s\": %s", why.len ? "\n" : "", t->st->qname, t->error);
+	}
+	cf_error_set(R->ctx, CF_ERR_SQL, "%zu table%s could not be copied: %s", n,
+	             n == 1 ? "" : "s", names.data);
+	cf_error_detail(R->ctx, "%s", why.data);
+	cf_error_hint(R->ctx, "The other tables are copied (--continue-on-error); each failed one "
+	                      "kept its old contents. Run \"confiture sync --resume\" with the same "
+	                      "options to copy the failed tables again.");
+	cf_buf_release(&names);
+	cf_buf_release(&why);
+	return CF_ERR_SQL;
+}
+
 /* Starts the run in the target: history row and progress items, resuming
  * OLD when given. */
 static cf_status start_run(runner *R, const char *old, cf_strv *done)
@@ -469,15 +519,18 @@ static cf_status execute(runner *R)
 		cf_prog_phase(R->prog, "setting sequences", -1);
 		st = sync_sequences(R);
 	}
+	size_t n_failed = failed_tables(R);
 	if (!st) {
 		cf_prog_phase(R->prog, "restoring constraints and triggers", -1);
-		st = restore_after_load(R);
+		st = n_failed ? restore_around_failed(R) : restore_after_load(R);
 	}
+	if (!st && n_failed)
+		st = failed_error(R, n_failed);
 	if (!st && R->o->verify) {
 		cf_prog_phase(R->prog, "verifying", -1);
 		st = sync_verify(R);
 	}
-	if (st && st != CF_ERR_CHECK && R->history_started)
+	if (st && st != CF_ERR_CHECK && R->history_started && !n_failed)
 		cf_error_hint(ctx, "Tables copied so far are complete; the others are untouched, and "
 		                   "the target's foreign keys and triggers are back. Run \"confiture sync "
 		                   "--resume\" with the same options to finish.");
@@ -531,6 +584,7 @@ cf_status cf_sync(cf_ctx *ctx, const cf_sync_opts *o, cf_sync_result **out)
 	if (R.jobs > 32)
 		R.jobs = 32;
 	R.split_rows = o->split_rows > 0 ? o->split_rows : 1000000;
+	R.retries = ctx->cfg->sync.retries >= 0 ? ctx->cfg->sync.retries : 3;
 	cf_status st = resolve_refs(&R);
 	if (!st)
 		st = load_rules(&R);

@@ -344,6 +344,9 @@ typedef struct plan_table {
 	bool is_skipped;
 	int ranges_done;
 	int verified;
+	int retries;             /* transient failures retried */
+	bool is_failed;          /* given up on (--continue-on-error) */
+	char *error;             /* why, when is_failed */
 } plan_table;
 
 typedef struct plan {
@@ -433,9 +436,10 @@ typedef struct work_item {
 typedef struct worker {
 	runner *R;
 	int id;
+	cf_ctx *ctx;             /* the worker's own: its errors, its cancellation */
 	cf_pg *src, *dst;        /* guarded by R->mu while they change */
-	bool owns_conns;         /* jobs > 1: its own connections */
 	pthread_t thread;
+	atomic_bool is_done;
 	cf_status status;
 } worker;
 
@@ -449,6 +453,7 @@ struct runner {
 	bool anonymize;
 	long jobs;
 	long long split_rows;
+	long retries;            /* sync.retries */
 	cf_pg *src, *dst;        /* coordinator connections */
 	char *snapshot;          /* exported by the coordinator (jobs > 1) */
 	char *encoding;          /* the source's server encoding */
@@ -537,9 +542,10 @@ cf_status sync_mask_error(cf_ctx *ctx, const plan_table *t, int col, const char 
                           long long row);
 /* Masker threads to use per worker. */
 int pipe_maskers(long jobs);
-/* Streams T from SRC into DST (both COPYs started) with MASKERS threads. */
-cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, const char *key,
-                    int maskers, long long *bytes, pipe_fail *fail);
+/* Streams T from SRC into DST (both COPYs started) with MASKERS threads;
+ * errors go to CTX (the worker's). */
+cf_status pipe_copy(runner *R, cf_ctx *ctx, cf_pg *src, cf_pg *dst, const plan_table *t,
+                    const char *key, int maskers, long long *bytes, pipe_fail *fail);
 /* PII findings (pii.c): columns without a rule that look personal, by name
  * and by sampled values; each becomes an issue with the rule to add. */
 cf_status sync_pii_scan(runner *R);
