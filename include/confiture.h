@@ -695,6 +695,8 @@ typedef struct cf_sync_opts {
 	bool allow_unmasked;         /* copy columns that look personal and have no rule */
 	bool continue_on_error;      /* a table that keeps failing is recorded, the others go on */
 	bool no_analyze;             /* do not ANALYZE the loaded tables */
+	bool incremental;            /* move only the rows changed since the last sync
+	                                (tables without a usable key: in full) */
 } cf_sync_opts;
 
 /* One table of a sync: its plan and, after the run, what moved. */
@@ -717,6 +719,12 @@ typedef struct cf_sync_table {
 	int retries;                 /* transient failures retried */
 	bool is_failed;              /* given up on (continue_on_error) */
 	char *error;                 /* why, when is_failed */
+	const char *mode;            /* "incremental" or "full" (static) */
+	char *mode_reason;           /* why "full" when incremental was asked, or NULL */
+	bool has_diff;               /* the counts below are known (incremental runs, dry runs) */
+	long long added, updated, deleted, unchanged, failed_rows;
+	long long src_count, dst_count; /* dry run: rows on each side, -1 unknown */
+	bool is_in_line;             /* dry run: nothing would change */
 } cf_sync_table;
 
 /* A finding: a column mismatch (stops the run before any data moves), a PII
@@ -749,6 +757,8 @@ typedef struct cf_sync_result {
 	long n_copied;               /* tables copied by this run */
 	long n_skipped;              /* tables already done (resume) */
 	long n_failed;               /* tables given up on (continue_on_error) */
+	bool is_incremental;
+	long long added, updated, deleted, unchanged, failed_rows; /* totals of the tables' */
 	long long rows;              /* rows written by this run */
 	long long bytes;
 	cf_sync_table *tables;       /* in load order */
@@ -795,6 +805,9 @@ typedef struct cf_sync_run {
 	long long bytes;
 	double duration_s;
 	bool is_anonymized;
+	char *mode;                  /* "full", "incremental" */
+	bool has_counts;             /* incremental runs: the counts below */
+	long long added, updated, deleted, unchanged;
 } cf_sync_run;
 
 typedef struct cf_sync_history {

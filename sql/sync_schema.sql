@@ -50,4 +50,25 @@ CREATE TABLE IF NOT EXISTS confiture.sync_restore (
     run_id uuid NOT NULL,
     PRIMARY KEY (kind, table_name, name)
 );
-ALTER TABLE confiture.sync_restore ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'dropped'
+ALTER TABLE confiture.sync_restore ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'dropped';
+-- sync_table_state: per table, what the target holds, so that an incremental
+-- sync can compare row versions: the source table it came from (cluster,
+-- database, oid, file node), how it was copied (a hash of columns, key,
+-- subset and rules), and the source snapshot it was read in.
+CREATE TABLE IF NOT EXISTS confiture.sync_table_state (
+    table_name text PRIMARY KEY,
+    source_id text NOT NULL,
+    shape text NOT NULL,
+    snapshot text NOT NULL,
+    is_complete boolean NOT NULL,
+    run_id uuid NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS mode text NOT NULL DEFAULT 'full';
+ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS added bigint;
+ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS updated bigint;
+ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS deleted bigint;
+ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS unchanged bigint;
+ALTER TABLE confiture.sync_progress ADD COLUMN IF NOT EXISTS added bigint;
+ALTER TABLE confiture.sync_progress ADD COLUMN IF NOT EXISTS updated bigint;
+ALTER TABLE confiture.sync_progress ADD COLUMN IF NOT EXISTS deleted bigint

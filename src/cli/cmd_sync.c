@@ -102,8 +102,17 @@ static void result_text(cli *c, const cf_sync_result *r)
 			       t->retries ? " after retries" : "", t->error);
 			continue;
 		}
+		if (r->is_incremental && t->has_diff && strcmp(t->mode, "incremental") == 0) {
+			printf("  %-32s +%lld ~%lld -%lld =%lld  %8.2f s  incremental", t->name, t->added,
+			       t->updated, t->deleted, t->unchanged, t->duration_s);
+			print_masked(t);
+			printf("\n");
+			continue;
+		}
 		printf("  %-32s %10lld rows %10s %8.2f s  %s", t->name, t->rows, b, t->duration_s,
 		       t->format);
+		if (r->is_incremental && t->mode_reason)
+			printf(", in full: %s", t->mode_reason);
 		if (t->n_ranges > 1)
 			printf(", %d ranges", t->n_ranges);
 		if (t->is_subset)
@@ -124,10 +133,31 @@ static void result_text(cli *c, const cf_sync_result *r)
 		printf("%ssynced %ld table%s, %lld rows, %s in %.2f s (%s)%s%s\n", cli_color(c, "ok"),
 		       r->n_copied, r->n_copied == 1 ? "" : "s", r->rows, b, r->duration_s, label,
 		       r->is_verified ? ", verified" : "", cli_color(c, "reset"));
+		if (r->is_incremental)
+			printf("incremental: %lld added, %lld updated, %lld deleted, %lld unchanged, %lld "
+			       "failed\n", r->added, r->updated, r->deleted, r->unchanged, r->failed_rows);
 		if (r->n_skipped)
 			printf("%ld table%s already done by run %s\n", r->n_skipped,
 			       r->n_skipped == 1 ? " was" : "s were", r->resumed_from);
 	}
+}
+
+/* "counts": {added, updated, deleted, unchanged, failed}, or null. */
+static void diff_json(cf_json *j, bool known, long long added, long long updated,
+                      long long deleted, long long unchanged, long long failed)
+{
+	cf_json_key(j, "counts");
+	if (!known) {
+		cf_json_null(j);
+		return;
+	}
+	cf_json_obj_begin(j);
+	cf_json_kv_int(j, "added", added);
+	cf_json_kv_int(j, "updated", updated);
+	cf_json_kv_int(j, "deleted", deleted);
+	cf_json_kv_int(j, "unchanged", unchanged);
+	cf_json_kv_int(j, "failed", failed);
+	cf_json_obj_end(j);
 }
 
 static void result_json(cli *c, const cf_sync_result *r, cf_status st)
@@ -148,6 +178,9 @@ static void result_json(cli *c, const cf_sync_result *r, cf_status st)
 	cf_json_kv_int(&j, "tables_copied", r->n_copied);
 	cf_json_kv_int(&j, "tables_skipped", r->n_skipped);
 	cf_json_kv_int(&j, "tables_failed", r->n_failed);
+	cf_json_kv_str(&j, "mode", r->is_incremental ? "incremental" : "full");
+	diff_json(&j, r->is_incremental || r->is_dry_run, r->added, r->updated, r->deleted,
+	          r->unchanged, r->failed_rows);
 	cf_json_kv_int(&j, "total_rows", r->rows);
 	cf_json_kv_int(&j, "total_bytes", r->bytes);
 	cf_json_key(&j, "order");
@@ -172,6 +205,9 @@ static void result_json(cli *c, const cf_sync_result *r, cf_status st)
 		cf_json_kv_bool(&j, "failed", t->is_failed);
 		cf_json_kv_str(&j, "error", t->error);
 		cf_json_kv_int(&j, "retries", t->retries);
+		cf_json_kv_str(&j, "mode", t->mode);
+		cf_json_kv_str(&j, "mode_reason", t->mode_reason);
+		diff_json(&j, t->has_diff, t->added, t->updated, t->deleted, t->unchanged, t->failed_rows);
 		cf_json_kv_bool(&j, "subset", t->is_subset);
 		cf_json_kv_str(&j, "where", t->where);
 		cf_json_key(&j, "masked");
@@ -276,6 +312,8 @@ static cf_status cmd_sync_history(cli *c, int argc, char **argv)
 			cf_json_kv_int(&j, "bytes", r->bytes);
 			cf_json_kv_num(&j, "duration_s", r->duration_s);
 			cf_json_kv_bool(&j, "anonymized", r->is_anonymized);
+			cf_json_kv_str(&j, "mode", r->mode);
+			diff_json(&j, r->has_counts, r->added, r->updated, r->deleted, r->unchanged, 0);
 			cf_json_obj_end(&j);
 		}
 		cf_json_arr_end(&j);
@@ -288,9 +326,10 @@ static cf_status cmd_sync_history(cli *c, int argc, char **argv)
 			       "tables", "rows", "duration", "source / by");
 		for (size_t i = 0; i < h->n_runs; i++) {
 			const cf_sync_run *r = &h->runs[i];
-			printf("%-36s  %-20s  %-13s  %6zu  %10lld  %8.2fs  %s (%s%s)\n", r->run_id,
+			printf("%-36s  %-20s  %-13s  %6zu  %10lld  %8.2fs  %s (%s%s%s)\n", r->run_id,
 			       r->started_at, r->outcome, r->n_tables, r->rows, r->duration_s, r->source,
-			       r->run_by, r->is_anonymized ? ", anonymized" : "");
+			       r->run_by, r->is_anonymized ? ", anonymized" : "",
+			       r->mode && strcmp(r->mode, "incremental") == 0 ? ", incremental" : "");
 		}
 	}
 	cf_sync_history_free(h);
@@ -324,7 +363,7 @@ typedef struct sync_args {
 } sync_args;
 
 enum { O_ANON = 1000, O_RULES, O_TABLES, O_EXCLUDE, O_JOBS, O_DRY, O_RESUME, O_VERIFY,
-       O_RANDOM, O_SPLIT, O_SAMPLE, O_UNMASKED, O_CONTINUE, O_NO_ANALYZE };
+       O_RANDOM, O_SPLIT, O_SAMPLE, O_UNMASKED, O_CONTINUE, O_NO_ANALYZE, O_INCREMENTAL };
 static const struct option OPTIONS[] = {
 	{"from", required_argument, 0, 'F'},     {"to", required_argument, 0, 'T'},
 	{"anonymize", no_argument, 0, O_ANON},   {"rules", required_argument, 0, O_RULES},
@@ -337,6 +376,7 @@ static const struct option OPTIONS[] = {
 	{"allow-unmasked", no_argument, 0, O_UNMASKED},
 	{"continue-on-error", no_argument, 0, O_CONTINUE},
 	{"no-analyze", no_argument, 0, O_NO_ANALYZE},
+	{"incremental", no_argument, 0, O_INCREMENTAL},
 	{"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
 const cli_opts cli_sync_opts = {"hj:", OPTIONS};
 
@@ -373,6 +413,7 @@ static cf_status parse_sync(cli *c, int argc, char **argv, sync_args *a, bool *h
 		case O_UNMASKED: a->o.allow_unmasked = true; break;
 		case O_CONTINUE: a->o.continue_on_error = true; break;
 		case O_NO_ANALYZE: a->o.no_analyze = true; break;
+		case O_INCREMENTAL: a->o.incremental = true; break;
 		case O_SPLIT:
 			st = cli_parse_long(c, "--split-rows", optarg, &v);
 			a->o.split_rows = v;

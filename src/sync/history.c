@@ -9,8 +9,9 @@
 static const char SQL_HISTORY[] =
 	"SELECT run_id, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
 	"to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), run_by, source, "
-	"outcome, error, resumed_from, tables::text, rows, bytes, duration_s, anonymized "
-	"FROM confiture.sync_history ORDER BY started_at DESC, run_id";
+	"outcome, error, resumed_from, tables::text, rows, bytes, duration_s, anonymized, mode, "
+	"added, updated, deleted, unchanged FROM confiture.sync_history "
+	"ORDER BY started_at DESC, run_id";
 
 static void fill_run(cf_sync_run *run, const cf_pgres *r, int i)
 {
@@ -32,6 +33,12 @@ static void fill_run(cf_sync_run *run, const cf_pgres *r, int i)
 	const char *d = cf_pgres_get(r, i, 11);
 	run->duration_s = d ? atof(d) : 0;
 	run->is_anonymized = strcmp(cf_pgres_get(r, i, 12), "t") == 0;
+	run->mode = cf_strdup(cf_pgres_get(r, i, 13));
+	run->has_counts = cf_pgres_get(r, i, 14) != NULL;
+	run->added = run->has_counts ? atoll(cf_pgres_get(r, i, 14)) : 0;
+	run->updated = run->has_counts ? atoll(cf_pgres_get(r, i, 15)) : 0;
+	run->deleted = run->has_counts ? atoll(cf_pgres_get(r, i, 16)) : 0;
+	run->unchanged = run->has_counts ? atoll(cf_pgres_get(r, i, 17)) : 0;
 }
 
 static cf_status connect_target(cf_ctx *ctx, const char *target, cf_pg **pg, char **display)
@@ -100,6 +107,7 @@ void cf_sync_history_free(cf_sync_history *h)
 		free(r->outcome);
 		free(r->error);
 		free(r->resumed_from);
+		free(r->mode);
 		for (size_t k = 0; k < r->n_tables; k++)
 			free(r->tables[k]);
 		free(r->tables);

@@ -55,6 +55,10 @@ void plan_free(plan *p)
 		free(t->pred);
 		free(t->type_note);
 		free(t->error);
+		free(t->mode_reason);
+		free(t->shape);
+		free(t->source_id);
+		free(t->changed_pred);
 		for (int k = 0; k + 1 < t->n_ranges; k++)
 			free(t->bounds[k]);
 		free(t->bounds);

@@ -91,9 +91,9 @@ cf_status sync_history_start(runner *R)
 {
 	static const char sql[] =
 		"INSERT INTO confiture.sync_history (run_id, run_by, source, target_env, tables, n_tables, "
-		"anonymized, outcome, resumed_from, rules_sha256, confiture_version) "
+		"anonymized, outcome, resumed_from, rules_sha256, confiture_version, mode) "
 		"VALUES ($1, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)), $6, $7, "
-		"'running', $8, $9, $10)";
+		"'running', $8, $9, $10, $11)";
 	cf_buf tables;
 	cf_buf_init(&tables);
 	cf_json j;
@@ -105,8 +105,9 @@ cf_status sync_history_start(runner *R)
 	char *by = run_by(R->dst), *n = fmt_ll((long long)R->p->n);
 	const char *params[] = {R->run_id, by, R->from.display, R->to.env, tables.data, n,
 	                        R->anonymize ? "true" : "false", R->resumed_from,
-	                        R->rules ? R->rules->sha256 : NULL, CONFITURE_VERSION};
-	cf_status st = cf_pg_exec_params(R->dst, sql, 10, params);
+	                        R->rules ? R->rules->sha256 : NULL, CONFITURE_VERSION,
+	                        R->o->incremental ? "incremental" : "full"};
+	cf_status st = cf_pg_exec_params(R->dst, sql, 11, params);
 	R->history_started = !st;
 	free(by);
 	free(n);
@@ -251,21 +252,34 @@ cf_status sync_history_finish(runner *R, cf_status st)
 		return CF_OK;
 	static const char sql[] =
 		"UPDATE confiture.sync_history SET finished_at = now(), rows = $2, bytes = $3, "
-		"duration_s = $4, outcome = $5, error = $6, n_tables = $7 WHERE run_id = $1";
-	long long rows = 0, bytes = 0;
+		"duration_s = $4, outcome = $5, error = $6, n_tables = $7, added = $8, updated = $9, "
+		"deleted = $10, unchanged = $11 WHERE run_id = $1";
+	long long rows = 0, bytes = 0, c[4] = {0};
+	bool diff = R->o->incremental;
 	for (size_t i = 0; i < R->p->n; i++) {
-		rows += R->p->tables[i].rows;
-		bytes += R->p->tables[i].bytes;
+		const plan_table *t = &R->p->tables[i];
+		rows += t->rows;
+		bytes += t->bytes;
+		c[0] += t->added;
+		c[1] += t->updated;
+		c[2] += t->deleted;
+		c[3] += t->unchanged;
 	}
 	char *r = fmt_ll(rows), *b = fmt_ll(bytes), *n = fmt_ll((long long)R->p->n);
+	char *cs[4];
+	for (int k = 0; k < 4; k++)
+		cs[k] = diff ? fmt_ll(c[k]) : NULL;
 	char *d = cf_asprintf("%.3f", cf_now() - R->t0);
 	const char *outcome = !st ? "success"
 	                      : st == CF_ERR_CANCELLED ? "interrupted"
 	                      : st == CF_ERR_CHECK ? "verify_failed"
 	                                           : "failed";
-	const char *params[] = {R->run_id, r, b, d, outcome, st ? cf_last_error(R->ctx) : NULL, n};
+	const char *params[] = {R->run_id, r, b, d, outcome, st ? cf_last_error(R->ctx) : NULL, n,
+	                        cs[0], cs[1], cs[2], cs[3]};
 	/* Runs after a Ctrl-C too: the history must say how the run ended. */
-	cf_status hs = cf_pg_exec_always(R->dst, sql, 7, params);
+	cf_status hs = cf_pg_exec_always(R->dst, sql, 11, params);
+	for (int k = 0; k < 4; k++)
+		free(cs[k]);
 	free(r);
 	free(b);
 	free(n);

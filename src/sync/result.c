@@ -32,6 +32,22 @@ void sync_fill_result(runner *R, cf_status st)
 			o->where = cf_strdup(t->pred);
 			o->verified = t->verified;
 			o->retries = t->retries;
+			o->mode = t->mode == TM_INCREMENTAL ? "incremental" : "full";
+			o->mode_reason = cf_strdup(t->mode_reason);
+			o->has_diff = t->has_diff;
+			o->added = t->added;
+			o->updated = t->updated;
+			o->deleted = t->deleted;
+			o->unchanged = t->unchanged;
+			o->failed_rows = t->failed_rows;
+			o->src_count = t->src_count;
+			o->dst_count = t->dst_count;
+			o->is_in_line = t->has_diff && !t->added && !t->updated && !t->deleted;
+			res->added += t->added;
+			res->updated += t->updated;
+			res->deleted += t->deleted;
+			res->unchanged += t->unchanged;
+			res->failed_rows += t->failed_rows;
 			o->is_failed = t->is_failed;
 			o->error = cf_strdup(t->error);
 			res->n_failed += t->is_failed;
@@ -58,7 +74,8 @@ void sync_fill_result(runner *R, cf_status st)
 		p->issues = NULL;
 		p->n_issues = 0;
 	}
-	res->changes_detected = res->rows > 0;
+	res->is_incremental = R->o->incremental;
+	res->changes_detected = res->rows > 0 || res->deleted > 0;
 	res->is_verified = R->o->verify && st == CF_OK;
 	res->unmasked = cf_calloc(R->unmasked.n + 1, sizeof(char *));
 	for (size_t i = 0; i < R->unmasked.n; i++)
@@ -88,6 +105,7 @@ void cf_sync_result_free(cf_sync_result *r)
 		free(t->name);
 		free(t->where);
 		free(t->error);
+		free(t->mode_reason);
 		for (size_t k = 0; k < t->n_masked; k++)
 			free(t->masked[k]);
 		free(t->masked);

@@ -208,6 +208,8 @@ static cf_status connect_both(runner *R)
 	 * reconnect into it after a lost connection. */
 	if (!st && !R->o->dry_run)
 		st = cf_pg_query_value(R->src, "SELECT pg_export_snapshot()", 0, NULL, &R->snapshot);
+	if (!st)
+		st = delta_source_identity(R);
 	return st;
 }
 
@@ -222,8 +224,11 @@ static cf_status build_plan(runner *R)
 	plan_opts po = {.o = R->o, .rules = R->rules, .jobs = R->jobs, .split_rows = R->split_rows,
 	                .ledger = ctx->cfg->migration.tracking_table};
 	st = plan_build(ctx, R->src, R->scat, R->dcat, &po, &R->p);
-	if (!st)
+	/* An incremental run moves few rows per table: no ranges. */
+	if (!st && !R->o->incremental)
 		st = plan_split(ctx, R->src, R->p, R->jobs, R->split_rows);
+	if (!st)
+		st = delta_plan(R);
 	for (size_t i = 0; R->p && i < R->p->warnings.n; i++)
 		cf_strv_push(&R->warnings, R->p->warnings.v[i]);
 	return st;
@@ -285,6 +290,9 @@ static cf_status truncate_split(runner *R, const cf_strv *done)
 				                       "finished_at = now() WHERE run_id = $1 AND item = $2", 2,
 				                       params);
 			}
+			/* Incomplete until every range is in (complete_split). */
+			if (!st)
+				st = delta_state_save(R, R->dst, t, false);
 			if (!st)
 				st = cf_pg_commit(R->dst);
 			if (st)
@@ -295,6 +303,19 @@ static cf_status truncate_split(runner *R, const cf_strv *done)
 			return st;
 	}
 	return CF_OK;
+}
+
+/* A split table whose ranges are all in holds the source as of the run
+ * that truncated it: its record says so now. */
+static cf_status complete_split(runner *R)
+{
+	cf_status st = CF_OK;
+	for (size_t i = 0; !st && i < R->p->n; i++) {
+		const plan_table *t = &R->p->tables[i];
+		if (t->n_ranges > 1 && !t->is_failed)
+			st = delta_state_complete(R->dst, t);
+	}
+	return st;
 }
 
 static void make_items(runner *R, const cf_strv *done)
@@ -515,6 +536,8 @@ static cf_status execute(runner *R)
 		cf_prog_phase(R->prog, "copying", -1);
 		st = sync_run_workers(R);
 	}
+	if (!st)
+		st = complete_split(R);
 	if (!st) {
 		cf_prog_phase(R->prog, "setting sequences", -1);
 		st = sync_sequences(R);
@@ -557,6 +580,8 @@ static void runner_release(runner *R)
 		cf_dbref_release(&R->to);
 	free(R->snapshot);
 	free(R->encoding);
+	free(R->src_ident);
+	free(R->src_snapshot);
 	free(R->items);
 	free(R->workers);
 	free(R->resumed_from);

@@ -284,6 +284,13 @@ typedef struct table_info {
 	size_t n_cols;
 	int *pk;                 /* column indexes in key order */
 	size_t n_pk;
+	/* The key an incremental sync matches rows by (sql/sync_keys.sql): the
+	 * primary key, else a unique index on NOT NULL columns. */
+	int *ukey;               /* column indexes in key order */
+	size_t n_ukey;
+	char *ukey_name;         /* its index, or NULL when the table has none */
+	bool is_ukey_nullable;   /* the only unique key allows NULLs */
+	char *relid;             /* "oid/filenode": changes when rewritten or replaced */
 } table_info;
 
 typedef struct fk_info {
@@ -347,7 +354,18 @@ typedef struct plan_table {
 	int retries;             /* transient failures retried */
 	bool is_failed;          /* given up on (--continue-on-error) */
 	char *error;             /* why, when is_failed */
+	/* --incremental and the dry run's diff (delta.c, merge.c, diff.c) */
+	int mode;                /* TM_FULL or TM_INCREMENTAL */
+	char *mode_reason;       /* why a full copy, when incremental was asked */
+	char *shape;             /* what is copied and how (a hash) */
+	char *source_id;         /* cluster/database/oid/filenode of the source table */
+	char *changed_pred;      /* source rows changed since the last sync */
+	bool has_diff;           /* the counts below are known */
+	long long added, updated, deleted, unchanged, failed_rows;
+	long long src_count, dst_count; /* dry run: rows on each side */
 } plan_table;
+
+enum { TM_FULL, TM_INCREMENTAL };
 
 typedef struct plan {
 	plan_table *tables;      /* load order: parents first */
@@ -475,6 +493,8 @@ struct runner {
 	cf_strv unmasked;        /* schema.table.column accepted by --allow-unmasked */
 	bool is_policy_ok;       /* the rules mask what they must (policy.c) */
 	int guard_fd;            /* the guard's pipe (guard.c), or -1 */
+	char *src_ident;         /* the source cluster and database (delta.c) */
+	char *src_snapshot;      /* the run's source snapshot, txid_current_snapshot() */
 	bool is_disabled;        /* the target's constraints were taken away */
 	bool is_restored;        /* and put back */
 };
@@ -496,6 +516,44 @@ cf_status sync_copy_old_items(runner *R, const char *old);
 cf_status sync_load_done(runner *R, cf_strv *done);
 /* "schema.table#truncate": the item of a split table's truncation. */
 char *sync_truncate_key(const plan_table *t);
+/* Streams rows from w->src (OUT_SQL, a COPY TO) into w->dst (IN_SQL, a COPY
+ * FROM), masking T's columns in the stream; EST rows expected (large masked
+ * streams are masked on several threads). Errors in the worker's context. */
+cf_status sync_stream(worker *w, plan_table *t, const char *out_sql, const char *in_sql,
+                      long long est, const char *key, long long *rows, long long *bytes);
+
+/* ---- Incremental (delta.c, merge.c, diff.c) ---- */
+
+/* The source's identity and the run's snapshot (coordinator, after BEGIN). */
+cf_status delta_source_identity(runner *R);
+/* Shapes and source ids of the plan's tables; with --incremental or a dry
+ * run, each table's mode (TM_INCREMENTAL when the target's record allows it,
+ * else TM_FULL with a reason). */
+cf_status delta_plan(runner *R);
+/* Records (in DST's transaction) that T holds the source's rows as of this
+ * run's snapshot; COMPLETE false while a split table is being loaded. Tables
+ * without a usable key get no record. */
+cf_status delta_state_save(runner *R, cf_pg *dst, const plan_table *t, bool complete);
+cf_status delta_state_complete(cf_pg *dst, const plan_table *t);
+/* The SQL predicate of the rows SNAPSHOT could not see, or NULL. */
+char *delta_changed_pred(const char *snapshot);
+/* SQL: the key of T as text (one column, or a JSON array), and its bucket. */
+void delta_key_text(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b);
+void delta_bucket(cf_pg *pg, const table_info *t, const char *alias, int n_buckets, cf_buf *b);
+int delta_n_buckets(const plan_table *t);
+cf_status delta_bucket_counts(cf_pg *pg, const plan_table *t, bool is_source, int n_buckets,
+                              long long *counts);
+char *delta_bucket_list(const long long *diff, int n_buckets);
+char *delta_keys_copy_sql(cf_pg *pg, const plan_table *t, bool is_source, int n_buckets,
+                          const char *buckets);
+/* Applies the changes of an incremental table in one target transaction
+ * (merge.c); a table whose merge hits a unique conflict is copied in full. */
+cf_status merge_item(worker *w, work_item *it);
+/* The dry run's diff of every table (diff.c): counts on both sides and, for
+ * tables that can be compared, exactly what an incremental run would add,
+ * update and delete. */
+cf_status sync_dry_diff(runner *R);
+
 /* Runs the workers over R->items (workers.c). */
 cf_status sync_run_workers(runner *R);
 /* Fills R->res from the run (result.c). */
@@ -518,6 +576,10 @@ void sync_guard_release(runner *R, bool restored);
 
 /* Session settings both sides use, so that text forms agree. */
 cf_status sync_session_setup(runner *R, cf_pg *pg, bool is_source);
+/* After an item's COMMIT (copy.c): counts, progress, ANALYZE (when ANALYZE
+ * and the table is complete), after_sync_table hooks. */
+cf_status sync_item_finished(worker *w, work_item *it, long long rows, long long bytes,
+                             double dur, bool analyze);
 /* Copies one work item in one target transaction (copy.c). */
 cf_status copy_item(worker *w, work_item *it);
 /* Fires a table hook under R->mu: PART says which hooks (SQL ones run in the

@@ -229,7 +229,7 @@ static cf_status run_item(worker *w, work_item *it)
 	for (int attempt = 1;; attempt++) {
 		cf_status st = ensure_conns(w);
 		if (!st)
-			st = copy_item(w, it);
+			st = it->t->mode == TM_INCREMENTAL ? merge_item(w, it) : copy_item(w, it);
 		if (!st)
 			return st;
 		bool again = attempt < max && is_transient(w, st);

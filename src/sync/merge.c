@@ -1,0 +1,341 @@
+/*
+ * merge.c -- an incremental table, in one target transaction:
+ *
+ *   1. the source's rows changed since the last sync (delta.c) are streamed,
+ *      masked, into a temporary table;
+ *   2. keys that disappeared: per-bucket key counts of both sides, the
+ *      changed rows that are new taken into account, point at the buckets
+ *      to compare key by key; the source's keys of those buckets are copied
+ *      into a second temporary table, and the target's rows whose key is not
+ *      there are deleted;
+ *   3. changed rows update their key's row, the others are inserted; rows the
+ *      target lost on its own (found by step 2) are fetched and inserted too;
+ *   4. the table's record says it now holds the source as of this run.
+ *
+ * Deletes go first, so that a unique value freed by a deleted row can be
+ * taken by a new one. Should the merge still hit a unique conflict (two rows
+ * swapping a unique value), the transaction is rolled back and the table is
+ * copied in full instead. A failure leaves the table as it was.
+ */
+#include "sync.h"
+#include "error.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void col_list(cf_pg *pg, const plan_table *t, const char *alias, cf_buf *b)
+{
+	for (size_t i = 0; i < t->n_cols; i++)
+		cf_sql_appendf(pg, b, "%s%s%s%I", i ? ", " : "", alias ? alias : "", alias ? "." : "",
+		               t->cols[i].dc->name);
+}
+
+/* "t.k1 = s.k1 AND ...": the key match between the table and a temp table. */
+static void key_match(cf_pg *pg, const plan_table *t, cf_buf *b)
+{
+	for (size_t k = 0; k < t->dt->n_ukey; k++) {
+		const char *name = t->dt->cols[t->dt->ukey[k]].name;
+		cf_sql_appendf(pg, b, "%st.%I = s.%I", k ? " AND " : "", name, name);
+	}
+}
+
+static cf_status exec_count(cf_pg *pg, const char *sql, long long *n)
+{
+	cf_pgres *r = NULL;
+	cf_status st = cf_pg_query(pg, sql, 0, NULL, &r);
+	if (!st && n)
+		*n = cf_pgres_cmd_tuples(r);
+	cf_pgres_free(r);
+	return st;
+}
+
+/* Streams source rows of T matching EXTRA (an SQL condition) into cf_in. */
+static cf_status fetch_rows(worker *w, plan_table *t, const char *extra, const char *key,
+                            long long *rows, long long *bytes)
+{
+	cf_buf cols;
+	cf_buf_init(&cols);
+	col_list(w->dst, t, NULL, &cols);
+	char *in_sql = cf_sql_format(w->dst, "COPY pg_temp.confiture_in (%s) FROM STDIN (FORMAT %s)",
+	                             cols.data, t->is_binary ? "binary" : "text");
+	char *sel = plan_select_sql(w->src, t, -1, NULL);
+	char *out_sql = cf_asprintf("COPY (%s %s (%s)) TO STDOUT (FORMAT %s)", sel,
+	                            t->pred ? "AND" : "WHERE", extra, t->is_binary ? "binary" : "text");
+	cf_status st = sync_stream(w, t, out_sql, in_sql, 0, key, rows, bytes);
+	free(sel);
+	free(in_sql);
+	free(out_sql);
+	cf_buf_release(&cols);
+	return st;
+}
+
+/* New keys among the changed rows, per bucket, added to ADDED. */
+static cf_status new_per_bucket(worker *w, const plan_table *t, int nb, long long *added)
+{
+	cf_buf b;
+	cf_buf_init(&b);
+	cf_buf_puts(&b, "SELECT ");
+	delta_bucket(w->dst, t->dt, "s", nb, &b);
+	cf_sql_appendf(w->dst, &b, ", count(*) FROM pg_temp.confiture_in s WHERE NOT EXISTS "
+	               "(SELECT 1 FROM ONLY %s t WHERE ", t->dt->quoted);
+	key_match(w->dst, t, &b);
+	cf_buf_puts(&b, ") GROUP BY 1");
+	cf_pgres *r = NULL;
+	cf_status st = cf_pg_query(w->dst, b.data, 0, NULL, &r);
+	cf_buf_release(&b);
+	for (int i = 0; !st && i < cf_pgres_nrows(r); i++)
+		added[atoi(cf_pgres_get(r, i, 0)) & (nb - 1)] += atoll(cf_pgres_get(r, i, 1));
+	cf_pgres_free(r);
+	return st;
+}
+
+/* The source's keys of BUCKETS, copied as they are into confiture_keys. */
+static cf_status copy_keys(worker *w, const plan_table *t, int nb, const char *buckets)
+{
+	cf_status st = cf_pg_exec(w->dst, "CREATE TEMP TABLE confiture_keys (k text) ON COMMIT DROP");
+	char *out_sql = delta_keys_copy_sql(w->src, t, true, nb, buckets);
+	if (!st)
+		st = cf_pg_copy_in_start(w->dst, "COPY pg_temp.confiture_keys (k) FROM STDIN");
+	if (!st) {
+		st = cf_pg_copy_out_start(w->src, out_sql);
+		if (st)
+			cf_pg_copy_in_end(w->dst, "the source failed");
+	}
+	free(out_sql);
+	char *buf;
+	long n;
+	while (!st && (n = cf_pg_copy_out_read(w->src, &buf)) != 0) {
+		if (n < 0) {
+			st = cf_error_code(w->ctx) ? cf_error_code(w->ctx) : CF_ERR_SQL;
+			cf_pg_copy_in_end(w->dst, "the source failed");
+			return st;
+		}
+		st = cf_pg_copy_in_put(w->dst, buf, (size_t)n);
+		cf_pg_copy_free(buf);
+	}
+	long long rows = 0;
+	if (!st)
+		st = cf_pg_copy_in_finish(w->dst, &rows);
+	if (!st)
+		st = cf_pg_exec(w->dst, "ANALYZE pg_temp.confiture_keys");
+	return st;
+}
+
+/* Deletes the target's rows of BUCKETS whose key the source no longer has;
+ * lists (as an SQL array literal) the source's keys the target lacks that
+ * are not among the changed rows. */
+static cf_status drop_gone(worker *w, plan_table *t, int nb, const char *buckets,
+                           long long *deleted, char **missing)
+{
+	cf_pg *dst = w->dst;
+	cf_buf b;
+	cf_buf_init(&b);
+	cf_sql_appendf(dst, &b, "DELETE FROM ONLY %s t WHERE ", t->dt->quoted);
+	delta_bucket(dst, t->dt, "t", nb, &b);
+	cf_sql_appendf(dst, &b, " = ANY(%L::int[]) AND NOT EXISTS (SELECT 1 FROM pg_temp.confiture_keys "
+	               "k WHERE k.k = ", buckets);
+	delta_key_text(dst, t->dt, "t", &b);
+	cf_buf_putc(&b, ')');
+	cf_status st = exec_count(dst, b.data, deleted);
+	cf_buf_reset(&b);
+	cf_buf_puts(&b, "SELECT array_agg(k.k ORDER BY k.k)::text FROM pg_temp.confiture_keys k "
+	                "WHERE NOT EXISTS (SELECT 1 FROM ");
+	cf_sql_appendf(dst, &b, "ONLY %s t WHERE ", t->dt->quoted);
+	delta_key_text(dst, t->dt, "t", &b);
+	cf_buf_puts(&b, " = k.k) AND NOT EXISTS (SELECT 1 FROM pg_temp.confiture_in t WHERE ");
+	delta_key_text(dst, t->dt, "t", &b);
+	cf_buf_puts(&b, " = k.k)");
+	if (!st)
+		st = cf_pg_query_value(dst, b.data, 0, NULL, missing);
+	cf_buf_release(&b);
+	return st;
+}
+
+/* Step 2: the buckets to compare, and what they hold. */
+static cf_status find_gone(worker *w, plan_table *t, long long *deleted, char **missing,
+                           long long *src_rows)
+{
+	int nb = delta_n_buckets(t);
+	long long *src = cf_calloc((size_t)nb, sizeof(long long));
+	long long *diff = cf_calloc((size_t)nb, sizeof(long long));
+	cf_status st = new_per_bucket(w, t, nb, diff);
+	if (!st)
+		st = delta_bucket_counts(w->src, t, true, nb, src);
+	if (!st)
+		st = delta_bucket_counts(w->dst, t, false, nb, diff);
+	*src_rows = 0;
+	for (int k = 0; k < nb; k++) {
+		diff[k] -= src[k];
+		*src_rows += src[k];
+	}
+	char *buckets = st ? NULL : delta_bucket_list(diff, nb);
+	if (buckets) {
+		st = copy_keys(w, t, nb, buckets);
+		if (!st)
+			st = drop_gone(w, t, nb, buckets, deleted, missing);
+	}
+	free(buckets);
+	free(src);
+	free(diff);
+	return st;
+}
+
+/* Step 3: changed rows update or insert. */
+static cf_status upsert(worker *w, plan_table *t, long long *updated, long long *added)
+{
+	cf_pg *dst = w->dst;
+	cf_buf b;
+	cf_buf_init(&b);
+	cf_sql_appendf(dst, &b, "UPDATE ONLY %s t SET (", t->dt->quoted);
+	col_list(dst, t, NULL, &b);
+	cf_buf_puts(&b, ") = ROW(");
+	col_list(dst, t, "s", &b);
+	cf_buf_puts(&b, ") FROM pg_temp.confiture_in s WHERE ");
+	key_match(dst, t, &b);
+	cf_status st = exec_count(dst, b.data, updated);
+	cf_buf_reset(&b);
+	cf_sql_appendf(dst, &b, "INSERT INTO %s (", t->dt->quoted);
+	col_list(dst, t, NULL, &b);
+	cf_buf_puts(&b, ") SELECT ");
+	col_list(dst, t, "s", &b);
+	cf_sql_appendf(dst, &b, " FROM pg_temp.confiture_in s WHERE NOT EXISTS (SELECT 1 FROM ONLY %s "
+	               "t WHERE ", t->dt->quoted);
+	key_match(dst, t, &b);
+	cf_buf_putc(&b, ')');
+	if (!st)
+		st = exec_count(dst, b.data, added);
+	cf_buf_release(&b);
+	return st;
+}
+
+/* Rows the target lost on its own: fetched by key and inserted. */
+static cf_status restore_missing(worker *w, plan_table *t, const char *missing, const char *key,
+                                 long long *added, long long *bytes)
+{
+	cf_status st = cf_pg_exec(w->dst, "TRUNCATE pg_temp.confiture_in");
+	cf_buf cond;
+	cf_buf_init(&cond);
+	delta_key_text(w->src, t->st, NULL, &cond);
+	cf_sql_appendf(w->src, &cond, " = ANY(%L::text[])", missing);
+	long long rows = 0, n = 0;
+	if (!st)
+		st = fetch_rows(w, t, cond.data, key, &rows, bytes);
+	cf_buf_release(&cond);
+	long long dummy = 0;
+	if (!st)
+		st = upsert(w, t, &dummy, &n);
+	*added += n;
+	return st;
+}
+
+static const char SQL_DONE[] =
+	"UPDATE confiture.sync_progress SET state = 'done', rows = $3, bytes = $4, duration_s = $5, "
+	"added = $6, updated = $7, deleted = $8, finished_at = now() WHERE run_id = $1 AND item = $2";
+
+static cf_status record_done(worker *w, plan_table *t, const char *key, long long bytes,
+                             double dur)
+{
+	char v[6][32];
+	snprintf(v[0], 32, "%lld", t->added + t->updated);
+	snprintf(v[1], 32, "%lld", bytes);
+	snprintf(v[2], 32, "%.6f", dur);
+	snprintf(v[3], 32, "%lld", t->added);
+	snprintf(v[4], 32, "%lld", t->updated);
+	snprintf(v[5], 32, "%lld", t->deleted);
+	const char *params[] = {w->R->run_id, key, v[0], v[1], v[2], v[3], v[4], v[5]};
+	cf_status st = cf_pg_exec_params(w->dst, SQL_DONE, 8, params);
+	if (!st)
+		st = delta_state_save(w->R, w->dst, t, true);
+	return st;
+}
+
+/* The whole merge, in the caller's transaction. */
+static cf_status merge(worker *w, plan_table *t, const char *key, long long *bytes)
+{
+	runner *R = w->R;
+	cf_buf b;
+	cf_buf_init(&b);
+	cf_buf_puts(&b, "CREATE TEMP TABLE confiture_in ON COMMIT DROP AS SELECT ");
+	col_list(w->dst, t, NULL, &b);
+	cf_sql_appendf(w->dst, &b, " FROM ONLY %s WITH NO DATA", t->dt->quoted);
+	cf_status st = cf_pg_exec(w->dst, b.data);
+	cf_buf_release(&b);
+	long long changed = 0, src_rows = 0;
+	char *missing = NULL;
+	cf_prog_item_phase(R->prog, t->st->qname, "diffing");
+	if (!st)
+		st = fetch_rows(w, t, t->changed_pred, key, &changed, bytes);
+	if (!st)
+		st = cf_pg_exec(w->dst, "ANALYZE pg_temp.confiture_in");
+	if (!st)
+		st = find_gone(w, t, &t->deleted, &missing, &src_rows);
+	cf_prog_item_phase(R->prog, t->st->qname, "merging");
+	if (!st)
+		st = upsert(w, t, &t->updated, &t->added);
+	if (!st && missing)
+		st = restore_missing(w, t, missing, key, &t->added, bytes);
+	free(missing);
+	t->unchanged = src_rows - t->added - t->updated;
+	t->has_diff = !st;
+	return st;
+}
+
+static bool is_unique_conflict(worker *w)
+{
+	const char *s = cf_error_sqlstate_get(w->ctx);
+	return s && strcmp(s, "23505") == 0;
+}
+
+cf_status merge_item(worker *w, work_item *it)
+{
+	runner *R = w->R;
+	plan_table *t = it->t;
+	double t0 = cf_now();
+	char *key = plan_item_key(t, -1);
+	long long bytes = 0;
+	t->added = t->updated = t->deleted = t->unchanged = 0;
+	cf_prog_item_begin(R->prog, t->st->qname, t->est_rows);
+	cf_status st = sync_fire_table_hook(R, "before_sync_table", CF_HOOKS_OUTSIDE, t, w->dst, -1,
+	                                    -1, -1);
+	if (!st)
+		st = cf_pg_begin(w->dst);
+	if (!st)
+		st = sync_fire_table_hook(R, "before_sync_table", CF_HOOKS_SQL, t, w->dst, -1, -1, -1);
+	if (!st)
+		st = merge(w, t, key, &bytes);
+	double dur = cf_now() - t0;
+	if (!st)
+		st = record_done(w, t, key, bytes, dur);
+	if (!st)
+		st = sync_fire_table_hook(R, "after_sync_table", CF_HOOKS_SQL, t, w->dst,
+		                          t->added + t->updated + t->deleted, 1, (long long)(dur * 1000));
+	if (!st)
+		st = cf_pg_commit(w->dst);
+	if (st) {
+		cf_pg_rollback(w->dst);
+		t->has_diff = false;
+		if (is_unique_conflict(w) && !cf_pg_is_bad(w->dst)) {
+			/* Two rows traded a unique value: the whole table goes instead. */
+			cf_log_info(R->ctx, "\"%s\": a unique value moved between rows; copying it in full",
+			            t->st->qname);
+			cf_ctx_clear_error(w->ctx);
+			free(t->mode_reason);
+			t->mode_reason = cf_strdup("a unique value moved between rows during the merge");
+			t->mode = TM_FULL;
+			free(key);
+			return copy_item(w, it);
+		}
+		cf_prog_item_end(R->prog, t->st->qname, false,
+		                 atomic_load(&R->stop) ? "stopped: another table failed"
+		                                       : cf_last_error(w->ctx));
+		cf_error_context(w->ctx, "while merging \"%s\" (its target transaction was rolled back)",
+		                 key);
+		free(key);
+		return st;
+	}
+	free(key);
+	return sync_item_finished(w, it, t->added + t->updated, bytes, dur,
+	                          t->added + t->updated + t->deleted > 0);
+}
