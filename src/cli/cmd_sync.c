@@ -60,6 +60,22 @@ static void print_issues(const cf_sync_result *r, const char *kind_prefix, const
 			printf("  %s\n", r->issues[i].message);
 }
 
+/* A dry run's diff of one table. */
+static void diff_text(const cf_sync_result *r, const cf_sync_table *t)
+{
+	printf("      source %lld rows, target %lld rows: ", t->src_count, t->dst_count);
+	if (!t->has_diff)
+		printf("a sync copies it in full (%s)\n", t->mode_reason ? t->mode_reason
+		                                                        : "masked, or no key to compare by");
+	else if (t->is_in_line)
+		printf("in line\n");
+	else if (strcmp(t->mode, "full") == 0 && r->is_incremental)
+		printf("copied in full (%s): +%lld -%lld\n", t->mode_reason, t->added, t->deleted);
+	else
+		printf("+%lld added, ~%lld updated, -%lld deleted, =%lld unchanged\n", t->added,
+		       t->updated, t->deleted, t->unchanged);
+}
+
 static void plan_text(const cf_sync_result *r)
 {
 	char label[96];
@@ -75,6 +91,8 @@ static void plan_text(const cf_sync_result *r)
 		printf("\n");
 		if (t->is_subset)
 			printf("      subset: %s\n", t->where);
+		if (t->src_count >= 0 && (t->src_count || t->dst_count || t->has_diff))
+			diff_text(r, t);
 	}
 	print_issues(r, "pii", "columns that look like personal data");
 }
@@ -207,6 +225,11 @@ static void result_json(cli *c, const cf_sync_result *r, cf_status st)
 		cf_json_kv_int(&j, "retries", t->retries);
 		cf_json_kv_str(&j, "mode", t->mode);
 		cf_json_kv_str(&j, "mode_reason", t->mode_reason);
+		if (r->is_dry_run) {
+			cf_json_kv_int(&j, "source_rows", t->src_count);
+			cf_json_kv_int(&j, "target_rows", t->dst_count);
+			cf_json_kv_bool(&j, "in_line", t->is_in_line);
+		}
 		diff_json(&j, t->has_diff, t->added, t->updated, t->deleted, t->unchanged, t->failed_rows);
 		cf_json_kv_bool(&j, "subset", t->is_subset);
 		cf_json_kv_str(&j, "where", t->where);

@@ -206,7 +206,7 @@ static const cli_command COMMANDS[] = {
 	 "  --exclude GLOB,...   leave these tables out\n"
 	 "  -j, --jobs N         tables (and primary-key ranges) copied in parallel\n"
 	 "  --split-rows N       with --jobs, split tables above N rows (default 1000000)\n"
-	 "  --dry-run            print the plan and PII warnings; move nothing\n"
+	 "  --dry-run            compare, write nothing; exit 1 if something would change\n"
 	 "  --resume             continue the last interrupted run\n"
 	 "  --verify             check counts, checksums, masking and foreign keys after\n"
 	 "  --verify-sample N    source values sampled per masked column (default 100)\n"
@@ -215,7 +215,8 @@ static const cli_command COMMANDS[] = {
 	 "  --incremental        move only the rows changed since the last sync\n\n"
 	 "history lists the runs recorded in the target (default: the environment\n"
 	 "chosen with --env).\n\n"
-	 "Exit: 0 done, 1 verify found problems, 2 usage, 3 connection or copy\n"
+	 "Exit: 0 done (or in line), 1 verify found problems or a dry run found\n"
+	 "changes, 2 usage, 3 connection or copy\n"
 	 "failed (rolled back), 5 rules/key/columns invalid or target refused,\n"
 	 "6 another sync holds the target, 130 interrupted.\n",
 	 .formats = CLI_FMTS_DOC, .opts = &cli_sync_opts, .actions = cli_sync_actions,

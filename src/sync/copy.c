@@ -301,12 +301,42 @@ static cf_status count_rows(cf_pg *dst, const plan_table *t, long long *n)
 	return st;
 }
 
+/* An incremental run does not copy a table that is already in line. */
+static cf_status skip_in_line(worker *w, work_item *it, bool *skipped)
+{
+	runner *R = w->R;
+	plan_table *t = it->t;
+	long long rows = 0;
+	*skipped = false;
+	cf_status st = sync_in_line(w->src, w->dst, t, &rows, skipped);
+	if (st || !*skipped)
+		return st;
+	char *key = plan_item_key(t, it->range);
+	const char *params[] = {R->run_id, key, "0", "0", "0"};
+	st = cf_pg_exec_params(w->dst, SQL_ITEM_DONE, 5, params);
+	free(key);
+	t->unchanged = rows;
+	t->has_diff = true;
+	/* It holds the source as of this run: the next run can compare it. */
+	if (!st)
+		st = delta_state_save(R, w->dst, t, true);
+	if (!st)
+		st = sync_item_finished(w, it, 0, 0, 0, false);
+	return st;
+}
+
 cf_status copy_item(worker *w, work_item *it)
 {
 	runner *R = w->R;
 	cf_ctx *ctx = w->ctx;
 	plan_table *t = it->t;
 	bool whole = it->range < 0;
+	if (R->o->incremental && whole) {
+		bool skipped;
+		cf_status st = skip_in_line(w, it, &skipped);
+		if (st || skipped)
+			return st;
+	}
 	double t0 = cf_now();
 	char *key = plan_item_key(t, it->range);
 	long long rows = 0, bytes = 0;

@@ -139,8 +139,11 @@ static char *shape_of(const runner *R, const plan_table *t)
 {
 	cf_buf b;
 	cf_buf_init(&b);
-	cf_buf_printf(&b, "rules=%s\npred=%s\nkey=", R->rules ? R->rules->sha256 : "",
-	              t->pred ? t->pred : "");
+	/* The table's own rules and the key: another rules entry elsewhere in
+	 * the file changes nothing here. */
+	bool masked = t->has_stream_masks || t->has_pushdown;
+	cf_buf_printf(&b, "rules=%s\nkey=%s\npred=%s\nukey=", t->tr ? t->tr->sha256 : "",
+	              masked && R->rules ? R->rules->key_fingerprint : "", t->pred ? t->pred : "");
 	for (size_t k = 0; k < t->st->n_ukey; k++)
 		cf_buf_printf(&b, "%s,", t->st->cols[t->st->ukey[k]].name);
 	for (size_t i = 0; i < t->n_cols; i++)
@@ -224,7 +227,7 @@ static void decide(runner *R, plan_table *t, const cf_pgres *state)
 	else if (!why && strcmp(cf_pgres_get(state, row, 1), t->source_id) != 0)
 		why = "the target holds another source table (or it was rewritten since)";
 	else if (!why && strcmp(cf_pgres_get(state, row, 2), t->shape) != 0)
-		why = "the columns, subset or masking rules changed since the last sync";
+		why = "the columns, subset, masking rules or key changed since the last sync";
 	int64_t age = why ? 0 : xid_age(cf_pgres_get(state, row, 3), R->src_snapshot);
 	if (!why && (age < 0 || age > MAX_XID_AGE))
 		why = "too many transactions since the last sync to compare row versions";

@@ -40,8 +40,8 @@ void sync_fill_result(runner *R, cf_status st)
 			o->deleted = t->deleted;
 			o->unchanged = t->unchanged;
 			o->failed_rows = t->failed_rows;
-			o->src_count = t->src_count;
-			o->dst_count = t->dst_count;
+			o->src_count = R->o->dry_run ? t->src_count : -1;
+			o->dst_count = R->o->dry_run ? t->dst_count : -1;
 			o->is_in_line = t->has_diff && !t->added && !t->updated && !t->deleted;
 			res->added += t->added;
 			res->updated += t->updated;

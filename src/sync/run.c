@@ -623,7 +623,9 @@ cf_status cf_sync(cf_ctx *ctx, const cf_sync_opts *o, cf_sync_result **out)
 		st = sync_pii_scan(&R);
 	if (!st && R.anonymize)
 		st = sync_policy_check(&R);
-	if (!st && !o->dry_run)
+	if (!st && o->dry_run)
+		st = sync_dry_diff(&R);
+	else if (!st)
 		st = execute(&R);
 	if (st == CF_ERR_CANCELLED || (st && cf_ctx_is_cancelled(ctx)))
 		st = CF_ERR_CANCELLED;

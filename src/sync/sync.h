@@ -224,6 +224,7 @@ mask_rc json_mask(const mask_rule *r, const char *in, size_t n, cf_buf *out, con
 
 typedef struct table_rules {
 	char *name;              /* as written: "users" or "sales.orders" */
+	char sha256[65];         /* of the entry's canonical text: its rules' fingerprint */
 	int line, col;
 	char *where;             /* subset predicate, or NULL */
 	int where_line;
@@ -241,6 +242,7 @@ typedef struct sync_rules {
 	bool has_key;
 	bool is_random;          /* --allow-random without a key */
 	unsigned char master[32];
+	char key_fingerprint[33]; /* a keyed hash of a constant: tells keys apart */
 } sync_rules;
 
 /* Reads and checks the rules file PATH (shown as SHOWN). Plugin strategies
@@ -553,6 +555,10 @@ cf_status merge_item(worker *w, work_item *it);
  * tables that can be compared, exactly what an incremental run would add,
  * update and delete. */
 cf_status sync_dry_diff(runner *R);
+/* True in *IN_LINE when T's columns are not masked and both sides hold the
+ * same rows (counts and checksums), with their number in *ROWS (diff.c). */
+cf_status sync_in_line(cf_pg *src, cf_pg *dst, const plan_table *t, long long *rows,
+                       bool *in_line);
 
 /* Runs the workers over R->items (workers.c). */
 cf_status sync_run_workers(runner *R);
@@ -589,6 +595,10 @@ cf_status sync_fire_table_hook(runner *R, const char *event, cf_hook_part part,
                                long long elapsed_ms);
 /* Replaces the recorded server error with one that cannot quote data. */
 void sync_scrub_error(cf_ctx *ctx);
+/* An order-independent checksum of T's unmasked columns, as an SQL
+ * aggregate over its rows (on the source: cast to the target's types), or
+ * NULL when every column is masked (verify.c). */
+char *sync_checksum_expr(cf_pg *pg, const plan_table *t, bool source);
 /* --verify (verify.c): issues go to the plan; CF_ERR_CHECK when any. */
 cf_status sync_verify(runner *R);
 /* The parallel masking pipeline (pipe.c) for large masked tables. */

@@ -32,7 +32,7 @@ static bool is_masked(const plan_col *c)
 /* The order-independent checksum of the unmasked columns, as SQL over the
  * table's rows. On the source, columns are cast to the target's types
  * through text (what COPY does), so both sides print the same. */
-static char *checksum_expr(cf_pg *pg, const plan_table *t, bool source)
+char *sync_checksum_expr(cf_pg *pg, const plan_table *t, bool source)
 {
 	cf_buf b;
 	cf_buf_init(&b);
@@ -77,7 +77,7 @@ static cf_status check_counts(runner *R, plan_table *t, bool *ok)
 
 static cf_status check_checksum(runner *R, plan_table *t, bool *ok)
 {
-	char *se = checksum_expr(R->src, t, true), *de = checksum_expr(R->dst, t, false);
+	char *se = sync_checksum_expr(R->src, t, true), *de = sync_checksum_expr(R->dst, t, false);
 	cf_status st = CF_OK;
 	if (se && de) {
 		char *src_sql = plan_select_sql(R->src, t, -1, se);

@@ -52,15 +52,16 @@ expect_json '.tables["public.parent"].mode + " " + .tables["public.child"].mode 
 	"incremental incremental incremental incremental" "keyed tables are compared (composite key, NOT NULL unique key)"
 expect_json '[.tables["public.parent", "public.child", "public.pairs", "public.handles"] | .counts | .added + .updated + .deleted] | add' \
 	"0" "the compared tables: nothing to add, update or delete"
-expect_json '[.counts.added, .counts.updated, .counts.deleted] | join(",")' "200,0,200" \
-	"the totals count the full copies too (what they wrote and removed)"
+expect_json '[.counts.added, .counts.updated, .counts.deleted] | join(",")' "0,0,0" \
+	"the keyless tables are in line too (unmasked: compared by checksum, not copied)"
 expect_json '.tables["public.child"].counts.unchanged' "3000" "every row unchanged"
 expect_json '.tables["public.child"].rows' "0" "and no row crossed the wire"
 expect_json '.tables["public.loose"].mode_reason' "it has no primary key or unique key on NOT NULL columns" \
 	"a table without a key is copied in full, and says why"
 expect_json '.tables["public.maybe"].mode_reason' 'its only unique key "maybe_ref_key" allows NULLs' \
 	"a unique key with NULLs cannot match rows: copied in full"
-expect_json '.tables["public.loose"].counts | [.added, .deleted] | join(",")' "100,100" "a full copy counts what it wrote and removed"
+expect_json '.tables["public.loose"].counts | [.unchanged, .added, .deleted] | join(",")' "100,0,0" \
+	"and count as unchanged"
 
 # ---- Inserts, updates and deletes across key ranges ------------------------------------------------
 q "$SRC" "UPDATE parent SET name = name || ' Jr' WHERE id IN (1, 150, 300);
@@ -84,8 +85,10 @@ expect_json '.tables["public.pairs"].counts | [.added, .updated, .deleted] | joi
 	"a composite key"
 expect_json '.tables["public.handles"].counts | [.added, .updated, .deleted] | join(",")' "1,0,1" \
 	"a NOT NULL unique key instead of a primary key"
+expect_json '.tables["public.loose"].counts | [.added, .deleted] | join(",")' "100,100" \
+	"a changed keyless table is copied in full, counting what it wrote and removed"
 expect_json '[.counts.added, .counts.updated, .counts.deleted] | join(",")' "207,11,209" \
-	"the totals (with the two full copies)"
+	"the totals (with the full copies of the two keyless tables that changed)"
 expect_json '.tables["public.child"].rows' "9" "only the changed rows crossed the wire"
 run S --from prod --to "$(dburl "$TWIN")"
 expect_rc 0 "a full sync of the same source into another database"
@@ -104,7 +107,9 @@ q "$SRC" "UPDATE parent SET name = 'Again' WHERE id = 2" >/dev/null
 run S --from prod --to staging --incremental --verify
 expect_rc 0 "an incremental sync with --verify"
 expect_out "public.parent                    +0 ~1 -0 =300" "each table's counts"
-expect_out "incremental: 200 added, 1 updated, 200 deleted" "and the totals (with the full copies)"
+expect_out "incremental: 0 added, 1 updated, 0 deleted" "and the totals"
+q "$SRC" "UPDATE loose SET b = 'text' WHERE a = 5" >/dev/null
+run S --from prod --to staging --incremental
 expect_out "in full: it has no primary key or unique key on NOT NULL columns" "full copies say why"
 
 # ---- Rows the target lost on its own come back ---------------------------------------------------------
@@ -114,6 +119,45 @@ expect_json '.tables["public.child"].counts | [.added, .deleted] | join(",")' "2
 expect_json '.tables["public.pairs"].counts.deleted' "1" "a row the source never had goes"
 run S --from prod --to "$(dburl "$TWIN")"
 expect_eq "$(digest "$DST")" "$(digest "$TWIN")" "the target is in line again"
+
+# ---- A dry run is a real diff: its counts are what the run then does (issue 13 §2) ---------------
+run S --from prod --to staging --incremental
+run S --from prod --to staging --dry-run
+expect_rc 0 "a dry run of a target in line exits 0"
+expect_out "source 3001 rows, target 3001 rows: in line" "and says each table is in line, with both sides' rows"
+q "$SRC" "UPDATE parent SET name = 'Dry' WHERE id IN (5, 6); DELETE FROM child WHERE id IN (10, 20, 30);
+          INSERT INTO pairs VALUES ('west', 2, 'w2'); DELETE FROM pairs WHERE region = 'north' AND code = 50;
+          UPDATE loose SET b = 'dry' WHERE a = 2" >/dev/null
+before=$(digest "$DST")
+runs_before=$(q "$DST" "SELECT count(*) FROM confiture.sync_history")
+run S --from prod --to staging --dry-run --incremental -f json
+expect_rc 1 "a dry run exits 1 when something would change"
+dry=$out
+expect_json '.tables["public.child"] | [.source_rows, .target_rows] | join(",")' "2998,3001" "row counts on both sides"
+expect_json '.tables["public.child"].counts | [.added, .updated, .deleted] | join(",")' "0,0,3" "the exact deletes"
+expect_json '.tables["public.pairs"].counts | [.added, .updated, .deleted] | join(",")' "1,0,1" "inserts and deletes"
+expect_json '.tables["public.parent"].counts | [.added, .updated, .deleted] | join(",")' "0,2,0" "updates"
+expect_json '.error.message' "4 of 7 tables would change" "names how many tables would change"
+expect_json '.tables["public.loose"].counts | [.added, .deleted] | join(",")' "100,100" \
+	"a changed keyless table: copied in full"
+expect_json '.tables["public.maybe"] | [.mode, .in_line] | join(",")' "full,true" \
+	"a keyless table in line (unmasked: compared by checksum) is left alone"
+expect_eq "$(digest "$DST")" "$before" "a dry run writes nothing to the tables"
+expect_eq "$(q "$DST" "SELECT count(*) FROM confiture.sync_history")" "$runs_before" "nor to the history"
+run S --from prod --to staging --incremental -f json
+expect_rc 0 "the real run"
+for tbl in parent child pairs handles logins maybe loose; do
+	expect_eq "$(jq -c ".tables[\"public.$tbl\"].counts" <<<"$out")" "$(jq -c ".tables[\"public.$tbl\"].counts" <<<"$dry")" \
+		"the dry run's counts of $tbl are what the run did"
+done
+run S --from prod --to staging --dry-run --incremental
+expect_rc 0 "then the target is in line"
+run S --from prod --to staging --dry-run
+expect_rc 0 "also for a plain dry run (keyless tables compared by checksum)"
+q "$SRC" "UPDATE loose SET b = 'again' WHERE a = 3" >/dev/null
+run S --from prod --to staging --dry-run
+expect_rc 1 "a changed keyless table is seen by a plain dry run"
+expect_out "a sync copies it in full" "which says it would copy it in full"
 
 # ---- When row versions cannot be trusted: in full, saying why -------------------------------------------
 q "$SRC" "CREATE TABLE pairs_tmp AS SELECT * FROM pairs; TRUNCATE pairs; INSERT INTO pairs SELECT * FROM pairs_tmp; DROP TABLE pairs_tmp" >/dev/null
@@ -125,8 +169,15 @@ expect_json '.tables["public.pairs"].mode' "incremental" "and compared again nex
 printf 'parent:\n  - {column: name, strategy: name, part: first}\n  - {column: email, strategy: email}\nchild:\n  - {column: note, strategy: text_redact}\n' \
 	>"$P/db/sync/anonymization.yaml"
 run S --from prod --to staging --incremental -f json
-expect_json '.tables["public.parent"].mode_reason' "the columns, subset or masking rules changed since the last sync" \
+expect_json '.tables["public.parent"].mode_reason' "the columns, subset, masking rules or key changed since the last sync" \
 	"other masking rules: every row must be masked again"
+expect_json '.tables["public.child"].mode' "incremental" "only where the rules changed"
+run env CONFITURE_ANON_KEY=another-key-for-the-incremental-test "$CONFITURE_BIN" sync --project-dir "$P" --anonymize \
+	--from prod --to staging --incremental -f json
+expect_json '[.tables["public.parent", "public.child"] | .mode_reason] | join(",")' \
+	"the columns, subset, masking rules or key changed since the last sync,the columns, subset, masking rules or key changed since the last sync" \
+	"another key: every masked table is masked again"
+expect_json '.tables["public.pairs"].mode' "incremental" "tables without masks are compared as usual"
 expect_eq "$(q "$DST" "SELECT count(*) FROM parent WHERE name LIKE '% %'")" "0" "and was"
 
 # ---- A unique value that moves between rows: the merge falls back to a full copy ---------------------------
