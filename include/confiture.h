@@ -697,6 +697,9 @@ typedef struct cf_sync_opts {
 	bool no_analyze;             /* do not ANALYZE the loaded tables */
 	bool incremental;            /* move only the rows changed since the last sync
 	                                (tables without a usable key: in full) */
+	bool backup;                 /* keep the overwritten tables in a schema
+	                                confiture_backup_<run> of the target */
+	const char *backup_dir;      /* or dump them (pg_dump -Fc) into this directory */
 } cf_sync_opts;
 
 /* One table of a sync: its plan and, after the run, what moved. */
@@ -759,6 +762,9 @@ typedef struct cf_sync_result {
 	long n_failed;               /* tables given up on (continue_on_error) */
 	bool is_incremental;
 	long long added, updated, deleted, unchanged, failed_rows; /* totals of the tables' */
+	const char *backup_kind;     /* "schema", "dir", or NULL without a backup (static) */
+	char *backup_location;       /* the schema, or the dump file */
+	char *restored_from;         /* cf_sync_restore: the run whose backup was restored */
 	long long rows;              /* rows written by this run */
 	long long bytes;
 	cf_sync_table *tables;       /* in load order */
@@ -805,7 +811,10 @@ typedef struct cf_sync_run {
 	long long bytes;
 	double duration_s;
 	bool is_anonymized;
-	char *mode;                  /* "full", "incremental" */
+	char *mode;                  /* "full", "incremental", "restore" */
+	char *backup_kind;           /* "schema", "dir", or NULL when the run kept none */
+	char *backup_location;
+	bool is_backup_present;      /* not pruned since */
 	bool has_counts;             /* incremental runs: the counts below */
 	long long added, updated, deleted, unchanged;
 } cf_sync_run;
@@ -827,6 +836,50 @@ typedef struct cf_sync_history {
 cf_status cf_sync_history_list(cf_ctx *ctx, const char *target, long limit,
                                cf_sync_history **out);
 void cf_sync_history_free(cf_sync_history *h);
+
+/*
+ * Puts back the tables run RUN_ID of a sync overwrote, from the backup it
+ * kept (sync --backup or --backup-dir), into TARGET (ENV or URL): each table
+ * in one transaction, its foreign keys and triggers taken away and back as
+ * in a sync, the sequences the sync set back to their values. Refuses a
+ * protected target (CF_ERR_VALIDATION), a run without a backup
+ * (CF_ERR_VALIDATION). *OUT lists the tables restored (free with
+ * cf_sync_result_free).
+ */
+cf_status cf_sync_restore(cf_ctx *ctx, const char *target, const char *run_id,
+                          cf_sync_result **out);
+
+/* A backup kept by a sync run. */
+typedef struct cf_sync_backup {
+	char *run_id;
+	char *kind;                  /* "schema" or "dir" */
+	char *location;              /* the schema, or the dump file */
+	char *created_at;            /* ISO 8601, UTC */
+	char **tables;
+	size_t n_tables;
+	bool is_present;             /* the schema (or file) is still there */
+	bool is_removed;             /* removed by cf_sync_backups_prune */
+} cf_sync_backup;
+
+typedef struct cf_sync_backups {
+	bool success;
+	char *target;                /* masked */
+	cf_sync_backup *backups;     /* newest first */
+	size_t n_backups;
+	size_t n_removed;
+	cf_error_item *errors;
+	size_t n_errors;
+} cf_sync_backups;
+
+/* Lists the backups recorded in TARGET (ENV or URL; NULL = the loaded
+ * environment), newest first. Free with cf_sync_backups_free. */
+cf_status cf_sync_backups_list(cf_ctx *ctx, const char *target, cf_sync_backups **out);
+/* Removes all but the KEEP newest backups of TARGET (their schemas dropped,
+ * their dump files deleted, their records gone); refuses a protected
+ * target. *OUT lists every backup, the removed ones marked. */
+cf_status cf_sync_backups_prune(cf_ctx *ctx, const char *target, long keep,
+                                cf_sync_backups **out);
+void cf_sync_backups_free(cf_sync_backups *b);
 
 
 /* ==== Medium 4: schema-to-schema (src/s2s) ================================ */

@@ -71,4 +71,15 @@ ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS deleted bigint;
 ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS unchanged bigint;
 ALTER TABLE confiture.sync_progress ADD COLUMN IF NOT EXISTS added bigint;
 ALTER TABLE confiture.sync_progress ADD COLUMN IF NOT EXISTS updated bigint;
-ALTER TABLE confiture.sync_progress ADD COLUMN IF NOT EXISTS deleted bigint
+ALTER TABLE confiture.sync_progress ADD COLUMN IF NOT EXISTS deleted bigint;
+-- sync_backups: the backup a run kept of the tables it overwrote (--backup:
+-- a schema confiture_backup_<run>; --backup-dir: a pg_dump file), its
+-- tables, and the values of the sequences the run set.
+CREATE TABLE IF NOT EXISTS confiture.sync_backups (
+    run_id uuid PRIMARY KEY,
+    kind text NOT NULL,
+    location text NOT NULL,
+    tables text[] NOT NULL DEFAULT '{}',
+    sequences jsonb,
+    created_at timestamptz NOT NULL DEFAULT now()
+)

@@ -151,6 +151,8 @@ static void result_text(cli *c, const cf_sync_result *r)
 		printf("%ssynced %ld table%s, %lld rows, %s in %.2f s (%s)%s%s\n", cli_color(c, "ok"),
 		       r->n_copied, r->n_copied == 1 ? "" : "s", r->rows, b, r->duration_s, label,
 		       r->is_verified ? ", verified" : "", cli_color(c, "reset"));
+		if (r->backup_location)
+			printf("backup of the overwritten tables: %s\n", r->backup_location);
 		if (r->is_incremental)
 			printf("incremental: %lld added, %lld updated, %lld deleted, %lld unchanged, %lld "
 			       "failed\n", r->added, r->updated, r->deleted, r->unchanged, r->failed_rows);
@@ -158,6 +160,21 @@ static void result_text(cli *c, const cf_sync_result *r)
 			printf("%ld table%s already done by run %s\n", r->n_skipped,
 			       r->n_skipped == 1 ? " was" : "s were", r->resumed_from);
 	}
+}
+
+/* "backup": {kind, location, present}, or null. */
+static void backup_json(cf_json *j, const char *kind, const char *location, bool present)
+{
+	cf_json_key(j, "backup");
+	if (!kind) {
+		cf_json_null(j);
+		return;
+	}
+	cf_json_obj_begin(j);
+	cf_json_kv_str(j, "kind", kind);
+	cf_json_kv_str(j, "location", location);
+	cf_json_kv_bool(j, "present", present);
+	cf_json_obj_end(j);
 }
 
 /* "counts": {added, updated, deleted, unchanged, failed}, or null. */
@@ -197,6 +214,7 @@ static void result_json(cli *c, const cf_sync_result *r, cf_status st)
 	cf_json_kv_int(&j, "tables_skipped", r->n_skipped);
 	cf_json_kv_int(&j, "tables_failed", r->n_failed);
 	cf_json_kv_str(&j, "mode", r->is_incremental ? "incremental" : "full");
+	backup_json(&j, r->backup_kind, r->backup_location, r->backup_kind != NULL);
 	diff_json(&j, r->is_incremental || r->is_dry_run, r->added, r->updated, r->deleted,
 	          r->unchanged, r->failed_rows);
 	cf_json_kv_int(&j, "total_rows", r->rows);
@@ -337,6 +355,7 @@ static cf_status cmd_sync_history(cli *c, int argc, char **argv)
 			cf_json_kv_bool(&j, "anonymized", r->is_anonymized);
 			cf_json_kv_str(&j, "mode", r->mode);
 			diff_json(&j, r->has_counts, r->added, r->updated, r->deleted, r->unchanged, 0);
+			backup_json(&j, r->backup_kind, r->backup_location, r->is_backup_present);
 			cf_json_obj_end(&j);
 		}
 		cf_json_arr_end(&j);
@@ -352,7 +371,13 @@ static cf_status cmd_sync_history(cli *c, int argc, char **argv)
 			printf("%-36s  %-20s  %-13s  %6zu  %10lld  %8.2fs  %s (%s%s%s)\n", r->run_id,
 			       r->started_at, r->outcome, r->n_tables, r->rows, r->duration_s, r->source,
 			       r->run_by, r->is_anonymized ? ", anonymized" : "",
-			       r->mode && strcmp(r->mode, "incremental") == 0 ? ", incremental" : "");
+			       r->mode && strcmp(r->mode, "full") != 0 ? (strcmp(r->mode, "restore") == 0
+			                                                        ? ", restore"
+			                                                        : ", incremental")
+			                                              : "");
+			if (r->backup_kind)
+				printf("%-36s  backup: %s%s\n", "", r->backup_location,
+				       r->is_backup_present ? "" : " (pruned)");
 		}
 	}
 	cf_sync_history_free(h);
@@ -386,7 +411,8 @@ typedef struct sync_args {
 } sync_args;
 
 enum { O_ANON = 1000, O_RULES, O_TABLES, O_EXCLUDE, O_JOBS, O_DRY, O_RESUME, O_VERIFY,
-       O_RANDOM, O_SPLIT, O_SAMPLE, O_UNMASKED, O_CONTINUE, O_NO_ANALYZE, O_INCREMENTAL };
+       O_RANDOM, O_SPLIT, O_SAMPLE, O_UNMASKED, O_CONTINUE, O_NO_ANALYZE, O_INCREMENTAL,
+       O_BACKUP, O_BACKUP_DIR };
 static const struct option OPTIONS[] = {
 	{"from", required_argument, 0, 'F'},     {"to", required_argument, 0, 'T'},
 	{"anonymize", no_argument, 0, O_ANON},   {"rules", required_argument, 0, O_RULES},
@@ -400,13 +426,175 @@ static const struct option OPTIONS[] = {
 	{"continue-on-error", no_argument, 0, O_CONTINUE},
 	{"no-analyze", no_argument, 0, O_NO_ANALYZE},
 	{"incremental", no_argument, 0, O_INCREMENTAL},
+	{"backup", no_argument, 0, O_BACKUP},
+	{"backup-dir", required_argument, 0, O_BACKUP_DIR},
 	{"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
 const cli_opts cli_sync_opts = {"hj:", OPTIONS};
 
+static const struct option RESTORE_OPTIONS[] = {
+	{"to", required_argument, 0, 't'},
+	{"run", required_argument, 0, 'r'},
+	{"help", no_argument, 0, 'h'},
+	{0, 0, 0, 0}};
+static const cli_opts restore_opts = {"ht:r:", RESTORE_OPTIONS};
+static const struct option BACKUPS_OPTIONS[] = {
+	{"to", required_argument, 0, 't'},
+	{"keep", required_argument, 0, 'k'},
+	{"help", no_argument, 0, 'h'},
+	{0, 0, 0, 0}};
+static const cli_opts backups_opts = {"ht:k:", BACKUPS_OPTIONS};
+
 const cli_action cli_sync_actions[] = {
 	{"history", NULL, CLI_V_NONE, 0, &cli_sync_history_opts},
+	{"restore", NULL, CLI_V_NONE, 0, &restore_opts},
+	{"backups", NULL, CLI_V_NONE, 0, &backups_opts},
 	{0},
 };
+
+/* ---- restore ------------------------------------------------------------------------------ */
+
+static cf_status cmd_sync_restore(cli *c, int argc, char **argv)
+{
+	const char *target = NULL, *run_id = NULL;
+	int ch;
+	c->action = "restore";
+	optind = 0;
+	while ((ch = cli_getopt(c, argc, argv, restore_opts.shortopts, RESTORE_OPTIONS)) != -1) {
+		if (ch == 'h')
+			return cli_help(c);
+		if (ch == 't')
+			target = optarg;
+		else if (ch == 'r')
+			run_id = optarg;
+		else
+			return CF_ERR_USAGE;
+	}
+	if (optind < argc)
+		return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+	if (!target || !run_id)
+		return cli_usage(c, "sync restore needs --to ENV|URL and --run RUN_ID");
+	cf_status st = cli_load(c);
+	if (st)
+		return st;
+	cf_sync_result *r = NULL;
+	st = cf_sync_restore(c->ctx, target, run_id, &r);
+	if (cli_wants_json(c)) {
+		if (!c->target_url && r->target)
+			cli_set_target(c, r->target, NULL, false);
+		cf_buf b;
+		cf_json j;
+		cli_json_begin(c, &j, &b, st == CF_OK);
+		cf_json_kv_str(&j, "message", r->message);
+		cf_json_kv_str(&j, "run_id", r->run_id);
+		cf_json_kv_str(&j, "restored_from", r->restored_from);
+		cf_json_kv_int(&j, "total_rows", r->rows);
+		cf_json_key(&j, "tables");
+		cf_json_obj_begin(&j);
+		for (size_t i = 0; i < r->n_tables; i++) {
+			cf_json_key(&j, r->tables[i].name);
+			cf_json_obj_begin(&j);
+			cf_json_kv_int(&j, "rows", r->tables[i].rows);
+			cf_json_kv_num(&j, "duration_s", r->tables[i].duration_s);
+			cf_json_obj_end(&j);
+		}
+		cf_json_obj_end(&j);
+		cli_json_end(c, &j, &b);
+	}
+	if (c->format != CLI_JSON && !st) {
+		for (size_t i = 0; i < r->n_tables; i++)
+			printf("  %-32s %10lld rows %8.2f s\n", r->tables[i].name, r->tables[i].rows,
+			       r->tables[i].duration_s);
+		printf("%s%s%s\n", cli_color(c, "ok"), r->message, cli_color(c, "reset"));
+	}
+	cf_sync_result_free(r);
+	return st;
+}
+
+/* ---- backups ------------------------------------------------------------------------------ */
+
+static void backups_out(cli *c, const cf_sync_backups *b, bool prune)
+{
+	if (cli_wants_json(c)) {
+		if (!c->target_url && b->target)
+			cli_set_target(c, b->target, NULL, false);
+		cf_buf buf;
+		cf_json j;
+		cli_json_begin(c, &j, &buf, true);
+		cf_json_kv_int(&j, "removed", (long long)b->n_removed);
+		cf_json_key(&j, "backups");
+		cf_json_arr_begin(&j);
+		for (size_t i = 0; i < b->n_backups; i++) {
+			const cf_sync_backup *k = &b->backups[i];
+			cf_json_obj_begin(&j);
+			cf_json_kv_str(&j, "run_id", k->run_id);
+			cf_json_kv_str(&j, "kind", k->kind);
+			cf_json_kv_str(&j, "location", k->location);
+			cf_json_kv_str(&j, "created_at", k->created_at);
+			cf_json_kv_strs(&j, "tables", k->tables, k->n_tables);
+			cf_json_kv_bool(&j, "present", k->is_present);
+			cf_json_kv_bool(&j, "removed", k->is_removed);
+			cf_json_obj_end(&j);
+		}
+		cf_json_arr_end(&j);
+		cli_json_end(c, &j, &buf);
+	}
+	if (c->format == CLI_JSON)
+		return;
+	if (!b->n_backups)
+		printf("no backup is recorded in %s\n", b->target);
+	for (size_t i = 0; i < b->n_backups; i++) {
+		const cf_sync_backup *k = &b->backups[i];
+		printf("%-36s  %-20s  %-6s  %zu table%s  %s%s\n", k->run_id, k->created_at, k->kind,
+		       k->n_tables, k->n_tables == 1 ? " " : "s", k->location,
+		       k->is_removed ? "  (removed)" : k->is_present ? "" : "  (missing)");
+	}
+	if (prune)
+		printf("removed %zu backup%s\n", b->n_removed, b->n_removed == 1 ? "" : "s");
+}
+
+static cf_status cmd_sync_backups(cli *c, int argc, char **argv)
+{
+	const char *target = NULL, *what = "list";
+	long keep = -1;
+	int ch;
+	c->action = "backups";
+	if (argc > 1 && argv[1][0] != '-') {
+		what = argv[1];
+		argc--;
+		argv++;
+	}
+	optind = 0;
+	while ((ch = cli_getopt(c, argc, argv, backups_opts.shortopts, BACKUPS_OPTIONS)) != -1) {
+		cf_status st = CF_OK;
+		if (ch == 'h')
+			return cli_help(c);
+		if (ch == 't')
+			target = optarg;
+		else if (ch == 'k')
+			st = cli_parse_long(c, "--keep", optarg, &keep);
+		else
+			return CF_ERR_USAGE;
+		if (st)
+			return st;
+	}
+	if (optind < argc)
+		return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+	bool prune = strcmp(what, "prune") == 0;
+	if (!prune && strcmp(what, "list") != 0)
+		return cli_usage(c, "sync backups takes list or prune, not \"%s\"", what);
+	if (prune && keep < 0)
+		return cli_usage(c, "sync backups prune needs --keep N");
+	cf_status st = cli_load(c);
+	if (st)
+		return st;
+	cf_sync_backups *b = NULL;
+	st = prune ? cf_sync_backups_prune(c->ctx, target, keep, &b)
+	           : cf_sync_backups_list(c->ctx, target, &b);
+	if (!st)
+		backups_out(c, b, prune);
+	cf_sync_backups_free(b);
+	return st;
+}
 
 static cf_status parse_sync(cli *c, int argc, char **argv, sync_args *a, bool *help)
 {
@@ -437,6 +625,8 @@ static cf_status parse_sync(cli *c, int argc, char **argv, sync_args *a, bool *h
 		case O_CONTINUE: a->o.continue_on_error = true; break;
 		case O_NO_ANALYZE: a->o.no_analyze = true; break;
 		case O_INCREMENTAL: a->o.incremental = true; break;
+		case O_BACKUP: a->o.backup = true; break;
+		case O_BACKUP_DIR: a->o.backup_dir = optarg; break;
 		case O_SPLIT:
 			st = cli_parse_long(c, "--split-rows", optarg, &v);
 			a->o.split_rows = v;
@@ -456,6 +646,9 @@ static cf_status parse_sync(cli *c, int argc, char **argv, sync_args *a, bool *h
 		return cli_usage(c, "sync needs --from ENV|URL and --to ENV|URL");
 	if (a->o.dry_run && a->o.resume)
 		return cli_usage(c, "--dry-run and --resume do not go together");
+	if ((a->o.backup || a->o.backup_dir) && a->o.dry_run)
+		return cli_usage(c, "--backup and --backup-dir do not go with --dry-run (nothing is "
+		                    "overwritten)");
 	if (a->o.allow_unmasked && !a->o.anonymize && !a->o.rules_file)
 		return cli_usage(c, "--allow-unmasked goes with --anonymize or --rules");
 	a->o.tables = (const char *const *)a->tables.v;
@@ -469,6 +662,10 @@ cf_status cmd_sync(cli *c, int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "history") == 0)
 		return cmd_sync_history(c, argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "restore") == 0)
+		return cmd_sync_restore(c, argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "backups") == 0)
+		return cmd_sync_backups(c, argc - 1, argv + 1);
 	sync_args a = {0};
 	cf_strv_init(&a.tables);
 	cf_strv_init(&a.exclude);

@@ -33,47 +33,65 @@ static const char SQL_RECORD[] =
 	"VALUES ($1, $2, $3, $4, $5, 'dropped') ON CONFLICT (kind, table_name, name) "
 	"DO UPDATE SET state = 'dropped', run_id = EXCLUDED.run_id";
 
-static cf_status drop_fks(runner *R, const bool *copied)
+static cf_status drop_fks(cf_pg *dst, const catalog *dcat, const bool *copied, const char *run_id)
 {
 	cf_status st = CF_OK;
-	for (size_t f = 0; !st && f < R->dcat->n_fks; f++) {
-		const fk_info *fk = &R->dcat->fks[f];
+	for (size_t f = 0; !st && f < dcat->n_fks; f++) {
+		const fk_info *fk = &dcat->fks[f];
 		bool touches = (fk->child >= 0 && copied[fk->child]) ||
 		               (fk->parent >= 0 && copied[fk->parent]);
 		if (!touches)
 			continue;
-		const char *params[] = {"fk", fk->child_q, fk->name, fk->def, R->run_id};
-		st = cf_pg_exec_params(R->dst, SQL_RECORD, 5, params);
+		const char *params[] = {"fk", fk->child_q, fk->name, fk->def, run_id};
+		st = cf_pg_exec_params(dst, SQL_RECORD, 5, params);
 		if (!st) {
-			char *sql = cf_sql_format(R->dst, "ALTER TABLE %s DROP CONSTRAINT %I", fk->child_q,
+			char *sql = cf_sql_format(dst, "ALTER TABLE %s DROP CONSTRAINT %I", fk->child_q,
 			                          fk->name);
-			st = cf_pg_exec(R->dst, sql);
+			st = cf_pg_exec(dst, sql);
 			free(sql);
 		}
 	}
 	return st;
 }
 
-static cf_status disable_triggers(runner *R, const bool *copied)
+static cf_status disable_triggers(cf_pg *dst, const catalog *dcat, const bool *copied,
+                                  const char *run_id)
 {
 	cf_pgres *tr = NULL;
-	cf_status st = cf_pg_query(R->dst, cf_sql_sync_triggers, 0, NULL, &tr);
+	cf_status st = cf_pg_query(dst, cf_sql_sync_triggers, 0, NULL, &tr);
 	for (int k = 0; !st && k < cf_pgres_nrows(tr); k++) {
-		int di = catalog_find(R->dcat, cf_pgres_get(tr, k, 0), cf_pgres_get(tr, k, 1));
+		int di = catalog_find(dcat, cf_pgres_get(tr, k, 0), cf_pgres_get(tr, k, 1));
 		if (di < 0 || !copied[di])
 			continue;
-		const table_info *t = &R->dcat->tables[di];
+		const table_info *t = &dcat->tables[di];
 		const char *params[] = {"trigger", t->quoted, cf_pgres_get(tr, k, 2),
-		                        cf_pgres_get(tr, k, 3), R->run_id};
-		st = cf_pg_exec_params(R->dst, SQL_RECORD, 5, params);
+		                        cf_pgres_get(tr, k, 3), run_id};
+		st = cf_pg_exec_params(dst, SQL_RECORD, 5, params);
 		if (!st) {
-			char *sql = cf_sql_format(R->dst, "ALTER TABLE %s DISABLE TRIGGER %I", t->quoted,
+			char *sql = cf_sql_format(dst, "ALTER TABLE %s DISABLE TRIGGER %I", t->quoted,
 			                          cf_pgres_get(tr, k, 2));
-			st = cf_pg_exec(R->dst, sql);
+			st = cf_pg_exec(dst, sql);
 			free(sql);
 		}
 	}
 	cf_pgres_free(tr);
+	return st;
+}
+
+cf_status sync_constraints_take(cf_ctx *ctx, cf_pg *dst, const catalog *dcat, const bool *copied,
+                                const char *run_id)
+{
+	cf_status st = cf_pg_begin(dst);
+	if (!st)
+		st = drop_fks(dst, dcat, copied, run_id);
+	if (!st)
+		st = disable_triggers(dst, dcat, copied, run_id);
+	if (!st)
+		st = cf_pg_commit(dst);
+	if (st) {
+		cf_pg_rollback(dst);
+		cf_error_context(ctx, "while dropping the target's foreign keys for the load");
+	}
 	return st;
 }
 
@@ -82,17 +100,7 @@ cf_status sync_constraints_disable(runner *R)
 	bool *copied = cf_calloc(R->dcat->n_tables + 1, sizeof(bool));
 	for (size_t i = 0; i < R->p->n; i++)
 		copied[R->p->tables[i].di] = true;
-	cf_status st = cf_pg_begin(R->dst);
-	if (!st)
-		st = drop_fks(R, copied);
-	if (!st)
-		st = disable_triggers(R, copied);
-	if (!st)
-		st = cf_pg_commit(R->dst);
-	if (st) {
-		cf_pg_rollback(R->dst);
-		cf_error_context(R->ctx, "while dropping the target's foreign keys for the load");
-	}
+	cf_status st = sync_constraints_take(R->ctx, R->dst, R->dcat, copied, R->run_id);
 	free(copied);
 	return st;
 }

@@ -354,6 +354,8 @@ cf_status copy_item(worker *w, work_item *it)
 	cf_strv_init(&rb.create);
 	if (!st && whole && R->o->incremental)
 		st = count_rows(w->dst, t, &t->deleted);
+	if (!st && whole)
+		st = sync_backup_table(R, w->dst, t);
 	if (!st && whole) {
 		char *sql = cf_sql_format(w->dst, "TRUNCATE ONLY %s", t->dt->quoted);
 		st = cf_pg_exec(w->dst, sql);

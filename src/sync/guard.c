@@ -120,40 +120,51 @@ static void launch(int rfd, char *conninfo, char *run_id)
 	guard_main(3, conninfo, run_id);
 }
 
-cf_status sync_guard_start(runner *R)
+cf_status sync_guard_spawn(cf_ctx *ctx, const char *target, const char *run_id, int *fd)
 {
 	int p[2];
+	*fd = -1;
 	if (pipe2(p, O_CLOEXEC) != 0)
-		return cf_error_set(R->ctx, CF_ERR_IO, "could not start the sync's guard: %s",
+		return cf_error_set(ctx, CF_ERR_IO, "could not start the sync's guard: %s",
 		                    strerror(errno));
 	/* Copies made before the fork: the guard owns them. */
-	char *conninfo = cf_strdup(R->to.conninfo), *run_id = cf_strdup(R->run_id);
+	char *conninfo = cf_strdup(target), *id = cf_strdup(run_id);
 	pid_t mid = fork();
 	if (mid == 0)
-		launch(p[0], conninfo, run_id);
+		launch(p[0], conninfo, id);
 	cf_secret_free(conninfo);
-	free(run_id);
+	free(id);
 	close(p[0]);
 	if (mid < 0) {
 		close(p[1]);
-		return cf_error_set(R->ctx, CF_ERR_IO, "could not start the sync's guard: %s",
+		return cf_error_set(ctx, CF_ERR_IO, "could not start the sync's guard: %s",
 		                    strerror(errno));
 	}
 	int status;
 	while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
 		;
-	R->guard_fd = p[1];
+	*fd = p[1];
 	return CF_OK;
+}
+
+void sync_guard_done(int *fd, bool restored)
+{
+	if (*fd < 0)
+		return;
+	if (restored) {
+		ssize_t w = write(*fd, "d", 1);
+		(void)w;
+	}
+	close(*fd);
+	*fd = -1;
+}
+
+cf_status sync_guard_start(runner *R)
+{
+	return sync_guard_spawn(R->ctx, R->to.conninfo, R->run_id, &R->guard_fd);
 }
 
 void sync_guard_release(runner *R, bool restored)
 {
-	if (R->guard_fd < 0)
-		return;
-	if (restored) {
-		ssize_t w = write(R->guard_fd, "d", 1);
-		(void)w;
-	}
-	close(R->guard_fd);
-	R->guard_fd = -1;
+	sync_guard_done(&R->guard_fd, restored);
 }

@@ -153,11 +153,11 @@ static cf_status drop_gone(worker *w, plan_table *t, int nb, const char *buckets
 	return st;
 }
 
-/* Step 2: the buckets to compare, and what they hold. */
-static cf_status find_gone(worker *w, plan_table *t, long long *deleted, char **missing,
-                           long long *src_rows)
+/* Step 2: the buckets whose keys must be compared (as an SQL array literal,
+ * or NULL), their source keys copied into confiture_keys; the source's rows. */
+static cf_status gone_buckets(worker *w, plan_table *t, int nb, char **buckets,
+                              long long *src_rows)
 {
-	int nb = delta_n_buckets(t);
 	long long *src = cf_calloc((size_t)nb, sizeof(long long));
 	long long *diff = cf_calloc((size_t)nb, sizeof(long long));
 	cf_status st = new_per_bucket(w, t, nb, diff);
@@ -170,13 +170,9 @@ static cf_status find_gone(worker *w, plan_table *t, long long *deleted, char **
 		diff[k] -= src[k];
 		*src_rows += src[k];
 	}
-	char *buckets = st ? NULL : delta_bucket_list(diff, nb);
-	if (buckets) {
-		st = copy_keys(w, t, nb, buckets);
-		if (!st)
-			st = drop_gone(w, t, nb, buckets, deleted, missing);
-	}
-	free(buckets);
+	*buckets = st ? NULL : delta_bucket_list(diff, nb);
+	if (*buckets)
+		st = copy_keys(w, t, nb, *buckets);
 	free(src);
 	free(diff);
 	return st;
@@ -263,15 +259,22 @@ static cf_status merge(worker *w, plan_table *t, const char *key, long long *byt
 	cf_status st = cf_pg_exec(w->dst, b.data);
 	cf_buf_release(&b);
 	long long changed = 0, src_rows = 0;
-	char *missing = NULL;
+	char *missing = NULL, *buckets = NULL;
+	int nb = delta_n_buckets(t);
 	cf_prog_item_phase(R->prog, t->st->qname, "diffing");
 	if (!st)
 		st = fetch_rows(w, t, t->changed_pred, key, &changed, bytes);
 	if (!st)
 		st = cf_pg_exec(w->dst, "ANALYZE pg_temp.confiture_in");
 	if (!st)
-		st = find_gone(w, t, &t->deleted, &missing, &src_rows);
+		st = gone_buckets(w, t, nb, &buckets, &src_rows);
 	cf_prog_item_phase(R->prog, t->st->qname, "merging");
+	/* The old rows are kept only for a table that changes. */
+	if (!st && (changed || buckets))
+		st = sync_backup_table(R, w->dst, t);
+	if (!st && buckets)
+		st = drop_gone(w, t, nb, buckets, &t->deleted, &missing);
+	free(buckets);
 	if (!st)
 		st = upsert(w, t, &t->updated, &t->added);
 	if (!st && missing)

@@ -133,6 +133,8 @@ void cf_sync_result_free(cf_sync_result *r)
 	free(r->errors);
 	free(r->message);
 	free(r->run_id);
+	free(r->backup_location);
+	free(r->restored_from);
 	free(r->resumed_from);
 	free(r->source);
 	free(r->target);

@@ -279,6 +279,8 @@ static cf_status truncate_split(runner *R, const cf_strv *done)
 			if (!st)
 				st = sync_fire_table_hook(R, "before_sync_table", CF_HOOKS_SQL, t, R->dst, -1, -1,
 				                          -1);
+			if (!st)
+				st = sync_backup_table(R, R->dst, t);
 			if (!st) {
 				char *sql = cf_sql_format(R->dst, "TRUNCATE ONLY %s", t->dt->quoted);
 				st = cf_pg_exec(R->dst, sql);
@@ -519,6 +521,10 @@ static cf_status execute(runner *R)
 	cf_strv_init(&done);
 	if (!st)
 		st = start_run(R, old, &done);
+	if (!st && (R->o->backup || R->o->backup_dir)) {
+		cf_prog_phase(R->prog, "backing up", -1);
+		st = sync_backup_begin(R);
+	}
 	/* From here on, the target's constraints are taken away: the guard puts
 	 * them back should this process die before it does. */
 	if (!st)

@@ -560,6 +560,22 @@ cf_status sync_dry_diff(runner *R);
 cf_status sync_in_line(cf_pg *src, cf_pg *dst, const plan_table *t, long long *rows,
                        bool *in_line);
 
+/* Backups (backup.c): the schema of run RUN_ID's backup. */
+char *sync_backup_schema(const char *run_id);
+/* Before anything changes: the backup's record (and with --backup-dir, the
+ * dump of every table). */
+cf_status sync_backup_begin(runner *R);
+/* --backup: T's rows copied into the backup schema, in DST's transaction,
+ * before they are replaced. */
+cf_status sync_backup_table(runner *R, cf_pg *dst, const plan_table *t);
+/* pg_dump and pg_restore: run from the server binaries' directory, the
+ * password of CONNINFO (if any) in their environment, never on argv. */
+cf_status sync_run_tool(cf_ctx *ctx, const char *name, const char **argv, const char *conninfo);
+
+/* Connects to TARGET (ENV or URL; NULL: the loaded environment), for
+ * reading its records (history.c). *DISPLAY: its name, password masked. */
+cf_status sync_connect_target(cf_ctx *ctx, const char *target, cf_pg **pg, char **display);
+
 /* Runs the workers over R->items (workers.c). */
 cf_status sync_run_workers(runner *R);
 /* Fills R->res from the run (result.c). */
@@ -568,6 +584,9 @@ void sync_fill_result(runner *R, cf_status st);
  * dropped and disabled, recorded in confiture.sync_restore, in one
  * transaction. */
 cf_status sync_constraints_disable(runner *R);
+/* The same for the tables of DCAT marked in COPIED, recorded under RUN_ID. */
+cf_status sync_constraints_take(cf_ctx *ctx, cf_pg *dst, const catalog *dcat, const bool *copied,
+                                const char *run_id);
 /* Puts back everything recorded in confiture.sync_restore (by this run or
  * an earlier one): triggers enabled, foreign keys added back NOT VALID then
  * validated one by one. Those that do not validate stay NOT VALID and
@@ -579,6 +598,9 @@ cf_status sync_constraints_restore(cf_ctx *ctx, cf_pg *dst, cf_prog *prog, cf_st
  * RESTORED true when the run put everything back itself. */
 cf_status sync_guard_start(runner *R);
 void sync_guard_release(runner *R, bool restored);
+/* The same for any writer of TARGET (sync restore): *FD is the pipe. */
+cf_status sync_guard_spawn(cf_ctx *ctx, const char *target, const char *run_id, int *fd);
+void sync_guard_done(int *fd, bool restored);
 
 /* Session settings both sides use, so that text forms agree. */
 cf_status sync_session_setup(runner *R, cf_pg *pg, bool is_source);
