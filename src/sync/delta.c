@@ -72,13 +72,6 @@ void delta_key_text(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b
 	cf_buf_puts(b, ")::text");
 }
 
-void delta_bucket(cf_pg *pg, const table_info *t, const char *alias, int n_buckets, cf_buf *b)
-{
-	cf_buf_puts(b, "(('x' || substr(md5(");
-	delta_key_text(pg, t, alias, b);
-	cf_buf_printf(b, "), 1, 3))::bit(12)::int & %d)", n_buckets - 1);
-}
-
 typedef struct snap {
 	int64_t xmin, xmax;
 	int64_t *xip;
@@ -107,9 +100,12 @@ static bool snap_parse(const char *s, snap *out)
 }
 
 /*
- * The rows a snapshot could not see: their xmin (32 bits) is at or past the
- * snapshot's xmax, in the circular order of transaction ids, or was in
- * progress when it was taken.
+ * The rows a snapshot could not see: their xmin is at or past the snapshot's
+ * xmax, in the circular order of transaction ids (age() is the distance
+ * back from the current one, without the text round trip a 32-bit
+ * comparison would need), or was in progress when it was taken. A frozen
+ * row keeps its xmin (PostgreSQL 9.4 and later); the special ids age as
+ * "infinitely old".
  */
 char *delta_changed_pred(const char *snapshot)
 {
@@ -118,14 +114,12 @@ char *delta_changed_pred(const char *snapshot)
 		return NULL;
 	cf_buf b;
 	cf_buf_init(&b);
-	long long xmax32 = (long long)(s.xmax & 0xffffffffLL);
-	cf_buf_printf(&b, "(((xmin::text::bigint - %lld + 4294967296) %% 4294967296) < "
-	              "2147483648", xmax32);
+	cf_buf_printf(&b, "(age(xmin) <= age('%lld'::xid)", (long long)(s.xmax & 0xffffffffLL));
 	if (s.n_xip) {
-		cf_buf_puts(&b, " OR xmin::text::bigint IN (");
+		cf_buf_puts(&b, " OR xmin = ANY('{");
 		for (size_t i = 0; i < s.n_xip; i++)
-			cf_buf_printf(&b, "%s%lld", i ? ", " : "", (long long)(s.xip[i] & 0xffffffffLL));
-		cf_buf_putc(&b, ')');
+			cf_buf_printf(&b, "%s%lld", i ? "," : "", (long long)(s.xip[i] & 0xffffffffLL));
+		cf_buf_puts(&b, "}'::xid[])");
 	}
 	cf_buf_putc(&b, ')');
 	free(s.xip);
@@ -292,27 +286,155 @@ cf_status delta_state_complete(cf_pg *dst, const plan_table *t)
 	                         "updated_at = now() WHERE table_name = $1", 1, params);
 }
 
-/* ---- Buckets --------------------------------------------------------------------------------- */
+/* ---- Buckets ---------------------------------------------------------------------------------
+ *
+ * Keys are counted per bucket on both sides; the buckets whose counts differ
+ * are compared key by key. Buckets must agree between the two servers,
+ * whatever their machines: an integer key falls into ranges of its values
+ * (width_bucket over the source's min and max, plus one bucket below and one
+ * above), so that the keys of a few buckets are read with the key's index;
+ * any other key goes by the leading bits of the md5 of its text (the
+ * servers' own hash functions would be cheaper, but depend on the machine's
+ * byte order).
+ */
 
-int delta_n_buckets(const plan_table *t)
+static bool int_key(const table_info *t)
+{
+	if (t->n_ukey != 1)
+		return false;
+	vtype vt = t->cols[t->ukey[0]].vt;
+	return vt == VT_INT2 || vt == VT_INT4 || vt == VT_INT8;
+}
+
+/* The boundaries of about N ranges holding as many keys each, from a sample
+ * of the source's keys, as a bigint[] literal (NULL when too few keys). */
+static cf_status sample_bounds(cf_pg *src, const plan_table *t, int n, char **out)
 {
 	long long rows = t->est_rows > 0 ? t->est_rows : 0;
+	const char *key = t->st->cols[t->st->ukey[0]].name;
+	char sample[64] = "";
+	if (rows > 4LL * n && rows > 50000)
+		snprintf(sample, sizeof(sample), " TABLESAMPLE SYSTEM (%.4f)",
+		         100.0 * 4.0 * n / (double)rows);
+	cf_buf b;
+	cf_buf_init(&b);
+	cf_sql_appendf(src, &b, "SELECT array_agg(k ORDER BY k)::text FROM (SELECT k, row_number() "
+	               "OVER (ORDER BY k) AS rn, count(*) OVER () AS c FROM (SELECT %I::bigint AS k "
+	               "FROM ONLY %s%s", key, t->st->quoted, sample);
+	if (t->pred)
+		cf_buf_printf(&b, " WHERE (%s)", t->pred);
+	cf_buf_printf(&b, ") s) q WHERE rn %% greatest(1, c / %d) = 0", n);
+	cf_status st = cf_pg_query_value(src, b.data, 0, NULL, out);
+	cf_buf_release(&b);
+	return st;
+}
+
+cf_status delta_buckets_plan(cf_pg *src, const plan_table *t, delta_buckets *B)
+{
+	long long rows = t->est_rows > 0 ? t->est_rows : 0;
+	/* About 64 keys a bucket, up to 16384: a few deleted keys send few keys
+	 * to compare, and counting per bucket stays one cheap aggregate. */
 	int n = 16;
-	while (n < 4096 && (long long)n * 64 < rows)
+	while (n < 16384 && (long long)n * 64 < rows)
 		n *= 2;
-	return n;
+	*B = (delta_buckets){.n = n};
+	if (!int_key(t->st))
+		return CF_OK;
+	char *bounds = NULL;
+	cf_status st = sample_bounds(src, t, n, &bounds);
+	if (!st && bounds) {
+		cf_strv v;
+		cf_strv_init(&v);
+		parse_text_array(bounds, &v);
+		if (v.n) {
+			B->is_range = true;
+			B->bounds = cf_calloc(v.n, sizeof(long long));
+			for (size_t i = 0; i < v.n; i++)
+				B->bounds[B->n_bounds++] = atoll(v.v[i]);
+			B->n = (int)v.n + 1;
+			B->bounds_sql = bounds;
+			bounds = NULL;
+		}
+		cf_strv_release(&v);
+	}
+	free(bounds);
+	return st;
+}
+
+void delta_buckets_release(delta_buckets *B)
+{
+	free(B->bounds);
+	free(B->bounds_sql);
+	memset(B, 0, sizeof(*B));
+}
+
+void delta_bucket(cf_pg *pg, const table_info *t, const char *alias, const delta_buckets *B,
+                  cf_buf *b)
+{
+	const char *a = alias ? alias : "", *dot = alias ? "." : "";
+	if (B->is_range) {
+		/* 0 below the first bound, n-1 from the last on. */
+		cf_sql_appendf(pg, b, "width_bucket(%s%s%I::bigint, %L::bigint[])", a, dot,
+		               t->cols[t->ukey[0]].name, B->bounds_sql);
+		return;
+	}
+	cf_buf_puts(b, "(('x' || substr(md5(");
+	delta_key_text(pg, t, alias, b);
+	cf_buf_printf(b, "), 1, 4))::bit(16)::int & %d)", B->n - 1);
+}
+
+/* The key values of range bucket K, both ends included. */
+static void range_of(const delta_buckets *B, int k, long long *lo, long long *hi)
+{
+	*lo = k <= 0 ? (-9223372036854775807LL - 1) : B->bounds[k - 1];
+	*hi = k >= (int)B->n_bounds ? 9223372036854775807LL : B->bounds[k] - 1;
+}
+
+/* FROM and WHERE selecting T's rows (alias t) in the listed BUCKETS (an
+ * array literal), through the key's index for ranges. */
+void delta_rows_in(cf_pg *pg, const table_info *ti, const char *pred, const delta_buckets *B,
+                   const char *buckets, cf_buf *b)
+{
+	if (!B->is_range) {
+		cf_sql_appendf(pg, b, " FROM ONLY %s t WHERE ", ti->quoted);
+		if (pred)
+			cf_buf_printf(b, "(%s) AND ", pred);
+		delta_bucket(pg, ti, "t", B, b);
+		cf_sql_appendf(pg, b, " = ANY(%L::int[])", buckets);
+		return;
+	}
+	cf_buf los, his;
+	cf_buf_init(&los);
+	cf_buf_init(&his);
+	for (const char *p = buckets + 1; *p && *p != '}';) {
+		char *end;
+		long k = strtol(p, &end, 10);
+		long long lo, hi;
+		range_of(B, (int)k, &lo, &hi);
+		cf_buf_printf(&los, "%s%lld", los.len ? "," : "", lo);
+		cf_buf_printf(&his, "%s%lld", his.len ? "," : "", hi);
+		p = *end == ',' ? end + 1 : end;
+	}
+	const char *key = ti->cols[ti->ukey[0]].name;
+	/* Ranges are disjoint: each row comes once, through the key's index. */
+	cf_sql_appendf(pg, b, " FROM unnest('{%s}'::bigint[], '{%s}'::bigint[]) AS r(lo, hi) JOIN "
+	               "ONLY %s t ON t.%I BETWEEN r.lo AND r.hi", los.data, his.data, ti->quoted, key);
+	if (pred)
+		cf_buf_printf(b, " WHERE (%s)", pred);
+	cf_buf_release(&los);
+	cf_buf_release(&his);
 }
 
 /* Per-bucket counts of T's rows on PG (the source through the subset
- * predicate when IS_SOURCE), added to COUNTS[n_buckets]. */
-cf_status delta_bucket_counts(cf_pg *pg, const plan_table *t, bool is_source, int n_buckets,
-                              long long *counts)
+ * predicate when IS_SOURCE), added to COUNTS[B->n]. */
+cf_status delta_bucket_counts(cf_pg *pg, const plan_table *t, bool is_source,
+                              const delta_buckets *B, long long *counts)
 {
 	const table_info *ti = is_source ? t->st : t->dt;
 	cf_buf b;
 	cf_buf_init(&b);
 	cf_buf_puts(&b, "SELECT ");
-	delta_bucket(pg, ti, NULL, n_buckets, &b);
+	delta_bucket(pg, ti, NULL, B, &b);
 	cf_sql_appendf(pg, &b, ", count(*) FROM ONLY %s", ti->quoted);
 	if (is_source && t->pred)
 		cf_buf_printf(&b, " WHERE (%s)", t->pred);
@@ -322,7 +444,7 @@ cf_status delta_bucket_counts(cf_pg *pg, const plan_table *t, bool is_source, in
 	cf_buf_release(&b);
 	for (int i = 0; !st && i < cf_pgres_nrows(r); i++) {
 		int k = atoi(cf_pgres_get(r, i, 0));
-		if (k >= 0 && k < n_buckets)
+		if (k >= 0 && k < B->n)
 			counts[k] += atoll(cf_pgres_get(r, i, 1));
 	}
 	cf_pgres_free(r);
@@ -345,22 +467,25 @@ char *delta_bucket_list(const long long *diff, int n_buckets)
 	return b.data;
 }
 
+void delta_key_cols(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b)
+{
+	for (size_t k = 0; k < t->n_ukey; k++)
+		cf_sql_appendf(pg, b, "%s%s%s%I", k ? ", " : "", alias ? alias : "", alias ? "." : "",
+		               t->cols[t->ukey[k]].name);
+}
+
 /* COPY of the sorted key texts of T in BUCKETS (the source through its
  * subset predicate). */
-char *delta_keys_copy_sql(cf_pg *pg, const plan_table *t, bool is_source, int n_buckets,
-                          const char *buckets)
+char *delta_keys_copy_sql(cf_pg *pg, const plan_table *t, bool is_source,
+                          const delta_buckets *B, const char *buckets)
 {
 	const table_info *ti = is_source ? t->st : t->dt;
 	cf_buf b;
 	cf_buf_init(&b);
 	cf_buf_puts(&b, "COPY (SELECT k FROM (SELECT ");
-	delta_key_text(pg, ti, NULL, &b);
-	cf_buf_puts(&b, " AS k, ");
-	delta_bucket(pg, ti, NULL, n_buckets, &b);
-	cf_sql_appendf(pg, &b, " AS b FROM ONLY %s", ti->quoted);
-	if (is_source && t->pred)
-		cf_buf_printf(&b, " WHERE (%s)", t->pred);
-	cf_sql_appendf(pg, &b, ") s WHERE b = ANY(%L::int[]) ORDER BY k COLLATE \"C\") TO STDOUT",
-	               buckets);
+	delta_key_text(pg, ti, "t", &b);
+	cf_buf_puts(&b, " AS k");
+	delta_rows_in(pg, ti, is_source ? t->pred : NULL, B, buckets, &b);
+	cf_buf_puts(&b, ") s ORDER BY k COLLATE \"C\") TO STDOUT");
 	return b.data;
 }

@@ -42,7 +42,7 @@ static cf_status count_of(cf_pg *pg, const plan_table *t, bool is_source, long l
 typedef struct lookup {
 	runner *R;
 	plan_table *t;
-	int nb;
+	const delta_buckets *B;
 	long long *added;        /* per bucket: changed keys the target lacks */
 	long long updated;       /* changed keys the target has */
 	cf_strv keys;            /* the batch: key texts */
@@ -110,7 +110,7 @@ static cf_status flush(lookup *L)
 		if (bsearch(&k, found, (size_t)n, sizeof(char *), cmp_str))
 			L->updated++;
 		else
-			L->added[L->buckets[i] & (L->nb - 1)]++;
+			L->added[L->buckets[i] >= 0 && L->buckets[i] < L->B->n ? L->buckets[i] : 0]++;
 	}
 	free(found);
 	cf_pgres_free(r);
@@ -144,7 +144,7 @@ static cf_status changed_keys(runner *R, plan_table *t, lookup *L)
 	cf_buf_puts(&b, "COPY (SELECT ");
 	delta_key_text(R->src, t->st, NULL, &b);
 	cf_buf_puts(&b, ", ");
-	delta_bucket(R->src, t->st, NULL, L->nb, &b);
+	delta_bucket(R->src, t->st, NULL, L->B, &b);
 	cf_sql_appendf(R->src, &b, " FROM ONLY %s WHERE (%s)", t->st->quoted, t->changed_pred);
 	if (t->pred)
 		cf_buf_printf(&b, " AND (%s)", t->pred);
@@ -183,11 +183,12 @@ static bool next_key(cf_pg *pg, cf_buf *k, bool *failed)
 
 /* Merges the two sides' sorted keys of BUCKETS: counts keys only the target
  * has and keys only the source has. */
-static cf_status merge_keys(runner *R, const plan_table *t, int nb, const char *buckets,
+static cf_status merge_keys(runner *R, const plan_table *t, const delta_buckets *B,
+                            const char *buckets,
                             long long *only_dst, long long *only_src)
 {
-	char *s_sql = delta_keys_copy_sql(R->src, t, true, nb, buckets);
-	char *d_sql = delta_keys_copy_sql(R->dst, t, false, nb, buckets);
+	char *s_sql = delta_keys_copy_sql(R->src, t, true, B, buckets);
+	char *d_sql = delta_keys_copy_sql(R->dst, t, false, B, buckets);
 	cf_status st = cf_pg_copy_out_start(R->src, s_sql);
 	if (!st)
 		st = cf_pg_copy_out_start(R->dst, d_sql);
@@ -222,28 +223,36 @@ static cf_status merge_keys(runner *R, const plan_table *t, int nb, const char *
 
 static cf_status diff_incremental(runner *R, plan_table *t)
 {
-	int nb = delta_n_buckets(t);
-	lookup L = {.R = R, .t = t, .nb = nb};
+	delta_buckets B = {0};
+	cf_status st = delta_buckets_plan(R->src, t, &B);
+	if (st) {
+		delta_buckets_release(&B);
+		return st;
+	}
+	int nb = B.n;
+	lookup L = {.R = R, .t = t, .B = &B};
 	L.added = cf_calloc((size_t)nb, sizeof(long long));
 	L.buckets = cf_calloc(BATCH + 1, sizeof(int));
 	cf_strv_init(&L.keys);
 	long long *src = cf_calloc((size_t)nb, sizeof(long long));
 	long long *diff = cf_calloc((size_t)nb, sizeof(long long));
-	cf_status st = changed_keys(R, t, &L);
-	if (!st)
-		st = delta_bucket_counts(R->src, t, true, nb, src);
-	if (!st)
-		st = delta_bucket_counts(R->dst, t, false, nb, diff);
+	st = changed_keys(R, t, &L);
 	long long added_c = 0, added_in = 0, only_dst = 0, only_src = 0;
-	for (int k = 0; k < nb; k++) {
-		diff[k] += L.added[k] - src[k];
+	for (int k = 0; k < nb; k++)
 		added_c += L.added[k];
+	bool per_bucket = !st;
+	if (per_bucket)
+		st = delta_bucket_counts(R->src, t, true, &B, src);
+	if (per_bucket && !st)
+		st = delta_bucket_counts(R->dst, t, false, &B, diff);
+	for (int k = 0; per_bucket && k < nb; k++) {
+		diff[k] += L.added[k] - src[k];
 		if (diff[k])
 			added_in += L.added[k];
 	}
-	char *buckets = st ? NULL : delta_bucket_list(diff, nb);
+	char *buckets = per_bucket && !st ? delta_bucket_list(diff, nb) : NULL;
 	if (buckets)
-		st = merge_keys(R, t, nb, buckets, &only_dst, &only_src);
+		st = merge_keys(R, t, &B, buckets, &only_dst, &only_src);
 	free(buckets);
 	/* Source-only keys of the compared buckets: the new changed rows there,
 	 * and rows the target lost on its own. */
@@ -257,6 +266,7 @@ static cf_status diff_incremental(runner *R, plan_table *t)
 	free(L.buckets);
 	free(src);
 	free(diff);
+	delta_buckets_release(&B);
 	return st;
 }
 

@@ -32,13 +32,27 @@ static void col_list(cf_pg *pg, const plan_table *t, const char *alias, cf_buf *
 		               t->cols[i].dc->name);
 }
 
-/* "t.k1 = s.k1 AND ...": the key match between the table and a temp table. */
-static void key_match(cf_pg *pg, const plan_table *t, cf_buf *b)
+/* "A.k1 = B.k1 AND ...": the key match of two aliases. */
+static void key_match_as(cf_pg *pg, const plan_table *t, const char *a, const char *b2, cf_buf *b)
 {
 	for (size_t k = 0; k < t->dt->n_ukey; k++) {
 		const char *name = t->dt->cols[t->dt->ukey[k]].name;
-		cf_sql_appendf(pg, b, "%st.%I = s.%I", k ? " AND " : "", name, name);
+		cf_sql_appendf(pg, b, "%s%s.%I = %s.%I", k ? " AND " : "", a, name, b2, name);
 	}
+}
+
+/* The table (t) and the changed rows (s). */
+static void key_match(cf_pg *pg, const plan_table *t, cf_buf *b)
+{
+	key_match_as(pg, t, "t", "s", b);
+}
+
+static bool is_key(const plan_table *t, const col_info *c)
+{
+	for (size_t k = 0; k < t->dt->n_ukey; k++)
+		if (&t->dt->cols[t->dt->ukey[k]] == c)
+			return true;
+	return false;
 }
 
 static cf_status exec_count(cf_pg *pg, const char *sql, long long *n)
@@ -72,12 +86,13 @@ static cf_status fetch_rows(worker *w, plan_table *t, const char *extra, const c
 }
 
 /* New keys among the changed rows, per bucket, added to ADDED. */
-static cf_status new_per_bucket(worker *w, const plan_table *t, int nb, long long *added)
+static cf_status new_per_bucket(worker *w, const plan_table *t, const delta_buckets *B,
+                                long long *added)
 {
 	cf_buf b;
 	cf_buf_init(&b);
 	cf_buf_puts(&b, "SELECT ");
-	delta_bucket(w->dst, t->dt, "s", nb, &b);
+	delta_bucket(w->dst, t->dt, "s", B, &b);
 	cf_sql_appendf(w->dst, &b, ", count(*) FROM pg_temp.confiture_in s WHERE NOT EXISTS "
 	               "(SELECT 1 FROM ONLY %s t WHERE ", t->dt->quoted);
 	key_match(w->dst, t, &b);
@@ -86,24 +101,41 @@ static cf_status new_per_bucket(worker *w, const plan_table *t, int nb, long lon
 	cf_status st = cf_pg_query(w->dst, b.data, 0, NULL, &r);
 	cf_buf_release(&b);
 	for (int i = 0; !st && i < cf_pgres_nrows(r); i++)
-		added[atoi(cf_pgres_get(r, i, 0)) & (nb - 1)] += atoll(cf_pgres_get(r, i, 1));
+	{
+		int k = atoi(cf_pgres_get(r, i, 0));
+		if (k >= 0 && k < B->n)
+			added[k] += atoll(cf_pgres_get(r, i, 1));
+	}
 	cf_pgres_free(r);
 	return st;
 }
 
-/* The source's keys of BUCKETS, copied as they are into confiture_keys. */
-static cf_status copy_keys(worker *w, const plan_table *t, int nb, const char *buckets)
+/* The source's keys of BUCKETS, copied as they are into confiture_keys (the
+ * key's own columns and types, so that joins use them). */
+static cf_status copy_keys(worker *w, const plan_table *t, const delta_buckets *B,
+                           const char *buckets)
 {
-	cf_status st = cf_pg_exec(w->dst, "CREATE TEMP TABLE confiture_keys (k text) ON COMMIT DROP");
-	char *out_sql = delta_keys_copy_sql(w->src, t, true, nb, buckets);
+	cf_buf b;
+	cf_buf_init(&b);
+	cf_buf_puts(&b, "CREATE TEMP TABLE confiture_keys ON COMMIT DROP AS SELECT ");
+	delta_key_cols(w->dst, t->dt, NULL, &b);
+	cf_sql_appendf(w->dst, &b, " FROM ONLY %s WITH NO DATA", t->dt->quoted);
+	cf_status st = cf_pg_exec(w->dst, b.data);
+	cf_buf_reset(&b);
+	cf_buf_puts(&b, "COPY pg_temp.confiture_keys FROM STDIN");
 	if (!st)
-		st = cf_pg_copy_in_start(w->dst, "COPY pg_temp.confiture_keys (k) FROM STDIN");
+		st = cf_pg_copy_in_start(w->dst, b.data);
+	cf_buf_reset(&b);
+	cf_buf_puts(&b, "COPY (SELECT ");
+	delta_key_cols(w->src, t->st, "t", &b);
+	delta_rows_in(w->src, t->st, t->pred, B, buckets, &b);
+	cf_buf_puts(&b, ") TO STDOUT");
 	if (!st) {
-		st = cf_pg_copy_out_start(w->src, out_sql);
+		st = cf_pg_copy_out_start(w->src, b.data);
 		if (st)
 			cf_pg_copy_in_end(w->dst, "the source failed");
 	}
-	free(out_sql);
+	cf_buf_release(&b);
 	char *buf;
 	long n;
 	while (!st && (n = cf_pg_copy_out_read(w->src, &buf)) != 0) {
@@ -123,56 +155,97 @@ static cf_status copy_keys(worker *w, const plan_table *t, int nb, const char *b
 	return st;
 }
 
+/* The target's keys of BUCKETS (alias t), as an SQL subquery. */
+static void target_keys(cf_pg *pg, const plan_table *t, const delta_buckets *B,
+                        const char *buckets, cf_buf *b)
+{
+	cf_buf_puts(b, "SELECT ");
+	delta_key_cols(pg, t->dt, "t", b);
+	delta_rows_in(pg, t->dt, NULL, B, buckets, b);
+}
+
 /* Deletes the target's rows of BUCKETS whose key the source no longer has;
- * lists (as an SQL array literal) the source's keys the target lacks that
- * are not among the changed rows. */
-static cf_status drop_gone(worker *w, plan_table *t, int nb, const char *buckets,
+ * lists (as an SQL array literal of key texts) the source's keys the target
+ * lacks that are not among the changed rows. Set differences (EXCEPT, hashed)
+ * rather than anti-joins: the planner cannot misjudge them into nested
+ * loops over the whole table. */
+static cf_status drop_gone(worker *w, plan_table *t, const delta_buckets *B, const char *buckets,
                            long long *deleted, char **missing)
 {
 	cf_pg *dst = w->dst;
 	cf_buf b;
 	cf_buf_init(&b);
-	cf_sql_appendf(dst, &b, "DELETE FROM ONLY %s t WHERE ", t->dt->quoted);
-	delta_bucket(dst, t->dt, "t", nb, &b);
-	cf_sql_appendf(dst, &b, " = ANY(%L::int[]) AND NOT EXISTS (SELECT 1 FROM pg_temp.confiture_keys "
-	               "k WHERE k.k = ", buckets);
-	delta_key_text(dst, t->dt, "t", &b);
-	cf_buf_putc(&b, ')');
+	cf_sql_appendf(dst, &b, "DELETE FROM ONLY %s WHERE (", t->dt->quoted);
+	delta_key_cols(dst, t->dt, NULL, &b);
+	cf_buf_puts(&b, ") IN (");
+	target_keys(dst, t, B, buckets, &b);
+	cf_buf_puts(&b, " EXCEPT SELECT ");
+	delta_key_cols(dst, t->dt, NULL, &b);
+	cf_buf_puts(&b, " FROM pg_temp.confiture_keys)");
 	cf_status st = exec_count(dst, b.data, deleted);
 	cf_buf_reset(&b);
-	cf_buf_puts(&b, "SELECT array_agg(k.k ORDER BY k.k)::text FROM pg_temp.confiture_keys k "
-	                "WHERE NOT EXISTS (SELECT 1 FROM ");
-	cf_sql_appendf(dst, &b, "ONLY %s t WHERE ", t->dt->quoted);
-	delta_key_text(dst, t->dt, "t", &b);
-	cf_buf_puts(&b, " = k.k) AND NOT EXISTS (SELECT 1 FROM pg_temp.confiture_in t WHERE ");
-	delta_key_text(dst, t->dt, "t", &b);
-	cf_buf_puts(&b, " = k.k)");
+	cf_buf_puts(&b, "SELECT array_agg(");
+	delta_key_text(dst, t->dt, "k", &b);
+	cf_buf_puts(&b, ")::text FROM (SELECT ");
+	delta_key_cols(dst, t->dt, NULL, &b);
+	cf_buf_puts(&b, " FROM pg_temp.confiture_keys EXCEPT ");
+	target_keys(dst, t, B, buckets, &b);
+	cf_buf_puts(&b, " EXCEPT SELECT ");
+	delta_key_cols(dst, t->dt, NULL, &b);
+	cf_buf_puts(&b, " FROM pg_temp.confiture_in) k");
 	if (!st)
 		st = cf_pg_query_value(dst, b.data, 0, NULL, missing);
 	cf_buf_release(&b);
 	return st;
 }
 
+/* The target's bucket counts, counted on another thread while the source
+ * counts its own. */
+typedef struct dst_count {
+	worker *w;
+	const plan_table *t;
+	const delta_buckets *B;
+	long long *counts;
+	cf_status st;
+} dst_count;
+
+static void *count_target(void *arg)
+{
+	dst_count *d = arg;
+	d->st = delta_bucket_counts(d->w->dst, d->t, false, d->B, d->counts);
+	return NULL;
+}
+
 /* Step 2: the buckets whose keys must be compared (as an SQL array literal,
  * or NULL), their source keys copied into confiture_keys; the source's rows. */
-static cf_status gone_buckets(worker *w, plan_table *t, int nb, char **buckets,
+static cf_status gone_buckets(worker *w, plan_table *t, const delta_buckets *B, char **buckets,
                               long long *src_rows)
 {
+	int nb = B->n;
 	long long *src = cf_calloc((size_t)nb, sizeof(long long));
 	long long *diff = cf_calloc((size_t)nb, sizeof(long long));
-	cf_status st = new_per_bucket(w, t, nb, diff);
+	*buckets = NULL;
+	cf_status st = new_per_bucket(w, t, B, diff);
+	dst_count d = {.w = w, .t = t, .B = B, .counts = diff};
+	pthread_t th;
+	bool threaded = !st && pthread_create(&th, NULL, count_target, &d) == 0;
 	if (!st)
-		st = delta_bucket_counts(w->src, t, true, nb, src);
+		st = delta_bucket_counts(w->src, t, true, B, src);
+	if (threaded)
+		pthread_join(th, NULL);
+	else if (!st)
+		count_target(&d);
 	if (!st)
-		st = delta_bucket_counts(w->dst, t, false, nb, diff);
+		st = d.st;
 	*src_rows = 0;
 	for (int k = 0; k < nb; k++) {
 		diff[k] -= src[k];
 		*src_rows += src[k];
 	}
-	*buckets = st ? NULL : delta_bucket_list(diff, nb);
+	if (!st)
+		*buckets = delta_bucket_list(diff, nb);
 	if (*buckets)
-		st = copy_keys(w, t, nb, *buckets);
+		st = copy_keys(w, t, B, *buckets);
 	free(src);
 	free(diff);
 	return st;
@@ -184,11 +257,20 @@ static cf_status upsert(worker *w, plan_table *t, long long *updated, long long 
 	cf_pg *dst = w->dst;
 	cf_buf b;
 	cf_buf_init(&b);
-	cf_sql_appendf(dst, &b, "UPDATE ONLY %s t SET (", t->dt->quoted);
-	col_list(dst, t, NULL, &b);
-	cf_buf_puts(&b, ") = ROW(");
-	col_list(dst, t, "s", &b);
-	cf_buf_puts(&b, ") FROM pg_temp.confiture_in s WHERE ");
+	/* Key columns stay as they are: the update can then stay on its page
+	 * (HOT) without touching the key's index. */
+	cf_sql_appendf(dst, &b, "UPDATE ONLY %s t SET ", t->dt->quoted);
+	size_t n = 0;
+	for (size_t i = 0; i < t->n_cols; i++) {
+		const col_info *c = t->cols[i].dc;
+		if (is_key(t, c))
+			continue;
+		cf_sql_appendf(dst, &b, "%s%I = s.%I", n++ ? ", " : "", c->name, c->name);
+	}
+	if (!n) /* every column is the key: a row can only come or go */
+		cf_sql_appendf(dst, &b, "%I = s.%I", t->dt->cols[t->dt->ukey[0]].name,
+		               t->dt->cols[t->dt->ukey[0]].name);
+	cf_buf_puts(&b, " FROM pg_temp.confiture_in s WHERE ");
 	key_match(dst, t, &b);
 	cf_status st = exec_count(dst, b.data, updated);
 	cf_buf_reset(&b);
@@ -260,21 +342,24 @@ static cf_status merge(worker *w, plan_table *t, const char *key, long long *byt
 	cf_buf_release(&b);
 	long long changed = 0, src_rows = 0;
 	char *missing = NULL, *buckets = NULL;
-	int nb = delta_n_buckets(t);
+	delta_buckets B = {0};
 	cf_prog_item_phase(R->prog, t->st->qname, "diffing");
 	if (!st)
 		st = fetch_rows(w, t, t->changed_pred, key, &changed, bytes);
 	if (!st)
 		st = cf_pg_exec(w->dst, "ANALYZE pg_temp.confiture_in");
 	if (!st)
-		st = gone_buckets(w, t, nb, &buckets, &src_rows);
+		st = delta_buckets_plan(w->src, t, &B);
+	if (!st)
+		st = gone_buckets(w, t, &B, &buckets, &src_rows);
 	cf_prog_item_phase(R->prog, t->st->qname, "merging");
 	/* The old rows are kept only for a table that changes. */
 	if (!st && (changed || buckets))
 		st = sync_backup_table(R, w->dst, t);
 	if (!st && buckets)
-		st = drop_gone(w, t, nb, buckets, &t->deleted, &missing);
+		st = drop_gone(w, t, &B, buckets, &t->deleted, &missing);
 	free(buckets);
+	delta_buckets_release(&B);
 	if (!st)
 		st = upsert(w, t, &t->updated, &t->added);
 	if (!st && missing)
@@ -339,6 +424,9 @@ cf_status merge_item(worker *w, work_item *it)
 		return st;
 	}
 	free(key);
+	/* Statistics move with a tenth of the rows (autovacuum's own threshold):
+	 * below that, the target's planner is still warm. */
+	long long moved = t->added + t->updated + t->deleted;
 	return sync_item_finished(w, it, t->added + t->updated, bytes, dur,
-	                          t->added + t->updated + t->deleted > 0);
+	                          moved > 0 && moved * 10 >= t->unchanged + t->added + t->updated);
 }

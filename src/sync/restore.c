@@ -253,6 +253,13 @@ static cf_status restore_table(restorer *X, const char *name, cf_sync_table *out
 	if (!st)
 		st = strcmp(X->kind, "dir") == 0 ? load_from_dump(X, t, &rows)
 		                                 : load_from_schema(X, t, &rows);
+	/* The table no longer holds the source as of the last sync: the next
+	 * incremental run copies it in full. */
+	if (!st) {
+		const char *params[] = {name};
+		st = cf_pg_exec_params(X->pg, "DELETE FROM confiture.sync_table_state WHERE table_name = "
+		                       "$1", 1, params);
+	}
 	if (!st)
 		st = cf_pg_commit(X->pg);
 	if (st) {

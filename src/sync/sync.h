@@ -541,13 +541,29 @@ cf_status delta_state_complete(cf_pg *dst, const plan_table *t);
 char *delta_changed_pred(const char *snapshot);
 /* SQL: the key of T as text (one column, or a JSON array), and its bucket. */
 void delta_key_text(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b);
-void delta_bucket(cf_pg *pg, const table_info *t, const char *alias, int n_buckets, cf_buf *b);
-int delta_n_buckets(const plan_table *t);
-cf_status delta_bucket_counts(cf_pg *pg, const plan_table *t, bool is_source, int n_buckets,
-                              long long *counts);
+typedef struct delta_buckets {
+	int n;                   /* buckets, numbered 0..n-1 */
+	bool is_range;           /* an integer key: ranges of values (its index serves) */
+	long long *bounds;       /* is_range: n-1 ascending bounds from a sample of keys */
+	size_t n_bounds;
+	char *bounds_sql;        /* the same as a bigint[] literal */
+} delta_buckets;
+void delta_buckets_release(delta_buckets *B);
+/* How T's keys are bucketed in this run (one query on SRC for an integer key). */
+cf_status delta_buckets_plan(cf_pg *src, const plan_table *t, delta_buckets *B);
+void delta_bucket(cf_pg *pg, const table_info *t, const char *alias, const delta_buckets *B,
+                  cf_buf *b);
+/* " FROM ... t WHERE ...": TI's rows (alias t) in the listed BUCKETS ("{1,5}"),
+ * with PRED when given. */
+void delta_rows_in(cf_pg *pg, const table_info *ti, const char *pred, const delta_buckets *B,
+                   const char *buckets, cf_buf *b);
+/* "k1, k2": the key's columns (with ALIAS. when given). */
+void delta_key_cols(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b);
+cf_status delta_bucket_counts(cf_pg *pg, const plan_table *t, bool is_source,
+                              const delta_buckets *B, long long *counts);
 char *delta_bucket_list(const long long *diff, int n_buckets);
-char *delta_keys_copy_sql(cf_pg *pg, const plan_table *t, bool is_source, int n_buckets,
-                          const char *buckets);
+char *delta_keys_copy_sql(cf_pg *pg, const plan_table *t, bool is_source,
+                          const delta_buckets *B, const char *buckets);
 /* Applies the changes of an incremental table in one target transaction
  * (merge.c); a table whose merge hits a unique conflict is copied in full. */
 cf_status merge_item(worker *w, work_item *it);

@@ -81,6 +81,11 @@ run cf sync restore --project-dir "$P" --to staging --run "$inc_run"
 expect_rc 0 "and restores"
 expect_out "restored 1 table" "one table"
 expect_eq "$(digest)" "$before_inc" "to its contents before the incremental run"
+run S --from prod --to staging --incremental -f json
+expect_json '.tables["public.orders"].mode_reason' "no earlier sync of this table is recorded in the target" \
+	"a restored table is copied in full by the next incremental run"
+expect_eq "$(q "$DST" "SELECT amount FROM orders WHERE id = 7")" "$(q "$SRC" "SELECT amount FROM orders WHERE id = 7")" \
+	"which brings the change back"
 
 # ---- --backup-dir: pg_dump's custom format, no password on its command line ------------------------
 mkdir -p "$TMP/bin" "$TMP/backups"
