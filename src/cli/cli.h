@@ -21,7 +21,13 @@
  * Output formats. A new format is a value here, a row in main.c's FORMATS
  * (its -f name) and a bit in the "formats" of the commands that write it.
  */
-typedef enum cli_format { CLI_TEXT, CLI_JSON, CLI_CSV } cli_format;
+typedef enum cli_format {
+	CLI_TEXT,
+	CLI_JSON,
+	CLI_CSV,
+	CLI_SARIF,  /* findings as SARIF 2.1.0 (lint, check) */
+	CLI_GITHUB  /* findings as GitHub workflow annotations (lint, check) */
+} cli_format;
 
 /* A set of formats, for the command table. */
 #define CLI_FMT(f) (1u << (f))

@@ -99,7 +99,8 @@ static cf_status cmd_version(cli *c, int argc, char **argv);
 	"  -e, --env NAME           environment (default: CONFITURE_ENV, default_env, local)\n" \
 	"  -d, --database-url URL   database, overriding the environment's\n"            \
 	"      --project-dir DIR    project directory (default: .)\n"                   \
-	"  -f, --format FMT         text, json, or csv where the output is a table\n"     \
+	"  -f, --format FMT         text, json, csv where the output is a table, sarif or\n" \
+	"                           github where it is findings (lint, check)\n"          \
 	"  -q, --quiet              only errors and warnings on stderr\n"                 \
 	"  -v, --verbose            debug messages on stderr\n"                           \
 	"      --no-color           no color (also when NO_COLOR is set)\n"
@@ -354,6 +355,7 @@ bool cli_action_takes(const cli_action *a, const char *opt)
 
 static const cli_format_name FORMATS[] = {
 	{"text", CLI_TEXT}, {"table", CLI_TEXT}, {"json", CLI_JSON}, {"csv", CLI_CSV},
+	{"sarif", CLI_SARIF}, {"github", CLI_GITHUB},
 };
 
 const cli_format_name *cli_format_names(size_t *n)
