@@ -191,21 +191,25 @@ cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st)
 
 enum {
 	O_TARGET = 256, O_DRY_RUN, O_DRY_RUN_EXECUTE, O_LOCK_TIMEOUT, O_NO_LOCK, O_ON_MISMATCH,
-	O_THROUGH, O_FROM_DB, O_IMPORT, O_AGAINST, O_VERSION_ID, O_OFFLINE, O_FIX
+	O_THROUGH, O_FROM_DB, O_IMPORT, O_AGAINST, O_VERSION_ID, O_OFFLINE, O_FIX, O_DIR
 };
 
 /* The actions, for the parser, the command table and completion. */
+/* Every action reads the migrations directory (the precursor's flag). */
+#define DIR_FLAG "migrations-dir"
+
 const cli_action cli_migrate_actions[] = {
-	{"status", "offline", CLI_V_NONE, CLI_FMTS_TABLE, NULL},
-	{"up", "target dry-run dry-run-execute lock-timeout no-lock on-checksum-mismatch",
+	{"status", "offline " DIR_FLAG, CLI_V_NONE, CLI_FMTS_TABLE, NULL},
+	{"up", "target dry-run dry-run-execute lock-timeout no-lock on-checksum-mismatch " DIR_FLAG,
 	 CLI_V_NONE, 0, NULL},
-	{"down", "steps dry-run lock-timeout no-lock", CLI_V_NONE, 0, NULL},
-	{"down-to", "dry-run lock-timeout no-lock", CLI_V_VERSION, 0, NULL},
-	{"current", "", CLI_V_NONE, 0, NULL},
-	{"generate", "version-id", CLI_V_NONE, 0, NULL},
-	{"baseline", "through from-db import dry-run lock-timeout no-lock", CLI_V_NONE, 0, NULL},
-	{"verify", "", CLI_V_NONE, 0, NULL},
-	{"preflight", "against", CLI_V_NONE, 0, NULL},
+	{"down", "steps dry-run lock-timeout no-lock " DIR_FLAG, CLI_V_NONE, 0, NULL},
+	{"down-to", "dry-run lock-timeout no-lock " DIR_FLAG, CLI_V_VERSION, 0, NULL},
+	{"current", DIR_FLAG, CLI_V_NONE, 0, NULL},
+	{"generate", "version-id " DIR_FLAG, CLI_V_NONE, 0, NULL},
+	{"baseline", "through from-db import dry-run lock-timeout no-lock " DIR_FLAG, CLI_V_NONE, 0,
+	 NULL},
+	{"verify", DIR_FLAG, CLI_V_NONE, 0, NULL},
+	{"preflight", "against " DIR_FLAG, CLI_V_NONE, 0, NULL},
 	{0},
 };
 
@@ -241,6 +245,7 @@ static const struct option OPTS[] = {
 	{"version-id", required_argument, 0, O_VERSION_ID},
 	{"offline", no_argument, 0, O_OFFLINE},
 	{"fix", no_argument, 0, O_FIX},
+	{"migrations-dir", required_argument, 0, O_DIR},
 	{0, 0, 0, 0},
 };
 
@@ -286,6 +291,9 @@ static cf_status set_opt(cli *c, const cli_action *a, int ch, cf_migrate_opts *o
 		break;
 	case O_NO_LOCK:
 		st = cf_ctx_set_option(c->ctx, "migration.locking.enabled", "false", "--no-lock");
+		break;
+	case O_DIR:
+		st = cf_ctx_set_option(c->ctx, "migration.dir", optarg, "--migrations-dir");
 		break;
 	case O_ON_MISMATCH:
 		st = cf_ctx_set_option(c->ctx, "migration.on_checksum_mismatch", optarg,

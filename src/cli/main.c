@@ -170,6 +170,8 @@ static const cli_command COMMANDS[] = {
 	 "  verify                   run the .verify.sql of each applied migration\n"
 	 "  preflight                check files, downs, checksums; exit 7 on errors\n"
 	 "      --against ENV|URL    also replay pending migrations there, rolled back\n\n"
+	 "Every action:\n"
+	 "      --migrations-dir DIR the migrations directory (migration.dir)\n\n"
 	 "Locking (up, down, down-to, baseline):\n"
 	 "      --lock-timeout MS    wait this long for the lock (default 30000); exit 6\n"
 	 "      --no-lock            do not take the advisory lock\n"
@@ -414,6 +416,7 @@ static const cli_option_value OPTION_VALUES[] = {
 	{"migrate", "lock-timeout", CLI_V_NONE},
 	{"migrate", "on-checksum-mismatch", CLI_V_NONE},
 	{"migrate", "steps", CLI_V_NONE},
+	{"migrate", "migrations-dir", CLI_V_DIR},
 	{"sync", "from", CLI_V_ENV},
 	{"sync", "to", CLI_V_ENV},
 	{"sync", "tables", CLI_V_NONE},

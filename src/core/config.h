@@ -24,6 +24,7 @@ typedef struct cf_include_dir {
 	bool recursive;
 	long order;         /* lower first; ties keep declaration order */
 	char *origin;       /* "file:line" */
+	bool is_seed;       /* every file in it is a seed (the precursor's seed_dirs) */
 } cf_include_dir;
 
 typedef struct cf_hook_decl {
