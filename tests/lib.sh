@@ -65,7 +65,7 @@ _validate_json() {
 	[ -s "$TMP/.json-docs" ] || return 0
 	local v n
 	n=$(grep -c . "$TMP/.json-docs")
-	v=$(python3 "$ROOT/tests/jsonschema-check" "$ROOT/docs/schemas" "$TMP/.json-docs" 2>&1)
+	v=$("$ROOT/tests/validate-json" --commands "$ROOT/docs/schemas" "$TMP/.json-docs" 2>&1)
 	case $? in
 	0) _ok "its $n JSON documents match docs/schemas" ;;
 	77) skip "python3-jsonschema is not installed: $n JSON documents not validated" ;;

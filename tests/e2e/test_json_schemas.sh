@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 S=$ROOT/docs/schemas
-CHECK=$ROOT/tests/jsonschema-check
+CHECK=$ROOT/tests/validate-json
 
 run cf --help
 cmds=$(printf '%s\n' "$out" | sed -n '/^Commands:/,/^$/p' | awk 'NF > 1 {print $1}')
@@ -15,25 +15,25 @@ missing=
 for c in $cmds; do [ -f "$S/$c.json" ] || missing="$missing $c"; done
 expect_eq "${missing:-none}" "none" "every command of the command table has docs/schemas/COMMAND.json"
 
-if ! python3 -c 'import jsonschema' 2>/dev/null; then
+if ! /usr/bin/python3 -c "import jsonschema" 2>/dev/null; then
 	skip "python3-jsonschema is not installed"
 	done_testing
 	exit
 fi
 
-run python3 "$CHECK" --check-schemas "$S"
+run "$CHECK" --check-schemas "$S"
 expect_rc 0 "every schema is a valid draft-07 schema"
 expect_eq "$out" "" "with nothing to report"
 
 # The checker accepts a real document, and rejects each broken variant of it.
 good=$(cf -f json version)
 printf '%s\n' "$good" >"$TMP/good.jsonl"
-run python3 "$CHECK" "$S" "$TMP/good.jsonl"
+run "$CHECK" --commands "$S" "$TMP/good.jsonl"
 expect_rc 0 "a real document passes"
 broken() {
 	local what=$1 filter=$2
 	printf '%s' "$good" | jq -c "$filter" >"$TMP/bad.jsonl"
-	run python3 "$CHECK" "$S" "$TMP/bad.jsonl"
+	run "$CHECK" --commands "$S" "$TMP/bad.jsonl"
 	[ "$rc" = 1 ] && [ -n "$out" ] && _ok "rejected: $what" || _fail "rejected: $what" "$(_evidence)"
 }
 broken "no exit_code" 'del(.exit_code)'
@@ -46,7 +46,7 @@ broken "an error that is not an error object" '.exit_code = 3 | .success = false
 broken "an error without errors[]" '.exit_code = 3 | .success = false | .ok = false | .error = {"code": 3, "status": "failed", "message": "x", "detail": null, "hint": null, "context": null, "file": null, "line": null, "column": null, "sqlstate": null}'
 broken "a command with no schema" '.command = "frobnicate"'
 printf '{"command":"version","command":"version"}\n' >"$TMP/bad.jsonl"
-run python3 "$CHECK" "$S" "$TMP/bad.jsonl"
+run "$CHECK" --commands "$S" "$TMP/bad.jsonl"
 expect_rc 1 "a duplicate key is rejected"
 expect_out "duplicate key 'command'" "and named"
 
