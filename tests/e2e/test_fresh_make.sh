@@ -58,6 +58,8 @@ chmod +x "$shim"/*
 
 cd "$src"
 export PATH="$shim:$PATH"
+# A user's first make: not the outer make's variables (SAN=1 builds no ./confiture).
+unset SAN VALGRIND MAKEFLAGS MFLAGS MAKELEVEL
 run make demo
 expect_rc 0 "make demo works on the first run"
 expect_out "installing:" "make deps installed what was missing"
