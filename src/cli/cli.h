@@ -33,6 +33,11 @@ typedef struct cli {
 	const char *database_url;
 	const char *project_dir;
 	const char *command;     /* e.g. "migrate" */
+	/* The database the command writes to, for the envelope's "target" and the
+	 * "target:" line; set with cli_set_target, which copies. */
+	char *target_url;        /* user@host:port/db, never a password */
+	char *target_env;
+	bool target_protected;
 } cli;
 
 typedef cf_status (*cli_fn)(cli *c, int argc, char **argv);
@@ -51,6 +56,17 @@ const cli_command *cli_find_command(const char *name);
 /* Loads the project config according to the global options. */
 cf_status cli_load(cli *c);
 
+/* Records the target of the command (copies the strings). */
+void cli_set_target(cli *c, const char *url, const char *env, bool is_protected);
+/*
+ * A command that writes to a database calls this first, once the project is
+ * loaded: it prints "target: user@host:port/db (env NAME, protected)" on
+ * stderr (not with -q, nor with -f json, whose envelope carries it) and
+ * records it with cli_set_target. REF is the
+ * ENV|URL the command writes to, or NULL for the selected environment.
+ */
+cf_status cli_target(cli *c, const char *ref);
+
 /*
  * getopt_long wrapper: returns the option character, -1 at the first operand
  * or the end, or '?' after recording a usage error (unknown option, missing
@@ -60,6 +76,8 @@ cf_status cli_load(cli *c);
  * increment optind and call again (see cmd_init.c).
  */
 int cli_getopt(cli *c, int argc, char **argv, const char *shortopts, const struct option *opts);
+/* Records the usage error of "-h NEXT" (help is not a host); CF_ERR_USAGE. */
+cf_status cli_help_host(cli *c, const char *next);
 /* Records a usage error with the one-line hint; returns CF_ERR_USAGE. */
 cf_status cli_usage(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the help of the current command to stdout; returns CF_OK. */

@@ -191,7 +191,8 @@ cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st)
 
 enum {
 	O_TARGET = 256, O_DRY_RUN, O_DRY_RUN_EXECUTE, O_LOCK_TIMEOUT, O_NO_LOCK, O_ON_MISMATCH,
-	O_THROUGH, O_FROM_DB, O_IMPORT, O_AGAINST, O_VERSION_ID, O_OFFLINE, O_FIX
+	O_THROUGH, O_FROM_DB, O_IMPORT, O_AGAINST, O_VERSION_ID, O_OFFLINE, O_FIX,
+	O_PRODUCTION_OK
 };
 
 typedef struct action {
@@ -205,8 +206,8 @@ static const action ACTIONS[] = {
 	{"status", "offline", 0, cf_migrate_status},
 	{"up", "target dry-run dry-run-execute lock-timeout no-lock on-checksum-mismatch", 0,
 	 cf_migrate_up},
-	{"down", "steps dry-run lock-timeout no-lock", 0, cf_migrate_down},
-	{"down-to", "dry-run lock-timeout no-lock", 1, cf_migrate_down_to},
+	{"down", "steps dry-run lock-timeout no-lock yes-i-mean-production", 0, cf_migrate_down},
+	{"down-to", "dry-run lock-timeout no-lock yes-i-mean-production", 1, cf_migrate_down_to},
 	{"current", "", 0, cf_migrate_current},
 	{"generate", "version-id", 1, cf_migrate_generate},
 	{"baseline", "through from-db import dry-run lock-timeout no-lock", 0, cf_migrate_baseline},
@@ -230,8 +231,20 @@ static const struct option OPTS[] = {
 	{"version-id", required_argument, 0, O_VERSION_ID},
 	{"offline", no_argument, 0, O_OFFLINE},
 	{"fix", no_argument, 0, O_FIX},
+	{"yes-i-mean-production", no_argument, 0, O_PRODUCTION_OK},
 	{0, 0, 0, 0},
 };
+
+/* The actions that write to the database (dry runs included: the plan is
+ * made against the same database). */
+static bool writes(const action *a)
+{
+	static const char *const names[] = {"up", "down", "down-to", "baseline"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (strcmp(a->name, names[i]) == 0)
+			return true;
+	return false;
+}
 
 static bool takes(const action *a, const char *flag)
 {
@@ -269,6 +282,7 @@ static cf_status set_opt(cli *c, const action *a, int ch, cf_migrate_opts *o)
 	case O_VERSION_ID: o->version = optarg; break;
 	case O_OFFLINE: o->offline = true; break;
 	case O_FIX: o->fix = true; break;
+	case O_PRODUCTION_OK: o->is_production_ok = true; break;
 	case 'n':
 		st = cli_parse_long(c, "--steps", optarg, &v);
 		if (!st && v == 0)
@@ -342,6 +356,8 @@ cf_status cmd_migrate(cli *c, int argc, char **argv)
 	if (argc < 2)
 		return cli_usage(c, "missing action (status, up, down, down-to, current, generate, "
 		                    "baseline, verify or preflight)");
+	if (strcmp(argv[1], "-h") == 0 && argc > 2)
+		return cli_help_host(c, argv[2]);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0)
 		return cli_help(c);
@@ -367,6 +383,8 @@ cf_status cmd_migrate(cli *c, int argc, char **argv)
 	if (st || is_help)
 		return st;
 	st = cli_load(c);
+	if (!st && writes(a))
+		st = cli_target(c, NULL);
 	if (st)
 		return st;
 	cf_migrate_result *r = NULL;

@@ -12,7 +12,7 @@ static const char *const ACTIONS[] = {"setup", "analyze", "migrate", "verify", "
 
 enum {
 	O_SOURCE = 1000, O_TARGET, O_STAGING, O_SCHEMA, O_SKIP_IMPORT, O_MAPPING, O_TABLE, O_JOBS,
-	O_BATCH, O_RESUME, O_RESTART, O_UPSERT
+	O_BATCH, O_RESUME, O_RESTART, O_UPSERT, O_PRODUCTION_OK
 };
 
 typedef struct s2s_args {
@@ -26,6 +26,7 @@ static bool allowed(int opt, s2s_action a)
 	switch (opt) {
 	case O_SCHEMA: return a == A_SETUP || a == A_ANALYZE;
 	case O_SKIP_IMPORT: return a == A_SETUP;
+	case O_PRODUCTION_OK: return a == A_CLEANUP;
 	case O_MAPPING: return a == A_MIGRATE || a == A_VERIFY || a == A_ANALYZE;
 	case O_TABLE: return a == A_MIGRATE || a == A_VERIFY;
 	case O_JOBS: case O_BATCH: case O_RESUME: case O_RESTART: case O_UPSERT: return a == A_MIGRATE;
@@ -50,6 +51,7 @@ static cf_status parse(cli *c, int argc, char **argv, s2s_action a, s2s_args *ar
 		{"resume", no_argument, 0, O_RESUME},
 		{"restart", no_argument, 0, O_RESTART},
 		{"upsert", no_argument, 0, O_UPSERT},
+		{"yes-i-mean-production", no_argument, 0, O_PRODUCTION_OK},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -84,6 +86,7 @@ static cf_status parse(cli *c, int argc, char **argv, s2s_action a, s2s_args *ar
 		case O_RESUME: o->is_resume = true; break;
 		case O_RESTART: o->is_restart = true; break;
 		case O_UPSERT: o->is_upsert = true; break;
+		case O_PRODUCTION_OK: o->is_production_ok = true; break;
 		default: return CF_ERR_USAGE;
 		}
 		if (st)
@@ -387,6 +390,9 @@ cf_status cmd_s2s(cli *c, int argc, char **argv)
 		st = cli_usage(c, "csv output is for \"s2s analyze\"; use text or json");
 	if (!st)
 		st = cli_load(c);
+	/* analyze and verify only read the target */
+	if (!st && a != A_ANALYZE && a != A_VERIFY)
+		st = cli_target(c, args.o.target);
 	if (st)
 		goto done;
 	static cf_status (*const fns[])(cf_ctx *, const cf_s2s_opts *, cf_s2s_result **) = {

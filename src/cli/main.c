@@ -417,6 +417,17 @@ cf_status cli_usage(cli *c, const char *fmt, ...)
 	return st;
 }
 
+cf_status cli_help_host(cli *c, const char *next)
+{
+	cf_status st = cf_error_set(c->ctx, CF_ERR_USAGE, "unexpected argument \"%s\" after \"-h\"",
+	                            next);
+	cf_error_detail(c->ctx, "-h asks for help and takes no value; it is not a host name as in "
+	                        "psql.");
+	cf_error_hint(c->ctx, "-h is --help. To choose the server, give -d postgresql://HOST/DB (or "
+	                      "-d \"host=HOST dbname=DB\"), or set PGHOST.");
+	return st;
+}
+
 int cli_getopt(cli *c, int argc, char **argv, const char *shortopts, const struct option *opts)
 {
 	opterr = 0;
@@ -437,6 +448,11 @@ int cli_getopt(cli *c, int argc, char **argv, const char *shortopts, const struc
 	}
 	if (ch == ':') {
 		cli_usage(c, "option \"%s\" needs a value", argv[optind - 1]);
+		return '?';
+	}
+	/* "-h db.prod": psql's habit must not become a green help screen. */
+	if (ch == 'h' && strcmp(argv[optind - 1], "-h") == 0 && optind < argc) {
+		cli_help_host(c, argv[optind]);
 		return '?';
 	}
 	return ch;
@@ -629,6 +645,8 @@ static cf_status dispatch(cli *c, int argc, char **argv)
 		return cli_usage(c, "no command given");
 	}
 	const char *name = argv[1];
+	if (strcmp(name, "-h") == 0 && argc > 2)
+		return cli_help_host(c, argv[2]);
 	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
 		print_main_help();
 		return CF_OK;
@@ -683,5 +701,7 @@ int main(int argc, char **argv)
 	int code = cli_exit_code(st);
 	fflush(stdout);
 	cf_ctx_free(c.ctx);
+	free(c.target_url);
+	free(c.target_env);
 	return code;
 }
