@@ -97,7 +97,8 @@ static cf_status cmd_version(cli *c, int argc, char **argv);
 	"Global options (before or after the command):\n"                                 \
 	"  -c, --config FILE        project file (default: confiture.yaml)\n"             \
 	"  -e, --env NAME           environment (default: CONFITURE_ENV, default_env, local)\n" \
-	"  -d, --database-url URL   database, overriding the environment's\n"            \
+	"  -d, --database-url URL   database, overriding the environment's (a URL, a\n"  \
+	"                           key=value string, or a database name)\n"            \
 	"      --project-dir DIR    project directory (default: .)\n"                   \
 	"  -f, --format FMT         text, json, or csv where the output is a table\n"     \
 	"  -q, --quiet              only errors and warnings on stderr\n"                 \
@@ -131,15 +132,17 @@ static const cli_command COMMANDS[] = {
 	 "Exit codes: 0 built; 4 a file does not parse, a statement fails (rolled back),\n"
 	 "or no files; 5 protected environment; 3 connection failure.\n"},
 	{"seed", cmd_seed, "apply the seed files of the build to the database",
-	 "usage: confiture seed apply [--sequential] [--continue-on-error]\n\n"
+	 "usage: confiture seed apply [--sequential] [--continue-on-error]\n"
+	 "                            [--yes-i-mean-production]\n\n"
 	 "Runs the seed files of the build (paths with a \"seed\" or \"seeds\" component,\n"
 	 "such as db/seeds/*.sql), in build order, on the environment's database: all\n"
 	 "in one transaction, or with --sequential each file in its own savepoint\n"
 	 "(seed.transaction_mode: transaction gives each file a transaction of its own).\n\n"
 	 "      --sequential          one savepoint per file\n"
-	 "      --continue-on-error   roll back a failing file, report it, and go on\n\n"
+	 "      --continue-on-error   roll back a failing file, report it, and go on\n"
+	 "      --yes-i-mean-production  run on a protected database (refused otherwise)\n\n"
 	 "Exit codes: 0 applied; 3 a statement failed; 4 a file does not parse or\n"
-	 "there are no seed files.\n"},
+	 "there are no seed files; 5 a protected database.\n"},
 	/* -- medium 2: migrate -- */
 	{"migrate", cmd_migrate, "apply, roll back and inspect tracked migrations",
 	 "usage: confiture migrate ACTION [OPTIONS]\n\n"
@@ -156,6 +159,8 @@ static const cli_command COMMANDS[] = {
 	 "      --on-checksum-mismatch fail|warn|ignore   (default: fail, exit 1)\n"
 	 "  down [-n N]              roll back the newest N migrations (default 1)\n"
 	 "  down-to VER              roll back every migration newer than VER\n"
+	 "      --yes-i-mean-production  down, down-to on a protected database (refused\n"
+	 "                           otherwise, except --dry-run)\n"
 	 "  current                  the newest applied version\n"
 	 "  generate NAME            create VERSION_NAME.up.sql and .down.sql\n"
 	 "      --version-id VER     use VER instead of the current time (YYYYMMDDHHMMSS)\n"
@@ -172,8 +177,9 @@ static const cli_command COMMANDS[] = {
 	 "      --no-lock            do not take the advisory lock\n"
 	 "Dry runs: --dry-run with up, down, down-to and baseline.\n\n"
 	 "Exit codes: 0 ok, 1 pending/checksum mismatch/verify failed, 2 no ledger,\n"
-	 "3 connection or migration failed, 5 invalid config, 6 lock held, 7 preflight\n"
-	 "errors, 8 missing .down.sql, 130 interrupted. See docs/migrate.md.\n"},
+	 "3 connection or migration failed, 5 invalid config or a protected database,\n"
+	 "6 lock held, 7 preflight errors, 8 missing .down.sql, 130 interrupted.\n"
+	 "See docs/migrate.md.\n"},
 	{"verify-checksums", cmd_verify_checksums, "compare applied migrations with their files",
 	 "usage: confiture verify-checksums [--fix]\n\n"
 	 "Compares the SHA-256 stored in the ledger for each applied migration with its\n"
@@ -219,6 +225,7 @@ static const cli_command COMMANDS[] = {
 	 "       confiture s2s verify  --source ENV|URL --target ENV|URL --mapping FILE\n"
 	 "                             [--table ENTRY]...\n"
 	 "       confiture s2s cleanup --target ENV|URL [--source ENV|URL]\n"
+	 "                             [--yes-i-mean-production]\n"
 	 "(alias: confiture schema-to-schema ...)\n\n"
 	 "Moves data from a source database or schema into a target one over\n"
 	 "postgres_fdw. Everything runs on the target: setup creates a foreign server\n"
@@ -244,7 +251,8 @@ static const cli_command COMMANDS[] = {
 	 "  --resume                 continue an earlier run; fails if none is recorded\n"
 	 "  --restart                empty the target tables first (not on protected\n"
 	 "                           environments)\n"
-	 "  --upsert                 a catch-up pass: ON CONFLICT (pk) DO UPDATE\n\n"
+	 "  --upsert                 a catch-up pass: ON CONFLICT (pk) DO UPDATE\n"
+	 "  --yes-i-mean-production  cleanup: on a protected database (refused otherwise)\n\n"
 	 "Exit codes: 1 verify found a difference; 2 usage, or setup missing;\n"
 	 "3 a connection failed (also from the target server to the source) or a\n"
 	 "range failed (rolled back); 5 the mapping is wrong, or a target table\n"

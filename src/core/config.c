@@ -53,7 +53,9 @@ static const keydef KEYS[] = {
 	{"database.password", KT_STR, OFF(database.password), NULL, NULL,
 	 "See database.host. Prefer ~/.pgpass or PGPASSWORD."},
 	{"protected", KT_BOOL, OFF(is_protected), "false", NULL,
-	 "Forbid destructive commands (build --recreate, sync into it, s2s --restart)."},
+	 "Forbid destructive commands on this database, however it is reached (build --recreate, "
+	 "sync into it, s2s --restart; down, seed apply, s2s cleanup need --yes-i-mean-production). "
+	 "Only the environment's files can say false."},
 	{"include_dirs", KT_INCLUDE_DIRS, OFF(include_dirs), "db/schema,db/seeds", NULL,
 	 "Schema directories: strings, or {path, include, exclude, recursive, order}. Files "
 	 "with a seed/seeds path component are seeds. Missing default directories are skipped."},
