@@ -151,7 +151,7 @@ void cli_json_end(cli *c, cf_json *j, cf_buf *b)
 	/* The members stay open ("{..."): the envelope is put around them later. */
 	cf_buf_release(&c->doc);
 	c->doc = *b;
-	cf_buf_init(b);
+	*b = (cf_buf){0}; /* moved: the caller has nothing left to release */
 	c->has_output = true;
 }
 

@@ -505,7 +505,7 @@ static char *hook_command(const cf_ynode *v)
 			s++;
 		cf_buf_putc(&b, *s);
 	}
-	return b.data ? cf_buf_detach(&b) : cf_strdup("");
+	return b.data; /* the caller owns it */
 }
 
 static cf_status hook_from_map(const layer *ly, const char *event, const cf_ynode *m)

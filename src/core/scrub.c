@@ -81,5 +81,5 @@ char *cf_scrub_secrets(const cf_strv *secrets, const char *text)
 			cf_buf_putc(&b, *p++);
 		}
 	}
-	return cf_buf_detach(&b);
+	return b.data; /* the caller owns it */
 }

@@ -11,6 +11,7 @@ DB=$(newdb hooks)
 P=$TMP/proj
 mkdir -p "$P/db/environments" "$P/db/migrations"
 cd "$P" || exit 1
+printf 'CREATE TABLE m (id int);\n' >db/migrations/001_m.up.sql
 # The password "p!ss w'rd" percent-encoded, as a URL needs it.
 ENC='p%21ss%20w%27rd'
 printf 'database_url: "postgresql://postgres:%s@/%s?host=%s&port=%s"\n' "$ENC" "$DB" "$PGHOST" "$PGPORT" \
