@@ -221,9 +221,38 @@ expect_rc 0 "--yes-i-mean-production accepts the risk"
 "$ROOT/tests/pg-cluster" start "$X" "$PGPORT" >/dev/null
 run cf seed apply -d "$MAIN"
 expect_rc 0 "reachable again: checked and cached"
+"$ROOT/tests/pg-cluster" stop "$X" >/dev/null
+sed -i 's/\t[0-9]*$/\t1000/' .confiture/identities
+run cf seed apply -d "$MAIN"
+expect_rc 5 "a cached identity older than an hour is not used"
+"$ROOT/tests/pg-cluster" start "$X" "$PGPORT" >/dev/null
 printf 'database_url: "%s&application_name=x"\nprotected: true\n' "$XURL" >db/environments/production.yaml
 "$ROOT/tests/pg-cluster" stop "$X" >/dev/null
 run cf seed apply -d "$MAIN"
 expect_rc 5 "a changed database_url invalidates the cached identity"
+
+
+# ---- a protected environment whose URL needs an unset variable -------------------------
+"$ROOT/tests/pg-cluster" start "$X" "$PGPORT" >/dev/null
+printf 'database_url: "${CF_PROTECT_PROD_URL}"\nprotected: true\n' >db/environments/production.yaml
+run env -u CF_PROTECT_PROD_URL "$CONFITURE_BIN" seed apply -d "$MAIN"
+expect_rc 5 "a protected environment that needs an unset variable cannot be checked: exit 5"
+expect_err 'Its database_url needs the environment variable "CF_PROTECT_PROD_URL", which is not set' \
+	"the detail names the variable"
+expect_err 'hint: Set CF_PROTECT_PROD_URL' "the hint says to set it"
+run env CF_PROTECT_PROD_URL="$MAIN" "$CONFITURE_BIN" seed apply -d "$MAIN"
+expect_rc 5 "set, it is checked (and this is its database)"
+expect_err 'the target is the database of protected environment "production"' "and refused by name"
+printf 'database_url: "${CF_PROTECT_OTHER_URL}"\n' >db/environments/other.yaml
+run env CF_PROTECT_PROD_URL="$XURL" "$CONFITURE_BIN" seed apply -d "$MAIN"
+expect_rc 0 "an unprotected environment with an unset variable is no obstacle"
+
+# ---- the embedded cluster is never production ---------------------------------------
+printf 'database_url: "postgresql://postgres@/%s?host=/nonexistent&port=1"\nprotected: true\n' "$PROT" \
+	>db/environments/production.yaml
+printf 'database_url: embedded\ninclude_dirs: [db/schema]\n' >db/environments/local.yaml
+run cf build --recreate
+expect_rc 0 "build --recreate on the embedded cluster needs no check, even with production unreachable"
+cf embedded destroy >/dev/null 2>&1
 
 done_testing
