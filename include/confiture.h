@@ -146,19 +146,68 @@ typedef void (*cf_log_fn)(void *ud, cf_log_level level, const char *msg);
  * threads of the same operation, never concurrently. */
 void cf_ctx_set_logger(cf_ctx *ctx, cf_log_fn fn, void *ud);
 
+/* What a progress report is about. One run of a medium reports START first
+ * and DONE last; ITEM_START/ITEM_DONE bracket each item. */
+typedef enum cf_progress_kind {
+	CF_PROGRESS_START,      /* the run began, with the planner's totals */
+	CF_PROGRESS_ITEM_START, /* an item began: a table (sync, s2s), file (build), migration */
+	CF_PROGRESS_UPDATE,     /* work advanced; sent at least every second during long work */
+	CF_PROGRESS_ITEM_DONE,  /* an item ended; is_ok says how */
+	CF_PROGRESS_RETRY,      /* an item is retried after a transient failure */
+	CF_PROGRESS_PHASE,      /* a labeled phase began: of the run, or of ITEM when set */
+	CF_PROGRESS_ERROR,      /* an item failed; MESSAGE says why */
+	CF_PROGRESS_DONE        /* the run ended; is_ok says how */
+} cf_progress_kind;
+
+/*
+ * One progress report: a snapshot of the run's counters. Strings are valid
+ * during the callback only. Counts that are not known are -1, and so are
+ * percentages, rates and ETAs that cannot be computed yet.
+ */
 typedef struct cf_progress {
-	const char *phase;  /* "parse", "apply", "seeds", "migrate", "sync", ... */
-	const char *item;   /* current file, migration or table; may be NULL */
-	long done;          /* units done in this phase */
-	long total;         /* units in this phase, -1 when unknown */
-	long long rows;     /* rows moved so far for ITEM, when relevant */
-	long long bytes;    /* bytes moved so far for ITEM, when relevant */
-	double elapsed_s;   /* since the phase began */
-	bool finished;      /* the phase (or ITEM) just ended */
+	const char *phase;      /* the current phase of ITEM, else of the run; may be NULL */
+	const char *item;       /* the table, file or migration reported on; NULL: the run */
+	long done;              /* items finished in the run */
+	long total;             /* items in the run */
+	long long rows;         /* rows moved so far for ITEM (for the run when ITEM is NULL) */
+	long long bytes;        /* bytes moved so far, likewise */
+	double elapsed_s;       /* since the run began */
+	bool finished;          /* kind is ITEM_DONE or DONE */
+
+	cf_progress_kind kind;
+	const char *run_id;     /* one id per run (a sync's run_id) */
+	const char *medium;     /* "build", "migrate", "sync", "s2s" */
+	const char *unit;       /* what the units count: "rows", "ranges", "statements", "migrations" */
+	const char *item_kind;  /* "table", "file", "migration" */
+	long long units_done;   /* in the run, including units done by an earlier run */
+	long long units_total;  /* the planner's total (sync: estimated rows) */
+	double percent;         /* of the run, 0-100 */
+	double rate;            /* units per second, over this run's work */
+	double rows_per_s;      /* rows per second, over this run's work */
+	double eta_s;           /* seconds left in the run */
+	long long run_rows;     /* rows moved in the run */
+	long long run_bytes;    /* bytes moved in the run */
+	long phase_done;        /* steps of the run's phase done, e.g. constraints validated */
+	long phase_total;       /* steps in the run's phase */
+
+	long long item_done;    /* ITEM's units done */
+	long long item_total;   /* ITEM's units */
+	double item_percent;
+	double item_rate;       /* ITEM's units per second */
+	double item_eta_s;
+	double item_elapsed_s;
+
+	int attempt;            /* RETRY: the attempt about to run (2 = the first retry) */
+	int max_attempts;       /* RETRY: attempts allowed in all */
+	double delay_s;         /* RETRY: the wait before it */
+	const char *message;    /* RETRY, ERROR: why */
+	bool is_ok;             /* ITEM_DONE, DONE: success */
 } cf_progress;
 
 typedef void (*cf_progress_fn)(void *ud, const cf_progress *p);
-/* Sets the progress callback; NULL disables it. Same threading as the logger. */
+/* Sets the progress callback; NULL disables it. Same threading as the logger:
+ * reports may come from worker threads and from the run's one-second
+ * heartbeat thread, never concurrently. docs/events.md describes the reports. */
 void cf_ctx_set_progress(cf_ctx *ctx, cf_progress_fn fn, void *ud);
 
 /*

@@ -17,6 +17,7 @@
 #include "error.h"
 #include "hash.h"
 #include "pg.h"
+#include "progress.h"
 #include "sqlparse.h"
 
 #include <stdbool.h>
@@ -122,7 +123,8 @@ const bcopyblk *bcopy_of(const bfile *f, const cf_stmt *st);
  * file in build order is recorded on ctx and every file's own error is kept
  * in its err field.
  */
-cf_status bload(cf_ctx *ctx, bset *s, bool need_scripts, const bcache *cache);
+cf_status bload(cf_ctx *ctx, bset *s, bool need_scripts, const bcache *cache,
+                cf_prog *prog);
 
 /* The schema hash: SHA-256 over relpath NUL content NUL per file, in order. */
 void bhash(const bset *s, char out[CF_SHA256_HEX_LEN + 1]);
@@ -180,6 +182,7 @@ typedef struct bapply_opts {
 	cf_status sql_error;      /* what a server error in a file becomes */
 	const char *phase_schema; /* progress phase names */
 	const char *phase_seeds;
+	cf_prog *prog;            /* progress: files are items, statements units; or NULL */
 } bapply_opts;
 
 /*
@@ -223,19 +226,5 @@ cf_status btemplate_drop_stale(cf_ctx *ctx, cf_pg *admin, const char *target, co
                                size_t *n);
 /* Drops database NAME (a template or not) if it exists. */
 cf_status bdb_drop(cf_ctx *ctx, cf_pg *admin, const char *name);
-
-/* ---- progress helpers (build.c) ------------------------------------------------ */
-
-typedef struct bprogress {
-	cf_ctx *ctx;
-	const char *phase;
-	long total;
-	double t0, last;
-} bprogress;
-
-void bprogress_begin(bprogress *p, cf_ctx *ctx, const char *phase, long total);
-/* Emits at most every 100 ms. */
-void bprogress_step(bprogress *p, long done, const char *item);
-void bprogress_end(bprogress *p, long done);
 
 #endif

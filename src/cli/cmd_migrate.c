@@ -177,11 +177,11 @@ static void cli_migrate_text(cli *c, const cf_migrate_result *r, cf_status st)
 
 cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st)
 {
-	if (c->format == CLI_JSON)
+	if (cli_wants_json(c))
 		cli_migrate_json(c, r, st);
-	else if (c->format == CLI_CSV && strcmp(r->action, "status") == 0)
+	if (c->format == CLI_CSV && strcmp(r->action, "status") == 0)
 		csv_status(r);
-	else
+	else if (c->format != CLI_JSON)
 		cli_migrate_text(c, r, st);
 	cf_migrate_result_free(r);
 	return st;

@@ -399,11 +399,11 @@ cf_status cmd_s2s(cli *c, int argc, char **argv)
 		cf_s2s_setup, cf_s2s_analyze, cf_s2s_migrate, cf_s2s_verify, cf_s2s_cleanup};
 	cf_s2s_result *r = NULL;
 	st = fns[a](c->ctx, &args.o, &r);
-	if (r && c->format == CLI_JSON)
+	if (r && cli_wants_json(c))
 		render_json(c, r, st);
-	else if (r && c->format == CLI_CSV && !st)
+	if (r && c->format == CLI_CSV && !st)
 		csv_analyze(r);
-	else if (r)
+	else if (r && c->format != CLI_JSON)
 		render_text(c, r, st);
 	cf_s2s_result_free(r);
 done:

@@ -81,9 +81,9 @@ cf_status cmd_seed(cli *c, int argc, char **argv)
 		return st;
 	cf_seed_result *r = NULL;
 	st = cf_seed_apply(c->ctx, &o, &r);
-	if (c->format == CLI_JSON) {
+	if (cli_wants_json(c))
 		seed_json(c, r, st);
-	} else if (!c->is_quiet && (!st || r->n_applied)) {
+	if (c->format != CLI_JSON && !c->is_quiet && (!st || r->n_applied)) {
 		fprintf(stderr, "confiture: %s%s%s (%.2fs)\n", st ? "" : cli_color(c, "ok"),
 		        st ? "" : r->message, cli_color(c, "reset"), r->duration_s);
 	}

@@ -104,7 +104,8 @@ static cf_status cmd_version(cli *c, int argc, char **argv);
 	"                           github where it is findings (lint, check)\n"          \
 	"  -q, --quiet              only errors and warnings on stderr\n"                 \
 	"  -v, --verbose            debug messages on stderr\n"                           \
-	"      --no-color           no color (also when NO_COLOR is set)\n"
+	"      --no-color           no color (also when NO_COLOR is set)\n"                \
+	"      --events TARGET      JSON Lines progress events to a file, - (stdout) or fd:N\n"
 
 static const cli_command COMMANDS[] = {
 	/* -- medium 1: build -- */
@@ -629,6 +630,7 @@ static const struct option GLOBALS[] = {
 	{"verbose", no_argument, 0, 'v'},       {"no-color", no_argument, 0, 0},
 	{"version", no_argument, 0, 0},         {"exit-codes", no_argument, 0, 0},
 	{"exit-codes-json", no_argument, 0, 0}, {"help", no_argument, 0, 'h'},
+	{"events", required_argument, 0, 0},
 	{0, 0, 0, 0},
 };
 
@@ -665,6 +667,8 @@ static void set_global(cli *c, globals *g, const struct option *o, const char *v
 		g->want_exit_codes = true;
 	else if (strcmp(o->name, "exit-codes-json") == 0)
 		g->want_exit_codes_json = true;
+	else if (strcmp(o->name, "events") == 0)
+		c->events_target = val;
 }
 
 /* Matches ARG against the globals; returns how many argv slots it used (0: not global). */
@@ -848,10 +852,15 @@ int main(int argc, char **argv)
 	c.is_tty = isatty(2);
 	c.has_color = c.is_tty && !g.want_no_color && !getenv("NO_COLOR");
 	cf_ctx_set_logger(c.ctx, cli_logger, &c);
-	if (c.is_tty && !c.is_quiet)
+	if (!st && c.events_target)
+		st = cli_events_open(&c, c.events_target);
+	cli_progress_setup(&c);
+	if (c.bars || c.events)
 		cf_ctx_set_progress(c.ctx, cli_progress, &c);
 	if (!st && (g.want_exit_codes || g.want_exit_codes_json)) {
 		int code = print_exit_codes(g.want_exit_codes_json || c.format == CLI_JSON);
+		cli_events_finish(&c, CF_OK);
+		cli_progress_release(&c);
 		cli_release(&c);
 		return code;
 	}
@@ -865,6 +874,8 @@ int main(int argc, char **argv)
 		cli_json_emit(&c, st);
 	else if (st && cf_last_error_info(c.ctx))
 		cli_print_error(&c, st);
+	cli_events_finish(&c, st);
+	cli_progress_release(&c);
 	int code = cli_exit_code(st);
 	fflush(stdout);
 	cli_release(&c);
