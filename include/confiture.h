@@ -447,8 +447,11 @@ typedef struct cf_build_result {
  * cluster by default) in one transaction (build.transaction); a server error
  * rolls it back and is CF_ERR_SCHEMA at the file's line and column, with
  * SQLSTATE, detail and hint. --recreate and --template against a protected
- * environment (or one whose URL is that of a protected environment) are
- * CF_ERR_VALIDATION before anything is touched. The output file is written
+ * database are CF_ERR_VALIDATION before anything is touched: one whose
+ * environment says protected: true, or whose server reports the identity
+ * (system identifier, port, database) of a protected environment's; a
+ * protected environment that cannot be reached to show the difference
+ * refuses too. The output file is written
  * atomically, after everything else succeeded. Fires before_build,
  * after_build, and on_error on failure. *OUT is filled on success and
  * failure alike; free it with cf_build_result_free.
@@ -461,6 +464,7 @@ typedef struct cf_seed_options {
 	bool is_sequential;      /* each file in its own savepoint (or also seed.execution_mode) */
 	bool is_continue_on_error; /* with sequential: report a failing file, go on (or also
 	                              seed.continue_on_error) */
+	bool is_production_ok;   /* allowed on a protected database (--yes-i-mean-production) */
 } cf_seed_options;
 
 typedef struct cf_seed_file {
@@ -492,8 +496,10 @@ typedef struct cf_seed_result {
  * of its own with seed.transaction_mode: transaction), and with
  * continue_on_error a failing file is rolled back, reported in errors, and
  * the others go on. A failed file makes the status CF_ERR_SQL, with the
- * error at its file:line:column. OPTS may be NULL. *OUT is filled on success
- * and failure alike; free it with cf_seed_result_free.
+ * error at its file:line:column. On a protected database (see build's
+ * protection) nothing runs unless OPTS->is_production_ok: CF_ERR_VALIDATION.
+ * OPTS may be NULL. *OUT is filled on success and failure alike; free it
+ * with cf_seed_result_free.
  */
 cf_status cf_seed_apply(cf_ctx *ctx, const cf_seed_options *opts, cf_seed_result **out);
 void cf_seed_result_free(cf_seed_result *r);
@@ -546,6 +552,8 @@ typedef struct cf_migrate_opts {
 	const char *against;    /* preflight: ENV|URL to replay pending migrations on */
 	bool fix;               /* verify-checksums: rewrite stored checksums */
 	bool offline;           /* status: list files only, never connect */
+	bool is_production_ok;  /* down, down-to: allowed on a protected database
+	                           (--yes-i-mean-production) */
 } cf_migrate_opts;
 
 typedef struct cf_migrate_result {
@@ -609,7 +617,9 @@ cf_status cf_migrate_up(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_res
  * Rolls back the newest OPTS->steps applied migrations (default 1), each
  * .down.sql in a transaction with its ledger row deleted. The whole plan is
  * checked first: a missing .down.sql gives CF_ERR_IRREVERSIBLE with nothing
- * rolled back.
+ * rolled back. On a protected database (its environment says protected:
+ * true, or the server's identity is that of a protected environment) only
+ * a dry run is allowed, unless OPTS->is_production_ok: CF_ERR_VALIDATION.
  */
 cf_status cf_migrate_down(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out);
 
@@ -617,7 +627,7 @@ cf_status cf_migrate_down(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_r
  * Rolls back every applied migration newer than OPTS->version, checking the
  * whole plan first (CF_ERR_IRREVERSIBLE when a .down.sql is missing). An
  * unknown version is CF_ERR_SQL; the version already current is CF_OK with
- * nothing done.
+ * nothing done. Protected databases as for cf_migrate_down.
  */
 cf_status cf_migrate_down_to(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out);
 
@@ -830,6 +840,8 @@ typedef struct cf_s2s_opts {
 	bool is_restart;             /* migrate: truncate the target tables first */
 	bool is_upsert;              /* migrate: ON CONFLICT (pk) DO UPDATE catch-up pass */
 	bool is_skip_import;         /* setup: server and user mapping only */
+	bool is_production_ok;       /* cleanup: allowed on a protected database
+	                                (--yes-i-mean-production) */
 } cf_s2s_opts;
 
 /* One column pair as analyze sees it. */
@@ -964,7 +976,8 @@ cf_status cf_s2s_verify(cf_ctx *ctx, const cf_s2s_opts *opts, cf_s2s_result **ou
 /*
  * Drops the staging schema (with the progress tables), the user mapping and
  * the foreign server, and postgres_fdw itself when setup created it and
- * nothing else uses it. Idempotent.
+ * nothing else uses it. Idempotent. On a protected target, CF_ERR_VALIDATION
+ * unless OPTS->is_production_ok.
  */
 cf_status cf_s2s_cleanup(cf_ctx *ctx, const cf_s2s_opts *opts, cf_s2s_result **out);
 

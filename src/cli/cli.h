@@ -141,6 +141,15 @@ void cli_set_target(cli *c, const char *url, const char *env, bool is_protected)
 cf_status cli_load(cli *c);
 
 /*
+ * A command that writes to a database calls this first, once the project is
+ * loaded: it prints "target: user@host:port/db (env NAME, protected)" on
+ * stderr (not with -q, nor with -f json, whose envelope carries it) and
+ * records it with cli_set_target. REF is the
+ * ENV|URL the command writes to, or NULL for the selected environment.
+ */
+cf_status cli_target(cli *c, const char *ref);
+
+/*
  * getopt_long wrapper: returns the option character, -1 at the first operand
  * or the end, or '?' after recording a usage error (unknown option, missing
  * argument) with a hint. OPTS must include {"help", no_argument, 0, 'h'}
@@ -149,6 +158,8 @@ cf_status cli_load(cli *c);
  * increment optind and call again (see cmd_init.c).
  */
 int cli_getopt(cli *c, int argc, char **argv, const char *shortopts, const struct option *opts);
+/* Records the usage error of "-h NEXT" (help is not a host); CF_ERR_USAGE. */
+cf_status cli_help_host(cli *c, const char *next);
 /* Records a usage error with the one-line hint; returns CF_ERR_USAGE. */
 cf_status cli_usage(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the help of the current command to stdout; returns CF_OK. */
