@@ -114,6 +114,8 @@ cf_status cmd_migrate(cli *c, int argc, char **argv);
 cf_status cmd_verify_checksums(cli *c, int argc, char **argv);
 /* Prints a migrate result (text, json, or csv for status), frees it, returns ST. */
 cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st);
+/* lint (src/lint) */
+cf_status cmd_lint(cli *c, int argc, char **argv);
 /* medium 3: sync */
 cf_status cmd_sync(cli *c, int argc, char **argv);
 /* medium 4: s2s */
