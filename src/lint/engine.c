@@ -202,14 +202,20 @@ static void comment_ignore(lint_file *f, const cf_sql_span *c)
 		if (!starts_word(p, end, KEYS[k].word))
 			continue;
 		size_t stmt = KEYS[k].is_file ? SIZE_MAX : stmt_for(f->t, c->start);
-		if (!KEYS[k].is_file && stmt == SIZE_MAX)
-			return; /* nothing follows */
-		f->ignores = cf_realloc(f->ignores, (f->n_ignores + 1) * sizeof(lint_ignore));
-		lint_ignore *ig = &f->ignores[f->n_ignores++];
-		ig->stmt = stmt;
-		cf_strv_init(&ig->rules);
 		size_t at_stmt = stmt == SIZE_MAX ? stmt_for(f->t, c->start) : stmt;
-		ignore_names(f, p + strlen(KEYS[k].word), end, at_stmt, &ig->rules);
+		if (at_stmt == SIZE_MAX)
+			return; /* nothing follows */
+		const char *names = p + strlen(KEYS[k].word);
+		cf_strv rules;
+		cf_strv_init(&rules);
+		ignore_names(f, names, end, at_stmt, &rules);
+		/* Only unknown names: ignore nothing rather than everything. */
+		if (rules.n == 0 && skip_space(names, end) < end && *skip_space(names, end) != '-') {
+			cf_strv_release(&rules);
+			return;
+		}
+		f->ignores = cf_realloc(f->ignores, (f->n_ignores + 1) * sizeof(lint_ignore));
+		f->ignores[f->n_ignores++] = (lint_ignore){stmt, rules};
 		return;
 	}
 }
