@@ -433,8 +433,8 @@ void lint_domains(lint_file *f)
 			const PgQuery__CreateDomainStmt *d = n->create_domain_stmt;
 			for (size_t i = 0; i < d->n_constraints; i++) {
 				const PgQuery__Constraint *c = lint_constraint(d->constraints[i]);
-				/* NOT NULL and NULL are constraints to the parser, not to Squawk. */
-				if (c && c->contype != PG_QUERY__CONSTR_TYPE__CONSTR_NOTNULL &&
+				/* DEFAULT and NULL are clauses, not constraints (Squawk counts them). */
+				if (c && c->contype != PG_QUERY__CONSTR_TYPE__CONSTR_DEFAULT &&
 				    c->contype != PG_QUERY__CONSTR_TYPE__CONSTR_NULL) {
 					lint_report(f, "ban-create-domain-with-constraint", c->location, NULL,
 					            "%s", msg);

@@ -212,6 +212,18 @@ static bool drop_guarded_kind(const PgQuery__DropStmt *d)
 	       d->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_TYPE;
 }
 
+/* Is N an ALTER TABLE written as RENAME or SET SCHEMA? */
+static bool alters_table(const PgQuery__Node *n)
+{
+	if (n->node_case == PG_QUERY__NODE__NODE_ALTER_OBJECT_SCHEMA_STMT)
+		return n->alter_object_schema_stmt->object_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE;
+	const PgQuery__RenameStmt *r = n->rename_stmt;
+	return r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE ||
+	       r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABCONSTRAINT ||
+	       (r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_COLUMN &&
+	        r->relation_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE);
+}
+
 void lint_prefer_robust_stmts(lint_file *f)
 {
 	robust_state st;
@@ -224,6 +236,12 @@ void lint_prefer_robust_stmts(lint_file *f)
 		case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
 			if (n->alter_table_stmt->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE)
 				robust_alter(f, n->alter_table_stmt, &st);
+			break;
+		case PG_QUERY__NODE__NODE_RENAME_STMT:
+		case PG_QUERY__NODE__NODE_ALTER_OBJECT_SCHEMA_STMT:
+			/* ALTER TABLE ... RENAME / SET SCHEMA: table actions too. */
+			if (alters_table(n) && !in_tx)
+				lint_report(f, "prefer-robust-stmts", -1, NULL, "%s", MISSING_TX);
 			break;
 		case PG_QUERY__NODE__NODE_INDEX_STMT: {
 			const PgQuery__IndexStmt *ix = n->index_stmt;

@@ -185,6 +185,8 @@ static int stmt_lock(const PgQuery__Node *n)
 		return has_concurrent_param(n->reindex_stmt->params, n->reindex_stmt->n_params) ? L_SUX
 		                                                                                : L_AX;
 	case PG_QUERY__NODE__NODE_TRUNCATE_STMT: return L_AX;
+	case PG_QUERY__NODE__NODE_RENAME_STMT: return L_AX;
+	case PG_QUERY__NODE__NODE_ALTER_OBJECT_SCHEMA_STMT: return L_AX;
 	case PG_QUERY__NODE__NODE_VACUUM_STMT: return vacuum_full(n->vacuum_stmt) ? L_AX : L_SUX;
 	default: return L_NONE;
 	}
