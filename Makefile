@@ -50,7 +50,8 @@ TEST_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%) $(INTG_SRC:tests/%.c=$(BUILD)
 
 # The Debian packages the project needs to build, test and benchmark.
 DEB_PKGS := gcc make pkg-config valgrind libpq-dev libpg-query-dev libprotobuf-c-dev libssl-dev \
-            libyaml-dev libsodium-dev postgresql-15 postgresql-client-15 jq
+            libyaml-dev libsodium-dev postgresql-15 postgresql-client-15 jq \
+            python3-jsonschema
 
 .PHONY: all deps test test-unit install uninstall clean demo tests-bin
 all: confiture libconfiture.a libconfiture.so

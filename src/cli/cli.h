@@ -116,6 +116,10 @@ cf_status cmd_verify_checksums(cli *c, int argc, char **argv);
 cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st);
 /* lint (src/lint) */
 cf_status cmd_lint(cli *c, int argc, char **argv);
+/* Lints the pending migrations for migrate up --dry-run and preflight:
+ * prints the findings as warnings, and returns BLOCKED when lint.block_on
+ * says they stop migrate (CF_OK otherwise). */
+cf_status cli_lint_gate(cli *c, cf_status blocked);
 /* medium 3: sync */
 cf_status cmd_sync(cli *c, int argc, char **argv);
 /* medium 4: s2s */

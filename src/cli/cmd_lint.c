@@ -202,3 +202,34 @@ cf_status cmd_lint(cli *c, int argc, char **argv)
 	cf_strv_release(&a.paths);
 	return st;
 }
+
+cf_status cli_lint_gate(cli *c, cf_status blocked)
+{
+	cf_lint_result *r = NULL;
+	cf_status st = cf_lint(c->ctx, NULL, &r);
+	if (st != CF_OK && st != CF_ERR_CHECK) {
+		cf_lint_result_free(r);
+		return st;
+	}
+	for (size_t i = 0; i < r->n_findings; i++) {
+		const cf_lint_finding *f = &r->findings[i];
+		const char *sev = f->severity == CF_LINT_ERROR ? "error" : "warning";
+		if (f->severity == CF_LINT_INFO && !c->is_verbose)
+			continue;
+		fprintf(stderr, "confiture: %swarning:%s lint %s:%d:%d: %s %s: %s\n",
+		        cli_color(c, "warn"), cli_color(c, "reset"), f->file, f->line, f->column, sev,
+		        f->rule, f->message);
+	}
+	st = CF_OK;
+	if (r->is_blocking) {
+		st = cf_error_set(c->ctx, blocked, "lint found %zu error%s and %zu warning%s in the "
+		                                   "pending migrations",
+		                  r->n_error_findings, r->n_error_findings == 1 ? "" : "s",
+		                  r->n_warning_findings, r->n_warning_findings == 1 ? "" : "s");
+		cf_error_hint(c->ctx, "lint.block_on stops migrate on them: fix them, mark the "
+		                      "deliberate ones with -- confiture:lint-ignore RULE, or see "
+		                      "confiture lint.");
+	}
+	cf_lint_result_free(r);
+	return st;
+}
