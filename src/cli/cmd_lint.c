@@ -185,12 +185,8 @@ cf_status cmd_lint(cli *c, int argc, char **argv)
 	} else if (!st && a.list_rules) {
 		st = list_rules(c);
 	} else if (!st) {
+		/* Outside any project this loads the defaults: plain files lint too. */
 		st = cli_load(c);
-		/* Plain .sql files lint without a project. */
-		if (st && a.paths.n) {
-			cf_ctx_clear_error(c->ctx);
-			st = CF_OK;
-		}
 		cf_lint_result *r = NULL;
 		if (!st) {
 			st = cf_lint(c->ctx, &a.o, &r);
