@@ -48,7 +48,6 @@ static void render_json(cli *c, const cf_lint_result *r, const cli_finding *v, c
 	cli_json_begin(c, &j, &b, st == CF_OK || st == CF_ERR_CHECK);
 	cf_json_kv_str(&j, "scope", r->scope);
 	cf_json_kv_str(&j, "message", r->message);
-	cf_json_kv_num(&j, "duration_s", r->duration_s);
 	cf_json_kv_int(&j, "pg_version", r->pg_version);
 	cf_json_kv_str(&j, "pg_version_from", r->pg_version_from);
 	cf_json_kv_strs(&j, "files", r->files, r->n_files);
@@ -129,18 +128,20 @@ static cf_status list_rules(cli *c)
 	return CF_OK;
 }
 
+static const struct option OPTIONS[] = {
+	{"help", no_argument, 0, 'h'},          {"all", no_argument, 0, 'A'},
+	{"schema", no_argument, 0, 'S'},        {"pg-version", required_argument, 0, 'V'},
+	{"select", required_argument, 0, 's'},  {"ignore", required_argument, 0, 'i'},
+	{"exclude", required_argument, 0, 'i'}, {"assume-in-transaction", no_argument, 0, 'T'},
+	{"offline", no_argument, 0, 'O'},       {"list-rules", no_argument, 0, 'L'},
+	{0, 0, 0, 0}};
+const cli_opts cli_lint_opts = {"h", OPTIONS};
+
 static cf_status parse_args(cli *c, int argc, char **argv, lint_args *a)
 {
-	static const struct option opts[] = {
-		{"help", no_argument, 0, 'h'},          {"all", no_argument, 0, 'A'},
-		{"schema", no_argument, 0, 'S'},        {"pg-version", required_argument, 0, 'V'},
-		{"select", required_argument, 0, 's'},  {"ignore", required_argument, 0, 'i'},
-		{"exclude", required_argument, 0, 'i'}, {"assume-in-transaction", no_argument, 0, 'T'},
-		{"offline", no_argument, 0, 'O'},       {"list-rules", no_argument, 0, 'L'},
-		{0, 0, 0, 0}};
 	a->o.assume_in_transaction = -1;
 	for (;;) {
-		int ch = cli_getopt(c, argc, argv, "h", opts);
+		int ch = cli_getopt(c, argc, argv, cli_lint_opts.shortopts, cli_lint_opts.longopts);
 		if (ch == -1) {
 			if (optind >= argc)
 				break;

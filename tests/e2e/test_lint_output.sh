@@ -67,7 +67,7 @@ fi
 
 run cf -f sarif doctor
 expect_rc 2 "sarif with a command that has no findings: usage error"
-expect_err 'format "sarif" is for findings: use it with lint or check' "says so"
+expect_err 'format "sarif" is not available for "doctor"' "says so"
 
 run cf lint missing.sql
 expect_rc 5 "a missing path exits 5"
