@@ -401,7 +401,9 @@ static char *format_list(unsigned set)
 	for (size_t i = 0; i < names.n; i++)
 		cf_buf_printf(&b, "%s%s", i == 0 ? "" : i + 1 == names.n ? " or " : ", ", names.v[i]);
 	cf_strv_release(&names);
-	return cf_buf_detach(&b);
+	char *out = cf_buf_detach(&b);
+	cf_buf_release(&b); /* detach leaves B usable, with a buffer of its own */
+	return out;
 }
 
 /* The one refusal of a format a command (or its action) does not write: exit 2. */

@@ -130,7 +130,7 @@ void cli_json_end(cli *c, cf_json *j, cf_buf *b)
 	/* The members stay open ("{..."): the envelope is put around them later. */
 	cf_buf_release(&c->doc);
 	c->doc = *b;
-	cf_buf_init(b);
+	memset(b, 0, sizeof(*b)); /* moved: the caller has nothing left to release */
 	c->has_output = true;
 }
 

@@ -307,7 +307,9 @@ void lint_file_run(lint_run *run, const lint_input *in)
 	run->n_statements += t->n_stmts;
 	if (in->kind != LINT_PLAIN)
 		remember_tables(&f);
-	qsort(run->findings + first, run->n_findings - first, sizeof(cf_lint_finding), finding_cmp);
+	if (run->n_findings > first)
+		qsort(run->findings + first, run->n_findings - first, sizeof(cf_lint_finding),
+		      finding_cmp);
 	for (size_t i = 0; i < f.n_ignores; i++)
 		cf_strv_release(&f.ignores[i].rules);
 	free(f.ignores);

@@ -34,7 +34,9 @@ char *lint_join_names(PgQuery__Node *const *items, size_t n)
 			cf_buf_putc(&b, '.');
 		cf_buf_puts(&b, items[i]->string->sval);
 	}
-	return cf_buf_detach(&b);
+	char *out = cf_buf_detach(&b);
+	cf_buf_release(&b); /* detach leaves a fresh buffer behind */
+	return out;
 }
 
 const char *lint_type_name(const PgQuery__TypeName *t)
