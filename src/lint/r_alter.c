@@ -97,15 +97,17 @@ void lint_adding_field_with_default(lint_file *f)
 	}
 }
 
-static bool is_fk(const PgQuery__Constraint *c)
-{
-	return c && c->contype == PG_QUERY__CONSTR_TYPE__CONSTR_FOREIGN;
-}
+static const char *rule_lock(PgQuery__ConstrType contype);
 
-void lint_adding_foreign_key_constraint(lint_file *f)
+/*
+ * Reports RULE for each constraint of CONTYPE that ALTER TABLE adds to an
+ * existing table: table constraints unless SAFE says they avoid the lock,
+ * and constraints written inline in ADD COLUMN (which never can).
+ */
+static void added_constraints(lint_file *f, PgQuery__ConstrType contype, const char *rule,
+                              bool (*safe)(const PgQuery__Constraint *), const char *help,
+                              const char *what)
 {
-	static const char *help = "Add `NOT VALID` to the constraint in one transaction and then "
-	                          "VALIDATE the constraint in a separate transaction.";
 	for (f->cur = 0; f->cur < f->t->n_stmts; f->cur++) {
 		const PgQuery__AlterTableStmt *a = alter_table(f, f->cur);
 		if (!a || !a->relation)
@@ -114,21 +116,41 @@ void lint_adding_foreign_key_constraint(lint_file *f)
 		for (size_t k = 0; k < a->n_cmds; k++) {
 			const PgQuery__AlterTableCmd *c = cmd_at(a, k);
 			const PgQuery__Constraint *con = added_constraint(c);
-			if (is_fk(con) && !con->skip_validation && !is_new)
-				lint_report(f, "adding-foreign-key-constraint", con->location, help,
-				            "Adding a foreign key to \"%s\" scans it under a SHARE ROW "
-				            "EXCLUSIVE lock on both tables, which blocks writes to each.",
-				            a->relation->relname);
+			if (con && con->contype == contype && !safe(con) && !is_new)
+				lint_report(f, rule, con->location, help, "Adding %s to \"%s\" %s", what,
+				            a->relation->relname, rule_lock(contype));
 			const PgQuery__ColumnDef *cd = added_column(c);
-			for (size_t j = 0; cd && j < cd->n_constraints; j++)
-				if (is_fk(lint_constraint(cd->constraints[j])))
-					lint_report(f, "adding-foreign-key-constraint",
-					            lint_constraint(cd->constraints[j])->location, help,
-					            "Adding a foreign key to \"%s\" scans it under a SHARE ROW "
-					            "EXCLUSIVE lock on both tables, which blocks writes to each.",
-					            a->relation->relname);
+			for (size_t j = 0; cd && j < cd->n_constraints; j++) {
+				const PgQuery__Constraint *cc = lint_constraint(cd->constraints[j]);
+				if (cc && cc->contype == contype)
+					lint_report(f, rule, cc->location, help, "Adding %s to \"%s\" %s", what,
+					            a->relation->relname, rule_lock(contype));
+			}
 		}
 	}
+}
+
+static const char *rule_lock(PgQuery__ConstrType contype)
+{
+	return contype == PG_QUERY__CONSTR_TYPE__CONSTR_FOREIGN
+	           ? "scans it under a SHARE ROW EXCLUSIVE lock on both tables, which blocks "
+	             "writes to each."
+	           : "takes an ACCESS EXCLUSIVE lock that blocks reads and writes while its index "
+	             "is built.";
+}
+
+static bool not_valid(const PgQuery__Constraint *c)
+{
+	return c->skip_validation;
+}
+
+void lint_adding_foreign_key_constraint(lint_file *f)
+{
+	added_constraints(f, PG_QUERY__CONSTR_TYPE__CONSTR_FOREIGN, "adding-foreign-key-constraint",
+	                  not_valid,
+	                  "Add `NOT VALID` to the constraint in one transaction and then VALIDATE the "
+	                  "constraint in a separate transaction.",
+	                  "a foreign key");
 }
 
 /* "col IS NOT NULL" of a CHECK: the column, or NULL. */
@@ -349,31 +371,17 @@ void lint_constraint_missing_not_valid(lint_file *f)
 	}
 }
 
+static bool using_index(const PgQuery__Constraint *c)
+{
+	return c->indexname && *c->indexname;
+}
+
 void lint_disallowed_unique_constraint(lint_file *f)
 {
-	static const char *help =
-		"Create an index `CONCURRENTLY` and create the constraint using the index.";
-	static const char *msg = "Adding a `UNIQUE` constraint takes an ACCESS EXCLUSIVE lock that "
-	                         "blocks reads and writes while its index is built.";
-	for (f->cur = 0; f->cur < f->t->n_stmts; f->cur++) {
-		const PgQuery__AlterTableStmt *a = alter_table(f, f->cur);
-		if (!a || !a->relation)
-			continue;
-		bool is_new = lint_table_is_new(f, a->relation->relname);
-		for (size_t k = 0; k < a->n_cmds; k++) {
-			const PgQuery__AlterTableCmd *c = cmd_at(a, k);
-			const PgQuery__Constraint *con = added_constraint(c);
-			if (con && con->contype == PG_QUERY__CONSTR_TYPE__CONSTR_UNIQUE &&
-			    !(con->indexname && *con->indexname) && !is_new)
-				lint_report(f, "disallowed-unique-constraint", con->location, help, "%s", msg);
-			const PgQuery__ColumnDef *cd = added_column(c);
-			for (size_t j = 0; cd && j < cd->n_constraints; j++) {
-				const PgQuery__Constraint *cc = lint_constraint(cd->constraints[j]);
-				if (cc && cc->contype == PG_QUERY__CONSTR_TYPE__CONSTR_UNIQUE)
-					lint_report(f, "disallowed-unique-constraint", cc->location, help, "%s", msg);
-			}
-		}
-	}
+	added_constraints(f, PG_QUERY__CONSTR_TYPE__CONSTR_UNIQUE, "disallowed-unique-constraint",
+	                  using_index,
+	                  "Create an index `CONCURRENTLY` and create the constraint using the index.",
+	                  "a `UNIQUE` constraint");
 }
 
 void lint_renaming(lint_file *f)
