@@ -177,11 +177,11 @@ static void cli_migrate_text(cli *c, const cf_migrate_result *r, cf_status st)
 
 cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st)
 {
-	if (c->format == CLI_JSON)
+	if (cli_wants_json(c))
 		cli_migrate_json(c, r, st);
-	else if (c->format == CLI_CSV && strcmp(r->action, "status") == 0)
+	if (c->format == CLI_CSV && strcmp(r->action, "status") == 0)
 		csv_status(r);
-	else
+	else if (c->format != CLI_JSON)
 		cli_migrate_text(c, r, st);
 	cf_migrate_result_free(r);
 	return st;
@@ -191,7 +191,8 @@ cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st)
 
 enum {
 	O_TARGET = 256, O_DRY_RUN, O_DRY_RUN_EXECUTE, O_LOCK_TIMEOUT, O_NO_LOCK, O_ON_MISMATCH,
-	O_THROUGH, O_FROM_DB, O_IMPORT, O_AGAINST, O_VERSION_ID, O_OFFLINE, O_FIX
+	O_THROUGH, O_FROM_DB, O_IMPORT, O_AGAINST, O_VERSION_ID, O_OFFLINE, O_FIX,
+	O_PRODUCTION_OK
 };
 
 /* The actions, for the parser, the command table and completion. */
@@ -199,8 +200,8 @@ const cli_action cli_migrate_actions[] = {
 	{"status", "offline", CLI_V_NONE, CLI_FMTS_TABLE, NULL},
 	{"up", "target dry-run dry-run-execute lock-timeout no-lock on-checksum-mismatch",
 	 CLI_V_NONE, 0, NULL},
-	{"down", "steps dry-run lock-timeout no-lock", CLI_V_NONE, 0, NULL},
-	{"down-to", "dry-run lock-timeout no-lock", CLI_V_VERSION, 0, NULL},
+	{"down", "steps dry-run lock-timeout no-lock yes-i-mean-production", CLI_V_NONE, 0, NULL},
+	{"down-to", "dry-run lock-timeout no-lock yes-i-mean-production", CLI_V_VERSION, 0, NULL},
 	{"current", "", CLI_V_NONE, 0, NULL},
 	{"generate", "version-id", CLI_V_NONE, 0, NULL},
 	{"baseline", "through from-db import dry-run lock-timeout no-lock", CLI_V_NONE, 0, NULL},
@@ -241,10 +242,22 @@ static const struct option OPTS[] = {
 	{"version-id", required_argument, 0, O_VERSION_ID},
 	{"offline", no_argument, 0, O_OFFLINE},
 	{"fix", no_argument, 0, O_FIX},
+	{"yes-i-mean-production", no_argument, 0, O_PRODUCTION_OK},
 	{0, 0, 0, 0},
 };
 
 const cli_opts cli_migrate_opts = {"hn:", OPTS};
+
+/* The actions that write to the database (dry runs included: the plan is
+ * made against the same database). */
+static bool writes(const cli_action *a)
+{
+	static const char *const names[] = {"up", "down", "down-to", "baseline"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (strcmp(a->name, names[i]) == 0)
+			return true;
+	return false;
+}
 
 static const char *opt_name(int ch)
 {
@@ -273,6 +286,7 @@ static cf_status set_opt(cli *c, const cli_action *a, int ch, cf_migrate_opts *o
 	case O_VERSION_ID: o->version = optarg; break;
 	case O_OFFLINE: o->offline = true; break;
 	case O_FIX: o->fix = true; break;
+	case O_PRODUCTION_OK: o->is_production_ok = true; break;
 	case 'n':
 		st = cli_parse_long(c, "--steps", optarg, &v);
 		if (!st && v == 0)
@@ -346,6 +360,8 @@ cf_status cmd_migrate(cli *c, int argc, char **argv)
 	if (argc < 2)
 		return cli_usage(c, "missing action (status, up, down, down-to, current, generate, "
 		                    "baseline, verify or preflight)");
+	if (strcmp(argv[1], "-h") == 0 && argc > 2)
+		return cli_help_host(c, argv[2]);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0)
 		return cli_help(c);
@@ -371,6 +387,8 @@ cf_status cmd_migrate(cli *c, int argc, char **argv)
 	if (st || is_help)
 		return st;
 	st = cli_load(c);
+	if (!st && writes(a))
+		st = cli_target(c, NULL);
 	if (st)
 		return st;
 	if (strcmp(a->name, "preflight") == 0 || (strcmp(a->name, "up") == 0 && o.dry_run)) {
