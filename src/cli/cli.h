@@ -259,6 +259,12 @@ cf_status cmd_lint(cli *c, int argc, char **argv);
  * prints the findings as warnings, and returns BLOCKED when lint.block_on
  * says they stop migrate (CF_OK otherwise). */
 cf_status cli_lint_gate(cli *c, cf_status blocked);
+/* A lint result's findings in the shared model (findings.h), for -f sarif or
+ * github in other commands (check); strings are borrowed from R; free() the
+ * array. */
+struct cli_finding *cli_lint_findings(const cf_lint_result *r);
+/* Every lint rule as SARIF's tool.driver.rules lists it; free() the array. */
+struct cli_rule_info *cli_lint_rule_infos(size_t *n);
 /* medium 3: sync */
 cf_status cmd_sync(cli *c, int argc, char **argv);
 /* medium 4: s2s */

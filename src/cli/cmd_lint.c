@@ -18,8 +18,7 @@ static cli_severity sev_of(cf_lint_severity s)
 	return s == CF_LINT_ERROR ? CLI_SEV_ERROR : s == CF_LINT_WARNING ? CLI_SEV_WARNING : CLI_SEV_INFO;
 }
 
-/* The result's findings in the shared model (strings borrowed from R). */
-static cli_finding *to_findings(const cf_lint_result *r)
+cli_finding *cli_lint_findings(const cf_lint_result *r)
 {
 	cli_finding *v = cf_calloc(r->n_findings ? r->n_findings : 1, sizeof(cli_finding));
 	for (size_t i = 0; i < r->n_findings; i++) {
@@ -32,7 +31,7 @@ static cli_finding *to_findings(const cf_lint_result *r)
 	return v;
 }
 
-static cli_rule_info *rule_infos(size_t *n)
+cli_rule_info *cli_lint_rule_infos(size_t *n)
 {
 	const cf_lint_rule_info *rules = cf_lint_rules(n);
 	cli_rule_info *v = cf_calloc(*n, sizeof(cli_rule_info));
@@ -75,13 +74,13 @@ static void render_text(cli *c, const cf_lint_result *r, const cli_finding *v)
 
 static cf_status render(cli *c, cf_lint_result *r, cf_status st)
 {
-	cli_finding *v = to_findings(r);
+	cli_finding *v = cli_lint_findings(r);
 	bool failed = st != CF_OK && st != CF_ERR_CHECK;
 	if (c->format == CLI_JSON) {
 		render_json(c, r, v, st);
 	} else if (!failed && c->format == CLI_SARIF) {
 		size_t n;
-		cli_rule_info *rules = rule_infos(&n);
+		cli_rule_info *rules = cli_lint_rule_infos(&n);
 		cli_tool_info tool = {"confiture", CONFITURE_VERSION, NULL, rules, n};
 		cli_findings_sarif(stdout, &tool, v, r->n_findings);
 		free(rules);
