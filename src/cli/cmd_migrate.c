@@ -401,6 +401,11 @@ cf_status cmd_migrate(cli *c, int argc, char **argv)
 		st = cli_target(c, NULL);
 	if (st)
 		return st;
+	if (strcmp(a->name, "preflight") == 0 || (strcmp(a->name, "up") == 0 && o.dry_run)) {
+		st = cli_lint_gate(c, a->name[0] == 'p' ? CF_ERR_PREFLIGHT : CF_ERR_CHECK);
+		if (st)
+			return st;
+	}
 	cf_migrate_result *r = NULL;
 	st = impl->fn(c->ctx, &o, &r);
 	return cli_migrate_render(c, r, st);
