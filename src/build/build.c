@@ -16,6 +16,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "progress.h"
+#include "protect.h"
 #include "secret.h"
 
 #include <limits.h>
@@ -287,6 +288,10 @@ static cf_status apply_build(run *R)
 	cf_status st = btarget_init(ctx, &t);
 	if (!st)
 		st = cf_pg_connect(ctx, t.admin, &admin);
+	if (!st)
+		st = bcheck_protected_server(ctx, &t, admin,
+		                             R->o->is_template ? "re-create the database from a template"
+		                                               : "re-create the database");
 	if (!st) {
 		R->r->database = cf_strdup(t.dbname);
 		st = R->o->is_template ? apply_template(R, &t, admin) : apply_recreate(R, &t, admin);
@@ -613,6 +618,10 @@ cf_status cf_seed_apply(cf_ctx *ctx, const cf_seed_options *opts, cf_seed_result
 		st = bload(ctx, &s, true, NULL, ao.prog);
 	if (!st)
 		st = cf_pg_connect_env(ctx, &pg);
+	if (!st)
+		st = cf_protect_guard_env(ctx, pg, "apply seeds", opts && opts->is_production_ok,
+		                          "Pass --yes-i-mean-production if this is the database you "
+		                          "mean.");
 	if (!st) {
 		r->database = cf_strdup(cf_pg_dbname(pg));
 		st = bapply(ctx, pg, &s, &ao, &stats);

@@ -195,8 +195,8 @@ cf_status bapply(cf_ctx *ctx, cf_pg *pg, const bset *s, const bapply_opts *o, ba
 
 /* ---- dbadmin.c ---------------------------------------------------------------------- */
 
-/* Refuses (CF_ERR_VALIDATION) when the environment, or the database its URL
- * names, is protected. WHAT names the operation for the message. */
+/* Refuses (CF_ERR_VALIDATION) when the environment is protected by its
+ * configuration: before anything connects. WHAT names the operation. */
 cf_status bcheck_protected(cf_ctx *ctx, const char *what);
 
 typedef struct btarget {
@@ -204,6 +204,11 @@ typedef struct btarget {
 	char *dbname;
 	char *admin;          /* the same server's maintenance database (a secret) */
 } btarget;
+
+/* Refuses (CF_ERR_VALIDATION) when T's database is a protected environment's
+ * by the servers' identity (cf_protect_check); ADMIN is connected to T's
+ * server. Before anything is dropped. */
+cf_status bcheck_protected_server(cf_ctx *ctx, const btarget *t, cf_pg *admin, const char *what);
 
 cf_status btarget_init(cf_ctx *ctx, btarget *t);
 void btarget_release(btarget *t);

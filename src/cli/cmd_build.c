@@ -156,6 +156,8 @@ cf_status cmd_build(cli *c, int argc, char **argv)
 		st = set_flags(c, &a);
 	if (!st)
 		st = cli_load(c);
+	if (!st && (a.o.is_apply || a.o.is_recreate || a.o.is_template))
+		st = cli_target(c, NULL);
 	if (st)
 		return st;
 	cf_build_result *r = NULL;

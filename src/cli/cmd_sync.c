@@ -673,6 +673,8 @@ cf_status cmd_sync(cli *c, int argc, char **argv)
 	cf_status st = parse_sync(c, argc, argv, &a, &help);
 	if (!st && !help)
 		st = cli_load(c);
+	if (!st && !help)
+		st = cli_target(c, a.o.to);
 	cf_sync_result *r = NULL;
 	if (!st && !help) {
 		st = cf_sync(c->ctx, &a.o, &r);

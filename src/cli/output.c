@@ -1,5 +1,6 @@
 /* output.c -- logging, progress, errors and JSON documents of the binary. */
 #include "cli.h"
+#include "dbref.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,26 @@ void cli_set_target(cli *c, const char *url, const char *env, bool is_protected)
 	cf_str_set(&c->target_url, url);
 	cf_str_set(&c->target_env, env);
 	c->target_protected = is_protected;
+}
+
+cf_status cli_target(cli *c, const char *ref)
+{
+	cf_target_desc d;
+	cf_status st = cf_target_describe(c->ctx, ref, &d);
+	if (st)
+		return st;
+	cli_set_target(c, d.where, d.env, d.is_protected);
+	/* JSON carries it in the envelope, and keeps stderr quiet. */
+	if (!c->is_quiet && c->format != CLI_JSON) {
+		cli_progress_clear(c);
+		if (d.env)
+			fprintf(stderr, "confiture: target: %s (env %s%s)\n", d.where, d.env,
+			        d.is_protected ? ", protected" : "");
+		else
+			fprintf(stderr, "confiture: target: %s\n", d.where);
+	}
+	cf_target_desc_release(&d);
+	return CF_OK;
 }
 
 void cli_json_begin(cli *c, cf_json *j, cf_buf *b, bool ok)

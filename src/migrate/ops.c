@@ -9,6 +9,7 @@
 #include "fs.h"
 #include "hooks.h"
 #include "log.h"
+#include "protect.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -716,6 +717,16 @@ static cf_status down_end(mig_op *op, cf_status st, const cf_migrate_opts *opts,
 	                  op->m.r->n_applied == 1 ? "" : "s");
 }
 
+/* A rollback loses data: on a protected database only when the user says so.
+ * A dry run writes nothing. */
+static cf_status down_allowed(mig_op *op, const cf_migrate_opts *opts)
+{
+	return cf_protect_guard_env(op->ctx, op->sess.pg, "roll back migrations",
+	                            opts->dry_run || opts->is_production_ok,
+	                            "Run with --dry-run to see the plan; pass "
+	                            "--yes-i-mean-production if this is the database you mean.");
+}
+
 cf_status cf_migrate_down(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out)
 {
 	cf_migrate_opts none = {0};
@@ -724,6 +735,8 @@ cf_status cf_migrate_down(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_r
 	cf_status st = mig_op_begin(&op, ctx, "down", out, true);
 	if (!st)
 		st = mig_op_connect(&op, NULL, !opts->dry_run, true);
+	if (!st)
+		st = down_allowed(&op, opts);
 	size_t steps = opts->steps > 0 ? (size_t)opts->steps : 1, n = 0;
 	const mig_row **rows = NULL;
 	if (!st) {
@@ -751,6 +764,8 @@ cf_status cf_migrate_down_to(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrat
 		st = cf_error_set(ctx, CF_ERR_USAGE, "down-to needs a VERSION");
 	if (!st)
 		st = mig_op_connect(&op, NULL, !opts->dry_run, true);
+	if (!st)
+		st = down_allowed(&op, opts);
 	const mig_ledger *l = &op.sess.ledger;
 	if (!st && !mig_set_find(&op.set, ver) && !mig_ledger_find(l, ver)) {
 		st = cf_error_set(ctx, CF_ERR_SQL, "unknown migration version \"%s\"", ver);

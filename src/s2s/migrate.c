@@ -268,15 +268,20 @@ done:
 
 static cf_status check_protected(s2s_run *run)
 {
-	if (!run->opts->is_restart || !run->tgt_ref.is_protected)
+	if (!run->opts->is_restart)
 		return CF_OK;
-	cf_status st = cf_error_set(run->ctx, CF_ERR_VALIDATION,
-	                            "refusing --restart: the target is the protected environment "
-	                            "\"%s\"",
-	                            run->tgt_ref.protected_by);
-	cf_error_detail(run->ctx, "--restart truncates the target tables before copying.");
-	cf_error_hint(run->ctx, "Continue the copy without --restart, use --upsert, or empty the "
-	                        "tables yourself.");
+	cf_protect_verdict v;
+	cf_status st = cf_dbref_check_protected(run->ctx, &run->tgt_ref, run->tgt, &v);
+	if (!st && v.is_protected) {
+		st = cf_error_set(run->ctx, CF_ERR_VALIDATION,
+		                  "refusing --restart: the target is the protected environment \"%s\"",
+		                  v.env);
+		cf_error_detail(run->ctx, "--restart truncates the target tables before copying. %s",
+		                v.why);
+		cf_error_hint(run->ctx, "Continue the copy without --restart, use --upsert, or empty "
+		                        "the tables yourself.");
+	}
+	cf_protect_verdict_release(&v);
 	return st;
 }
 

@@ -464,7 +464,6 @@ static void compute_anchored(subset *s)
 			s->anch[k] = c;
 		} else {
 			s->anch[k] = cf_buf_detach(&b);
-			cf_buf_release(&b);
 		}
 	}
 }

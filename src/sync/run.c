@@ -127,13 +127,18 @@ static cf_status resolve_refs(runner *R)
 	R->has_to = true;
 	R->res->source = cf_strdup(R->from.display);
 	R->res->target = cf_strdup(R->to.display);
-	if (R->to.is_protected) {
+	cf_protect_verdict v;
+	st = cf_dbref_check_protected(ctx, &R->to, NULL, &v);
+	if (!st && v.is_protected) {
 		cf_error_set(ctx, CF_ERR_VALIDATION, "refusing to sync into protected environment \"%s\"",
-		             R->to.protected_by);
-		cf_error_detail(ctx, "The target %s is marked protected: true.", R->to.display);
+		             v.env);
+		cf_error_detail(ctx, "%s", v.why);
 		cf_error_hint(ctx, "Sync into a staging or local database instead.");
-		return CF_ERR_VALIDATION;
+		st = CF_ERR_VALIDATION;
 	}
+	cf_protect_verdict_release(&v);
+	if (st)
+		return st;
 	if (cf_dsn_same_db(R->from.conninfo, R->to.conninfo)) {
 		cf_error_set(ctx, CF_ERR_VALIDATION, "the source and the target are the same database");
 		cf_error_detail(ctx, "Both resolve to %s.", R->to.display);
