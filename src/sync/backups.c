@@ -86,13 +86,10 @@ static cf_status open_for_prune(cf_ctx *ctx, const char *target, cf_pg **pg, cha
 		cf_status st = cf_dbref_resolve(ctx, target, &ref);
 		if (st)
 			return st;
-		if (ref.is_protected) {
-			cf_error_set(ctx, CF_ERR_VALIDATION, "refusing to prune the backups of protected "
-			             "environment \"%s\"", ref.protected_by);
-			cf_dbref_release(&ref);
-			return CF_ERR_VALIDATION;
-		}
+		st = sync_refuse_protected(ctx, &ref, "prune the backups of");
 		cf_dbref_release(&ref);
+		if (st)
+			return st;
 	}
 	return sync_connect_target(ctx, target, pg, display);
 }

@@ -54,13 +54,9 @@ static cf_status open_target(restorer *X, const char *target)
 		return st;
 	X->has_to = true;
 	X->res->target = cf_strdup(X->to.display);
-	if (X->to.is_protected) {
-		cf_error_set(X->ctx, CF_ERR_VALIDATION, "refusing to restore into protected environment "
-		             "\"%s\"", X->to.protected_by);
-		cf_error_detail(X->ctx, "The target %s is marked protected: true; backups never weaken "
-		                        "that.", X->to.display);
-		return CF_ERR_VALIDATION;
-	}
+	st = sync_refuse_protected(X->ctx, &X->to, "restore into");
+	if (st)
+		return st;
 	st = cf_pg_connect(X->ctx, X->to.conninfo, &X->pg);
 	if (!st)
 		st = cf_pg_exec(X->pg, "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; "

@@ -105,6 +105,20 @@ void sync_scrub_error(cf_ctx *ctx)
 
 /* ---- Preparation -------------------------------------------------------------------- */
 
+cf_status sync_refuse_protected(cf_ctx *ctx, const cf_dbref *ref, const char *what)
+{
+	cf_protect_verdict v;
+	cf_status st = cf_dbref_check_protected(ctx, ref, NULL, &v);
+	if (!st && v.is_protected) {
+		cf_error_set(ctx, CF_ERR_VALIDATION, "refusing to %s protected environment \"%s\"", what,
+		             v.env);
+		cf_error_detail(ctx, "%s Backups never weaken protection.", v.why);
+		st = CF_ERR_VALIDATION;
+	}
+	cf_protect_verdict_release(&v);
+	return st;
+}
+
 static cf_status resolve_refs(runner *R)
 {
 	cf_ctx *ctx = R->ctx;

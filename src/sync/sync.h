@@ -588,6 +588,9 @@ cf_status sync_backup_table(runner *R, cf_pg *dst, const plan_table *t);
  * password of CONNINFO (if any) in their environment, never on argv. */
 cf_status sync_run_tool(cf_ctx *ctx, const char *name, const char **argv, const char *conninfo);
 
+/* CF_ERR_VALIDATION ("refusing to WHAT protected environment ...") when REF
+ * is a protected database, decided as for a sync (run.c). */
+cf_status sync_refuse_protected(cf_ctx *ctx, const cf_dbref *ref, const char *what);
 /* Connects to TARGET (ENV or URL; NULL: the loaded environment), for
  * reading its records (history.c). *DISPLAY: its name, password masked. */
 cf_status sync_connect_target(cf_ctx *ctx, const char *target, cf_pg **pg, char **display);
