@@ -166,23 +166,29 @@ static void target_keys(cf_pg *pg, const plan_table *t, const delta_buckets *B,
 
 /* Deletes the target's rows of BUCKETS whose key the source no longer has;
  * lists (as an SQL array literal of key texts) the source's keys the target
- * lacks that are not among the changed rows. Set differences (EXCEPT, hashed)
- * rather than anti-joins: the planner cannot misjudge them into nested
- * loops over the whole table. */
+ * lacks that are not among the changed rows. The keys to delete are set
+ * apart first (a set difference, hashed) into a small analyzed table, so
+ * that the delete itself goes through the key's index. */
 static cf_status drop_gone(worker *w, plan_table *t, const delta_buckets *B, const char *buckets,
                            long long *deleted, char **missing)
 {
 	cf_pg *dst = w->dst;
 	cf_buf b;
 	cf_buf_init(&b);
-	cf_sql_appendf(dst, &b, "DELETE FROM ONLY %s WHERE (", t->dt->quoted);
-	delta_key_cols(dst, t->dt, NULL, &b);
-	cf_buf_puts(&b, ") IN (");
+	cf_buf_puts(&b, "CREATE TEMP TABLE confiture_gone ON COMMIT DROP AS ");
 	target_keys(dst, t, B, buckets, &b);
 	cf_buf_puts(&b, " EXCEPT SELECT ");
 	delta_key_cols(dst, t->dt, NULL, &b);
-	cf_buf_puts(&b, " FROM pg_temp.confiture_keys)");
-	cf_status st = exec_count(dst, b.data, deleted);
+	cf_buf_puts(&b, " FROM pg_temp.confiture_keys");
+	cf_status st = cf_pg_exec(dst, b.data);
+	if (!st)
+		st = cf_pg_exec(dst, "ANALYZE pg_temp.confiture_gone");
+	cf_buf_reset(&b);
+	cf_sql_appendf(dst, &b, "DELETE FROM ONLY %s t USING pg_temp.confiture_gone s WHERE ",
+	               t->dt->quoted);
+	key_match(dst, t, &b);
+	if (!st)
+		st = exec_count(dst, b.data, deleted);
 	cf_buf_reset(&b);
 	cf_buf_puts(&b, "SELECT array_agg(");
 	delta_key_text(dst, t->dt, "k", &b);
@@ -338,7 +344,10 @@ static cf_status merge(worker *w, plan_table *t, const char *key, long long *byt
 	cf_buf_puts(&b, "CREATE TEMP TABLE confiture_in ON COMMIT DROP AS SELECT ");
 	col_list(w->dst, t, NULL, &b);
 	cf_sql_appendf(w->dst, &b, " FROM ONLY %s WITH NO DATA", t->dt->quoted);
-	cf_status st = cf_pg_exec(w->dst, b.data);
+	/* Sorts and hashes of key sets stay in memory. */
+	cf_status st = cf_pg_exec(w->dst, "SET LOCAL work_mem = '64MB'");
+	if (!st)
+		st = cf_pg_exec(w->dst, b.data);
 	cf_buf_release(&b);
 	long long changed = 0, src_rows = 0;
 	char *missing = NULL, *buckets = NULL;
@@ -348,6 +357,11 @@ static cf_status merge(worker *w, plan_table *t, const char *key, long long *byt
 		st = fetch_rows(w, t, t->changed_pred, key, &changed, bytes);
 	if (!st)
 		st = cf_pg_exec(w->dst, "ANALYZE pg_temp.confiture_in");
+	/* A few changed rows are matched one by one through the key's index;
+	 * the planner, seeing a small table against a large one, could still
+	 * pick a scan of the whole table for the joins below. */
+	if (!st && changed * 10 < t->est_rows)
+		st = cf_pg_exec(w->dst, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off");
 	if (!st)
 		st = delta_buckets_plan(w->src, t, &B);
 	if (!st)
