@@ -13,9 +13,10 @@
  * (hash_record_extended) costs about a microsecond per row and side, more
  * than half of what copying the row costs; the row version costs nothing.
  *
- * Keys that disappeared are found by counting: keys are hashed into buckets
- * (md5 of the key's text, so both servers agree), and only the buckets whose
- * counts differ between the source and the target are compared key by key.
+ * Keys that disappeared are found by counting: keys fall into buckets
+ * (ranges of an integer key, else the md5 of the key's text, so both servers
+ * agree), and only the buckets whose counts differ between the source and
+ * the target are compared key by key.
  *
  * A table is compared this way only when the target records (in
  * confiture.sync_table_state) that it holds the same source table (cluster,
@@ -307,14 +308,17 @@ static bool int_key(const table_info *t)
 }
 
 /* The boundaries of about N ranges holding as many keys each, from a sample
- * of the source's keys, as a bigint[] literal (NULL when too few keys). */
+ * of the source's keys, as a bigint[] literal (NULL when too few keys). The
+ * sample takes rows, not pages (SYSTEM): the keys of a sampled page lie next
+ * to each other, and bounds drawn from them came in clusters, leaving a few
+ * huge ranges that any scattered delete would send to be compared whole. */
 static cf_status sample_bounds(cf_pg *src, const plan_table *t, int n, char **out)
 {
 	long long rows = t->est_rows > 0 ? t->est_rows : 0;
 	const char *key = t->st->cols[t->st->ukey[0]].name;
 	char sample[64] = "";
 	if (rows > 4LL * n && rows > 50000)
-		snprintf(sample, sizeof(sample), " TABLESAMPLE SYSTEM (%.4f)",
+		snprintf(sample, sizeof(sample), " TABLESAMPLE BERNOULLI (%.4f)",
 		         100.0 * 4.0 * n / (double)rows);
 	cf_buf b;
 	cf_buf_init(&b);

@@ -166,38 +166,44 @@ static void target_keys(cf_pg *pg, const plan_table *t, const delta_buckets *B,
 
 /* Deletes the target's rows of BUCKETS whose key the source no longer has;
  * lists (as an SQL array literal of key texts) the source's keys the target
- * lacks that are not among the changed rows. The keys to delete are set
- * apart first (a set difference, hashed) into a small analyzed table, so
- * that the delete itself goes through the key's index. */
+ * lacks that are not among the changed rows. One pass over the target's keys
+ * of those buckets (a full join with the source's) sets both kinds apart
+ * into a small analyzed table, so that the delete goes through the key's
+ * index. */
 static cf_status drop_gone(worker *w, plan_table *t, const delta_buckets *B, const char *buckets,
                            long long *deleted, char **missing)
 {
 	cf_pg *dst = w->dst;
+	const table_info *ti = t->dt;
 	cf_buf b;
 	cf_buf_init(&b);
-	cf_buf_puts(&b, "CREATE TEMP TABLE confiture_gone ON COMMIT DROP AS ");
+	cf_buf_puts(&b, "CREATE TEMP TABLE confiture_kdiff ON COMMIT DROP AS SELECT ");
+	for (size_t k = 0; k < ti->n_ukey; k++) {
+		const char *name = ti->cols[ti->ukey[k]].name;
+		cf_sql_appendf(dst, &b, "%scoalesce(d.%I, s.%I) AS %I", k ? ", " : "", name, name, name);
+	}
+	cf_sql_appendf(dst, &b, ", s.%I IS NULL AS gone FROM (", ti->cols[ti->ukey[0]].name);
 	target_keys(dst, t, B, buckets, &b);
-	cf_buf_puts(&b, " EXCEPT SELECT ");
-	delta_key_cols(dst, t->dt, NULL, &b);
-	cf_buf_puts(&b, " FROM pg_temp.confiture_keys");
+	cf_buf_puts(&b, ") d FULL JOIN pg_temp.confiture_keys s ON ");
+	key_match_as(dst, t, "d", "s", &b);
+	cf_sql_appendf(dst, &b, " WHERE d.%I IS NULL OR s.%I IS NULL", ti->cols[ti->ukey[0]].name,
+	               ti->cols[ti->ukey[0]].name);
 	cf_status st = cf_pg_exec(dst, b.data);
 	if (!st)
-		st = cf_pg_exec(dst, "ANALYZE pg_temp.confiture_gone");
+		st = cf_pg_exec(dst, "ANALYZE pg_temp.confiture_kdiff");
 	cf_buf_reset(&b);
-	cf_sql_appendf(dst, &b, "DELETE FROM ONLY %s t USING pg_temp.confiture_gone s WHERE ",
-	               t->dt->quoted);
+	cf_sql_appendf(dst, &b, "DELETE FROM ONLY %s t USING pg_temp.confiture_kdiff s WHERE s.gone "
+	               "AND ", ti->quoted);
 	key_match(dst, t, &b);
 	if (!st)
 		st = exec_count(dst, b.data, deleted);
 	cf_buf_reset(&b);
 	cf_buf_puts(&b, "SELECT array_agg(");
-	delta_key_text(dst, t->dt, "k", &b);
+	delta_key_text(dst, ti, "k", &b);
 	cf_buf_puts(&b, ")::text FROM (SELECT ");
-	delta_key_cols(dst, t->dt, NULL, &b);
-	cf_buf_puts(&b, " FROM pg_temp.confiture_keys EXCEPT ");
-	target_keys(dst, t, B, buckets, &b);
-	cf_buf_puts(&b, " EXCEPT SELECT ");
-	delta_key_cols(dst, t->dt, NULL, &b);
+	delta_key_cols(dst, ti, NULL, &b);
+	cf_buf_puts(&b, " FROM pg_temp.confiture_kdiff WHERE NOT gone EXCEPT SELECT ");
+	delta_key_cols(dst, ti, NULL, &b);
 	cf_buf_puts(&b, " FROM pg_temp.confiture_in) k");
 	if (!st)
 		st = cf_pg_query_value(dst, b.data, 0, NULL, missing);
