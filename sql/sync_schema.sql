@@ -64,6 +64,10 @@ CREATE TABLE IF NOT EXISTS confiture.sync_table_state (
     run_id uuid NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
+-- source_deletes: the source's statistics count of deleted rows at that
+-- sync; unchanged, the next incremental sync first tries the cheap check
+-- that no key went (a hint only: statistics may be reset or lag).
+ALTER TABLE confiture.sync_table_state ADD COLUMN IF NOT EXISTS source_deletes bigint;
 ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS mode text NOT NULL DEFAULT 'full';
 ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS added bigint;
 ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS updated bigint;

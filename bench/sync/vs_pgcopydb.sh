@@ -12,6 +12,8 @@
 #   plain         confiture sync --jobs 2 (verbatim)
 #   anonymized    confiture sync --jobs 2 --anonymize (email and full_name
 #                 masked in every table: 2 masked columns per table)
+#   plain-noan,   the same two with --no-analyze: sync ANALYZEs each table it
+#   anon-noan     loaded, pgcopydb copy table-data does not (like for like)
 #   incremental   confiture sync --jobs 2 --anonymize --incremental, after 1%
 #                 of the source's rows changed (0.8% updated, 0.1% inserted,
 #                 0.1% deleted; the change itself is not timed)
@@ -75,6 +77,8 @@ CMD_PGCOPYDB="rm -rf $WORK/pgcopydb && pgcopydb copy table-data --source '$SRC' 
 	--table-jobs 2 --dir $WORK/pgcopydb >$WORK/pgcopydb.log 2>&1"
 CMD_PLAIN="$SYNC >/dev/null"
 CMD_ANON="$SYNC --anonymize >/dev/null"
+CMD_PLAIN_NOAN="$SYNC --no-analyze >/dev/null"
+CMD_ANON_NOAN="$SYNC --anonymize --no-analyze >/dev/null"
 CMD_INCR="$SYNC --anonymize --incremental >/dev/null"
 CMD_RAW="printf '%s\n' $TABLES | xargs -P 2 -I{} sh -c \"psql -XAtq -d bench_src -c 'COPY {} TO STDOUT (FORMAT binary)' \
 	| psql -XAtq -d bench_dst -c 'COPY {} FROM STDIN (FORMAT binary)'\""
@@ -113,6 +117,8 @@ for r in $(seq "$ROUNDS"); do
 		{ echo "pgcopydb did not copy t1 (see $WORK/pgcopydb.log)" >&2; exit 1; }
 	measure plain "$CMD_PLAIN"
 	measure anonymized "$CMD_ANON"
+	measure plain-noan "$CMD_PLAIN_NOAN"
+	measure anon-noan "$CMD_ANON_NOAN"
 	change_one_percent "$r"
 	measure incremental "$CMD_INCR"
 	psql -XAtq -d bench_dst -c "TRUNCATE $(echo $TABLES | tr ' ' ',')" >/dev/null
@@ -135,7 +141,7 @@ echo "| command | median s | vs pgcopydb | vs anonymized | peak RSS |"
 echo "|---|---|---|---|---|"
 pg=$(awk '{print $1}' "$WORK/pgcopydb.times" | median)
 an=$(awk '{print $1}' "$WORK/anonymized.times" | median)
-for n in pgcopydb plain anonymized incremental raw; do
+for n in pgcopydb plain anonymized plain-noan anon-noan incremental raw; do
 	t=$(awk '{print $1}' "$WORK/$n.times" | median)
 	rss=$(awk '{print $2}' "$WORK/$n.times" | median)
 	printf '| %s | %.2f | %.2f | %.2f | %.1f MB |\n' "$n" "$t" "$(echo "$t / $pg" | bc -l)" \
@@ -143,4 +149,4 @@ for n in pgcopydb plain anonymized incremental raw; do
 done
 echo "(peak RSS: the process /usr/bin/time ran; for pgcopydb and the raw pipes, the largest one)"
 echo "all runs (wall s, RSS KB):"
-for n in pgcopydb plain anonymized incremental raw; do echo "  $n: $(tr '\n' ' ' <"$WORK/$n.times")"; done
+for n in pgcopydb plain anonymized plain-noan anon-noan incremental raw; do echo "  $n: $(tr '\n' ' ' <"$WORK/$n.times")"; done

@@ -194,7 +194,8 @@ static const char *keyless_reason(const plan_table *t, char *buf, size_t n)
 }
 
 static const char SQL_STATE[] =
-	"SELECT table_name, source_id, shape, snapshot, is_complete FROM confiture.sync_table_state";
+	"SELECT table_name, source_id, shape, snapshot, is_complete, source_deletes "
+	"FROM confiture.sync_table_state";
 
 /* Transactions from SNAPSHOT's xmax to NOW's. */
 static int64_t xid_age(const char *snapshot, const char *now)
@@ -232,11 +233,44 @@ static void decide(runner *R, plan_table *t, const cf_pgres *state)
 		return;
 	}
 	t->mode = TM_INCREMENTAL;
+	const char *dels = cf_pgres_get(state, row, 5);
+	t->no_deletes_seen = dels && t->src_deletes >= 0 && atoll(dels) == t->src_deletes;
 	t->changed_pred = delta_changed_pred(cf_pgres_get(state, row, 3));
 	if (!t->changed_pred) {
 		t->mode = TM_FULL;
 		t->mode_reason = cf_strdup("the recorded snapshot cannot be read");
 	}
+}
+
+/* Each source table's statistics count of deleted rows (n_tup_del). */
+static cf_status read_deletes(runner *R)
+{
+	cf_buf oids;
+	cf_buf_init(&oids);
+	for (size_t i = 0; i < R->p->n; i++) {
+		plan_table *t = &R->p->tables[i];
+		t->src_deletes = -1;
+		if (t->st->relid)
+			cf_buf_printf(&oids, "%s%lld", oids.len ? "," : "{", atoll(t->st->relid));
+	}
+	if (!oids.len) {
+		cf_buf_release(&oids);
+		return CF_OK;
+	}
+	cf_buf_putc(&oids, '}');
+	const char *params[] = {oids.data};
+	cf_pgres *r = NULL;
+	cf_status st = cf_pg_query(R->src, "SELECT relid::text, n_tup_del FROM pg_stat_all_tables "
+	                           "WHERE relid = ANY($1::oid[])", 1, params, &r);
+	for (int k = 0; !st && k < cf_pgres_nrows(r); k++)
+		for (size_t i = 0; i < R->p->n; i++) {
+			plan_table *t = &R->p->tables[i];
+			if (t->st->relid && atoll(t->st->relid) == atoll(cf_pgres_get(r, k, 0)))
+				t->src_deletes = atoll(cf_pgres_get(r, k, 1));
+		}
+	cf_pgres_free(r);
+	cf_buf_release(&oids);
+	return st;
 }
 
 cf_status delta_plan(runner *R)
@@ -246,11 +280,12 @@ cf_status delta_plan(runner *R)
 		t->shape = shape_of(R, t);
 		t->source_id = cf_asprintf("%s/%s", R->src_ident, t->st->relid ? t->st->relid : "?");
 	}
-	if (!R->o->incremental && !R->o->dry_run)
-		return CF_OK;
+	cf_status st = read_deletes(R);
+	if (st || (!R->o->incremental && !R->o->dry_run))
+		return st;
 	char *exists = NULL;
 	cf_pgres *state = NULL;
-	cf_status st = cf_pg_query_value(R->dst, "SELECT to_regclass('confiture.sync_table_state') "
+	st = cf_pg_query_value(R->dst, "SELECT to_regclass('confiture.sync_table_state') "
 	                                 "IS NOT NULL", 0, NULL, &exists);
 	if (!st && exists && strcmp(exists, "t") == 0)
 		st = cf_pg_query(R->dst, SQL_STATE, 0, NULL, &state);
@@ -263,9 +298,10 @@ cf_status delta_plan(runner *R)
 
 static const char SQL_SAVE[] =
 	"INSERT INTO confiture.sync_table_state (table_name, source_id, shape, snapshot, is_complete, "
-	"run_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT (table_name) DO UPDATE "
-	"SET source_id = EXCLUDED.source_id, shape = EXCLUDED.shape, snapshot = EXCLUDED.snapshot, "
-	"is_complete = EXCLUDED.is_complete, run_id = EXCLUDED.run_id, updated_at = now()";
+	"run_id, source_deletes, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now()) "
+	"ON CONFLICT (table_name) DO UPDATE SET source_id = EXCLUDED.source_id, shape = "
+	"EXCLUDED.shape, snapshot = EXCLUDED.snapshot, is_complete = EXCLUDED.is_complete, run_id = "
+	"EXCLUDED.run_id, source_deletes = EXCLUDED.source_deletes, updated_at = now()";
 
 cf_status delta_state_save(runner *R, cf_pg *dst, const plan_table *t, bool complete)
 {
@@ -275,9 +311,12 @@ cf_status delta_state_save(runner *R, cf_pg *dst, const plan_table *t, bool comp
 		return cf_pg_exec_params(dst, "DELETE FROM confiture.sync_table_state WHERE table_name = "
 		                         "$1", 1, params);
 	}
+	char dels[32];
+	snprintf(dels, sizeof(dels), "%lld", t->src_deletes);
 	const char *params[] = {t->st->qname, t->source_id, t->shape, R->src_snapshot,
-	                        complete ? "true" : "false", R->run_id};
-	return cf_pg_exec_params(dst, SQL_SAVE, 6, params);
+	                        complete ? "true" : "false", R->run_id,
+	                        t->src_deletes >= 0 ? dels : NULL};
+	return cf_pg_exec_params(dst, SQL_SAVE, 7, params);
 }
 
 cf_status delta_state_complete(cf_pg *dst, const plan_table *t)
@@ -362,6 +401,37 @@ cf_status delta_buckets_plan(cf_pg *src, const plan_table *t, delta_buckets *B)
 		cf_strv_release(&v);
 	}
 	free(bounds);
+	return st;
+}
+
+/* Before any bucket is counted, one aggregate per side tells whether the
+ * key sets can differ at all: the number of keys and two independent sums
+ * of their hashes (hashint8 and hashint8extended compute on the integer's
+ * value, not its bytes: the same on every machine). The target's side adds
+ * the changed rows that are new to it; equal sums mean no key went and none
+ * is missing (a table only updated and appended to, the common case), and
+ * the buckets are never counted. */
+cf_status delta_key_sums(cf_pg *pg, const plan_table *t, bool is_source, char **out)
+{
+	*out = NULL;
+	const table_info *ti = is_source ? t->st : t->dt;
+	if (!int_key(ti))
+		return CF_OK;
+	const char *key = ti->cols[ti->ukey[0]].name;
+	cf_buf b;
+	cf_buf_init(&b);
+	cf_sql_appendf(pg, &b, "SELECT count(*) || ',' || coalesce(sum(hashint8(k)), 0) || ',' || "
+	               "coalesce(sum(hashint8extended(k, 1) >> 33), 0) FROM (SELECT %I::bigint AS k "
+	               "FROM ONLY %s", key, ti->quoted);
+	if (is_source && t->pred)
+		cf_buf_printf(&b, " WHERE (%s)", t->pred);
+	if (!is_source)
+		cf_sql_appendf(pg, &b, " UNION ALL SELECT s.%I FROM pg_temp.confiture_in s WHERE NOT "
+		               "EXISTS (SELECT 1 FROM ONLY %s t WHERE t.%I = s.%I)", key, ti->quoted, key,
+		               key);
+	cf_buf_puts(&b, ") x");
+	cf_status st = cf_pg_query_value(pg, b.data, 0, NULL, out);
+	cf_buf_release(&b);
 	return st;
 }
 

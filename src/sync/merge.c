@@ -3,9 +3,10 @@
  *
  *   1. the source's rows changed since the last sync (delta.c) are streamed,
  *      masked, into a temporary table;
- *   2. keys that disappeared: per-bucket key counts of both sides, the
- *      changed rows that are new taken into account, point at the buckets
- *      to compare key by key; the source's keys of those buckets are copied
+ *   2. keys that disappeared: when the source's statistics saw no delete,
+ *      the key sums of both sides may show at once that none did; else
+ *      per-bucket key counts of both sides, the changed rows that are new
+ *      taken into account, point at the buckets to compare key by key; the source's keys of those buckets are copied
  *      into a second temporary table, and the target's rows whose key is not
  *      there are deleted;
  *   3. changed rows update their key's row, the others are inserted; rows the
@@ -211,44 +212,86 @@ static cf_status drop_gone(worker *w, plan_table *t, const delta_buckets *B, con
 	return st;
 }
 
-/* The target's bucket counts, counted on another thread while the source
- * counts its own. */
-typedef struct dst_count {
+/* The target's side of a comparison (key sums or bucket counts), run on
+ * another thread while the source computes its own. */
+typedef struct dst_side {
 	worker *w;
 	const plan_table *t;
-	const delta_buckets *B;
+	const delta_buckets *B; /* NULL: key sums */
 	long long *counts;
+	char *sums;
 	cf_status st;
-} dst_count;
+} dst_side;
 
-static void *count_target(void *arg)
+static void *target_side(void *arg)
 {
-	dst_count *d = arg;
-	d->st = delta_bucket_counts(d->w->dst, d->t, false, d->B, d->counts);
+	dst_side *d = arg;
+	d->st = d->B ? delta_bucket_counts(d->w->dst, d->t, false, d->B, d->counts)
+	             : delta_key_sums(d->w->dst, d->t, false, &d->sums);
 	return NULL;
 }
 
-/* Step 2: the buckets whose keys must be compared (as an SQL array literal,
- * or NULL), their source keys copied into confiture_keys; the source's rows. */
-static cf_status gone_buckets(worker *w, plan_table *t, const delta_buckets *B, char **buckets,
-                              long long *src_rows)
+/* Runs D on the target while FN(ARG) runs on the source. */
+static cf_status both_sides(dst_side *d, cf_status (*fn)(worker *, const plan_table *, void *),
+                            void *arg)
 {
-	int nb = B->n;
-	long long *src = cf_calloc((size_t)nb, sizeof(long long));
-	long long *diff = cf_calloc((size_t)nb, sizeof(long long));
-	*buckets = NULL;
-	cf_status st = new_per_bucket(w, t, B, diff);
-	dst_count d = {.w = w, .t = t, .B = B, .counts = diff};
 	pthread_t th;
-	bool threaded = !st && pthread_create(&th, NULL, count_target, &d) == 0;
-	if (!st)
-		st = delta_bucket_counts(w->src, t, true, B, src);
+	bool threaded = pthread_create(&th, NULL, target_side, d) == 0;
+	cf_status st = fn(d->w, d->t, arg);
 	if (threaded)
 		pthread_join(th, NULL);
 	else if (!st)
-		count_target(&d);
+		target_side(d);
+	return st ? st : d->st;
+}
+
+static cf_status source_sums(worker *w, const plan_table *t, void *out)
+{
+	return delta_key_sums(w->src, t, true, out);
+}
+
+typedef struct src_counts {
+	const delta_buckets *B;
+	long long *counts;
+} src_counts;
+
+static cf_status source_counts(worker *w, const plan_table *t, void *arg)
+{
+	src_counts *c = arg;
+	return delta_bucket_counts(w->src, t, true, c->B, c->counts);
+}
+
+/* Step 2: the buckets whose keys must be compared (as an SQL array literal,
+ * or NULL), their source keys copied into confiture_keys; the source's rows.
+ * Equal key sums on both sides (tried when the source's statistics saw no
+ * delete since the last sync) skip the buckets altogether. */
+static cf_status gone_buckets(worker *w, plan_table *t, delta_buckets *B, char **buckets,
+                              long long *src_rows)
+{
+	*buckets = NULL;
+	char *sums = NULL;
+	dst_side d = {.w = w, .t = t};
+	/* When the source's statistics count deletes since the last sync, the
+	 * sums would only be a scan more. */
+	cf_status st = t->no_deletes_seen ? both_sides(&d, source_sums, &sums) : CF_OK;
+	bool same = !st && sums && d.sums && strcmp(sums, d.sums) == 0;
+	if (same)
+		*src_rows = atoll(sums);
+	free(sums);
+	free(d.sums);
+	if (st || same)
+		return st;
+	st = delta_buckets_plan(w->src, t, B);
+	if (st)
+		return st;
+	int nb = B->n;
+	long long *src = cf_calloc((size_t)nb, sizeof(long long));
+	long long *diff = cf_calloc((size_t)nb, sizeof(long long));
+	st = new_per_bucket(w, t, B, diff);
+	d = (dst_side){.w = w, .t = t, .B = B, .counts = diff};
+	src_counts sc = {.B = B, .counts = src};
 	if (!st)
-		st = d.st;
+		st = both_sides(&d, source_counts, &sc);
 	*src_rows = 0;
 	for (int k = 0; k < nb; k++) {
 		diff[k] -= src[k];
@@ -368,8 +411,6 @@ static cf_status merge(worker *w, plan_table *t, const char *key, long long *byt
 	 * pick a scan of the whole table for the joins below. */
 	if (!st && changed * 10 < t->est_rows)
 		st = cf_pg_exec(w->dst, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off");
-	if (!st)
-		st = delta_buckets_plan(w->src, t, &B);
 	if (!st)
 		st = gone_buckets(w, t, &B, &buckets, &src_rows);
 	cf_prog_item_phase(R->prog, t->st->qname, "merging");

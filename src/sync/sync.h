@@ -362,6 +362,8 @@ typedef struct plan_table {
 	char *shape;             /* what is copied and how (a hash) */
 	char *source_id;         /* cluster/database/oid/filenode of the source table */
 	char *changed_pred;      /* source rows changed since the last sync */
+	long long src_deletes;   /* the source's count of deleted rows (statistics), -1 */
+	bool no_deletes_seen;    /* the same count as at the last sync: a hint only */
 	bool has_diff;           /* the counts below are known */
 	long long added, updated, deleted, unchanged, failed_rows;
 	long long src_count, dst_count; /* dry run: rows on each side */
@@ -549,6 +551,11 @@ typedef struct delta_buckets {
 	char *bounds_sql;        /* the same as a bigint[] literal */
 } delta_buckets;
 void delta_buckets_release(delta_buckets *B);
+/* "count,sum,sum" of T's integer keys on PG (the source through its subset
+ * predicate; the target with the new keys of pg_temp.confiture_in): equal on
+ * both sides when no key went or is missing. NULL for other keys. */
+cf_status delta_key_sums(cf_pg *pg, const plan_table *t, bool is_source, char **out);
+
 /* How T's keys are bucketed in this run (one query on SRC for an integer key). */
 cf_status delta_buckets_plan(cf_pg *src, const plan_table *t, delta_buckets *B);
 void delta_bucket(cf_pg *pg, const table_info *t, const char *alias, const delta_buckets *B,
