@@ -201,3 +201,18 @@ cf_status sync_constraints_restore(cf_ctx *ctx, cf_pg *dst, cf_prog *prog, cf_st
 		st = validate_all(ctx, dst, prog, failed);
 	return st;
 }
+
+cf_status sync_constraints_restore_anew(const char *conninfo, cf_strv *failed, char **why)
+{
+	cf_ctx *cx = cf_ctx_new();
+	cf_pg *pg = NULL;
+	*why = NULL;
+	cf_status st = cf_pg_connect(cx, conninfo, &pg);
+	if (!st)
+		st = sync_constraints_restore(cx, pg, NULL, failed);
+	if (st)
+		*why = cf_strdup(cf_last_error(cx));
+	cf_pg_close(pg);
+	cf_ctx_free(cx);
+	return st;
+}

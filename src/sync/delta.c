@@ -513,9 +513,15 @@ cf_status delta_bucket_counts(cf_pg *pg, const plan_table *t, bool is_source,
 	if (is_source && t->pred)
 		cf_buf_printf(&b, " WHERE (%s)", t->pred);
 	cf_buf_puts(&b, " GROUP BY 1");
-	cf_pgres *r = NULL;
-	cf_status st = cf_pg_query(pg, b.data, 0, NULL, &r);
+	cf_status st = delta_add_counts(pg, b.data, B, counts);
 	cf_buf_release(&b);
+	return st;
+}
+
+cf_status delta_add_counts(cf_pg *pg, const char *sql, const delta_buckets *B, long long *counts)
+{
+	cf_pgres *r = NULL;
+	cf_status st = cf_pg_query(pg, sql, 0, NULL, &r);
 	for (int i = 0; !st && i < cf_pgres_nrows(r); i++) {
 		int k = atoi(cf_pgres_get(r, i, 0));
 		if (k >= 0 && k < B->n)

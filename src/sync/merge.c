@@ -98,16 +98,8 @@ static cf_status new_per_bucket(worker *w, const plan_table *t, const delta_buck
 	               "(SELECT 1 FROM ONLY %s t WHERE ", t->dt->quoted);
 	key_match(w->dst, t, &b);
 	cf_buf_puts(&b, ") GROUP BY 1");
-	cf_pgres *r = NULL;
-	cf_status st = cf_pg_query(w->dst, b.data, 0, NULL, &r);
+	cf_status st = delta_add_counts(w->dst, b.data, B, added);
 	cf_buf_release(&b);
-	for (int i = 0; !st && i < cf_pgres_nrows(r); i++)
-	{
-		int k = atoi(cf_pgres_get(r, i, 0));
-		if (k >= 0 && k < B->n)
-			added[k] += atoll(cf_pgres_get(r, i, 1));
-	}
-	cf_pgres_free(r);
 	return st;
 }
 

@@ -343,19 +343,15 @@ static cf_status take_constraints(restorer *X)
 
 static cf_status give_back(restorer *X)
 {
-	cf_ctx *cx = cf_ctx_new();
-	cf_pg *pg = NULL;
 	cf_strv failed;
 	cf_strv_init(&failed);
-	cf_status st = cf_pg_connect(cx, X->to.conninfo, &pg);
-	if (!st)
-		st = sync_constraints_restore(cx, pg, NULL, &failed);
+	char *why = NULL;
+	cf_status st = sync_constraints_restore_anew(X->to.conninfo, &failed, &why);
 	X->is_restored = st == CF_OK;
 	for (size_t i = 0; i < failed.n; i++)
 		cf_log_warning(X->ctx, "foreign key %s stays NOT VALID", failed.v[i]);
 	cf_strv_release(&failed);
-	cf_pg_close(pg);
-	cf_ctx_free(cx);
+	free(why);
 	return st;
 }
 

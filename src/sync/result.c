@@ -96,6 +96,13 @@ void sync_fill_result(runner *R, cf_status st)
 	}
 }
 
+static void free_strs(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 void cf_sync_result_free(cf_sync_result *r)
 {
 	if (!r)
@@ -106,12 +113,8 @@ void cf_sync_result_free(cf_sync_result *r)
 		free(t->where);
 		free(t->error);
 		free(t->mode_reason);
-		for (size_t k = 0; k < t->n_masked; k++)
-			free(t->masked[k]);
-		free(t->masked);
-		for (size_t k = 0; k < t->n_kept; k++)
-			free(t->kept[k]);
-		free(t->kept);
+		free_strs(t->masked, t->n_masked);
+		free_strs(t->kept, t->n_kept);
 	}
 	free(r->tables);
 	for (size_t i = 0; i < r->n_issues; i++) {
@@ -122,12 +125,8 @@ void cf_sync_result_free(cf_sync_result *r)
 		free(r->issues[i].suggestion);
 	}
 	free(r->issues);
-	for (size_t i = 0; i < r->n_unmasked; i++)
-		free(r->unmasked[i]);
-	free(r->unmasked);
-	for (size_t i = 0; i < r->n_warnings; i++)
-		free(r->warnings[i]);
-	free(r->warnings);
+	free_strs(r->unmasked, r->n_unmasked);
+	free_strs(r->warnings, r->n_warnings);
 	for (size_t i = 0; i < r->n_errors; i++)
 		cf_error_item_release(&r->errors[i]);
 	free(r->errors);

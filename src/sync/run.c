@@ -417,24 +417,20 @@ static cf_status restore_after_load(runner *R)
  * fail too, the guard process keeps trying. */
 static void restore_on_failure(runner *R)
 {
-	cf_ctx *cx = cf_ctx_new();
-	cf_pg *pg = NULL;
 	cf_strv failed;
 	cf_strv_init(&failed);
-	cf_status st = cf_pg_connect(cx, R->to.conninfo, &pg);
-	if (!st)
-		st = sync_constraints_restore(cx, pg, NULL, &failed);
+	char *why = NULL;
+	cf_status st = sync_constraints_restore_anew(R->to.conninfo, &failed, &why);
 	R->is_restored = st == CF_OK;
 	if (st)
 		cf_log_warning(R->ctx, "could not put back the target's foreign keys and triggers (%s); "
 		               "confiture's guard process keeps trying, and the next sync puts them back",
-		               cf_last_error(cx));
+		               why);
 	for (size_t i = 0; i < failed.n; i++)
 		cf_strv_push_owned(&R->warnings, cf_asprintf("foreign key %s stays NOT VALID until a "
 		                                             "sync completes", failed.v[i]));
 	cf_strv_release(&failed);
-	cf_pg_close(pg);
-	cf_ctx_free(cx);
+	free(why);
 }
 
 /* ---- Tables given up on (--continue-on-error) ---- */

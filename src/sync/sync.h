@@ -568,6 +568,8 @@ void delta_rows_in(cf_pg *pg, const table_info *ti, const char *pred, const delt
 void delta_key_cols(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b);
 cf_status delta_bucket_counts(cf_pg *pg, const plan_table *t, bool is_source,
                               const delta_buckets *B, long long *counts);
+/* Runs SQL (rows of bucket, count) and adds each count to COUNTS[bucket]. */
+cf_status delta_add_counts(cf_pg *pg, const char *sql, const delta_buckets *B, long long *counts);
 char *delta_bucket_list(const long long *diff, int n_buckets);
 char *delta_keys_copy_sql(cf_pg *pg, const plan_table *t, bool is_source,
                           const delta_buckets *B, const char *buckets);
@@ -619,6 +621,9 @@ cf_status sync_constraints_take(cf_ctx *ctx, cf_pg *dst, const catalog *dcat, co
  * recorded, with a line each in FAILED. Errors only for the first step.
  * PROG (may be NULL) shows the validation phase. */
 cf_status sync_constraints_restore(cf_ctx *ctx, cf_pg *dst, cf_prog *prog, cf_strv *failed);
+/* The same on a fresh connection to CONNINFO (a run's own may be broken or
+ * cancelled); on failure, *WHY (to free) says why. */
+cf_status sync_constraints_restore_anew(const char *conninfo, cf_strv *failed, char **why);
 /* The guard process (guard.c): started before anything is dropped, it puts
  * the constraints back if the run dies without doing it. Release with
  * RESTORED true when the run put everything back itself. */
