@@ -17,6 +17,9 @@
 #   incremental   confiture sync --jobs 2 --anonymize --incremental, after 1%
 #                 of the source's rows changed (0.8% updated, 0.1% inserted,
 #                 0.1% deleted; the change itself is not timed)
+#   incr-nodel    the same right after, once 0.9% of the rows changed with no
+#                 delete (0.8% updated, 0.1% inserted): tables only updated
+#                 and appended to, where the key sums spare the bucket counts
 #   raw           psql COPY TO STDOUT (binary) | psql COPY FROM STDIN, one pipe
 #                 per table, two at a time: the limit, no masking, no checks
 # Wall time and peak RSS come from /usr/bin/time; medians are printed as a
@@ -90,15 +93,16 @@ measure() { # NAME CMD -> appends "wall rss_kb" to $WORK/NAME.times
 }
 # 1% of the rows change: 0.8% updated, 0.1% inserted, 0.1% deleted, spread
 # over every table and over the key range.
-change_one_percent() { # ROUND
-	local r=$1
+change_one_percent() { # ROUND [nodel]
+	local r=$1 del="DELETE"
+	[ "${2:-}" = nodel ] && del="SELECT"
 	psql -XAtq -d bench_src >/dev/null <<SQL
 DO \$\$
 DECLARE t text;
 BEGIN
   FOREACH t IN ARRAY ARRAY['t1','t2','t3','t4','t5','t6','t7','t8'] LOOP
     EXECUTE format('UPDATE %I SET label = label || %L WHERE id %% 125 = %s', t, 'r$r', $r % 125);
-    EXECUTE format('DELETE FROM %I WHERE id %% 1000 = %s', t, (500 + $r) % 1000);
+    EXECUTE format('$del FROM %I WHERE id %% 1000 = %s', t, (500 + $r) % 1000);
     EXECUTE format('INSERT INTO %I SELECT id + 10000000 * %s, label, created, amount, email, full_name
                     FROM %I WHERE id %% 1000 = %s', t, $r, t, (700 + $r) % 1000);
   END LOOP;
@@ -121,6 +125,8 @@ for r in $(seq "$ROUNDS"); do
 	measure anon-noan "$CMD_ANON_NOAN"
 	change_one_percent "$r"
 	measure incremental "$CMD_INCR"
+	change_one_percent "$((r + 50))" nodel
+	measure incr-nodel "$CMD_INCR"
 	psql -XAtq -d bench_dst -c "TRUNCATE $(echo $TABLES | tr ' ' ',')" >/dev/null
 	measure raw "$CMD_RAW"
 done
@@ -141,7 +147,7 @@ echo "| command | median s | vs pgcopydb | vs anonymized | peak RSS |"
 echo "|---|---|---|---|---|"
 pg=$(awk '{print $1}' "$WORK/pgcopydb.times" | median)
 an=$(awk '{print $1}' "$WORK/anonymized.times" | median)
-for n in pgcopydb plain anonymized plain-noan anon-noan incremental raw; do
+for n in pgcopydb plain anonymized plain-noan anon-noan incremental incr-nodel raw; do
 	t=$(awk '{print $1}' "$WORK/$n.times" | median)
 	rss=$(awk '{print $2}' "$WORK/$n.times" | median)
 	printf '| %s | %.2f | %.2f | %.2f | %.1f MB |\n' "$n" "$t" "$(echo "$t / $pg" | bc -l)" \
@@ -149,4 +155,4 @@ for n in pgcopydb plain anonymized plain-noan anon-noan incremental raw; do
 done
 echo "(peak RSS: the process /usr/bin/time ran; for pgcopydb and the raw pipes, the largest one)"
 echo "all runs (wall s, RSS KB):"
-for n in pgcopydb plain anonymized plain-noan anon-noan incremental raw; do echo "  $n: $(tr '\n' ' ' <"$WORK/$n.times")"; done
+for n in pgcopydb plain anonymized plain-noan anon-noan incremental incr-nodel raw; do echo "  $n: $(tr '\n' ' ' <"$WORK/$n.times")"; done
