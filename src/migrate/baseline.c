@@ -128,11 +128,15 @@ static cf_status read_tool(cf_ctx *ctx, cf_pg *pg, const char *tool, const mig_s
 static cf_status insert_mark(mig_op *op, const mark *k)
 {
 	mig_session *s = &op->sess;
+	/* Slugs stay unique as on every path that writes the ledger (see
+	 * mig_slug_sql): a history with 001_client and 002_client is common. */
 	char *sql = cf_sql_format(s->pg,
 	                          "INSERT INTO %Q (slug, version, name, applied_at, execution_time_ms, "
-	                          "checksum, applied_by) VALUES ($1, $2, $3, coalesce($4::timestamptz, "
-	                          "now()), $5::integer, $6, coalesce($7, current_user))",
-	                          s->qtable);
+	                          "checksum, applied_by) VALUES (CASE WHEN EXISTS (SELECT 1 FROM %Q "
+	                          "WHERE slug = $1) THEN $1 || '_' || $2 ELSE $1 END, $2, $3, "
+	                          "coalesce($4::timestamptz, now()), $5::integer, $6, "
+	                          "coalesce($7, current_user))",
+	                          s->qtable, s->qtable);
 	char *slug = NULL, ms[32];
 	const char *params[7];
 	if (k->row) {
@@ -262,6 +266,7 @@ static cf_status record(mig_op *op, const mark *marks, size_t n, bool dry_run)
 			st = cf_pg_commit(op->sess.pg);
 		if (st)
 			cf_pg_rollback(op->sess.pg);
+		mig_ledger_created(&op->sess, st == CF_OK);
 	}
 	for (size_t i = 0; !st && i < n; i++) {
 		const mark *k = &marks[i];

@@ -33,6 +33,7 @@ cf_status mig_session_probe(mig_session *s)
 		s->has_ledger = strcmp(cf_pgres_get(r, 0, 2), "t") == 0;
 		s->has_applied_by = strcmp(cf_pgres_get(r, 0, 3), "t") == 0;
 		s->has_progress = strcmp(cf_pgres_get(r, 0, 4), "t") == 0;
+		s->has_check_interval = !cf_pgres_isnull(r, 0, 6);
 		const char *schema = cf_pgres_get(r, 0, 5), *base = table_base(s->table);
 		free(s->qtable);
 		free(s->qprogress);
@@ -49,7 +50,6 @@ cf_status mig_session_open(cf_ctx *ctx, const char *conninfo, mig_session *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->ctx = ctx;
-	cf_strv_init(&s->slugs);
 	s->table = cf_strdup(ctx->cfg->migration.tracking_table ? ctx->cfg->migration.tracking_table
 	                                                       : "tb_confiture");
 	s->progress = cf_asprintf("%s_progress", s->table);
@@ -63,9 +63,8 @@ void mig_session_close(mig_session *s)
 		mig_unlock(s);
 	cf_pg_close(s->pg);
 	mig_ledger_release(&s->ledger);
-	cf_strv_release(&s->slugs);
-	free(s->slug_ts);
 	free(s->sync_commit);
+	free(s->reset_sql);
 	free(s->table);
 	free(s->progress);
 	free(s->qtable);
@@ -203,10 +202,8 @@ cf_status mig_ledger_ensure(mig_session *s)
 		char *sql = mig_ledger_ddl(s);
 		st = cf_pg_exec(s->pg, sql);
 		free(sql);
-		if (!st) {
-			s->has_ledger = s->has_applied_by = true;
-			cf_log_info(s->ctx, "created the tracking table \"%s\"", s->table);
-		}
+		if (!st)
+			s->has_ledger = s->has_applied_by = s->created_ledger = true;
 		return st;
 	}
 	if (!s->has_applied_by) {
@@ -218,6 +215,37 @@ cf_status mig_ledger_ensure(mig_session *s)
 		s->has_applied_by = st == CF_OK;
 	}
 	return st;
+}
+
+void mig_ledger_created(mig_session *s, bool committed)
+{
+	if (s->created_ledger && committed)
+		cf_log_info(s->ctx, "created the tracking table \"%s\"", s->table);
+	else if (s->created_ledger)
+		s->has_ledger = s->has_applied_by = false;
+	s->created_ledger = false;
+}
+
+/* Everything a migration can leave in the session, as DISCARD ALL drops it,
+ * but the advisory lock: cursors, session authorization and role, settings,
+ * prepared statements, LISTEN, cached plans, temporary tables, sequence
+ * state. Each statement runs in a transaction block too. */
+static const char RESET_SQL[] = "CLOSE ALL;RESET SESSION AUTHORIZATION;RESET ROLE;RESET ALL;"
+                                "DEALLOCATE ALL;UNLISTEN *;DISCARD PLANS;DISCARD TEMP;"
+                                "DISCARD SEQUENCES";
+enum { RESET_STMTS = 9 };
+
+const char *mig_session_reset_sql(mig_session *s, size_t *n_stmts)
+{
+	/* RESET ALL also resets the settings the run made itself: put them back. */
+	free(s->reset_sql);
+	s->reset_sql = cf_asprintf("%s%s%s", RESET_SQL,
+	                           s->has_check_interval
+	                               ? ";SET client_connection_check_interval = '1s'" : "",
+	                           s->sync_commit ? ";SET synchronous_commit = off" : "");
+	if (n_stmts)
+		*n_stmts = RESET_STMTS + s->has_check_interval + (s->sync_commit != NULL);
+	return s->reset_sql;
 }
 
 cf_status mig_progress_ensure(mig_session *s)
@@ -241,63 +269,103 @@ char *mig_slug(const char *name, const char *suffix)
 	return suffix ? cf_asprintf("%s_%s_%s", name, ts, suffix) : cf_asprintf("%s_%s", name, ts);
 }
 
-/* Does SLUG end with "_" TS? */
-static bool slug_has_ts(const char *slug, const char *ts)
+/*
+ * The precursor's slug NAME_TIMESTAMP repeats when two migrations with one
+ * name are recorded in the same second (baseline does it for a whole
+ * history), and the column is UNIQUE: such a slug gets the version appended,
+ * decided by the server, which sees every row (this run's, earlier ones').
+ */
+char *mig_slug_sql(mig_session *s, const char *slug, const char *version)
 {
-	size_t n = strlen(slug), k = strlen(ts);
-	return n > k && slug[n - k - 1] == '_' && strcmp(slug + n - k, ts) == 0;
+	char *longer = cf_asprintf("%s_%s", slug, version);
+	char *sql = cf_sql_format(s->pg, "CASE WHEN EXISTS (SELECT 1 FROM %Q WHERE slug = %L) "
+	                                 "THEN %L ELSE %L END",
+	                          s->qtable, slug, longer, slug);
+	free(longer);
+	return sql;
 }
 
-/*
- * The precursor's slug is NAME_TIMESTAMP, which repeats when two migrations
- * with the same name are applied within one second; the column is UNIQUE,
- * so such a slug gets the version appended. Only slugs of the current second
- * can collide: s->slugs holds those (from the ledger and from this run).
- */
-static char *unique_slug(mig_session *s, const char *name, const char *version)
+/* The INSERT of F's row; APPLIED_AT and ELAPSED are SQL expressions. */
+static char *insert_sql(mig_session *s, const mig_file *f, const char *checksum,
+                        const char *applied_at, const char *elapsed)
 {
-	char *slug = mig_slug(name, NULL);
-	const char *ts = slug + strlen(name) + 1;
-	if (!s->slug_ts || strcmp(s->slug_ts, ts) != 0) {
-		cf_str_set(&s->slug_ts, ts);
-		cf_strv_release(&s->slugs);
-		cf_strv_init(&s->slugs);
-		for (size_t i = 0; i < s->ledger.n; i++)
-			if (s->ledger.v[i].slug && slug_has_ts(s->ledger.v[i].slug, ts))
-				cf_strv_push(&s->slugs, s->ledger.v[i].slug);
-	}
-	if (cf_strv_contains(&s->slugs, slug)) {
-		char *longer = cf_asprintf("%s_%s", slug, version);
-		free(slug);
-		slug = longer;
-	}
-	cf_strv_push(&s->slugs, slug);
-	return slug;
+	char *base = mig_slug(f->name, NULL);
+	char *slug = mig_slug_sql(s, base, f->version);
+	char *sql = cf_sql_format(
+		s->pg,
+		"INSERT INTO %Q (slug, version, name, applied_at, execution_time_ms, checksum, "
+		"applied_by) VALUES (%s, %L, %L, %s, %s, %L, current_user)",
+		s->qtable, slug, f->version, f->name, applied_at, elapsed, checksum);
+	free(slug);
+	free(base);
+	return sql;
 }
 
 char *mig_ledger_insert_sql(mig_session *s, const mig_file *f, const char *checksum, long ms)
 {
-	char *slug = unique_slug(s, f->name, f->version);
 	char *elapsed = ms >= 0 ? cf_asprintf("%ld", ms)
-	                : ms == -2 ? cf_strdup("(extract(epoch FROM clock_timestamp() - "
-	                                       "coalesce(nullif(current_setting('confiture.t0', "
-	                                       "true), ''), statement_timestamp()::text)"
-	                                       "::timestamptz) * 1000)::integer")
-	                           : cf_strdup("(extract(epoch FROM clock_timestamp() - "
-	                                       "statement_timestamp()) * 1000)::integer");
-	char *sql = cf_sql_format(
-		s->pg,
-		"INSERT INTO %Q (slug, version, name, execution_time_ms, checksum, applied_by) "
-		"VALUES (%L, %L, %L, %s, %L, current_user)",
-		s->qtable, slug, f->version, f->name, elapsed, checksum);
+	                        : cf_strdup("(extract(epoch FROM clock_timestamp() - "
+	                                    "statement_timestamp()) * 1000)::integer");
+	char *sql = insert_sql(s, f, checksum, "now()", elapsed);
 	free(elapsed);
-	free(slug);
+	return sql;
+}
+
+char *mig_ledger_insert_batch_sql(mig_session *s, const mig_file *f, const char *checksum,
+                                  const char *prev)
+{
+	char *start = prev ? cf_sql_format(s->pg, "coalesce((SELECT applied_at FROM %Q WHERE "
+	                                          "version = %L), statement_timestamp())",
+	                                   s->qtable, prev)
+	                   : cf_strdup("statement_timestamp()");
+	char *elapsed = cf_asprintf("(extract(epoch FROM clock_timestamp() - %s) * 1000)::integer",
+	                            start);
+	char *sql = insert_sql(s, f, checksum, "clock_timestamp()", elapsed);
+	free(elapsed);
+	free(start);
 	return sql;
 }
 
 char *mig_ledger_delete_sql(mig_session *s, const char *version)
 {
 	return cf_sql_format(s->pg, "DELETE FROM %Q WHERE version = %L", s->qtable, version);
+}
+
+void mig_ledger_times(mig_session *s, mig_file **files, size_t n, long *ms)
+{
+	cf_buf arr;
+	cf_buf_init(&arr);
+	cf_buf_putc(&arr, '{');
+	for (size_t i = 0; i < n; i++) {
+		ms[i] = -1;
+		cf_buf_puts(&arr, i ? ",\"" : "\"");
+		for (const char *c = files[i]->version; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				cf_buf_putc(&arr, '\\');
+			cf_buf_putc(&arr, *c);
+		}
+		cf_buf_putc(&arr, '"');
+	}
+	cf_buf_putc(&arr, '}');
+	cf_err_stash stash;
+	cf_error_stash(s->ctx, &stash);
+	char *sql = cf_sql_format(s->pg, "SELECT version, execution_time_ms FROM %Q "
+	                                 "WHERE version = ANY ($1::text[])",
+	                          s->qtable);
+	const char *params[] = {arr.data};
+	cf_pgres *r = NULL;
+	if (!cf_pg_is_bad(s->pg) && cf_pg_query(s->pg, sql, 1, params, &r) == CF_OK) {
+		for (int row = 0; row < cf_pgres_nrows(r); row++)
+			for (size_t i = 0; i < n; i++)
+				if (!cf_pgres_isnull(r, row, 1) &&
+				    strcmp(files[i]->version, cf_pgres_get(r, row, 0)) == 0)
+					ms[i] = atol(cf_pgres_get(r, row, 1));
+	}
+	cf_pgres_free(r);
+	free(sql);
+	cf_buf_release(&arr);
+	cf_ctx_clear_error(s->ctx);
+	cf_error_unstash(s->ctx, &stash);
 }
 
 /* ---- Commit durability ----------------------------------------------------------- */

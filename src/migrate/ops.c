@@ -477,9 +477,10 @@ static cf_status run_batch(mig_op *op, mig_run *run, plan *p, size_t *i)
 	while (j < p->n && !p->scripts[j].is_nontx && j - *i < BATCH_MAX && bytes < BATCH_BYTES)
 		bytes += p->scripts[j++].len;
 	size_t n_ok = 0;
-	cf_status st = mig_apply_batch(run, p->files + *i, p->scripts + *i, j - *i, &n_ok);
+	long *ms = cf_calloc(j - *i, sizeof(long));
+	cf_status st = mig_apply_batch(run, p->files + *i, p->scripts + *i, j - *i, &n_ok, ms);
 	for (size_t k = *i; k < *i + n_ok; k++) {
-		record_done(op, p->files[k], &p->scripts[k], "applied_now", -1);
+		record_done(op, p->files[k], &p->scripts[k], "applied_now", ms[k - *i]);
 		op->m.r->n_applied++;
 		op->m.r->changes_detected = true;
 	}
@@ -488,6 +489,7 @@ static cf_status run_batch(mig_op *op, mig_run *run, plan *p, size_t *i)
 		record_done(op, f, &p->scripts[*i + n_ok], "failed", -1);
 		fire_failed(op, f, run->elapsed_ms);
 	}
+	free(ms);
 	*i = j;
 	return st;
 }
@@ -525,8 +527,10 @@ static cf_status run_plan(mig_op *op, plan *p, mig_dir dir, const char *done_sta
 	bool batch = dir == MIG_UP && !cf_hooks_any(ctx, "before_migration") &&
 	             !cf_hooks_any(ctx, "after_migration");
 	cf_status st = fire_op(op, "before_migrate", -1, -1);
-	if (!st && dir == MIG_UP)
+	if (!st && dir == MIG_UP) {
 		st = mig_ledger_ensure(&op->sess);
+		mig_ledger_created(&op->sess, st == CF_OK); /* autocommit: done */
+	}
 	if (!st && p->n)
 		st = mig_async_begin(&op->sess);
 	for (size_t i = 0; !st && i < p->n;) {
