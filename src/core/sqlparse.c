@@ -327,6 +327,7 @@ static long add_stmt(builder *b, size_t start, size_t end, const PgQuery__Node *
 	st->column = b->col;
 	b->nodes[i] = n;
 	b->scs[i] = scs;
+	st->is_scs_off = !scs;
 	if (n)
 		classify(st, n);
 	return (long)i;

@@ -30,6 +30,7 @@ typedef struct cf_stmt {
 	const char *node;       /* parse node name, e.g. "create_stmt" (static) */
 	const char *nontx;      /* why it cannot run in a transaction block, or NULL */
 	bool is_set;            /* SET or RESET of a run-time parameter (full parse only) */
+	bool is_scs_off;        /* split with standard_conforming_strings off */
 } cf_stmt;
 
 typedef struct cf_script {

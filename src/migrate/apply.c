@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void mig_locate(cf_ctx *ctx, const mig_script *sc, const char *sent, size_t i)
+void mig_locate(cf_ctx *ctx, const mig_script *sc, const char *sent, size_t sent_at, size_t i)
 {
 	if (i == SIZE_MAX)
 		return;
@@ -41,7 +41,7 @@ void mig_locate(cf_ctx *ctx, const mig_script *sc, const char *sent, size_t i)
 		return;
 	const cf_stmt *stmt = &sc->parsed->stmts[i];
 	if (cf_error_server_position_get(ctx) > 0 && sent)
-		cf_error_locate(ctx, sc->file, sent, 0);
+		cf_error_locate(ctx, sc->file, sent, sent_at);
 	else
 		cf_error_locate(ctx, sc->file, sc->text, stmt->offset);
 }
@@ -66,6 +66,7 @@ cf_status mig_feed_copy(void *arg, cf_pg *pg, size_t k)
 	const mig_feed *fd = arg;
 	if (fd->one)
 		return cf_psql_copy_put(cf_pg_ctx(pg), pg, fd->scripts->text, fd->one);
+	k += fd->base;
 	for (size_t j = 0; j < fd->n; j++) {
 		const mig_script *sc = &fd->scripts[j];
 		if (k < sc->ps.n_copies)
@@ -88,28 +89,48 @@ char *mig_tail(mig_session *s, const mig_file *f, mig_dir dir, const char *check
 	return tail;
 }
 
-cf_status mig_exec_script(mig_session *s, const mig_script *sc, const char *tail)
+/* COPY blocks of SC before its K-th statement. */
+static size_t copies_before(const mig_script *sc, size_t k)
 {
+	size_t n = 0;
+	for (size_t j = 0; j < k; j++)
+		n += mig_script_copy(sc, mig_script_nth(sc, j)) != NULL;
+	return n;
+}
+
+/* Sends piece P of SC (see find_pieces), with TAIL after the last one. */
+static cf_status exec_piece(mig_session *s, const mig_script *sc, size_t p, const char *tail)
+{
+	size_t n = mig_script_count(sc);
+	size_t k0 = sc->piece_k[p], k1 = p + 1 < sc->n_pieces ? sc->piece_k[p + 1] : n;
+	size_t from = p ? sc->send_at[mig_script_nth(sc, k0)] : 0;
+	size_t to = k1 < n ? sc->send_at[mig_script_nth(sc, k1)] : strlen(sc->send);
 	cf_buf b;
 	cf_buf_init(&b);
-	size_t n_send = strlen(sc->send);
-	cf_buf_reserve(&b, n_send + (tail ? strlen(tail) : 0) + 4);
-	cf_buf_append(&b, sc->send, n_send);
+	cf_buf_reserve(&b, to - from + (tail ? strlen(tail) : 0) + 4);
+	cf_buf_append(&b, sc->send + from, to - from);
 	if (tail) {
 		/* A newline first: the file may end inside a -- comment. */
 		cf_buf_puts(&b, "\n;");
 		cf_buf_puts(&b, tail);
 	}
 	size_t n_done = 0;
-	mig_feed fd = {.scripts = sc, .n = 1};
+	mig_feed fd = {.scripts = sc, .n = 1, .base = p ? copies_before(sc, k0) : 0};
 	cf_status st = cf_pg_exec_feed(s->pg, b.data, mig_feed_copy, &fd, &n_done);
 	cf_buf_release(&b);
-	if (st && n_done < mig_script_count(sc)) {
-		mig_locate(s->ctx, sc, sc->send, mig_script_nth(sc, n_done));
-	} else if (st && tail) {
+	if (st && k0 + n_done < k1)
+		mig_locate(s->ctx, sc, sc->send, from, mig_script_nth(sc, k0 + n_done));
+	else if (st && tail)
 		cf_error_context(s->ctx, "while resetting the session and recording the migration in "
 		                         "\"%s\"", s->table);
-	}
+	return st;
+}
+
+cf_status mig_exec_script(mig_session *s, const mig_script *sc, const char *tail)
+{
+	cf_status st = CF_OK;
+	for (size_t p = 0; !st && p < sc->n_pieces; p++)
+		st = exec_piece(s, sc, p, p + 1 == sc->n_pieces ? tail : NULL);
 	return st;
 }
 
@@ -199,15 +220,25 @@ static size_t batch_locate(const batch *bt, size_t n_done)
 	}
 	if (k == bt->n)
 		return bt->n - 1; /* cannot happen: the failure is inside the batch */
+	int pos = cf_error_server_position_get(ctx);
+	if (pos > 0 && n_done == 0) {
+		/* Nothing ran: the server could not parse the message. Its position
+		 * says which migration. */
+		while (k + 1 < bt->n && (size_t)pos > bt->starts[k + 1])
+			k++;
+		cf_error_server_position(ctx, pos - (int)bt->starts[k]);
+		const mig_script *sc = &bt->scripts[k];
+		cf_error_locate(ctx, sc->file, sc->send, 0);
+		return k;
+	}
 	const mig_script *sc = &bt->scripts[k];
 	size_t local = n_done - base, n_stmts = mig_script_count(sc);
 	bool in_file = local >= BATCH_BEFORE && local < BATCH_BEFORE + n_stmts;
-	int pos = cf_error_server_position_get(ctx);
 	if (pos > 0 && (size_t)pos > bt->starts[k])
 		/* Make the position relative to this migration's text. */
 		cf_error_server_position(ctx, pos - (int)bt->starts[k]);
 	if (in_file)
-		mig_locate(ctx, sc, sc->send, mig_script_nth(sc, local - BATCH_BEFORE));
+		mig_locate(ctx, sc, sc->send, 0, mig_script_nth(sc, local - BATCH_BEFORE));
 	else if (local >= BATCH_BEFORE + n_stmts)
 		cf_error_context(ctx, "while resetting the session and recording the migration in "
 		                      "\"%s\"", bt->s->table);

@@ -82,6 +82,9 @@ typedef struct mig_script {
 	cf_psql_script ps;      /* the file as psql reads it */
 	cf_script *parsed;      /* ps.script */
 	char *send;             /* the text sent: see script.c */
+	size_t *send_at;        /* each statement's offset in SEND */
+	size_t *piece_k;        /* messages: the first statement (count) of each */
+	size_t n_pieces;
 	bool is_nontx;          /* runs statement by statement in autocommit */
 	const char *nontx_why;  /* the first reason, or the marker */
 	bool was_wrapped;       /* a BEGIN/COMMIT pair was stripped */
@@ -108,6 +111,8 @@ size_t mig_script_count(const mig_script *s);
 size_t mig_script_nth(const mig_script *s, size_t k);
 /* The inline data of statement I when it is a COPY ... FROM STDIN, or NULL. */
 const cf_copyblk *mig_script_copy(const mig_script *s, size_t i);
+/* Can the script share a message with others (one piece, in a transaction)? */
+bool mig_script_is_batchable(const mig_script *s);
 
 /* ---- ledger.c ------------------------------------------------------------- */
 
@@ -263,9 +268,10 @@ cf_status mig_exec_script(mig_session *s, const mig_script *script, const char *
  * is NULL. Caller frees. */
 char *mig_tail(mig_session *s, const mig_file *f, mig_dir dir, const char *checksum, long ms);
 /* Puts the recorded server error at statement I of SC (SIZE_MAX: none of
- * its statements failed), or at the data line of its COPY. SENT is the text
- * the server position counts in when it held the whole script, else NULL. */
-void mig_locate(cf_ctx *ctx, const mig_script *sc, const char *sent, size_t i);
+ * its statements failed), or at the data line of its COPY. The server
+ * position counts from SENT + SENT_AT when the message held SC's text from
+ * there, else (SENT NULL) from the statement. */
+void mig_locate(cf_ctx *ctx, const mig_script *sc, const char *sent, size_t sent_at, size_t i);
 /* Fires a per-migration hook (unless the run fires none). */
 cf_status mig_fire(mig_run *run, const char *event, cf_hook_part part, const mig_file *f,
                    int success, long long elapsed_ms);
@@ -274,6 +280,7 @@ cf_status mig_fire(mig_run *run, const char *event, cf_hook_part part, const mig
 typedef struct mig_feed {
 	const mig_script *scripts;
 	size_t n;
+	size_t base;             /* blocks of SCRIPTS sent before this message */
 	const cf_copyblk *one;
 } mig_feed;
 cf_status mig_feed_copy(void *arg, cf_pg *pg, size_t k);

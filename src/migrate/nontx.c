@@ -237,7 +237,7 @@ static cf_status run_stmt(mig_session *s, const mig_file *f, mig_dir dir, const 
 			st = cf_pg_exec(s->pg, done);
 	}
 	if (st && n_done == 0)
-		mig_locate(s->ctx, sc, NULL, i);
+		mig_locate(s->ctx, sc, NULL, 0, i);
 	free(text);
 	free(done);
 	return st;

@@ -474,7 +474,8 @@ static void record_done(mig_op *op, mig_file *f, const mig_script *sc, const cha
 static cf_status run_batch(mig_op *op, mig_run *run, plan *p, size_t *i)
 {
 	size_t j = *i, bytes = 0;
-	while (j < p->n && !p->scripts[j].is_nontx && j - *i < BATCH_MAX && bytes < BATCH_BYTES)
+	while (j < p->n && mig_script_is_batchable(&p->scripts[j]) && j - *i < BATCH_MAX &&
+	       bytes < BATCH_BYTES)
 		bytes += p->scripts[j++].len;
 	size_t n_ok = 0;
 	long *ms = cf_calloc(j - *i, sizeof(long));
@@ -539,7 +540,7 @@ static cf_status run_plan(mig_op *op, plan *p, mig_dir dir, const char *done_sta
 			break;
 		}
 		emit_progress(ctx, p->files[i]->base, (long)i, (long)p->n, op->t0, false);
-		if (batch && !p->scripts[i].is_nontx) {
+		if (batch && mig_script_is_batchable(&p->scripts[i])) {
 			st = run_batch(op, &run, p, &i);
 		} else {
 			st = run_one(op, &run, p, i, dir, done_status);

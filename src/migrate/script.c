@@ -12,7 +12,8 @@
  * statements are blanked (a space per character), and the lines that are
  * not SQL (COPY data, \restrict) are emptied, their newlines kept. A server
  * error position, counted in the text sent, then maps to the file's line
- * and column.
+ * and column. It goes in one message, or in a few when the file changes
+ * standard_conforming_strings (see find_pieces).
  */
 #include "migrate_int.h"
 #include "log.h"
@@ -136,16 +137,19 @@ static bool in_wrapper(const mig_script *s, size_t i)
 	return false;
 }
 
-/* The text sent (see the file comment). */
-static char *send_text(const mig_script *s)
+/* The text sent (see the file comment); SEND_AT gets each statement's
+ * offset in it. */
+static char *send_text(const mig_script *s, size_t *send_at)
 {
-	if (!s->was_wrapped && !s->ps.n_blanks)
-		return cf_strndup(s->text, s->len);
+	const cf_stmt *v = s->parsed->stmts;
+	size_t n = s->parsed->n_stmts, j = 0;
 	cf_buf b;
 	cf_buf_init(&b);
 	cf_buf_reserve(&b, s->len);
 	size_t k = 0;
 	for (size_t i = 0; i < s->len; i++) {
+		while (j < n && v[j].offset == i)
+			send_at[j++] = b.len;
 		unsigned char ch = (unsigned char)s->text[i];
 		while (k < s->ps.n_blanks && s->ps.blanks[k].end <= i)
 			k++;
@@ -155,7 +159,26 @@ static char *send_text(const mig_script *s)
 		else if (!not_sql && (ch & 0xC0) != 0x80)
 			cf_buf_putc(&b, ' ');
 	}
+	while (j < n)
+		send_at[j++] = b.len;
 	return b.data;
+}
+
+/*
+ * The server parses a whole message before it runs any of it, so a
+ * SET standard_conforming_strings changes how it reads the next message
+ * only (psql sends one statement at a time): the statements after one that
+ * changes the setting start a new message.
+ */
+static void find_pieces(mig_script *s)
+{
+	size_t n = mig_script_count(s);
+	s->piece_k = cf_calloc(n + 1, sizeof(size_t));
+	s->n_pieces = 1;
+	for (size_t k = 1; k < n; k++)
+		if (s->parsed->stmts[mig_script_nth(s, k)].is_scs_off !=
+		    s->parsed->stmts[mig_script_nth(s, k - 1)].is_scs_off)
+			s->piece_k[s->n_pieces++] = k;
 }
 
 cf_status mig_script_prepare(cf_ctx *ctx, const char *file, char *text, size_t len,
@@ -188,7 +211,9 @@ cf_status mig_script_prepare(cf_ctx *ctx, const char *file, char *text, size_t l
 			out->nontx_why = s->nontx;
 		}
 	}
-	out->send = send_text(out);
+	out->send_at = cf_calloc(out->parsed->n_stmts + 1, sizeof(size_t));
+	out->send = send_text(out, out->send_at);
+	find_pieces(out);
 	return CF_OK;
 }
 
@@ -197,6 +222,8 @@ void mig_script_release(mig_script *s)
 	cf_psql_script_release(&s->ps);
 	free(s->text);
 	free(s->send);
+	free(s->send_at);
+	free(s->piece_k);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -221,4 +248,9 @@ const cf_copyblk *mig_script_copy(const mig_script *s, size_t i)
 {
 	const cf_stmt *st = &s->parsed->stmts[i];
 	return st->kind == CF_STMT_COPY_STDIN ? cf_psql_copy_of(&s->ps, st) : NULL;
+}
+
+bool mig_script_is_batchable(const mig_script *s)
+{
+	return !s->is_nontx && s->n_pieces <= 1;
 }
