@@ -85,6 +85,9 @@ static const keydef KEYS[] = {
 	 "Ledger table, optionally schema-qualified."},
 	{"migration.strict_mode", KT_BOOL, OFF(migration.strict_mode), "false", NULL,
 	 "Treat orphan .sql files in the migrations directory as errors."},
+	{"migration.ignore_unmatched", KT_BOOL, OFF(migration.ignore_unmatched), "false", NULL,
+	 "Warn about .sql files in the migrations directory that are not named as migrations, "
+	 "instead of refusing to run (exit 5)."},
 	{"migration.locking.enabled", KT_BOOL, OFF(migration.lock_enabled), "true", NULL,
 	 "Take the advisory lock while migrating (--no-lock turns it off)."},
 	{"migration.lock_timeout_ms", KT_LONG, OFF(migration.lock_timeout_ms), "30000", NULL,

@@ -9,6 +9,7 @@
  *   apply.c      running migrations in a transaction, alone or batched
  *   nontx.c      running migrations statement by statement, resumable
  *   ops.c        the public entry points (cf_migrate_*)
+ *   dryrun.c     trying pending migrations and rolling them back
  *   baseline.c   adopting an existing database
  *   check.c      verify, verify-checksums, preflight
  */
@@ -32,9 +33,10 @@
 /* ---- discover.c ---------------------------------------------------------- */
 
 typedef struct mig_file {
-	char *version;     /* text before the first "_" */
-	char *name;        /* text after it, without .up.sql */
-	char *base;        /* VERSION_NAME */
+	char *version;     /* text before the first "_" (Flyway: after the V, "_" read as ".") */
+	char *name;        /* text after it, without .up.sql (Flyway: the description) */
+	char *base;        /* VERSION_NAME (Flyway: the file name without .sql) */
+	bool is_flyway;    /* V<version>__<desc>.sql, with U<version>__<desc>.sql as its down */
 	char *up;          /* path shown to users: relative to the project */
 	char *up_abs;      /* absolute path */
 	char *down;        /* or NULL when there is no .down.sql */
@@ -62,9 +64,18 @@ cf_status mig_set_load(cf_ctx *ctx, mig_set *set);
 void mig_set_release(mig_set *set);
 /* The file with VERSION, or NULL. */
 mig_file *mig_set_find(const mig_set *set, const char *version);
-/* Errors found before connecting: duplicates (CF_ERR_SQL) and, under
- * strict_mode, orphans (CF_ERR_CHECK). Logs orphans as warnings otherwise. */
+/* Errors found before connecting: duplicates (CF_ERR_SQL), Flyway versions
+ * whose text order is not their numeric order (CF_ERR_VALIDATION), and
+ * mig_set_check_unmatched. */
 cf_status mig_set_check(cf_ctx *ctx, const mig_set *set);
+/* .sql files not named as migrations (set->orphans): CF_ERR_VALIDATION
+ * naming each, CF_ERR_CHECK under strict_mode, a warning naming each with
+ * migration.ignore_unmatched. */
+cf_status mig_set_check_unmatched(cf_ctx *ctx, const mig_set *set);
+/* Compares dotted numbers ("001" == "1", "1.10" > "1.9"). */
+int mig_num_cmp(const char *a, const char *b);
+/* The name of F's down file as its layout has it (for messages). Caller frees. */
+char *mig_down_name(const mig_file *f);
 /* Reads F's .up.sql (once) and computes its checksum. CF_ERR_IO. */
 cf_status mig_file_read(cf_ctx *ctx, mig_file *f);
 
@@ -317,6 +328,7 @@ typedef struct mig_op {
 	bool has_set, has_sess;
 	bool has_current;  /* result->current was set by the operation */
 	bool light_ledger; /* status, current: no slug, checksum, applied_by */
+	size_t n_not_tried; /* dry runs: migrations they could not try */
 } mig_op;
 
 /* Clears the context's error, starts the result (*OUT is set at once) and
@@ -332,5 +344,27 @@ cf_status mig_op_connect(mig_op *op, const char *conninfo, bool lock, bool need_
  * success (on failure the error's message is used). */
 cf_status mig_op_end(mig_op *op, cf_status st, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* ---- dryrun.c ------------------------------------------------------------------- */
+
+typedef struct mig_dry {
+	mig_op *op;
+	const char *what;    /* "--dry-run-execute", "preflight": for the warning */
+	bool with_ledger;    /* write (and roll back) the ledger rows too */
+	bool keep_going;     /* a failed migration is a finding: go on with the next */
+	size_t n_tried, n_failed, n_not_tried;
+} mig_dry;
+
+/*
+ * Tries FILES[0..N) (SCRIPTS prepared) in the current transaction, each as
+ * the real run would run it (see dryrun.c), adding an entry per migration:
+ * "would_apply", "failed", or "not_tried" with a note saying why, for the
+ * first one a dry run cannot try (it runs outside a transaction, or uses an
+ * enum value only an earlier migration's commit makes usable) and every one
+ * after it; a warning names them. A failure stops the run (the error is
+ * returned) unless D->keep_going, which keeps it in the result's errors as
+ * a CF_ERR_PREFLIGHT finding. The caller rolls the transaction back.
+ */
+cf_status mig_dry_run(mig_dry *d, mig_file **files, mig_script *scripts, size_t n);
 
 #endif
