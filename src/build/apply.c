@@ -126,7 +126,10 @@ static cf_status collect(cf_ctx *ctx, const bset *s, size_t from, size_t to, sli
 			default:
 				break;
 			}
-			slist_push(st->nontx ? nontx : tx, f, st, copy);
+			/* An ALTER TYPE ... ADD VALUE used later stays in its place: in the
+			 * build's transaction PostgreSQL then says "unsafe use of new
+			 * value", with its hint, as psql -1 would. */
+			slist_push(cf_stmt_needs_autocommit(st) ? nontx : tx, f, st, copy);
 		}
 	}
 	return CF_OK;

@@ -58,6 +58,7 @@ typedef struct bfile {
 	cf_copyblk *copies;  /* COPY ... FROM stdin blocks, in order */
 	size_t n_copies;
 	bool is_cached;      /* known to parse (cache), so not parsed this time */
+	bool is_scs_off;     /* parsed with standard_conforming_strings off from its start */
 	size_t n_stmts;      /* statements (from the parse or the cache) */
 	cf_error_item err;   /* a read or parse error of this file (message NULL: none) */
 } bfile;

@@ -100,7 +100,7 @@ static cf_status check_text(cf_ctx *wctx, const bfile *f)
 static cf_status parse_file(cf_ctx *wctx, bfile *f)
 {
 	cf_psql_script ps;
-	cf_status st = cf_psql_parse(wctx, f->path, f->text, f->len, true, &ps);
+	cf_status st = cf_psql_parse_with(wctx, f->path, f->text, f->len, true, f->is_scs_off, &ps);
 	if (st)
 		return st;
 	f->script = ps.script;
@@ -129,6 +129,16 @@ static void warn_unterminated(cf_ctx *ctx, const bfile *f)
 	               last->column);
 }
 
+/* Moves the error recorded on WCTX into F. */
+static void keep_error(cf_ctx *wctx, bfile *f)
+{
+	cf_errlist l = {0};
+	cf_errlist_push_ctx(&l, wctx);
+	f->err = l.v[0];
+	free(l.v);
+	cf_ctx_clear_error(wctx);
+}
+
 /* Reads F unless it was read, then parses it unless it was parsed or (when
  * scripts are not needed) the cache knows it parses. Safe to call again. */
 static void load_one(loader *L, cf_ctx *wctx, bfile *f)
@@ -151,12 +161,34 @@ static void load_one(loader *L, cf_ctx *wctx, bfile *f)
 		if (!st)
 			warn_unterminated(L->ctx, f);
 	}
-	if (st) {
-		cf_errlist l = {0};
-		cf_errlist_push_ctx(&l, wctx);
-		f->err = l.v[0];
-		free(l.v);
-		cf_ctx_clear_error(wctx);
+	if (st)
+		keep_error(wctx, f);
+}
+
+/*
+ * The files of a build share one session, as they do when psql -1 runs the
+ * generated file: a SET standard_conforming_strings holds for the files
+ * after its own. A file that starts with the setting off is parsed again
+ * so (rare: the parallel parse assumes it on).
+ */
+static void carry_scs(cf_ctx *wctx, bset *s)
+{
+	bool off = false;
+	for (size_t i = 0; i < s->n; i++) {
+		bfile *f = &s->v[i];
+		if (f->text && (f->script || f->err.message) && f->is_scs_off != off) {
+			cf_script_free(f->script);
+			free(f->copies);
+			f->script = NULL;
+			f->copies = NULL;
+			f->n_copies = 0;
+			cf_error_item_release(&f->err);
+			f->is_scs_off = off;
+			if (parse_file(wctx, f))
+				keep_error(wctx, f);
+		}
+		if (f->script)
+			off = !f->script->scs_end;
 	}
 }
 
@@ -257,6 +289,9 @@ cf_status bload(cf_ctx *ctx, bset *s, bool need_scripts, const bcache *cache)
 	pthread_mutex_destroy(&L.progress_mu);
 	if (cf_ctx_is_cancelled(ctx))
 		return cf_error_set(ctx, CF_ERR_CANCELLED, "interrupted");
+	cf_ctx *wctx = cf_ctx_new();
+	carry_scs(wctx, s);
+	cf_ctx_free(wctx);
 	bprogress_end(&prog, (long)s->n);
 	return report_first(ctx, s);
 }

@@ -225,10 +225,9 @@ static cf_status copy_error(cf_ctx *to, const cf_ctx *from)
 }
 
 static cf_status parse_as(cf_ctx *ctx, const char *file, const char *text, size_t len, bool lite,
-                          cf_script **out)
+                          bool scs_off, cf_script **out)
 {
-	return lite ? cf_script_parse_lite(ctx, file, text, len, out)
-	            : cf_script_parse(ctx, file, text, len, out);
+	return cf_script_parse_with(ctx, file, text, len, lite, scs_off, out);
 }
 
 /* ---- Hints for what does not parse ---------------------------------------------- */
@@ -296,12 +295,12 @@ static void hint(cf_ctx *ctx, const char *text, size_t len)
  * masked parse's error is the one (its positions are the file's).
  */
 static cf_status parse_masked(cf_ctx *ctx, const char *file, const char *text, size_t len,
-                              bool lite, cf_psql_script *ps)
+                              bool lite, bool scs_off, cf_psql_script *ps)
 {
 	char *m = masked_text(ps, text, len);
 	cf_ctx *mctx = cf_ctx_new();
 	cf_script *ms = NULL;
-	cf_status mst = parse_as(mctx, file, m, len, lite, &ms);
+	cf_status mst = parse_as(mctx, file, m, len, lite, scs_off, &ms);
 	cf_status st;
 	if (!mst && blanks_hold(ps, ms, m)) {
 		/* The statements point into the file's text, not the mask. */
@@ -311,7 +310,7 @@ static cf_status parse_masked(cf_ctx *ctx, const char *file, const char *text, s
 	} else {
 		cf_script_free(ms);
 		forget(ps);
-		st = parse_as(ctx, file, text, len, lite, &ps->script);
+		st = parse_as(ctx, file, text, len, lite, scs_off, &ps->script);
 		if (st && mst) {
 			cf_ctx_clear_error(ctx);
 			st = copy_error(ctx, mctx);
@@ -325,9 +324,16 @@ static cf_status parse_masked(cf_ctx *ctx, const char *file, const char *text, s
 cf_status cf_psql_parse(cf_ctx *ctx, const char *file, const char *text, size_t len, bool lite,
                         cf_psql_script *out)
 {
+	return cf_psql_parse_with(ctx, file, text, len, lite, false, out);
+}
+
+cf_status cf_psql_parse_with(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                             bool lite, bool scs_off, cf_psql_script *out)
+{
 	memset(out, 0, sizeof(*out));
-	cf_status st = scan(out, text, len) ? parse_masked(ctx, file, text, len, lite, out)
-	                                    : parse_as(ctx, file, text, len, lite, &out->script);
+	cf_status st = scan(out, text, len)
+	                   ? parse_masked(ctx, file, text, len, lite, scs_off, out)
+	                   : parse_as(ctx, file, text, len, lite, scs_off, &out->script);
 	if (st == CF_ERR_SCHEMA)
 		hint(ctx, text, len);
 	if (st)

@@ -56,6 +56,10 @@ typedef struct cf_psql_script {
  */
 cf_status cf_psql_parse(cf_ctx *ctx, const char *file, const char *text, size_t len, bool lite,
                         cf_psql_script *out);
+/* The same for a file that starts with standard_conforming_strings off
+ * (SCS_OFF): in one session, after a file that set it off. */
+cf_status cf_psql_parse_with(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                             bool lite, bool scs_off, cf_psql_script *out);
 void cf_psql_script_release(cf_psql_script *p);
 
 /* The inline data of the COPY statement ST, or NULL. */

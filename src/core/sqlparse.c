@@ -270,6 +270,7 @@ typedef struct builder {
 	size_t len;
 	bool is_lite;
 	bool watch_scs;               /* the text mentions standard_conforming_strings */
+	bool scs_start;               /* the setting the script starts with */
 	cf_script *s;
 	size_t cap;
 	PgQuery__ParseResult **trees; /* full mode: one per piece, freed at the end */
@@ -507,7 +508,7 @@ static cf_status piece_lite(builder *b, size_t pos, bool scs, size_t *next, int 
 static cf_status build_pieces(builder *b)
 {
 	size_t pos = 0;
-	bool scs = true;
+	bool scs = b->scs_start;
 	cf_status st = CF_OK;
 	for (;;) {
 		b->pieces = cf_realloc(b->pieces, (b->n_pieces + 1) * sizeof(piece));
@@ -558,15 +559,15 @@ static bool has_no_tx_marker(const builder *b)
 }
 
 static cf_status script_build(cf_ctx *ctx, const char *file, const char *text, size_t len,
-                              bool is_lite, cf_script **out)
+                              bool is_lite, bool scs, cf_script **out)
 {
 	*out = NULL;
 	cf_script *s = cf_calloc(1, sizeof(*s));
 	s->text = text;
 	s->len = len;
 	builder b = {.ctx = ctx, .file = file, .text = text, .len = len, .is_lite = is_lite,
-	             .s = s, .line = 1, .col = 1};
-	b.watch_scs = strcasestr(text, "standard_conforming_strings") != NULL;
+	             .s = s, .line = 1, .col = 1, .scs_start = scs};
+	b.watch_scs = !scs || strcasestr(text, "standard_conforming_strings") != NULL;
 	cf_status st = build_pieces(&b);
 	if (!st) {
 		if (is_lite)
@@ -596,7 +597,7 @@ static cf_status script_build(cf_ctx *ctx, const char *file, const char *text, s
 cf_status cf_script_parse(cf_ctx *ctx, const char *file, const char *text, size_t len,
                           cf_script **out)
 {
-	return script_build(ctx, file, text, len, false, out);
+	return script_build(ctx, file, text, len, false, true, out);
 }
 
 void cf_script_free(cf_script *s)
@@ -805,5 +806,11 @@ static void lite_classify(builder *b)
 cf_status cf_script_parse_lite(cf_ctx *ctx, const char *file, const char *text, size_t len,
                                cf_script **out)
 {
-	return script_build(ctx, file, text, len, true, out);
+	return script_build(ctx, file, text, len, true, true, out);
+}
+
+cf_status cf_script_parse_with(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                               bool lite, bool scs_off, cf_script **out)
+{
+	return script_build(ctx, file, text, len, lite, !scs_off, out);
 }

@@ -102,4 +102,10 @@ void cf_nontx_target_release(cf_nontx_target *t);
 cf_status cf_script_parse_lite(cf_ctx *ctx, const char *file, const char *text, size_t len,
                                cf_script **out);
 
+/* cf_script_parse (or, with LITE, cf_script_parse_lite) of a script that
+ * starts with standard_conforming_strings off when SCS_OFF: one that runs
+ * after another script left it off in the same session. */
+cf_status cf_script_parse_with(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                               bool lite, bool scs_off, cf_script **out);
+
 #endif
