@@ -569,11 +569,31 @@ static cf_status hooks_from_node(const layer *ly, const cf_ynode *n)
 	return CF_OK;
 }
 
+/* "database_url:" with nothing after it: only a missing key means the
+ * default (embedded for local), never an empty one. */
+static bool is_empty_url(const keydef *k, const cf_ynode *n)
+{
+	return strcmp(k->path, "database_url") == 0 &&
+	       (n->kind == CF_Y_NULL || (n->kind == CF_Y_SCALAR && !*n->str));
+}
+
+static cf_status empty_url_error(const layer *ly, const cf_ynode *keynode)
+{
+	cf_error_set(ly->ctx, CF_ERR_CONFIG, "\"database_url\" is empty");
+	cf_error_at(ly->ctx, ly->doc->file, keynode->line, keynode->column);
+	cf_error_hint(ly->ctx, "Give a connection URL, or the word embedded for the project's own "
+	                       "cluster; remove the key for the default (embedded in the local "
+	                       "environment, libpq's PG* variables elsewhere).");
+	return CF_ERR_CONFIG;
+}
+
 static cf_status key_from_node(const layer *ly, const keydef *k, const cf_ynode *keynode,
                                const cf_ynode *n)
 {
 	void *field = (char *)ly->cfg + k->off;
 	cf_status st = CF_OK;
+	if (is_empty_url(k, n))
+		return empty_url_error(ly, keynode);
 	switch (k->type) {
 	case KT_INCLUDE_DIRS:
 		st = include_dirs_from_node(ly, n);

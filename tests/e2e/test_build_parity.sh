@@ -119,4 +119,19 @@ INSERT INTO country (country) VALUES ('Italy'); INSERT INTO city (city, country_
 	else _fail "pagila: the data differs" "$(head -30 "$TMP/ddiff")"; fi
 fi
 
+# ---- an empty database_url: is an error, never the embedded cluster (issue 15 section 5) ----
+E=$(mktemp -d "$TMP/p.XXXXXX")
+mkdir -p "$E/db/schema" "$E/db/environments"
+echo 'CREATE TABLE e (id int);' >"$E/db/schema/10_e.sql"
+printf 'database_url:\n' >"$E/db/environments/local.yaml"
+run cf --project-dir "$E" build --apply
+expect_rc 5 "empty url: database_url: with no value exits 5"
+expect_err 'db/environments/local.yaml:1:1: "database_url" is empty' "empty url: naming the file and line"
+expect_eq "$([ -e "$E/.confiture/pg" ] && echo started || echo none)" "none" "empty url: no embedded cluster was started"
+printf 'default_env: ci\nenvironments:\n  ci:\n    database_url: ""\n' >"$E/confiture.yaml"
+rm "$E/db/environments/local.yaml"
+run cf --project-dir "$E" migrate status
+expect_rc 5 "empty url: an empty string in confiture.yaml too"
+expect_err 'confiture.yaml:4:5: "database_url" is empty' "empty url: at its line"
+
 done_testing
