@@ -104,8 +104,9 @@ static cf_status read_tool(cf_ctx *ctx, cf_pg *pg, const char *tool, const mig_s
 static cf_status insert_mark(mig_op *op, const mark *k)
 {
 	mig_session *s = &op->sess;
-	/* Slugs stay unique as on every path that writes the ledger (see
-	 * mig_slug_sql): a history with 001_client and 002_client is common. */
+	/* Slugs stay unique, as on every path that writes the ledger: a history
+	 * with 001_client and 002_client is common, and copied slugs may meet
+	 * ours. The server knows them all. */
 	char *sql = cf_sql_format(s->pg,
 	                          "INSERT INTO %Q (slug, version, name, applied_at, execution_time_ms, "
 	                          "checksum, applied_by) VALUES (CASE WHEN EXISTS (SELECT 1 FROM %Q "

@@ -50,6 +50,7 @@ cf_status mig_session_open(cf_ctx *ctx, const char *conninfo, mig_session *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->ctx = ctx;
+	cf_strv_init(&s->slugs);
 	s->table = cf_strdup(ctx->cfg->migration.tracking_table ? ctx->cfg->migration.tracking_table
 	                                                       : "tb_confiture");
 	s->progress = cf_asprintf("%s_progress", s->table);
@@ -63,6 +64,8 @@ void mig_session_close(mig_session *s)
 		mig_unlock(s);
 	cf_pg_close(s->pg);
 	mig_ledger_release(&s->ledger);
+	cf_strv_release(&s->slugs);
+	free(s->slug_ts);
 	free(s->sync_commit);
 	free(s->reset_sql);
 	free(s->table);
@@ -226,14 +229,18 @@ void mig_ledger_created(mig_session *s, bool committed)
 	s->created_ledger = false;
 }
 
-/* Everything a migration can leave in the session, as DISCARD ALL drops it,
- * but the advisory lock: cursors, session authorization and role, settings,
- * prepared statements, LISTEN, cached plans, temporary tables, sequence
- * state. Each statement runs in a transaction block too. */
-static const char RESET_SQL[] = "CLOSE ALL;RESET SESSION AUTHORIZATION;RESET ROLE;RESET ALL;"
-                                "DEALLOCATE ALL;UNLISTEN *;DISCARD PLANS;DISCARD TEMP;"
-                                "DISCARD SEQUENCES";
-enum { RESET_STMTS = 9 };
+/*
+ * What a migration can leave in the session that changes what the next one
+ * does: session authorization and role, settings, prepared statements,
+ * temporary tables. (DISCARD ALL does this and more, and cannot run in a
+ * transaction block; nor may the advisory lock go.) Each statement is
+ * cheap, but there are as many resets as migrations: cursors, LISTEN,
+ * sequence state and cached plans, which change nothing another migration
+ * does, are left.
+ */
+static const char RESET_SQL[] = "RESET SESSION AUTHORIZATION;RESET ROLE;RESET ALL;"
+                                "DEALLOCATE ALL;DISCARD TEMP";
+enum { RESET_STMTS = 5 };
 
 const char *mig_session_reset_sql(mig_session *s, size_t *n_stmts)
 {
@@ -269,35 +276,54 @@ char *mig_slug(const char *name, const char *suffix)
 	return suffix ? cf_asprintf("%s_%s_%s", name, ts, suffix) : cf_asprintf("%s_%s", name, ts);
 }
 
-/*
- * The precursor's slug NAME_TIMESTAMP repeats when two migrations with one
- * name are recorded in the same second (baseline does it for a whole
- * history), and the column is UNIQUE: such a slug gets the version appended,
- * decided by the server, which sees every row (this run's, earlier ones').
- */
-char *mig_slug_sql(mig_session *s, const char *slug, const char *version)
+/* Does SLUG end with "_" TS? */
+static bool slug_has_ts(const char *slug, const char *ts)
 {
-	char *longer = cf_asprintf("%s_%s", slug, version);
-	char *sql = cf_sql_format(s->pg, "CASE WHEN EXISTS (SELECT 1 FROM %Q WHERE slug = %L) "
-	                                 "THEN %L ELSE %L END",
-	                          s->qtable, slug, longer, slug);
-	free(longer);
-	return sql;
+	size_t n = strlen(slug), k = strlen(ts);
+	return n > k && slug[n - k - 1] == '_' && strcmp(slug + n - k, ts) == 0;
+}
+
+/*
+ * The precursor's slug is NAME_TIMESTAMP, which repeats when two migrations
+ * with the same name are applied within one second; the column is UNIQUE,
+ * so such a slug gets the version appended. Only slugs of the current second
+ * can collide: s->slugs holds those (from the ledger and from this run).
+ * Decided here rather than by the server: a run of a thousand migrations
+ * would pay a lookup each. (baseline.c, which copies other ledgers' slugs,
+ * asks the server.)
+ */
+static char *unique_slug(mig_session *s, const char *name, const char *version)
+{
+	char *slug = mig_slug(name, NULL);
+	const char *ts = slug + strlen(name) + 1;
+	if (!s->slug_ts || strcmp(s->slug_ts, ts) != 0) {
+		cf_str_set(&s->slug_ts, ts);
+		cf_strv_release(&s->slugs);
+		cf_strv_init(&s->slugs);
+		for (size_t i = 0; i < s->ledger.n; i++)
+			if (s->ledger.v[i].slug && slug_has_ts(s->ledger.v[i].slug, ts))
+				cf_strv_push(&s->slugs, s->ledger.v[i].slug);
+	}
+	if (cf_strv_contains(&s->slugs, slug)) {
+		char *longer = cf_asprintf("%s_%s", slug, version);
+		free(slug);
+		slug = longer;
+	}
+	cf_strv_push(&s->slugs, slug);
+	return slug;
 }
 
 /* The INSERT of F's row; APPLIED_AT and ELAPSED are SQL expressions. */
 static char *insert_sql(mig_session *s, const mig_file *f, const char *checksum,
                         const char *applied_at, const char *elapsed)
 {
-	char *base = mig_slug(f->name, NULL);
-	char *slug = mig_slug_sql(s, base, f->version);
+	char *slug = unique_slug(s, f->name, f->version);
 	char *sql = cf_sql_format(
 		s->pg,
 		"INSERT INTO %Q (slug, version, name, applied_at, execution_time_ms, checksum, "
-		"applied_by) VALUES (%s, %L, %L, %s, %s, %L, current_user)",
+		"applied_by) VALUES (%L, %L, %L, %s, %s, %L, current_user)",
 		s->qtable, slug, f->version, f->name, applied_at, elapsed, checksum);
 	free(slug);
-	free(base);
 	return sql;
 }
 

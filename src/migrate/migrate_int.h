@@ -153,6 +153,8 @@ typedef struct mig_session {
 	char *dbname;
 	bool created_ledger; /* mig_ledger_ensure created it in this transaction */
 	mig_ledger ledger;
+	cf_strv slugs;     /* slugs of the second slug_ts (ledger and this run) */
+	char *slug_ts;
 	char *sync_commit; /* the session's synchronous_commit while it is off, or NULL */
 	bool has_check_interval; /* the probe set client_connection_check_interval */
 	char *reset_sql;   /* mig_session_reset_sql's last answer */
@@ -182,12 +184,9 @@ const mig_row *mig_ledger_find(const mig_ledger *l, const char *version);
 const mig_row *mig_ledger_current(const mig_ledger *l);
 /* "name_YYYYmmdd_HHMMSS" (+ "_SUFFIX" when SUFFIX), in local time. */
 char *mig_slug(const char *name, const char *suffix);
-/* A SQL expression giving SLUG, or SLUG_VERSION when a ledger row has SLUG
- * already: slugs stay unique on every path that writes the ledger. */
-char *mig_slug_sql(mig_session *s, const char *slug, const char *version);
 /*
- * SQL inserting F's ledger row (slug as mig_slug_sql, applied_by
- * current_user); execution_time_ms is MS, or with MS -1 is measured by the
+ * SQL inserting F's ledger row (slug NAME_TIMESTAMP, with _VERSION when the
+ * ledger or this run has that slug already; applied_by current_user); execution_time_ms is MS, or with MS -1 is measured by the
  * server from the start of the current message (the one holding the
  * migration text). Values are quoted with PQescapeLiteral: the statement
  * rides in the same simple-protocol message as the migration text, which
@@ -207,9 +206,8 @@ char *mig_ledger_insert_batch_sql(mig_session *s, const mig_file *f, const char 
  * string's options, ALTER ROLE/DATABASE ... SET, the server's), then the
  * run's own are set again (client_connection_check_interval, and
  * synchronous_commit while it is off); role and session authorization,
- * temporary tables, prepared statements, cursors, LISTEN, sequence state and
- * cached plans go. Run after each migration, before its ledger row is
- * written. Valid until the next call.
+ * temporary tables and prepared statements go. Run after each migration,
+ * before its ledger row is written. Valid until the next call.
  */
 const char *mig_session_reset_sql(mig_session *s, size_t *n_stmts);
 /* SQL deleting VERSION's ledger row (same reason for quoting). */
