@@ -208,22 +208,6 @@ static cf_status check_copies(cf_ctx *ctx, const char *file, const cf_psql_scrip
 	return CF_OK;
 }
 
-/* Records on TO the error recorded on FROM. */
-static cf_status copy_error(cf_ctx *to, const cf_ctx *from)
-{
-	const cf_error_info *e = cf_last_error_info(from);
-	cf_error_set(to, e->code, "%s", e->message);
-	if (e->detail)
-		cf_error_detail(to, "%s", e->detail);
-	if (e->hint)
-		cf_error_hint(to, "%s", e->hint);
-	if (e->file)
-		cf_error_at(to, e->file, e->line, e->column);
-	if (e->sqlstate)
-		cf_error_sqlstate(to, e->sqlstate);
-	return e->code;
-}
-
 static cf_status parse_as(cf_ctx *ctx, const char *file, const char *text, size_t len, bool lite,
                           bool scs_off, cf_script **out)
 {
@@ -312,8 +296,12 @@ static cf_status parse_masked(cf_ctx *ctx, const char *file, const char *text, s
 		forget(ps);
 		st = parse_as(ctx, file, text, len, lite, scs_off, &ps->script);
 		if (st && mst) {
+			/* The masked parse's error: its positions are the file's. */
+			cf_err_stash stash;
+			cf_error_stash(mctx, &stash);
 			cf_ctx_clear_error(ctx);
-			st = copy_error(ctx, mctx);
+			cf_error_unstash(ctx, &stash);
+			st = mst;
 		}
 	}
 	cf_ctx_free(mctx);
