@@ -87,6 +87,8 @@ typedef struct cf_config {
 	cf_strv plugins;
 
 	char **origins;              /* per key in the key table: "default", "file:line", ... */
+	char *unresolved_var;        /* cf_config_load_files: the unset variable database_url
+	                                needs, or NULL */
 } cf_config;
 
 /* An override set by a flag or the API, applied after everything else. */
@@ -112,6 +114,17 @@ void cf_config_free(cf_config *cfg);
  */
 cf_status cf_config_load(cf_ctx *ctx, const char *project_dir, const char *project_file,
                          const char *env, const cf_overrides *overrides, cf_config **out);
+
+/*
+ * Loads ENV from the project's files alone: no CONFITURE_* variables and no
+ * overrides, which belong to the environment a command selected (for
+ * another environment named on the command line, and the protection scan).
+ * With IS_LENIENT (the scan) an unset ${VAR} fails nothing: protected is
+ * then assumed true, a connection setting that needs it names it in
+ * unresolved_var, and hooks are not read.
+ */
+cf_status cf_config_load_files(cf_ctx *ctx, const char *project_dir, const char *project_file,
+                               const char *env, bool is_lenient, cf_config **out);
 
 /* Reads default_env (or NULL) from PROJECT_FILE, without loading an env. */
 cf_status cf_config_default_env(cf_ctx *ctx, const char *project_file, char **out);
