@@ -32,6 +32,18 @@ expect_eq "$(q "$DBC" "SELECT (SELECT count(*) FROM other.t) || '|' || (SELECT n
 	"1|1|'it''s'::text" \
 	"session: search_path, temp tables and standard_conforming_strings carry over to the next files and the seeds"
 
+# What does not carry over: from one command to the next, each has its own session.
+P=$(mktemp -d "$TMP/p.XXXXXX")
+mkdir -p "$P/db/schema" "$P/db/seeds"
+printf 'CREATE SCHEMA other;\nSET search_path = other;\nCREATE TABLE t (id int);\n' >"$P/db/schema/10_t.sql"
+printf 'INSERT INTO t VALUES (1);\n' >"$P/db/seeds/10_rows.sql"
+DB=$(newdb session_split)
+run cf --project-dir "$P" build --apply --schema-only -d "$(dburl "$DB")"
+expect_rc 0 "session: the schema alone builds"
+run cf --project-dir "$P" seed apply -d "$(dburl "$DB")"
+expect_rc 3 "session: seed apply starts from a fresh session: the build's search_path is gone"
+expect_err 'db/seeds/10_rows.sql:1:13: relation "t" does not exist' "session: as psql would say on a new connection"
+
 # ---- an enum value added and used in one build: PostgreSQL's own message ----
 P=$(mktemp -d "$TMP/p.XXXXXX")
 mkdir -p "$P/db/schema"
