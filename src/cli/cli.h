@@ -235,7 +235,8 @@ int cli_exit_code(cf_status st);
 /* Commands, with the options and actions the command table points at. */
 extern const cli_opts cli_init_opts, cli_doctor_opts, cli_embedded_opts, cli_hooks_opts,
 	cli_validate_config_opts, cli_build_opts, cli_seed_opts, cli_migrate_opts,
-	cli_verify_checksums_opts, cli_sync_opts, cli_sync_history_opts, cli_s2s_opts;
+	cli_verify_checksums_opts, cli_sync_opts, cli_sync_history_opts, cli_s2s_opts,
+	cli_lint_opts;
 extern const cli_action cli_embedded_actions[], cli_hooks_actions[], cli_seed_actions[],
 	cli_migrate_actions[], cli_sync_actions[], cli_s2s_actions[], cli_completion_actions[];
 cf_status cmd_completion(cli *c, int argc, char **argv);
@@ -252,6 +253,18 @@ cf_status cmd_migrate(cli *c, int argc, char **argv);
 cf_status cmd_verify_checksums(cli *c, int argc, char **argv);
 /* Prints a migrate result (text, json, or csv for status), frees it, returns ST. */
 cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st);
+/* lint (src/lint) */
+cf_status cmd_lint(cli *c, int argc, char **argv);
+/* Lints the pending migrations for migrate up --dry-run and preflight:
+ * prints the findings as warnings, and returns BLOCKED when lint.block_on
+ * says they stop migrate (CF_OK otherwise). */
+cf_status cli_lint_gate(cli *c, cf_status blocked);
+/* A lint result's findings in the shared model (findings.h), for -f sarif or
+ * github in other commands (check); strings are borrowed from R; free() the
+ * array. */
+struct cli_finding *cli_lint_findings(const cf_lint_result *r);
+/* Every lint rule as SARIF's tool.driver.rules lists it; free() the array. */
+struct cli_rule_info *cli_lint_rule_infos(size_t *n);
 /* medium 3: sync */
 cf_status cmd_sync(cli *c, int argc, char **argv);
 /* medium 4: s2s */

@@ -193,21 +193,27 @@ cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st)
 enum {
 	O_TARGET = 256, O_DRY_RUN, O_DRY_RUN_EXECUTE, O_LOCK_TIMEOUT, O_NO_LOCK, O_ON_MISMATCH,
 	O_THROUGH, O_FROM_DB, O_IMPORT, O_AGAINST, O_VERSION_ID, O_OFFLINE, O_FIX,
-	O_PRODUCTION_OK
+	O_PRODUCTION_OK, O_DIR
 };
 
 /* The actions, for the parser, the command table and completion. */
+/* Every action reads the migrations directory (the precursor's flag). */
+#define DIR_FLAG "migrations-dir"
+
 const cli_action cli_migrate_actions[] = {
-	{"status", "offline", CLI_V_NONE, CLI_FMTS_TABLE, NULL},
-	{"up", "target dry-run dry-run-execute lock-timeout no-lock on-checksum-mismatch",
+	{"status", "offline " DIR_FLAG, CLI_V_NONE, CLI_FMTS_TABLE, NULL},
+	{"up", "target dry-run dry-run-execute lock-timeout no-lock on-checksum-mismatch " DIR_FLAG,
 	 CLI_V_NONE, 0, NULL},
-	{"down", "steps dry-run lock-timeout no-lock yes-i-mean-production", CLI_V_NONE, 0, NULL},
-	{"down-to", "dry-run lock-timeout no-lock yes-i-mean-production", CLI_V_VERSION, 0, NULL},
-	{"current", "", CLI_V_NONE, 0, NULL},
-	{"generate", "version-id", CLI_V_NONE, 0, NULL},
-	{"baseline", "through from-db import dry-run lock-timeout no-lock", CLI_V_NONE, 0, NULL},
-	{"verify", "", CLI_V_NONE, 0, NULL},
-	{"preflight", "against", CLI_V_NONE, 0, NULL},
+	{"down", "steps dry-run lock-timeout no-lock yes-i-mean-production " DIR_FLAG, CLI_V_NONE, 0,
+	 NULL},
+	{"down-to", "dry-run lock-timeout no-lock yes-i-mean-production " DIR_FLAG, CLI_V_VERSION, 0,
+	 NULL},
+	{"current", DIR_FLAG, CLI_V_NONE, 0, NULL},
+	{"generate", "version-id " DIR_FLAG, CLI_V_NONE, 0, NULL},
+	{"baseline", "through from-db import dry-run lock-timeout no-lock " DIR_FLAG, CLI_V_NONE, 0,
+	 NULL},
+	{"verify", DIR_FLAG, CLI_V_NONE, 0, NULL},
+	{"preflight", "against " DIR_FLAG, CLI_V_NONE, 0, NULL},
 	{0},
 };
 
@@ -244,6 +250,7 @@ static const struct option OPTS[] = {
 	{"offline", no_argument, 0, O_OFFLINE},
 	{"fix", no_argument, 0, O_FIX},
 	{"yes-i-mean-production", no_argument, 0, O_PRODUCTION_OK},
+	{"migrations-dir", required_argument, 0, O_DIR},
 	{0, 0, 0, 0},
 };
 
@@ -301,6 +308,9 @@ static cf_status set_opt(cli *c, const cli_action *a, int ch, cf_migrate_opts *o
 		break;
 	case O_NO_LOCK:
 		st = cf_ctx_set_option(c->ctx, "migration.locking.enabled", "false", "--no-lock");
+		break;
+	case O_DIR:
+		st = cf_ctx_set_option(c->ctx, "migration.dir", optarg, "--migrations-dir");
 		break;
 	case O_ON_MISMATCH:
 		st = cf_ctx_set_option(c->ctx, "migration.on_checksum_mismatch", optarg,
@@ -392,6 +402,11 @@ cf_status cmd_migrate(cli *c, int argc, char **argv)
 		st = cli_target(c, NULL);
 	if (st)
 		return st;
+	if (strcmp(a->name, "preflight") == 0 || (strcmp(a->name, "up") == 0 && o.dry_run)) {
+		st = cli_lint_gate(c, a->name[0] == 'p' ? CF_ERR_PREFLIGHT : CF_ERR_CHECK);
+		if (st)
+			return st;
+	}
 	cf_migrate_result *r = NULL;
 	st = impl->fn(c->ctx, &o, &r);
 	return cli_migrate_render(c, r, st);

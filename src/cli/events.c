@@ -337,7 +337,6 @@ void cli_events_progress(cli *c, const cf_progress *p)
 	cf_json_obj_end(&j);
 	cf_buf_putc(&b, '\n');
 	enqueue(e, cf_buf_detach(&b), p->kind == CF_PROGRESS_UPDATE);
-	cf_buf_release(&b);
 }
 
 /* ---- Finishing -------------------------------------------------------------------------- */
@@ -387,7 +386,6 @@ static void write_final(cli *c, const char *event, cf_status st)
 	cf_json_obj_end(&j);
 	cf_buf_putc(&b, '\n');
 	enqueue(e, cf_buf_detach(&b), false);
-	cf_buf_release(&b);
 }
 
 /* Waits for the writer to deliver the queue, FINISH_WAIT_S seconds at most. */

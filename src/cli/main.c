@@ -176,6 +176,8 @@ static const cli_command COMMANDS[] = {
 	 "  verify                   run the .verify.sql of each applied migration\n"
 	 "  preflight                check files, downs, checksums; exit 7 on errors\n"
 	 "      --against ENV|URL    also replay pending migrations there, rolled back\n\n"
+	 "Every action:\n"
+	 "      --migrations-dir DIR the migrations directory (migration.dir)\n\n"
 	 "Locking (up, down, down-to, baseline):\n"
 	 "      --lock-timeout MS    wait this long for the lock (default 30000); exit 6\n"
 	 "      --no-lock            do not take the advisory lock\n"
@@ -266,6 +268,30 @@ static const cli_command COMMANDS[] = {
 	 "range failed (rolled back); 5 the mapping is wrong, or a target table\n"
 	 "holds rows confiture did not copy; 6 another s2s run holds the lock.\n",
 	 .formats = CLI_FMTS_DOC, .opts = &cli_s2s_opts, .actions = cli_s2s_actions},
+	{"lint", cmd_lint, "migration safety rules on PostgreSQL's parse tree (Squawk's and more)",
+	 "usage: confiture lint [PATH...] [--all | --schema] [OPTIONS]\n\n"
+	 "Lints SQL with PostgreSQL's own parser: Squawk's rules under Squawk's names,\n"
+	 "and rules that need the project: what is pending, whether a migration runs in\n"
+	 "a transaction, what would lose data. Without paths it lints the pending\n"
+	 "migrations (asking the ledger when a database is reachable). Paths may be\n"
+	 "files or directories of .sql files, inside a project or not.\n\n"
+	 "      --all                  every migration, applied or not\n"
+	 "      --schema               the schema files (include_dirs, seeds left out)\n"
+	 "      --pg-version V         the PostgreSQL version to assume (default:\n"
+	 "                             lint.pg_version, the server's, else 13)\n"
+	 "      --select R,...         only these rules or families (\"default\" names the\n"
+	 "                             default set; \"all\" every rule)\n"
+	 "      --ignore R,...         not these rules or families (--exclude works too)\n"
+	 "      --assume-in-transaction  plain files run inside a transaction\n"
+	 "      --offline              never connect: every migration counts as pending\n"
+	 "      --list-rules           the rules, their families and severities\n\n"
+	 "In SQL: \"-- confiture:lint-ignore RULE[,RULE]\" before a statement, and\n"
+	 "\"-- confiture:lint-ignore-file RULE\" anywhere (squawk-ignore works too).\n"
+	 "Output: -f text (file:line:col: severity rule: message), json, sarif, github.\n\n"
+	 "Exit codes: 0 no error-level finding; 1 an error-level finding; 2 usage;\n"
+	 "5 invalid lint: config; see docs/lint.md.\n",
+	 .formats = CLI_FMTS_DOC | CLI_FMT(CLI_SARIF) | CLI_FMT(CLI_GITHUB), .opts = &cli_lint_opts,
+	 .operand = CLI_V_FILE},
 	{"init", cmd_init, "scaffold a project that builds as generated",
 	 "usage: confiture init [DIR] [--force]\n\n"
 	 "Creates db/schema/ (numbered example folders), db/seeds/, db/migrations/,\n"
@@ -423,6 +449,11 @@ static const cli_option_value OPTION_VALUES[] = {
 	{"migrate", "lock-timeout", CLI_V_NONE},
 	{"migrate", "on-checksum-mismatch", CLI_V_NONE},
 	{"migrate", "steps", CLI_V_NONE},
+	{"migrate", "migrations-dir", CLI_V_DIR},
+	{"lint", "pg-version", CLI_V_NONE},
+	{"lint", "select", CLI_V_NONE},
+	{"lint", "ignore", CLI_V_NONE},
+	{"lint", "exclude", CLI_V_NONE},
 	{"sync", "from", CLI_V_ENV},
 	{"sync", "to", CLI_V_ENV},
 	{"sync", "tables", CLI_V_NONE},

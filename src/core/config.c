@@ -106,6 +106,21 @@ static const keydef KEYS[] = {
 	{"s2s.batch_size", KT_LONG, OFF(s2s.batch_size), "0", NULL,
 	 "Rows per primary-key range (0 lets analyze recommend one)."},
 	{"s2s.jobs", KT_LONG, OFF(s2s.jobs), "1", NULL, "Tables migrated in parallel."},
+	{"lint.select", KT_STRV, OFF(lint.select), NULL, NULL,
+	 "Lint rules or families to run (default: the default set; \"default\" names it)."},
+	{"lint.ignore", KT_STRV, OFF(lint.ignore), NULL, NULL,
+	 "Lint rules or families not to run (Squawk's rule names work)."},
+	{"lint.severity.error", KT_STRV, OFF(lint.severity_error), NULL, NULL,
+	 "Lint rules or families reported as errors (an error fails the lint, exit 1)."},
+	{"lint.severity.warning", KT_STRV, OFF(lint.severity_warning), NULL, NULL,
+	 "Lint rules or families reported as warnings."},
+	{"lint.severity.info", KT_STRV, OFF(lint.severity_info), NULL, NULL,
+	 "Lint rules or families reported as information only."},
+	{"lint.pg_version", KT_STR, OFF(lint.pg_version), NULL, NULL,
+	 "PostgreSQL version the lint rules assume (e.g. 13 or 15.4); default: the server's, "
+	 "else the oldest supported (13)."},
+	{"lint.block_on", KT_ENUM, OFF(lint.block_on), "never", "never|error|warning",
+	 "Whether migrate up --dry-run and preflight stop on lint findings of this severity."},
 	{"hooks", KT_HOOKS, OFF(hooks), NULL, NULL,
 	 "Event -> list of {run | sql | sql_file, timeout_s, on_failure: abort|warn}."},
 	{"plugins", KT_STRV, OFF(plugins), NULL, NULL,
@@ -130,15 +145,30 @@ static const keydef KEYS[] = {
 static const char *const PROJECT_ONLY_KEYS[] = {"default_env", "environments"};
 
 /* Other spellings of our keys: precursor names and shorthand forms. */
+typedef enum alias_how {
+	AL_SAME,             /* the same key under another name */
+	AL_NOTICE,           /* the precursor's documented name: said once, on stderr */
+	AL_SEEDS,            /* seed_dirs: include_dirs entries whose files are all seeds */
+	AL_NONE,             /* a precursor key with nothing to map to (version: 1) */
+} alias_how;
+
 typedef struct alias {
 	const char *from, *to;
+	alias_how how;
 } alias;
 
 static const alias ALIASES[] = {
-	{"migration_table", "migration.tracking_table"},
-	{"migration.locking.timeout_ms", "migration.lock_timeout_ms"},
-	{"build.separators", "build.separators.style"},        /* when a scalar */
-	{"build.validate_comments", "build.validate_comments.enabled"}, /* when a scalar */
+	{"migration_table", "migration.tracking_table", AL_SAME},
+	{"migration.locking.timeout_ms", "migration.lock_timeout_ms", AL_SAME},
+	{"build.separators", "build.separators.style", AL_SAME},        /* when a scalar */
+	{"build.validate_comments", "build.validate_comments.enabled", AL_SAME}, /* when a scalar */
+	/* The precursor's documented configuration. */
+	{"version", NULL, AL_NONE},
+	{"schema_dirs", "include_dirs", AL_NOTICE},
+	{"seed_dirs", "include_dirs", AL_SEEDS},
+	{"migrations_dir", "migration.dir", AL_NOTICE},
+	{"database.url", "database_url", AL_NOTICE},
+	{"database.name", "database.database", AL_NOTICE},
 };
 
 #define N_ALIASES (sizeof(ALIASES) / sizeof(ALIASES[0]))
@@ -180,7 +210,7 @@ static size_t section_children(const char *prefix, const char **out, size_t max)
 		size_t cl = strcspn(child, ".");
 		bool dup = false;
 		for (size_t j = 0; j < n; j++)
-			if (strlen(out[j]) == cl && strncmp(out[j], child, cl) == 0)
+			if (strcspn(out[j], ".") == cl && strncmp(out[j], child, cl) == 0)
 				dup = true;
 		if (!dup)
 			out[n++] = child; /* may run past cl: callers compare prefixes */
@@ -460,37 +490,53 @@ static cf_status include_dir_from_map(const layer *ly, const cf_ynode *m)
 	return st;
 }
 
-static cf_status include_dirs_from_node(const layer *ly, const cf_ynode *n)
+/* Drops the include_dirs entries that are not seed_dirs ones (SEEDS false),
+ * or the seed_dirs ones (SEEDS true), so that either key replaces its own. */
+static void include_dirs_drop(cf_config *cfg, bool seeds)
 {
-	include_dirs_clear(ly->cfg);
-	if (n->kind == CF_Y_NULL)
-		return CF_OK;
+	size_t k = 0;
+	for (size_t i = 0; i < cfg->n_include_dirs; i++) {
+		if (cfg->include_dirs[i].is_seed == seeds)
+			include_dir_release(&cfg->include_dirs[i]);
+		else
+			cfg->include_dirs[k++] = cfg->include_dirs[i];
+	}
+	cfg->n_include_dirs = k;
+}
+
+/* include_dirs, or with SEEDS the precursor's seed_dirs (KEY names it). */
+static cf_status include_dirs_read(const layer *ly, const cf_ynode *n, const char *key, bool seeds)
+{
+	include_dirs_drop(ly->cfg, seeds);
+	size_t first = ly->cfg->n_include_dirs;
+	cf_status st = CF_OK;
 	if (n->kind == CF_Y_SCALAR) {
 		char *origin = origin_of(ly, n);
 		include_dir_add(ly->cfg, n->str, origin);
 		free(origin);
-		return CF_OK;
+	} else if (n->kind != CF_Y_SEQ && n->kind != CF_Y_NULL) {
+		return cf_ynode_type_error(ly->ctx, ly->doc, n, key, "a list");
 	}
-	if (n->kind != CF_Y_SEQ)
-		return cf_ynode_type_error(ly->ctx, ly->doc, n, "include_dirs", "a list");
-	for (size_t i = 0; i < n->n; i++) {
+	for (size_t i = 0; n->kind == CF_Y_SEQ && i < n->n && !st; i++) {
 		const cf_ynode *item = n->v[i];
-		cf_status st;
 		if (item->kind == CF_Y_SCALAR) {
 			char *origin = origin_of(ly, item);
 			include_dir_add(ly->cfg, item->str, origin);
 			free(origin);
-			st = CF_OK;
 		} else if (item->kind == CF_Y_MAP) {
 			st = include_dir_from_map(ly, item);
 		} else {
-			st = cf_ynode_type_error(ly->ctx, ly->doc, item, "include_dirs",
-			                         "a path or {path: ...}");
+			st = cf_ynode_type_error(ly->ctx, ly->doc, item, key, "a path or {path: ...}");
 		}
-		if (st)
-			return st;
 	}
-	return CF_OK;
+	for (size_t i = first; i < ly->cfg->n_include_dirs; i++)
+		ly->cfg->include_dirs[i].is_seed = seeds;
+	return st;
+}
+
+static cf_status include_dirs_from_node(const layer *ly, const cf_ynode *n)
+{
+	return include_dirs_read(ly, n, "include_dirs", false);
 }
 
 /*
@@ -690,6 +736,35 @@ static cf_status key_from_node(const layer *ly, const keydef *k, const cf_ynode 
 static cf_status apply_map(const layer *ly, const cf_ynode *map, const char *prefix,
                            bool is_project_top);
 
+/* The alias PATH is, if any (a shorthand applies only to a scalar VAL). */
+static const alias *alias_find(const char *path, const cf_ynode *val)
+{
+	bool scalar = val->kind == CF_Y_SCALAR || val->kind == CF_Y_NULL;
+	for (size_t i = 0; i < N_ALIASES; i++)
+		if (strcmp(ALIASES[i].from, path) == 0 && (scalar || !key_is_section(path)))
+			return &ALIASES[i];
+	return NULL;
+}
+
+/* One line naming the native key of a precursor key, once a run (the same
+ * file may be read more than once). */
+static void alias_notice(const layer *ly, const cf_ynode *keynode, const char *path,
+                         const alias *al)
+{
+	char *msg;
+	if (al->how == AL_NONE)
+		msg = cf_asprintf("%s:%d: \"%s\" (the precursor's file version) is not needed here: "
+		                  "ignored", ly->shown, keynode->line, path);
+	else if (al->how == AL_SEEDS)
+		msg = cf_asprintf("%s:%d: \"%s\" is the precursor's name: read as \"include_dirs\" "
+		                  "entries whose files are all seeds", ly->shown, keynode->line, path);
+	else
+		msg = cf_asprintf("%s:%d: \"%s\" is the precursor's name for \"%s\"", ly->shown,
+		                  keynode->line, path, al->to);
+	cf_log_once(ly->ctx, CF_LOG_INFO, msg);
+	free(msg);
+}
+
 static cf_status apply_entry(const layer *ly, const cf_ynode *keynode, const cf_ynode *val,
                              const char *prefix, bool is_project_top)
 {
@@ -697,11 +772,21 @@ static cf_status apply_entry(const layer *ly, const cf_ynode *keynode, const cf_
 	char *path = *prefix ? cf_asprintf("%s.%s", prefix, name) : cf_strdup(name);
 	cf_status st = CF_OK;
 	const keydef *k = key_find(path);
-	bool scalar = val->kind == CF_Y_SCALAR || val->kind == CF_Y_NULL;
-	for (size_t i = 0; !k && i < N_ALIASES; i++)
-		if (strcmp(ALIASES[i].from, path) == 0 && (scalar || !key_is_section(path)))
-			k = key_find(ALIASES[i].to);
-	if (k && k->type == KT_IGNORED) {
+	const alias *al = k ? NULL : alias_find(path, val);
+	if (al && al->how != AL_SAME)
+		alias_notice(ly, keynode, path, al);
+	if (al && al->to)
+		k = key_find(al->to);
+	if (al && al->how == AL_NONE) {
+		/* said by alias_notice */
+	} else if (al && al->how == AL_SEEDS) {
+		st = include_dirs_read(ly, val, path, true);
+		if (!st) {
+			char *origin = origin_of(ly, keynode);
+			origin_set(ly->cfg, k, origin);
+			free(origin);
+		}
+	} else if (k && k->type == KT_IGNORED) {
 		cf_log_debug(ly->ctx, "%s:%d: \"%s\" has no effect in confiture (accepted for "
 		             "compatibility)", ly->shown, keynode->line, path);
 	} else if (k) {

@@ -24,6 +24,7 @@ typedef struct cf_include_dir {
 	bool recursive;
 	long order;         /* lower first; ties keep declaration order */
 	char *origin;       /* "file:line" */
+	bool is_seed;       /* every file in it is a seed (the precursor's seed_dirs) */
 } cf_include_dir;
 
 typedef struct cf_hook_decl {
@@ -81,6 +82,16 @@ typedef struct cf_config {
 		long batch_size;
 		long jobs;
 	} s2s;
+
+	struct {
+		cf_strv select;          /* rules or families to run; empty: the default set */
+		cf_strv ignore;          /* rules or families not to run */
+		cf_strv severity_error;  /* rules (or families) reported as errors */
+		cf_strv severity_warning;
+		cf_strv severity_info;
+		char *pg_version;        /* e.g. "13"; NULL: the server's, else the oldest */
+		char *block_on;          /* never | error | warning: when migrate stops on lint */
+	} lint;
 
 	cf_hook_decl *hooks;
 	size_t n_hooks;

@@ -27,6 +27,7 @@ cf_ctx *cf_ctx_new(void)
 	cf_uuid_v4(ctx->execution_id);
 	ctx->app_name = cf_strdup("confiture");
 	cf_strv_init(&ctx->secrets);
+	cf_strv_init(&ctx->notices);
 	return ctx;
 }
 
@@ -51,6 +52,7 @@ void cf_ctx_free(cf_ctx *ctx)
 	for (size_t i = 0; i < ctx->secrets.n; i++)
 		cf_memzero(ctx->secrets.v[i], strlen(ctx->secrets.v[i]));
 	cf_strv_release(&ctx->secrets);
+	cf_strv_release(&ctx->notices);
 	pthread_mutex_destroy(&ctx->mu);
 	free(ctx);
 }

@@ -361,6 +361,22 @@ static PgQuery__ParseResult *parse_one(const char *text, size_t off, size_t len)
 	return pr;
 }
 
+/* Parses TEXT into an unpacked tree (free with free_unpacked); a syntax error
+ * is CF_ERR_SCHEMA at FILE:line:column. */
+static cf_status parse_tree(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                            PgQuery__ParseResult **out)
+{
+	PgQueryProtobufParseResult res;
+	PgQueryError *err;
+	*out = tree_of(text, &err, &res);
+	cf_status st = err ? parse_error(ctx, file, text, len, 0, err) : CF_OK;
+	pg_query_free_protobuf_parse_result(res);
+	if (!st && !*out)
+		st = cf_error_set(ctx, CF_ERR_INTERNAL, "could not decode the parse tree of \"%s\"",
+		                  file);
+	return st;
+}
+
 /* The setting the statement in TEXT[OFF..OFF+LEN) gives, parsed alone. */
 static int scs_of_text(const char *text, size_t off, size_t len)
 {
@@ -525,22 +541,27 @@ static cf_status build_pieces(builder *b)
 	return st;
 }
 
-/* ALTER TYPE ... ADD VALUE is only a problem when a later statement uses it. */
-static void mark_enum_uses(builder *b)
+/* ALTER TYPE ... ADD VALUE is only a problem when a later statement uses it.
+ * NODES[i] is statement I's tree (NULL when it has none). */
+static void mark_enum_nodes(const PgQuery__Node *const *nodes, cf_stmt *stmts, size_t n)
 {
-	cf_script *s = b->s;
-	for (size_t i = 0; i < s->n_stmts; i++) {
-		const PgQuery__Node *n = b->nodes[i];
-		if (!n || n->node_case != PG_QUERY__NODE__NODE_ALTER_ENUM_STMT ||
-		    !n->alter_enum_stmt->new_val || !*n->alter_enum_stmt->new_val)
+	for (size_t i = 0; i < n; i++) {
+		const PgQuery__Node *a = nodes[i];
+		if (!a || a->node_case != PG_QUERY__NODE__NODE_ALTER_ENUM_STMT ||
+		    !a->alter_enum_stmt->new_val || !*a->alter_enum_stmt->new_val)
 			continue;
-		for (size_t j = i + 1; j < s->n_stmts; j++)
-			if (b->nodes[j] && tree_has_string((const ProtobufCMessage *)b->nodes[j],
-			                                   n->alter_enum_stmt->new_val)) {
-				s->stmts[i].nontx = ENUM_USED;
+		for (size_t j = i + 1; j < n; j++)
+			if (nodes[j] && tree_has_string((const ProtobufCMessage *)nodes[j],
+			                                a->alter_enum_stmt->new_val)) {
+				stmts[i].nontx = ENUM_USED;
 				break;
 			}
 	}
+}
+
+static void mark_enum_uses(builder *b)
+{
+	mark_enum_nodes(b->nodes, b->s->stmts, b->s->n_stmts);
 }
 
 static void lite_classify(builder *b);
@@ -685,13 +706,8 @@ static void fill_target(const PgQuery__Node *n, cf_nontx_target *t)
 cf_status cf_sql_nontx_target(cf_ctx *ctx, const char *sql, cf_nontx_target *out)
 {
 	memset(out, 0, sizeof(*out));
-	PgQueryProtobufParseResult res;
-	PgQueryError *err;
-	PgQuery__ParseResult *pr = tree_of(sql, &err, &res);
-	cf_status st = err ? parse_error(ctx, "(statement)", sql, strlen(sql), 0, err) : CF_OK;
-	pg_query_free_protobuf_parse_result(res);
-	if (!st && !pr)
-		st = cf_error_set(ctx, CF_ERR_INTERNAL, "could not decode a parse tree");
+	PgQuery__ParseResult *pr = NULL;
+	cf_status st = parse_tree(ctx, "(statement)", sql, strlen(sql), &pr);
 	if (st)
 		return st;
 	if (pr->n_stmts >= 1 && pr->stmts[0]->stmt)
@@ -813,4 +829,186 @@ cf_status cf_script_parse_with(cf_ctx *ctx, const char *file, const char *text, 
                                bool lite, bool scs_off, cf_script **out)
 {
 	return script_build(ctx, file, text, len, lite, !scs_off, out);
+}
+
+/* ---- Added for lint: the parse tree itself --------------------------------- */
+
+const char *cf_sqltree_node_name(const void *node)
+{
+	return node_name(node);
+}
+
+static void walk(const ProtobufCMessage *m, cf_sqltree_visit_fn fn, void *ud)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	if (!fn(ud, m, d->short_name))
+		return;
+	const char *base = (const char *)m;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			const ProtobufCMessage *const *arr =
+				*(const ProtobufCMessage *const *const *)(base + f->offset);
+			for (size_t j = 0; j < n; j++)
+				if (arr[j])
+					walk(arr[j], fn, ud);
+			continue;
+		}
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		const ProtobufCMessage *child = *(const ProtobufCMessage *const *)(base + f->offset);
+		if (child)
+			walk(child, fn, ud);
+	}
+}
+
+void cf_sqltree_walk(const void *root, cf_sqltree_visit_fn fn, void *ud)
+{
+	if (root)
+		walk(root, fn, ud);
+}
+
+/* Bytes of an identifier token once dequoted ("" counts as one). */
+static size_t ident_bytes(const char *t, size_t start, size_t end)
+{
+	if (end - start < 2 || t[start] != '"')
+		return end - start;
+	size_t n = 0;
+	for (size_t i = start + 1; i + 1 < end; i++, n++)
+		if (t[i] == '"' && t[i + 1] == '"')
+			i++;
+	return n;
+}
+
+static void span_push(cf_sql_span **v, size_t *n, size_t start, size_t end)
+{
+	*v = cf_realloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = (cf_sql_span){start, end};
+}
+
+/* Comments and over-long identifiers, from the scanner. */
+static void scan_extras(cf_sqltree *t)
+{
+	PgQueryScanResult sr = pg_query_scan(t->text);
+	PgQuery__ScanResult *scan = NULL;
+	if (!sr.error)
+		scan = pg_query__scan_result__unpack(NULL, sr.pbuf.len, (const uint8_t *)sr.pbuf.data);
+	for (size_t i = 0; scan && i < scan->n_tokens; i++) {
+		const PgQuery__ScanToken *k = scan->tokens[i];
+		size_t a = (size_t)k->start, b = (size_t)k->end;
+		if (k->token == PG_QUERY__TOKEN__SQL_COMMENT || k->token == PG_QUERY__TOKEN__C_COMMENT)
+			span_push(&t->comments, &t->n_comments, a, b);
+		else if (k->token == PG_QUERY__TOKEN__IDENT && ident_bytes(t->text, a, b) > 63)
+			span_push(&t->long_idents, &t->n_long_idents, a, b);
+	}
+	if (scan)
+		pg_query__scan_result__free_unpacked(scan, NULL);
+	pg_query_free_scan_result(sr);
+}
+
+static void index_lines(cf_sqltree *t)
+{
+	size_t n = 1;
+	for (size_t i = 0; i < t->len; i++)
+		n += t->text[i] == '\n';
+	t->line_starts = cf_malloc(n * sizeof(size_t));
+	t->line_starts[0] = 0;
+	t->n_lines = 1;
+	for (size_t i = 0; i < t->len; i++)
+		if (t->text[i] == '\n')
+			t->line_starts[t->n_lines++] = i + 1;
+}
+
+void cf_sqltree_linecol(const cf_sqltree *t, size_t offset, int *line, int *column)
+{
+	if (offset > t->len)
+		offset = t->len;
+	size_t lo = 0, hi = t->n_lines;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+		if (t->line_starts[mid] <= offset)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	int col = 1;
+	for (size_t i = t->line_starts[lo]; i < offset; i++)
+		col += ((unsigned char)t->text[i] & 0xC0) != 0x80;
+	*line = (int)lo + 1;
+	*column = col;
+}
+
+cf_status cf_sqltree_parse(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                           cf_sqltree **out)
+{
+	*out = NULL;
+	PgQuery__ParseResult *pr = NULL;
+	cf_status st = parse_tree(ctx, file, text, len, &pr);
+	if (st)
+		return st;
+	cf_sqltree *t = cf_calloc(1, sizeof(*t));
+	t->text = text;
+	t->len = len;
+	t->pr = pr;
+	index_lines(t);
+	t->stmts = cf_calloc(pr->n_stmts ? pr->n_stmts : 1, sizeof(cf_stmt));
+	t->n_stmts = pr->n_stmts;
+	for (size_t i = 0; i < pr->n_stmts; i++) {
+		const PgQuery__RawStmt *raw = pr->stmts[i];
+		size_t start = (size_t)raw->stmt_location;
+		size_t end = raw->stmt_len ? start + (size_t)raw->stmt_len : len;
+		cf_stmt *s = &t->stmts[i];
+		s->offset = skip_blank(text, start, end);
+		s->len = end - s->offset;
+		cf_sqltree_linecol(t, s->offset, &s->line, &s->column);
+		classify(s, raw->stmt);
+	}
+	const PgQuery__Node **nodes = cf_calloc(pr->n_stmts + 1, sizeof(*nodes));
+	for (size_t i = 0; i < pr->n_stmts; i++)
+		nodes[i] = pr->stmts[i]->stmt;
+	mark_enum_nodes(nodes, t->stmts, t->n_stmts);
+	free(nodes);
+	scan_extras(t);
+	*out = t;
+	return CF_OK;
+}
+
+void cf_sqltree_free(cf_sqltree *t)
+{
+	if (!t)
+		return;
+	if (t->pr)
+		pg_query__parse_result__free_unpacked(t->pr, NULL);
+	free(t->stmts);
+	free(t->comments);
+	free(t->long_idents);
+	free(t->line_starts);
+	free(t);
+}
+
+bool cf_sql_ident_needs_quotes(const char *name)
+{
+	if (!*name || !((*name >= 'a' && *name <= 'z') || *name == '_'))
+		return true;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '$'))
+			return true;
+	/* A keyword other than an unreserved one: ask the scanner. */
+	PgQueryScanResult sr = pg_query_scan(name);
+	bool kw = false;
+	if (!sr.error) {
+		PgQuery__ScanResult *scan =
+			pg_query__scan_result__unpack(NULL, sr.pbuf.len, (const uint8_t *)sr.pbuf.data);
+		kw = scan && scan->n_tokens == 1 &&
+		     scan->tokens[0]->keyword_kind != PG_QUERY__KEYWORD_KIND__NO_KEYWORD &&
+		     scan->tokens[0]->keyword_kind != PG_QUERY__KEYWORD_KIND__UNRESERVED_KEYWORD;
+		if (scan)
+			pg_query__scan_result__free_unpacked(scan, NULL);
+	}
+	pg_query_free_scan_result(sr);
+	return kw;
 }
