@@ -95,8 +95,11 @@ static void guard_main(int fd, char *conninfo, char *run_id)
 static void launch(int rfd, char *conninfo, char *run_id)
 {
 	pid_t g = fork();
-	if (g != 0)
+	if (g != 0) {
+		cf_secret_free(conninfo);
+		free(run_id);
 		_exit(g < 0 ? 1 : 0);
+	}
 	setsid();
 	sigset_t none;
 	sigemptyset(&none);
