@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Hostile and broken input (issue 12 §5): a clear error naming the place, never
+# a crash, a runaway process or a silently different result.
+. "$(dirname "$0")/../lib.sh"
+
+P=$(newproject)
+cd "$P" || exit 1
+BAD="postgresql://nobody@/none?host=/nonexistent&port=1"
+
+# ---- YAML: nesting depth --------------------------------------------------
+# 100,000 nested "[" overflowed the stack of the YAML builder (segfault).
+head -c 100000 /dev/zero | tr '\0' '[' >deep.yaml
+run cf validate-config -c deep.yaml
+expect_rc 5 "100000 nested [ in the project file exits 5, no crash"
+expect_err 'confiture: error: deep.yaml:1:65: could not parse YAML file "deep.yaml": nested deeper than 64 levels' \
+	"names the file, line, column and the limit"
+cp db/environments/local.yaml local.bak
+{ echo 'database_url: embedded'; echo -n 'include_dirs: '; head -c 5000 /dev/zero | tr '\0' '['; } \
+	>db/environments/local.yaml
+run cf validate-config
+expect_rc 5 "deep nesting in an environment file exits 5"
+expect_err 'db/environments/local.yaml:2:78: could not parse YAML file' "names the environment file"
+cp local.bak db/environments/local.yaml
+
+# ---- YAML: alias bombs ----------------------------------------------------
+# Nine levels of nine aliases: doctor grew to 23 GB on this.
+bomb() {
+	echo 'x-l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]'
+	for i in 1 2 3 4 5 6 7 8; do
+		printf 'x-l%d: &l%d [' "$i" "$i"
+		for j in 1 2 3 4 5 6 7 8 9; do printf '*l%d%s' $((i - 1)) "$([ $j = 9 ] || echo ', ')"; done
+		echo ']'
+	done
+}
+bomb >bomb.yaml
+# A ulimit makes a regression fail fast instead of eating the machine.
+run bash -c 'ulimit -v 2000000; exec "$0" validate-config -c bomb.yaml' "$CONFITURE_BIN"
+expect_rc 5 "an alias bomb in the project file exits 5"
+expect_err 'confiture: error: bomb.yaml:6:' "names the file and the line of the alias"
+expect_err 'aliases expand to too much data' "says what is wrong"
+expect_err 'confiture: detail: Aliases and merge keys may add at most 100000 nodes and 10 MB of text to a document.' \
+	"gives the limits"
+{ echo 'database_url: embedded'; bomb; } >db/environments/local.yaml
+run bash -c 'ulimit -v 2000000; exec "$0" doctor -d "$1"' "$CONFITURE_BIN" "$BAD"
+expect_rc 5 "doctor on an alias bomb in an environment file exits 5"
+expect_err 'db/environments/local.yaml:7:' "names the environment file and the line"
+cp local.bak db/environments/local.yaml
+
+# Ordinary anchors and merge keys keep working.
+cat >confiture.yaml <<'YAML'
+environments:
+  staging: &common
+    migration: {strict_mode: true}
+  local:
+    <<: *common
+    database_url: embedded
+YAML
+run cf doctor -f json -d "$BAD"
+expect_json '.settings["migration.strict_mode"].value' "true" "a merge key still applies its keys"
+rm confiture.yaml
+
+# ---- -c with something that is not a file ---------------------------------
+run cf validate-config -c /dev/null
+expect_rc 5 "-c /dev/null exits 5"
+expect_err 'confiture: error: could not use config file "/dev/null": it is a character device, not a regular file' \
+	"says what /dev/null is instead of an ioctl error"
+expect_no_err "Inappropriate ioctl" "no errno text from a failed read"
+expect_err 'confiture: hint: Pass a YAML project file, or leave out -c' "says what to do"
+mkfifo fifo.yaml
+run timeout 10 "$CONFITURE_BIN" validate-config -c fifo.yaml
+expect_rc 5 "-c FIFO exits 5 without blocking"
+expect_err 'it is a FIFO, not a regular file' "names the kind of file"
+run cf validate-config -c db
+expect_err 'could not open config file "db": it is a directory' "a directory is still named as such"
+
+# ---- build: entries that are not regular files ------------------------------
+# Each was silently skipped, and build still said "wrote ... from N files".
+build_rejects() { # NAME KIND-TEXT: db/schema/NAME exists and is not a file
+	run timeout 20 "$CONFITURE_BIN" build
+	expect_rc 5 "build with $2 exits 5"
+	expect_err "confiture: error: could not read SQL file \"db/schema/$1\": it is $2, not a regular file" \
+		"names $2 and its path"
+	expect_no_err "wrote" "writes nothing with $2"
+}
+rm -f db/generated/*
+ln -s /nonexistent/x.sql db/schema/10_tables/30_gone.sql
+build_rejects 10_tables/30_gone.sql "a broken symbolic link"
+expect_err "confiture: hint: Point the link at an existing file, or remove it." "says what to do"
+rm db/schema/10_tables/30_gone.sql
+mkfifo db/schema/40_fifo.sql
+build_rejects 40_fifo.sql "a FIFO"
+rm db/schema/40_fifo.sql
+ln -s /dev/zero db/schema/50_zero.sql
+build_rejects 50_zero.sql "a character device"
+rm db/schema/50_zero.sql
+mkdir db/schema/60_dir.sql
+build_rejects 60_dir.sql "a directory"
+run cf build -f json
+expect_json '.error.code' "5" "JSON carries exit 5"
+rmdir db/schema/60_dir.sql
+mkdir db/seeds/99_extra.sql
+run cf seed apply -d "$BAD"
+expect_rc 5 "seed apply rejects the same before connecting"
+expect_err 'could not read SQL file "db/seeds/99_extra.sql": it is a directory' "names the seed path"
+rmdir db/seeds/99_extra.sql
+
+# What the build never takes stays ignored: other names, and excluded places.
+ln -s /nonexistent db/schema/notes.txt
+mkfifo db/schema/.hidden.sql
+mkdir -p db/schema/old && ln -s /nonexistent/y.sql db/schema/old/1_gone.sql
+printf 'exclude_dirs: [db/schema/old]\n' >>db/environments/local.yaml
+run cf build
+expect_rc 0 "odd entries that are not taken anyway do not stop the build"
+expect_err "wrote db/generated/schema_local.sql from 7 files" "and the file count is unchanged"
+rm -rf db/schema/notes.txt db/schema/.hidden.sql db/schema/old
+cp local.bak db/environments/local.yaml
+# A directory is still entered when its name is not one the build takes.
+mkdir -p db/schema/70_more && printf 'CREATE TABLE more (id int);\n' >db/schema/70_more/1.sql
+run cf build
+expect_err "from 8 files" "subdirectories are walked as before"
+
+done_testing
