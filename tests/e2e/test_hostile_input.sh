@@ -119,4 +119,57 @@ mkdir -p db/schema/70_more && printf 'CREATE TABLE more (id int);\n' >db/schema/
 run cf build
 expect_err "from 8 files" "subdirectories are walked as before"
 
+# ---- range checks: validate-config and every load refuse them at file:line ----
+env_file() { printf 'database_url: embedded\n%b\n' "$1" >db/environments/local.yaml; }
+rejects() { # YAML WHERE MESSAGE: validate-config exits 5 with MESSAGE at WHERE
+	env_file "$1"
+	run cf validate-config
+	expect_rc 5 "validate-config rejects: $1"
+	expect_err "confiture: error: db/environments/local.yaml:$2: $3" "names file, line, key and bounds: $1"
+}
+rejects 'migration:\n  lock_timeout_ms: 4294967297' 3:20 \
+	'invalid value for "migration.lock_timeout_ms": expected an integer from 0 to 2147483647, got "4294967297"'
+run cf migrate status -d "$BAD"
+expect_rc 5 "an out-of-range lock timeout stops migrate at load (exit 5, not 3 later)"
+expect_no_err "could not connect" "before connecting"
+rejects 'include_dirs: 5' 2:15 'invalid value for "include_dirs": expected a path or a list of paths, got "5"'
+expect_err 'confiture: hint: Quote it ("5") if a path is really named so.' "says how to mean a directory named 5"
+rejects 'include_dirs: [db/schema, true]' 2:27 'invalid value for "include_dirs": expected a path or {path: ...}, got "true"'
+rejects 'include_dirs:\n  - {path: 12}' 3:12 'invalid value for "include_dirs.path": expected a path, got "12"'
+rejects 'exclude_dirs: 3' 2:15 'invalid value for "exclude_dirs": expected a string or a list of strings, got "3"'
+rejects 'sync:\n  jobs: 0' 3:9 'invalid value for "sync.jobs": expected an integer from 1 to 32, got "0"'
+rejects 's2s:\n  jobs: 33' 3:9 'invalid value for "s2s.jobs": expected an integer from 1 to 32, got "33"'
+rejects 's2s:\n  batch_size: -1' 3:15 'invalid value for "s2s.batch_size": expected an integer from 0 to 1000000000, got "-1"'
+rejects 'hooks:\n  after_build:\n    - {run: "true", timeout_s: 86401}' 4:32 \
+	'invalid value for "timeout_s": expected an integer from 0 to 86400, got "86401"'
+TT='expected a table name of 1 to 63 letters, digits or underscores, optionally schema.table'
+rejects 'migration:\n  tracking_table: ""' 3:19 "invalid value for \"migration.tracking_table\": $TT, got \"\""
+long=$(printf 'a%.0s' {1..64})
+rejects "migration:\n  tracking_table: $long" 3:19 "invalid value for \"migration.tracking_table\": $TT, got \"$long\""
+rejects "migration:\n  tracking_table: app.$long" 3:19 "invalid value for \"migration.tracking_table\": $TT"
+rejects 's2s:\n  staging_schema: ""' 3:19 'invalid value for "s2s.staging_schema": expected a name of 1 to 63 bytes, got ""'
+env_file "migration:\n  tracking_table: app.${long:1}\nsync:\n  jobs: 32\ninclude_dirs: ['5', db/schema]"
+run cf validate-config
+expect_rc 0 "63-byte schema-qualified names, the maximum jobs and a quoted \"5\" pass"
+expect_err 'include directory "5" does not exist' "a quoted 5 is a path"
+env_file 'migration:\n  tracking_table: ~'
+run cf validate-config
+expect_rc 0 "tracking_table: ~ falls back to the default instead of crashing"
+run cf doctor -f json -d "$BAD"
+expect_json '.settings["migration.tracking_table"].value' "tb_confiture" "and the default is what is used"
+cp local.bak db/environments/local.yaml
+run env CONFITURE_SYNC_JOBS=0 "$CONFITURE_BIN" validate-config
+expect_rc 5 "CONFITURE_SYNC_JOBS=0 exits 5"
+expect_err 'invalid value for "sync.jobs" in environment variable CONFITURE_SYNC_JOBS: expected an integer from 1 to 32' \
+	"names the variable and the bounds"
+run cf migrate up --lock-timeout 4294967297 -d "$BAD"
+expect_rc 2 "an out-of-range --lock-timeout is a usage error"
+expect_err 'invalid value for --lock-timeout: expected an integer from 0 to 2147483647, got "4294967297"' \
+	"names the flag and the bounds"
+
+printf 'zzz: 1\n' >odd.yaml
+run cf validate-config -c odd.yaml
+expect_err 'confiture: hint: Known keys here: name, database_url, database, protected,' "an unknown key's hint lists the keys"
+expect_no_err 'database, database' "and names each section once"
+
 done_testing
