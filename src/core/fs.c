@@ -355,8 +355,8 @@ cf_status cf_dir_list(cf_ctx *ctx, const char *root, bool recursive, cf_strv *ou
 {
 	size_t first = out->n;
 	cf_status st = list_into(ctx, root, NULL, recursive, out, 0);
-	if (st)
-		return st;
+	if (st || out->n == first)
+		return st; /* out->v may be NULL: no pointer arithmetic on it */
 	cf_strv tail = {.v = out->v + first, .n = out->n - first};
 	cf_strv_sort_paths(&tail);
 	return CF_OK;
