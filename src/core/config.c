@@ -12,6 +12,8 @@
 #include "pg.h"
 #include "secret.h"
 #include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <errno.h>
 #include <limits.h>
@@ -1056,7 +1058,9 @@ cf_status cf_config_load(cf_ctx *ctx, const char *project_dir, const char *proje
 	const cf_ynode *envmap = envs ? cf_ynode_get(envs, env) : NULL;
 	if (!st && envmap)
 		st = apply_doc(ctx, cfg, doc, envmap, project_dir, false);
-	bool has_file = cf_is_file(env_path);
+	/* Anything there but a regular file is an error from cf_yaml_load, not
+	 * an environment silently without its file. */
+	bool has_file = cf_ftype_at(AT_FDCWD, env_path, DT_UNKNOWN, NULL) != CF_FT_MISSING;
 	if (!st && has_file) {
 		char *shown = shown_path(env_path);
 		st = cf_yaml_load(ctx, env_path, shown, CF_YAML_EXPAND_VARS, &envdoc);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,11 @@ static cf_status io_error(cf_ctx *ctx, const char *what, const char *path, int e
 }
 
 cf_status cf_file_read(cf_ctx *ctx, const char *path, char **out, size_t *len)
+{
+	return cf_file_read_max(ctx, path, SIZE_MAX, out, len);
+}
+
+cf_status cf_file_read_max(cf_ctx *ctx, const char *path, size_t max, char **out, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -51,6 +57,14 @@ cf_status cf_file_read(cf_ctx *ctx, const char *path, char **out, size_t *len)
 		if (n == 0)
 			break;
 		b.len += (size_t)n;
+		if (b.len > max) {
+			/* A pipe or a device can stream forever: stop at the cap. */
+			close(fd);
+			cf_buf_release(&b);
+			cf_error_set(ctx, CF_ERR_IO, "could not read file \"%s\": larger than %zu MB",
+			             path, max >> 20);
+			return CF_ERR_IO;
+		}
 	}
 	b.data[b.len] = '\0';
 	close(fd);

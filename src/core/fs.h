@@ -11,6 +11,8 @@
 
 /* Reads a whole file into *OUT (NUL-terminated, caller frees). CF_ERR_IO. */
 cf_status cf_file_read(cf_ctx *ctx, const char *path, char **out, size_t *len);
+/* Same, refusing (CF_ERR_IO, nothing kept) a file longer than MAX bytes. */
+cf_status cf_file_read_max(cf_ctx *ctx, const char *path, size_t max, char **out, size_t *len);
 
 /*
  * Writes DATA to PATH atomically: a temporary file in the same directory,

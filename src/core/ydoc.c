@@ -9,7 +9,9 @@
 #include "error.h"
 #include "fs.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -468,9 +470,18 @@ cf_status cf_yaml_parse(cf_ctx *ctx, const char *name, const char *text, size_t 
 cf_status cf_yaml_load(cf_ctx *ctx, const char *path, const char *shown, int flags,
                        cf_ydoc **out)
 {
+	/* /dev/zero would be read forever, a FIFO without a writer waited on
+	 * forever: only regular files are read (missing and unreadable ones get
+	 * the system's reason below). */
+	cf_ftype t = cf_ftype_at(AT_FDCWD, path, DT_UNKNOWN, NULL);
+	if (t != CF_FT_REGULAR && t != CF_FT_MISSING && t != CF_FT_UNREADABLE) {
+		cf_not_a_file_error(ctx, "YAML file", shown ? shown : path, t);
+		cf_error_recode(ctx, CF_ERR_CONFIG);
+		return CF_ERR_CONFIG;
+	}
 	char *text = NULL;
 	size_t len = 0;
-	cf_status st = cf_file_read(ctx, path, &text, &len);
+	cf_status st = cf_file_read_max(ctx, path, CF_YAML_MAX_FILE, &text, &len);
 	if (st) {
 		cf_error_recode(ctx, CF_ERR_CONFIG);
 		return st == CF_ERR_IO ? CF_ERR_CONFIG : st;

@@ -31,10 +31,13 @@ enum { CF_YAML_EXPAND_VARS = 1 };
 
 /*
  * Limits on every YAML file confiture reads (documented in
- * docs/configuration.md): mappings and lists nest at most CF_YAML_MAX_DEPTH
- * deep, and aliases and "<<" merge keys add at most CF_YAML_MAX_ALIAS_NODES
- * nodes and CF_YAML_MAX_ALIAS_BYTES bytes of scalar text to one document.
+ * docs/configuration.md): cf_yaml_load reads regular files only, of at
+ * most CF_YAML_MAX_FILE bytes; mappings and lists nest at most
+ * CF_YAML_MAX_DEPTH deep, and aliases and "<<" merge keys add at most
+ * CF_YAML_MAX_ALIAS_NODES nodes and CF_YAML_MAX_ALIAS_BYTES bytes of scalar
+ * text to one document.
  */
+#define CF_YAML_MAX_FILE (64 << 20)  /* bytes read from one file (cf_yaml_load) */
 #define CF_YAML_MAX_DEPTH 64
 #define CF_YAML_MAX_ALIAS_NODES 100000
 #define CF_YAML_MAX_ALIAS_BYTES (10 << 20)

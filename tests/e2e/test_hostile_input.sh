@@ -73,6 +73,23 @@ expect_err 'it is a FIFO, not a regular file' "names the kind of file"
 run cf validate-config -c db
 expect_err 'could not open config file "db": it is a directory' "a directory is still named as such"
 
+# ---- environment files that are not regular files -------------------------
+# They were silently ignored: "local" then ran without its settings.
+for kind in zero fifo gone; do
+	mv db/environments/local.yaml local.moved
+	case $kind in
+	zero) ln -s /dev/zero db/environments/local.yaml; what="a character device" ;;
+	fifo) mkfifo db/environments/local.yaml; what="a FIFO" ;;
+	gone) ln -s /nonexistent.yaml db/environments/local.yaml; what="a broken symbolic link" ;;
+	esac
+	run timeout 20 bash -c 'ulimit -v 2000000; exec "$0" validate-config' "$CONFITURE_BIN"
+	expect_rc 5 "an environment file that is $what exits 5"
+	expect_err "could not read YAML file \"db/environments/local.yaml\": it is $what, not a regular file" \
+		"names it and what it is ($kind)"
+	rm db/environments/local.yaml
+	mv local.moved db/environments/local.yaml
+done
+
 # ---- build: entries that are not regular files ------------------------------
 # Each was silently skipped, and build still said "wrote ... from N files".
 build_rejects() { # NAME KIND-TEXT: db/schema/NAME exists and is not a file

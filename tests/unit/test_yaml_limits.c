@@ -1,9 +1,13 @@
 /* Unit tests: the YAML reader's limits on hostile input (depth, alias bombs). */
 #include "t.h"
 #include "buf.h"
+#include "fs.h"
+#include "s2s/s2s.h"
 #include "ydoc.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static cf_status parse(cf_ctx *ctx, const char *text, cf_ydoc **doc)
 {
@@ -145,6 +149,47 @@ static void test_aliases_still_work(void)
 	cf_ctx_free(ctx);
 }
 
+/* Files that are not regular: /dev/zero was read until memory ran out. */
+static void test_not_files(void)
+{
+	cf_ctx *ctx = cf_ctx_new();
+	cf_ydoc *doc = NULL;
+	CHECK_INT(cf_yaml_load(ctx, "/dev/zero", "zero.yaml", 0, &doc), CF_ERR_CONFIG,
+	          "a character device is refused");
+	CHECK_STR(cf_last_error(ctx), "could not read YAML file \"zero.yaml\": it is a character "
+	          "device, not a regular file", "and named");
+	cf_ctx_clear_error(ctx);
+	s2s_mapping m;
+	CHECK_INT(s2s_mapping_load(ctx, "/dev/zero", &m), CF_ERR_CONFIG,
+	          "s2s mapping: /dev/zero is refused before it is read");
+	cf_ctx_clear_error(ctx);
+
+	char dir[] = "/tmp/cf_yl_XXXXXX";
+	CHECK(mkdtemp(dir) != NULL, "temp dir");
+	char *fifo = cf_path_join(dir, "f.yaml");
+	mkfifo(fifo, 0600);
+	CHECK_INT(cf_yaml_load(ctx, fifo, "f.yaml", 0, &doc), CF_ERR_CONFIG,
+	          "a FIFO is refused, not waited on");
+	CHECK_STR(cf_last_error(ctx), "could not read YAML file \"f.yaml\": it is a FIFO, not a "
+	          "regular file", "and named");
+	cf_ctx_clear_error(ctx);
+	unlink(fifo);
+
+	cf_file_write_atomic(ctx, fifo, "a: 1\n", 5);
+	char *text = NULL;
+	size_t len = 0;
+	CHECK_INT(cf_file_read_max(ctx, fifo, 4, &text, &len), CF_ERR_IO, "a file over the cap is refused");
+	CHECK(text == NULL, "and nothing is kept");
+	cf_ctx_clear_error(ctx);
+	CHECK_INT(cf_file_read_max(ctx, fifo, 5, &text, &len), CF_OK, "a file at the cap is read");
+	CHECK_STR(text, "a: 1\n", "whole");
+	free(text);
+	unlink(fifo);
+	rmdir(dir);
+	free(fifo);
+	cf_ctx_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -152,5 +197,6 @@ int main(int argc, char **argv)
 	test_depth();
 	test_alias_bomb();
 	test_aliases_still_work();
+	test_not_files();
 	return t_done();
 }
