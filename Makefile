@@ -180,6 +180,11 @@ install: all
 	ln -sf libconfiture.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libconfiture.so
 	install -m 644 include/confiture.h $(DESTDIR)$(PREFIX)/include/confiture.h
 	install -m 644 docs/confiture.1 $(DESTDIR)$(PREFIX)/share/man/man1/confiture.1
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	./confiture completion bash >$(DESTDIR)$(PREFIX)/share/bash-completion/completions/confiture
+	./confiture completion zsh >$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_confiture
+	./confiture completion fish >$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/confiture.fish
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
 		-e 's|@LIBS_PRIVATE@|-lpg_query $(PKG_LIBS) -ldl -lm -pthread|g' confiture.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/confiture.pc
@@ -187,7 +192,10 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/confiture $(DESTDIR)$(PREFIX)/lib/libconfiture.* \
 		$(DESTDIR)$(PREFIX)/include/confiture.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/confiture.pc \
-		$(DESTDIR)$(PREFIX)/share/man/man1/confiture.1
+		$(DESTDIR)$(PREFIX)/share/man/man1/confiture.1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/confiture \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_confiture \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/confiture.fish
 
 clean:
 	rm -rf build confiture libconfiture.a libconfiture.so libconfiture.so.*

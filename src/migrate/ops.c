@@ -287,15 +287,19 @@ static void status_entries(mig_op *op, bool offline)
 	long pending = 0;
 	while (i < set->n || j < l->n) {
 		int c = i >= set->n ? 1 : j >= l->n ? -1 : strcmp(set->v[i].version, l->v[j].version);
-		const mig_file *f = c <= 0 ? &set->v[i] : NULL;
+		mig_file *f = c <= 0 ? &set->v[i] : NULL;
 		const mig_row *row = c >= 0 ? &l->v[j] : NULL;
 		cf_migration *e = mig_res_add(&op->m, f ? f->version : row->version,
 		                              f ? f->name : row->name);
+		/* The file's checksum, to show beside the stored one; an unreadable
+		 * file shows none (verify-checksums reports it). */
+		if (f && row && mig_file_read(op->ctx, f))
+			cf_ctx_clear_error(op->ctx);
 		mig_entry_fill(e, f, row);
 		if (offline)
 			e->status = "unknown";
 		else if (f && row)
-			e->status = "applied";
+			e->status = "applied", op->m.r->n_applied++;
 		else if (row)
 			e->status = "missing";
 		else
@@ -417,6 +421,8 @@ static void entry_for(mig_op *op, const mig_file *f, const mig_script *sc, const
 	cf_migration *e = mig_res_add(&op->m, f->version, f->name);
 	mig_entry_fill(e, f, NULL);
 	e->status = status;
+	/* n_failed counts the failed entries: the two never disagree. */
+	op->m.r->n_failed += strcmp(status, "failed") == 0;
 	e->is_nontx = sc && sc->is_nontx;
 	if (e->is_nontx)
 		e->note = cf_asprintf("runs statement by statement outside a transaction (%s)",
