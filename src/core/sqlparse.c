@@ -20,7 +20,8 @@ static size_t skip_blank(const char *t, size_t i, size_t end)
 		if (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r' || t[i] == '\f') {
 			i++;
 		} else if (t[i] == '-' && i + 1 < end && t[i + 1] == '-') {
-			while (i < end && t[i] != '\n')
+			/* As PostgreSQL's scanner: "\r" ends a comment too. */
+			while (i < end && t[i] != '\n' && t[i] != '\r')
 				i++;
 		} else if (t[i] == '/' && i + 1 < end && t[i + 1] == '*') {
 			int depth = 0;
