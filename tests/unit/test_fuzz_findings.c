@@ -36,6 +36,32 @@ static void test_cr_ends_line_comment(void)
 	}
 }
 
+/* fuzz_sqlsplit: the lite split looked for a new enum value in later
+ * statements as raw text, so a use spelled with escapes ('it''s', E'\x..')
+ * was missed and ALTER TYPE ... ADD VALUE ran inside the transaction that
+ * then used it; the full parse sees it. */
+static void test_enum_value_spelled_with_escapes(void)
+{
+	const char *texts[] = {
+		"CREATE TYPE m AS ENUM ('a');\nALTER TYPE m ADD VALUE 'it''s';\nSELECT 'it''s'::m;\n",
+		"ALTER TYPE m ADD VALUE 'happy';\nSELECT E'h\\x61ppy'::m;\n",
+		"ALTER TYPE m ADD VALUE 'happy';\nSELECT U&'h\\0061ppy'::m;\n",
+	};
+	for (size_t k = 0; k < 3; k++) {
+		cf_ctx *ctx = cf_ctx_new();
+		cf_script *full = NULL, *lite = NULL;
+		cf_script_parse(ctx, "e.sql", texts[k], strlen(texts[k]), &full);
+		cf_script_parse_lite(ctx, "e.sql", texts[k], strlen(texts[k]), &lite);
+		size_t add = k == 0 ? 1 : 0;
+		CHECK(full && full->stmts[add].nontx, "full parse: the ADD VALUE is used later (%zu)", k);
+		CHECK(lite && lite->n_stmts == full->n_stmts && lite->stmts[add].nontx,
+		      "lite parse agrees (%zu)", k);
+		cf_script_free(full);
+		cf_script_free(lite);
+		cf_ctx_free(ctx);
+	}
+}
+
 static void rule_from(const char *yaml, mask_rule *r)
 {
 	cf_ctx *ctx = cf_ctx_new();
@@ -84,6 +110,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	t_init(argv[0]);
 	test_cr_ends_line_comment();
+	test_enum_value_spelled_with_escapes();
 	test_numeric_long_values();
 	return t_done();
 }
