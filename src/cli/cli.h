@@ -69,6 +69,9 @@ typedef struct cli {
 	cf_buf doc_errors;       /* error objects given with cli_json_errors */
 	bool has_doc_errors;
 	cf_strv warnings;        /* warnings logged or reported during the command */
+	const char *events_target;   /* --events FILE|-|fd:N */
+	struct cli_events *events;   /* the event stream (events.c), or NULL */
+	struct cli_bars *bars;       /* progress shown on stderr (progress.c), or NULL */
 } cli;
 
 typedef cf_status (*cli_fn)(cli *c, int argc, char **argv);
@@ -138,6 +141,15 @@ void cli_set_target(cli *c, const char *url, const char *env, bool is_protected)
 cf_status cli_load(cli *c);
 
 /*
+ * A command that writes to a database calls this first, once the project is
+ * loaded: it prints "target: user@host:port/db (env NAME, protected)" on
+ * stderr (not with -q, nor with -f json, whose envelope carries it) and
+ * records it with cli_set_target. REF is the
+ * ENV|URL the command writes to, or NULL for the selected environment.
+ */
+cf_status cli_target(cli *c, const char *ref);
+
+/*
  * getopt_long wrapper: returns the option character, -1 at the first operand
  * or the end, or '?' after recording a usage error (unknown option, missing
  * argument) with a hint. OPTS must include {"help", no_argument, 0, 'h'}
@@ -146,6 +158,8 @@ cf_status cli_load(cli *c);
  * increment optind and call again (see cmd_init.c).
  */
 int cli_getopt(cli *c, int argc, char **argv, const char *shortopts, const struct option *opts);
+/* Records the usage error of "-h NEXT" (help is not a host); CF_ERR_USAGE. */
+cf_status cli_help_host(cli *c, const char *next);
 /* Records a usage error with the one-line hint; returns CF_ERR_USAGE. */
 cf_status cli_usage(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the help of the current command to stdout; returns CF_OK. */
@@ -156,7 +170,33 @@ cf_status cli_parse_long(cli *c, const char *opt, const char *text, long *out);
 /* ---- Output (output.c) ---------------------------------------------------- */
 
 void cli_logger(void *ud, cf_log_level level, const char *msg);
+
+/* ---- Progress (progress.c) and events (events.c) ------------------------------ */
+
+/* The progress callback: bars or plain lines on stderr, and --events. */
 void cli_progress(void *ud, const cf_progress *p);
+/* Shows progress on stderr from now on (not with -q). */
+void cli_progress_setup(cli *c);
+/* Clears the bars from the terminal, if drawn. */
+void cli_progress_clear(cli *c);
+void cli_progress_release(cli *c);
+
+typedef struct cli_events cli_events;
+/* Opens the --events target ("-", "fd:N" or a file) and starts its writer.
+ * "-" with -f json is a usage error. Sets c->events even on failure. */
+cf_status cli_events_open(cli *c, const char *target);
+/* Writes one report as a JSON line (called by cli_progress). */
+void cli_events_progress(cli *c, const cf_progress *p);
+/* Writes "error" (when ST fails) and "done", waits a bounded time for the
+ * reader, and closes the stream. */
+void cli_events_finish(cli *c, cf_status st);
+/* True when the command must build its JSON document: -f json or --events. */
+bool cli_wants_json(const cli *c);
+/* The JSON envelope of the command (what -f json prints) into OUT, which the
+ * caller initializes and releases: the "done" event's result. */
+void cli_json_envelope(cli *c, cf_status st, cf_buf *out);
+/* The recorded error (or ST's name) as one object, as in the envelope. */
+void cli_json_error_value(cli *c, cf_json *j, cf_status st);
 /* Prints the context's error: text on stderr, or the JSON envelope on stdout. */
 void cli_print_error(cli *c, cf_status st);
 
@@ -195,7 +235,8 @@ int cli_exit_code(cf_status st);
 /* Commands, with the options and actions the command table points at. */
 extern const cli_opts cli_init_opts, cli_doctor_opts, cli_embedded_opts, cli_hooks_opts,
 	cli_validate_config_opts, cli_build_opts, cli_seed_opts, cli_migrate_opts,
-	cli_verify_checksums_opts, cli_sync_opts, cli_sync_history_opts, cli_s2s_opts;
+	cli_verify_checksums_opts, cli_sync_opts, cli_sync_history_opts, cli_s2s_opts,
+	cli_lint_opts;
 extern const cli_action cli_embedded_actions[], cli_hooks_actions[], cli_seed_actions[],
 	cli_migrate_actions[], cli_sync_actions[], cli_s2s_actions[], cli_completion_actions[];
 cf_status cmd_completion(cli *c, int argc, char **argv);
@@ -212,6 +253,18 @@ cf_status cmd_migrate(cli *c, int argc, char **argv);
 cf_status cmd_verify_checksums(cli *c, int argc, char **argv);
 /* Prints a migrate result (text, json, or csv for status), frees it, returns ST. */
 cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st);
+/* lint (src/lint) */
+cf_status cmd_lint(cli *c, int argc, char **argv);
+/* Lints the pending migrations for migrate up --dry-run and preflight:
+ * prints the findings as warnings, and returns BLOCKED when lint.block_on
+ * says they stop migrate (CF_OK otherwise). */
+cf_status cli_lint_gate(cli *c, cf_status blocked);
+/* A lint result's findings in the shared model (findings.h), for -f sarif or
+ * github in other commands (check); strings are borrowed from R; free() the
+ * array. */
+struct cli_finding *cli_lint_findings(const cf_lint_result *r);
+/* Every lint rule as SARIF's tool.driver.rules lists it; free() the array. */
+struct cli_rule_info *cli_lint_rule_infos(size_t *n);
 /* medium 3: sync */
 cf_status cmd_sync(cli *c, int argc, char **argv);
 /* medium 4: s2s */

@@ -156,13 +156,15 @@ cf_status cmd_build(cli *c, int argc, char **argv)
 		st = set_flags(c, &a);
 	if (!st)
 		st = cli_load(c);
+	if (!st && (a.o.is_apply || a.o.is_recreate || a.o.is_template))
+		st = cli_target(c, NULL);
 	if (st)
 		return st;
 	cf_build_result *r = NULL;
 	st = cf_build(c->ctx, &a.o, &r);
-	if (c->format == CLI_JSON)
+	if (cli_wants_json(c))
 		build_json(c, r, st);
-	else if (!st)
+	if (c->format != CLI_JSON && !st)
 		build_text(c, r, a.show_hash);
 	cf_build_result_free(r);
 	return st;

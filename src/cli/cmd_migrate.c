@@ -177,11 +177,11 @@ static void cli_migrate_text(cli *c, const cf_migrate_result *r, cf_status st)
 
 cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st)
 {
-	if (c->format == CLI_JSON)
+	if (cli_wants_json(c))
 		cli_migrate_json(c, r, st);
-	else if (c->format == CLI_CSV && strcmp(r->action, "status") == 0)
+	if (c->format == CLI_CSV && strcmp(r->action, "status") == 0)
 		csv_status(r);
-	else
+	else if (c->format != CLI_JSON)
 		cli_migrate_text(c, r, st);
 	cf_migrate_result_free(r);
 	return st;
@@ -191,21 +191,28 @@ cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st)
 
 enum {
 	O_TARGET = 256, O_DRY_RUN, O_DRY_RUN_EXECUTE, O_LOCK_TIMEOUT, O_NO_LOCK, O_ON_MISMATCH,
-	O_THROUGH, O_FROM_DB, O_IMPORT, O_AGAINST, O_VERSION_ID, O_OFFLINE, O_FIX
+	O_THROUGH, O_FROM_DB, O_IMPORT, O_AGAINST, O_VERSION_ID, O_OFFLINE, O_FIX,
+	O_PRODUCTION_OK, O_DIR
 };
 
 /* The actions, for the parser, the command table and completion. */
+/* Every action reads the migrations directory (the precursor's flag). */
+#define DIR_FLAG "migrations-dir"
+
 const cli_action cli_migrate_actions[] = {
-	{"status", "offline", CLI_V_NONE, CLI_FMTS_TABLE, NULL},
-	{"up", "target dry-run dry-run-execute lock-timeout no-lock on-checksum-mismatch",
+	{"status", "offline " DIR_FLAG, CLI_V_NONE, CLI_FMTS_TABLE, NULL},
+	{"up", "target dry-run dry-run-execute lock-timeout no-lock on-checksum-mismatch " DIR_FLAG,
 	 CLI_V_NONE, 0, NULL},
-	{"down", "steps dry-run lock-timeout no-lock", CLI_V_NONE, 0, NULL},
-	{"down-to", "dry-run lock-timeout no-lock", CLI_V_VERSION, 0, NULL},
-	{"current", "", CLI_V_NONE, 0, NULL},
-	{"generate", "version-id", CLI_V_NONE, 0, NULL},
-	{"baseline", "through from-db import dry-run lock-timeout no-lock", CLI_V_NONE, 0, NULL},
-	{"verify", "", CLI_V_NONE, 0, NULL},
-	{"preflight", "against", CLI_V_NONE, 0, NULL},
+	{"down", "steps dry-run lock-timeout no-lock yes-i-mean-production " DIR_FLAG, CLI_V_NONE, 0,
+	 NULL},
+	{"down-to", "dry-run lock-timeout no-lock yes-i-mean-production " DIR_FLAG, CLI_V_VERSION, 0,
+	 NULL},
+	{"current", DIR_FLAG, CLI_V_NONE, 0, NULL},
+	{"generate", "version-id " DIR_FLAG, CLI_V_NONE, 0, NULL},
+	{"baseline", "through from-db import dry-run lock-timeout no-lock " DIR_FLAG, CLI_V_NONE, 0,
+	 NULL},
+	{"verify", DIR_FLAG, CLI_V_NONE, 0, NULL},
+	{"preflight", "against " DIR_FLAG, CLI_V_NONE, 0, NULL},
 	{0},
 };
 
@@ -241,10 +248,23 @@ static const struct option OPTS[] = {
 	{"version-id", required_argument, 0, O_VERSION_ID},
 	{"offline", no_argument, 0, O_OFFLINE},
 	{"fix", no_argument, 0, O_FIX},
+	{"yes-i-mean-production", no_argument, 0, O_PRODUCTION_OK},
+	{"migrations-dir", required_argument, 0, O_DIR},
 	{0, 0, 0, 0},
 };
 
 const cli_opts cli_migrate_opts = {"hn:", OPTS};
+
+/* The actions that write to the database (dry runs included: the plan is
+ * made against the same database). */
+static bool writes(const cli_action *a)
+{
+	static const char *const names[] = {"up", "down", "down-to", "baseline"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (strcmp(a->name, names[i]) == 0)
+			return true;
+	return false;
+}
 
 static const char *opt_name(int ch)
 {
@@ -273,6 +293,7 @@ static cf_status set_opt(cli *c, const cli_action *a, int ch, cf_migrate_opts *o
 	case O_VERSION_ID: o->version = optarg; break;
 	case O_OFFLINE: o->offline = true; break;
 	case O_FIX: o->fix = true; break;
+	case O_PRODUCTION_OK: o->is_production_ok = true; break;
 	case 'n':
 		st = cli_parse_long(c, "--steps", optarg, &v);
 		if (!st && v == 0)
@@ -286,6 +307,9 @@ static cf_status set_opt(cli *c, const cli_action *a, int ch, cf_migrate_opts *o
 		break;
 	case O_NO_LOCK:
 		st = cf_ctx_set_option(c->ctx, "migration.locking.enabled", "false", "--no-lock");
+		break;
+	case O_DIR:
+		st = cf_ctx_set_option(c->ctx, "migration.dir", optarg, "--migrations-dir");
 		break;
 	case O_ON_MISMATCH:
 		st = cf_ctx_set_option(c->ctx, "migration.on_checksum_mismatch", optarg,
@@ -346,6 +370,8 @@ cf_status cmd_migrate(cli *c, int argc, char **argv)
 	if (argc < 2)
 		return cli_usage(c, "missing action (status, up, down, down-to, current, generate, "
 		                    "baseline, verify or preflight)");
+	if (strcmp(argv[1], "-h") == 0 && argc > 2)
+		return cli_help_host(c, argv[2]);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0)
 		return cli_help(c);
@@ -371,8 +397,15 @@ cf_status cmd_migrate(cli *c, int argc, char **argv)
 	if (st || is_help)
 		return st;
 	st = cli_load(c);
+	if (!st && writes(a))
+		st = cli_target(c, NULL);
 	if (st)
 		return st;
+	if (strcmp(a->name, "preflight") == 0 || (strcmp(a->name, "up") == 0 && o.dry_run)) {
+		st = cli_lint_gate(c, a->name[0] == 'p' ? CF_ERR_PREFLIGHT : CF_ERR_CHECK);
+		if (st)
+			return st;
+	}
 	cf_migrate_result *r = NULL;
 	st = impl->fn(c->ctx, &o, &r);
 	return cli_migrate_render(c, r, st);

@@ -12,7 +12,7 @@ typedef enum s2s_action { A_SETUP, A_ANALYZE, A_MIGRATE, A_VERIFY, A_CLEANUP } s
 
 enum {
 	O_SOURCE = 1000, O_TARGET, O_STAGING, O_SCHEMA, O_SKIP_IMPORT, O_MAPPING, O_TABLE, O_JOBS,
-	O_BATCH, O_RESUME, O_RESTART, O_UPSERT
+	O_BATCH, O_RESUME, O_RESTART, O_UPSERT, O_PRODUCTION_OK
 };
 
 typedef struct s2s_args {
@@ -34,6 +34,7 @@ static const struct option OPTIONS[] = {
 	{"resume", no_argument, 0, O_RESUME},
 	{"restart", no_argument, 0, O_RESTART},
 	{"upsert", no_argument, 0, O_UPSERT},
+	{"yes-i-mean-production", no_argument, 0, O_PRODUCTION_OK},
 	{"help", no_argument, 0, 'h'},
 	{0, 0, 0, 0},
 };
@@ -47,7 +48,7 @@ const cli_action cli_s2s_actions[] = {
 	{"migrate", COMMON " mapping table tables jobs batch-size resume restart upsert", CLI_V_NONE,
 	 0, NULL},
 	{"verify", COMMON " mapping table tables", CLI_V_NONE, 0, NULL},
-	{"cleanup", COMMON, CLI_V_NONE, 0, NULL},
+	{"cleanup", COMMON " yes-i-mean-production", CLI_V_NONE, 0, NULL},
 	{0},
 };
 _Static_assert(sizeof(cli_s2s_actions) / sizeof(*cli_s2s_actions) == N_ACTIONS + 1,
@@ -86,6 +87,7 @@ static cf_status parse(cli *c, int argc, char **argv, s2s_action a, s2s_args *ar
 		case O_RESUME: o->is_resume = true; break;
 		case O_RESTART: o->is_restart = true; break;
 		case O_UPSERT: o->is_upsert = true; break;
+		case O_PRODUCTION_OK: o->is_production_ok = true; break;
 		default: return CF_ERR_USAGE;
 		}
 		if (st)
@@ -388,17 +390,20 @@ cf_status cmd_s2s(cli *c, int argc, char **argv)
 		goto done;
 	if (!st)
 		st = cli_load(c);
+	/* analyze and verify only read the target */
+	if (!st && a != A_ANALYZE && a != A_VERIFY)
+		st = cli_target(c, args.o.target);
 	if (st)
 		goto done;
 	static cf_status (*const fns[])(cf_ctx *, const cf_s2s_opts *, cf_s2s_result **) = {
 		cf_s2s_setup, cf_s2s_analyze, cf_s2s_migrate, cf_s2s_verify, cf_s2s_cleanup};
 	cf_s2s_result *r = NULL;
 	st = fns[a](c->ctx, &args.o, &r);
-	if (r && c->format == CLI_JSON)
+	if (r && cli_wants_json(c))
 		render_json(c, r, st);
-	else if (r && c->format == CLI_CSV && !st)
+	if (r && c->format == CLI_CSV && !st)
 		csv_analyze(r);
-	else if (r)
+	else if (r && c->format != CLI_JSON)
 		render_text(c, r, st);
 	cf_s2s_result_free(r);
 done:

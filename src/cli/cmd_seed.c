@@ -30,11 +30,12 @@ static void seed_json(cli *c, const cf_seed_result *r, cf_status st)
 	cli_json_end(c, &j, &b);
 }
 
-enum { OPT_SEQUENTIAL = 256, OPT_CONTINUE };
+enum { OPT_SEQUENTIAL = 256, OPT_CONTINUE, OPT_PRODUCTION_OK };
 
 static const struct option OPTIONS[] = {
 	{"sequential", no_argument, 0, OPT_SEQUENTIAL},
 	{"continue-on-error", no_argument, 0, OPT_CONTINUE},
+	{"yes-i-mean-production", no_argument, 0, OPT_PRODUCTION_OK},
 	{"help", no_argument, 0, 'h'},
 	{0, 0, 0, 0}};
 const cli_action cli_seed_actions[] = {{"apply", NULL, CLI_V_NONE, 0, NULL}, {0}};
@@ -55,6 +56,8 @@ cf_status cmd_seed(cli *c, int argc, char **argv)
 				o.is_sequential = true;
 			else if (ch == OPT_CONTINUE)
 				o.is_continue_on_error = true;
+			else if (ch == OPT_PRODUCTION_OK)
+				o.is_production_ok = true;
 			else
 				return CF_ERR_USAGE;
 		}
@@ -72,13 +75,15 @@ cf_status cmd_seed(cli *c, int argc, char **argv)
 	if (o.is_continue_on_error && !o.is_sequential)
 		return cli_usage(c, "--continue-on-error needs --sequential");
 	cf_status st = cli_load(c);
+	if (!st)
+		st = cli_target(c, NULL);
 	if (st)
 		return st;
 	cf_seed_result *r = NULL;
 	st = cf_seed_apply(c->ctx, &o, &r);
-	if (c->format == CLI_JSON) {
+	if (cli_wants_json(c))
 		seed_json(c, r, st);
-	} else if (!c->is_quiet && (!st || r->n_applied)) {
+	if (c->format != CLI_JSON && !c->is_quiet && (!st || r->n_applied)) {
 		fprintf(stderr, "confiture: %s%s%s (%.2fs)\n", st ? "" : cli_color(c, "ok"),
 		        st ? "" : r->message, cli_color(c, "reset"), r->duration_s);
 	}

@@ -342,15 +342,17 @@ cf_status cmd_sync(cli *c, int argc, char **argv)
 	cf_status st = parse_sync(c, argc, argv, &a, &help);
 	if (!st && !help)
 		st = cli_load(c);
+	if (!st && !help)
+		st = cli_target(c, a.o.to);
 	cf_sync_result *r = NULL;
 	if (!st && !help) {
 		st = cf_sync(c->ctx, &a.o, &r);
 		for (size_t i = 0; r && i < r->n_warnings; i++)
 			if (c->format != CLI_JSON)
 				cli_logger(c, CF_LOG_WARNING, r->warnings[i]);
-		if (c->format == CLI_JSON)
+		if (cli_wants_json(c))
 			result_json(c, r, st);
-		else if (!st || r->is_dry_run || st == CF_ERR_CHECK)
+		if (c->format != CLI_JSON && (!st || r->is_dry_run || st == CF_ERR_CHECK))
 			result_text(c, r);
 	}
 	cf_sync_result_free(r);

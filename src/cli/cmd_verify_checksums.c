@@ -19,6 +19,8 @@ cf_status cmd_verify_checksums(cli *c, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
 	cf_status st = cli_load(c);
+	if (!st && o.fix)
+		st = cli_target(c, NULL);
 	if (st)
 		return st;
 	cf_migrate_result *r = NULL;

@@ -125,7 +125,8 @@ static char *uri_encode(const char *path)
 		else
 			cf_buf_printf(&b, "%%%02X", *p);
 	}
-	return cf_buf_detach(&b);
+	char *out = cf_buf_detach(&b);
+	return out;
 }
 
 static void sarif_text(cf_json *j, const char *key, const char *text)

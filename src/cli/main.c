@@ -97,13 +97,15 @@ static cf_status cmd_version(cli *c, int argc, char **argv);
 	"Global options (before or after the command):\n"                                 \
 	"  -c, --config FILE        project file (default: confiture.yaml)\n"             \
 	"  -e, --env NAME           environment (default: CONFITURE_ENV, default_env, local)\n" \
-	"  -d, --database-url URL   database, overriding the environment's\n"            \
+	"  -d, --database-url URL   database, overriding the environment's (a URL, a\n"  \
+	"                           key=value string, or a database name)\n"            \
 	"      --project-dir DIR    project directory (default: .)\n"                   \
 	"  -f, --format FMT         text, json, csv where the output is a table, sarif or\n" \
 	"                           github where it is findings (lint, check)\n"          \
 	"  -q, --quiet              only errors and warnings on stderr\n"                 \
 	"  -v, --verbose            debug messages on stderr\n"                           \
-	"      --no-color           no color (also when NO_COLOR is set)\n"
+	"      --no-color           no color (also when NO_COLOR is set)\n"                \
+	"      --events TARGET      JSON Lines progress events to a file, - (stdout) or fd:N\n"
 
 static const cli_command COMMANDS[] = {
 	/* -- medium 1: build -- */
@@ -133,15 +135,17 @@ static const cli_command COMMANDS[] = {
 	 "or no files; 5 protected environment; 3 connection failure.\n",
 	 .formats = CLI_FMTS_DOC, .opts = &cli_build_opts},
 	{"seed", cmd_seed, "apply the seed files of the build to the database",
-	 "usage: confiture seed apply [--sequential] [--continue-on-error]\n\n"
+	 "usage: confiture seed apply [--sequential] [--continue-on-error]\n"
+	 "                            [--yes-i-mean-production]\n\n"
 	 "Runs the seed files of the build (paths with a \"seed\" or \"seeds\" component,\n"
 	 "such as db/seeds/*.sql), in build order, on the environment's database: all\n"
 	 "in one transaction, or with --sequential each file in its own savepoint\n"
 	 "(seed.transaction_mode: transaction gives each file a transaction of its own).\n\n"
 	 "      --sequential          one savepoint per file\n"
-	 "      --continue-on-error   roll back a failing file, report it, and go on\n\n"
+	 "      --continue-on-error   roll back a failing file, report it, and go on\n"
+	 "      --yes-i-mean-production  run on a protected database (refused otherwise)\n\n"
 	 "Exit codes: 0 applied; 3 a statement failed; 4 a file does not parse or\n"
-	 "there are no seed files.\n",
+	 "there are no seed files; 5 a protected database.\n",
 	 .formats = CLI_FMTS_DOC, .opts = &cli_seed_opts, .actions = cli_seed_actions},
 	/* -- medium 2: migrate -- */
 	{"migrate", cmd_migrate, "apply, roll back and inspect tracked migrations",
@@ -159,6 +163,8 @@ static const cli_command COMMANDS[] = {
 	 "      --on-checksum-mismatch fail|warn|ignore   (default: fail, exit 1)\n"
 	 "  down [-n N]              roll back the newest N migrations (default 1)\n"
 	 "  down-to VER              roll back every migration newer than VER\n"
+	 "      --yes-i-mean-production  down, down-to on a protected database (refused\n"
+	 "                           otherwise, except --dry-run)\n"
 	 "  current                  the newest applied version\n"
 	 "  generate NAME            create VERSION_NAME.up.sql and .down.sql\n"
 	 "      --version-id VER     use VER instead of the current time (YYYYMMDDHHMMSS)\n"
@@ -170,13 +176,16 @@ static const cli_command COMMANDS[] = {
 	 "  verify                   run the .verify.sql of each applied migration\n"
 	 "  preflight                check files, downs, checksums; exit 7 on errors\n"
 	 "      --against ENV|URL    also replay pending migrations there, rolled back\n\n"
+	 "Every action:\n"
+	 "      --migrations-dir DIR the migrations directory (migration.dir)\n\n"
 	 "Locking (up, down, down-to, baseline):\n"
 	 "      --lock-timeout MS    wait this long for the lock (default 30000); exit 6\n"
 	 "      --no-lock            do not take the advisory lock\n"
 	 "Dry runs: --dry-run with up, down, down-to and baseline.\n\n"
 	 "Exit codes: 0 ok, 1 pending/checksum mismatch/verify failed, 2 no ledger,\n"
-	 "3 connection or migration failed, 5 invalid config, 6 lock held, 7 preflight\n"
-	 "errors, 8 missing .down.sql, 130 interrupted. See docs/migrate.md.\n",
+	 "3 connection or migration failed, 5 invalid config or a protected database,\n"
+	 "6 lock held, 7 preflight errors, 8 missing .down.sql, 130 interrupted.\n"
+	 "See docs/migrate.md.\n",
 	 .formats = CLI_FMTS_DOC, .opts = &cli_migrate_opts, .actions = cli_migrate_actions},
 	{"verify-checksums", cmd_verify_checksums, "compare applied migrations with their files",
 	 "usage: confiture verify-checksums [--fix]\n\n"
@@ -226,6 +235,7 @@ static const cli_command COMMANDS[] = {
 	 "       confiture s2s verify  --source ENV|URL --target ENV|URL --mapping FILE\n"
 	 "                             [--table ENTRY]...\n"
 	 "       confiture s2s cleanup --target ENV|URL [--source ENV|URL]\n"
+	 "                             [--yes-i-mean-production]\n"
 	 "(alias: confiture schema-to-schema ...)\n\n"
 	 "Moves data from a source database or schema into a target one over\n"
 	 "postgres_fdw. Everything runs on the target: setup creates a foreign server\n"
@@ -251,12 +261,37 @@ static const cli_command COMMANDS[] = {
 	 "  --resume                 continue an earlier run; fails if none is recorded\n"
 	 "  --restart                empty the target tables first (not on protected\n"
 	 "                           environments)\n"
-	 "  --upsert                 a catch-up pass: ON CONFLICT (pk) DO UPDATE\n\n"
+	 "  --upsert                 a catch-up pass: ON CONFLICT (pk) DO UPDATE\n"
+	 "  --yes-i-mean-production  cleanup: on a protected database (refused otherwise)\n\n"
 	 "Exit codes: 1 verify found a difference; 2 usage, or setup missing;\n"
 	 "3 a connection failed (also from the target server to the source) or a\n"
 	 "range failed (rolled back); 5 the mapping is wrong, or a target table\n"
 	 "holds rows confiture did not copy; 6 another s2s run holds the lock.\n",
 	 .formats = CLI_FMTS_DOC, .opts = &cli_s2s_opts, .actions = cli_s2s_actions},
+	{"lint", cmd_lint, "migration safety rules on PostgreSQL's parse tree (Squawk's and more)",
+	 "usage: confiture lint [PATH...] [--all | --schema] [OPTIONS]\n\n"
+	 "Lints SQL with PostgreSQL's own parser: Squawk's rules under Squawk's names,\n"
+	 "and rules that need the project: what is pending, whether a migration runs in\n"
+	 "a transaction, what would lose data. Without paths it lints the pending\n"
+	 "migrations (asking the ledger when a database is reachable). Paths may be\n"
+	 "files or directories of .sql files, inside a project or not.\n\n"
+	 "      --all                  every migration, applied or not\n"
+	 "      --schema               the schema files (include_dirs, seeds left out)\n"
+	 "      --pg-version V         the PostgreSQL version to assume (default:\n"
+	 "                             lint.pg_version, the server's, else 13)\n"
+	 "      --select R,...         only these rules or families (\"default\" names the\n"
+	 "                             default set; \"all\" every rule)\n"
+	 "      --ignore R,...         not these rules or families (--exclude works too)\n"
+	 "      --assume-in-transaction  plain files run inside a transaction\n"
+	 "      --offline              never connect: every migration counts as pending\n"
+	 "      --list-rules           the rules, their families and severities\n\n"
+	 "In SQL: \"-- confiture:lint-ignore RULE[,RULE]\" before a statement, and\n"
+	 "\"-- confiture:lint-ignore-file RULE\" anywhere (squawk-ignore works too).\n"
+	 "Output: -f text (file:line:col: severity rule: message), json, sarif, github.\n\n"
+	 "Exit codes: 0 no error-level finding; 1 an error-level finding; 2 usage;\n"
+	 "5 invalid lint: config; see docs/lint.md.\n",
+	 .formats = CLI_FMTS_DOC | CLI_FMT(CLI_SARIF) | CLI_FMT(CLI_GITHUB), .opts = &cli_lint_opts,
+	 .operand = CLI_V_FILE},
 	{"init", cmd_init, "scaffold a project that builds as generated",
 	 "usage: confiture init [DIR] [--force]\n\n"
 	 "Creates db/schema/ (numbered example folders), db/seeds/, db/migrations/,\n"
@@ -414,6 +449,11 @@ static const cli_option_value OPTION_VALUES[] = {
 	{"migrate", "lock-timeout", CLI_V_NONE},
 	{"migrate", "on-checksum-mismatch", CLI_V_NONE},
 	{"migrate", "steps", CLI_V_NONE},
+	{"migrate", "migrations-dir", CLI_V_DIR},
+	{"lint", "pg-version", CLI_V_NONE},
+	{"lint", "select", CLI_V_NONE},
+	{"lint", "ignore", CLI_V_NONE},
+	{"lint", "exclude", CLI_V_NONE},
 	{"sync", "from", CLI_V_ENV},
 	{"sync", "to", CLI_V_ENV},
 	{"sync", "tables", CLI_V_NONE},
@@ -549,6 +589,17 @@ cf_status cli_usage(cli *c, const char *fmt, ...)
 	return st;
 }
 
+cf_status cli_help_host(cli *c, const char *next)
+{
+	cf_status st = cf_error_set(c->ctx, CF_ERR_USAGE, "unexpected argument \"%s\" after \"-h\"",
+	                            next);
+	cf_error_detail(c->ctx, "-h asks for help and takes no value; it is not a host name as in "
+	                        "psql.");
+	cf_error_hint(c->ctx, "-h is --help. To choose the server, give -d postgresql://HOST/DB (or "
+	                      "-d \"host=HOST dbname=DB\"), or set PGHOST.");
+	return st;
+}
+
 int cli_getopt(cli *c, int argc, char **argv, const char *shortopts, const struct option *opts)
 {
 	opterr = 0;
@@ -569,6 +620,11 @@ int cli_getopt(cli *c, int argc, char **argv, const char *shortopts, const struc
 	}
 	if (ch == ':') {
 		cli_usage(c, "option \"%s\" needs a value", argv[optind - 1]);
+		return '?';
+	}
+	/* "-h db.prod": psql's habit must not become a green help screen. */
+	if (ch == 'h' && strcmp(argv[optind - 1], "-h") == 0 && optind < argc) {
+		cli_help_host(c, argv[optind]);
 		return '?';
 	}
 	return ch;
@@ -605,6 +661,7 @@ static const struct option GLOBALS[] = {
 	{"verbose", no_argument, 0, 'v'},       {"no-color", no_argument, 0, 0},
 	{"version", no_argument, 0, 0},         {"exit-codes", no_argument, 0, 0},
 	{"exit-codes-json", no_argument, 0, 0}, {"help", no_argument, 0, 'h'},
+	{"events", required_argument, 0, 0},
 	{0, 0, 0, 0},
 };
 
@@ -641,6 +698,8 @@ static void set_global(cli *c, globals *g, const struct option *o, const char *v
 		g->want_exit_codes = true;
 	else if (strcmp(o->name, "exit-codes-json") == 0)
 		g->want_exit_codes_json = true;
+	else if (strcmp(o->name, "events") == 0)
+		c->events_target = val;
 }
 
 /* Matches ARG against the globals; returns how many argv slots it used (0: not global). */
@@ -768,6 +827,8 @@ static cf_status dispatch(cli *c, int argc, char **argv)
 		return cli_usage(c, "no command given");
 	}
 	const char *name = argv[1];
+	if (strcmp(name, "-h") == 0 && argc > 2)
+		return cli_help_host(c, argv[2]);
 	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
 		print_main_help();
 		return CF_OK;
@@ -822,10 +883,15 @@ int main(int argc, char **argv)
 	c.is_tty = isatty(2);
 	c.has_color = c.is_tty && !g.want_no_color && !getenv("NO_COLOR");
 	cf_ctx_set_logger(c.ctx, cli_logger, &c);
-	if (c.is_tty && !c.is_quiet)
+	if (!st && c.events_target)
+		st = cli_events_open(&c, c.events_target);
+	cli_progress_setup(&c);
+	if (c.bars || c.events)
 		cf_ctx_set_progress(c.ctx, cli_progress, &c);
 	if (!st && (g.want_exit_codes || g.want_exit_codes_json)) {
 		int code = print_exit_codes(g.want_exit_codes_json || c.format == CLI_JSON);
+		cli_events_finish(&c, CF_OK);
+		cli_progress_release(&c);
 		cli_release(&c);
 		return code;
 	}
@@ -839,6 +905,8 @@ int main(int argc, char **argv)
 		cli_json_emit(&c, st);
 	else if (st && cf_last_error_info(c.ctx))
 		cli_print_error(&c, st);
+	cli_events_finish(&c, st);
+	cli_progress_release(&c);
 	int code = cli_exit_code(st);
 	fflush(stdout);
 	cli_release(&c);

@@ -1,5 +1,6 @@
 /* output.c -- logging, progress, errors and JSON documents of the binary. */
 #include "cli.h"
+#include "dbref.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +22,6 @@ const char *cli_color(const cli *c, const char *what)
 	return "\033[0m";
 }
 
-static void progress_clear(cli *c)
-{
-	if (c->progress_open) {
-		fputs("\r\033[K", stderr);
-		c->progress_open = false;
-	}
-}
-
 /* Prints each line of TEXT as "confiture: LABEL: line". */
 static void print_lines(cli *c, const char *label, const char *color, const char *text)
 {
@@ -48,7 +41,7 @@ void cli_logger(void *ud, cf_log_level level, const char *msg)
 	cli *c = ud;
 	if ((level == CF_LOG_DEBUG && !c->is_verbose) || (level == CF_LOG_INFO && c->is_quiet))
 		return;
-	progress_clear(c);
+	cli_progress_clear(c);
 	switch (level) {
 	case CF_LOG_ERROR:
 		print_lines(c, "error", cli_color(c, "error"), msg);
@@ -67,52 +60,31 @@ void cli_logger(void *ud, cf_log_level level, const char *msg)
 	}
 }
 
-static void human_count(char *out, size_t n, double v)
-{
-	if (v >= 1e6)
-		snprintf(out, n, "%.1fM", v / 1e6);
-	else if (v >= 1e4)
-		snprintf(out, n, "%.0fk", v / 1e3);
-	else
-		snprintf(out, n, "%.0f", v);
-}
-
-void cli_progress(void *ud, const cf_progress *p)
-{
-	cli *c = ud;
-	char line[256];
-	int n = snprintf(line, sizeof(line), "%s", p->phase);
-	if (p->item)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s", p->item);
-	if (p->total >= 0)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " %ld/%ld", p->done, p->total);
-	else if (p->done > 0)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " %ld", p->done);
-	if (p->rows > 0) {
-		char rows[32], rate[32];
-		human_count(rows, sizeof(rows), (double)p->rows);
-		human_count(rate, sizeof(rate), p->elapsed_s > 0 ? (double)p->rows / p->elapsed_s : 0);
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s rows (%s rows/s)", rows, rate);
-	}
-	if ((size_t)n >= sizeof(line))
-		n = sizeof(line) - 1;
-	snprintf(line + n, sizeof(line) - (size_t)n, " %s%.2fs%s", cli_color(c, "dim"),
-	         p->elapsed_s, cli_color(c, "reset"));
-	fprintf(stderr, "\r\033[K%s%s", p->finished ? "confiture: " : "", line);
-	if (p->finished) {
-		fputc('\n', stderr);
-		c->progress_open = false;
-	} else {
-		c->progress_open = true;
-	}
-	fflush(stderr);
-}
-
 void cli_set_target(cli *c, const char *url, const char *env, bool is_protected)
 {
 	cf_str_set(&c->target_url, url);
 	cf_str_set(&c->target_env, env);
 	c->target_protected = is_protected;
+}
+
+cf_status cli_target(cli *c, const char *ref)
+{
+	cf_target_desc d;
+	cf_status st = cf_target_describe(c->ctx, ref, &d);
+	if (st)
+		return st;
+	cli_set_target(c, d.where, d.env, d.is_protected);
+	/* JSON carries it in the envelope, and keeps stderr quiet. */
+	if (!c->is_quiet && c->format != CLI_JSON) {
+		cli_progress_clear(c);
+		if (d.env)
+			fprintf(stderr, "confiture: target: %s (env %s%s)\n", d.where, d.env,
+			        d.is_protected ? ", protected" : "");
+		else
+			fprintf(stderr, "confiture: target: %s\n", d.where);
+	}
+	cf_target_desc_release(&d);
+	return CF_OK;
 }
 
 void cli_json_begin(cli *c, cf_json *j, cf_buf *b, bool ok)
@@ -130,7 +102,8 @@ void cli_json_end(cli *c, cf_json *j, cf_buf *b)
 	/* The members stay open ("{..."): the envelope is put around them later. */
 	cf_buf_release(&c->doc);
 	c->doc = *b;
-	cf_buf_init(b);
+	/* Empty, not re-initialized: callers do not release B after this. */
+	*b = (cf_buf){0};
 	c->has_output = true;
 }
 
@@ -158,6 +131,16 @@ void cli_json_error_member(cli *c, cf_json *j, cf_status st)
 	(void)c;
 	(void)j;
 	(void)st;
+}
+
+void cli_json_error_value(cli *c, cf_json *j, cf_status st)
+{
+	const cf_error_info *e = cf_last_error_info(c->ctx);
+	if (e)
+		json_error_object(j, st, e->message, e->detail, e->hint, e->context, e->file, e->line,
+		                  e->column, e->sqlstate);
+	else
+		json_error_object(j, st, cf_status_name(st), NULL, NULL, NULL, NULL, 0, 0, NULL);
 }
 
 void cli_json_errors(cf_json *j, const cf_error_item *v, size_t n)
@@ -225,13 +208,15 @@ static void json_errors(cli *c, cf_json *j, cf_status st)
 	}
 }
 
-void cli_json_emit(cli *c, cf_status st)
+bool cli_wants_json(const cli *c)
 {
-	if (!c->has_output && !st)
-		return; /* no document (help text): nothing to wrap */
-	cf_buf b;
+	return c->format == CLI_JSON || c->events;
+}
+
+void cli_json_envelope(cli *c, cf_status st, cf_buf *out)
+{
+	cf_buf b = *out;
 	cf_json j;
-	cf_buf_init(&b);
 	cf_json_init(&j, &b, false);
 	cf_json_obj_begin(&j);
 	cf_json_kv_str(&j, "command", c->command);
@@ -254,6 +239,16 @@ void cli_json_emit(cli *c, cf_status st)
 		cf_json_str(&j, c->warnings.v[i]);
 	cf_json_arr_end(&j);
 	cf_json_obj_end(&j);
+	*out = b;
+}
+
+void cli_json_emit(cli *c, cf_status st)
+{
+	if (!c->has_output && !st)
+		return; /* no document (help text): nothing to wrap */
+	cf_buf b;
+	cf_buf_init(&b);
+	cli_json_envelope(c, st, &b);
 	fputs(b.data, stdout);
 	fputc('\n', stdout);
 	cf_buf_release(&b);
@@ -265,7 +260,7 @@ void cli_print_error(cli *c, cf_status st)
 	const cf_error_info *e = cf_last_error_info(c->ctx);
 	if (!e)
 		return;
-	progress_clear(c);
+	cli_progress_clear(c);
 	if (c->format == CLI_JSON)
 		return; /* the envelope carries it (cli_json_emit) */
 	char *where = NULL;

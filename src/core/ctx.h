@@ -61,6 +61,7 @@ struct cf_ctx {
 	char execution_id[37];
 	char *app_name;        /* fallback_application_name */
 	cf_strv secrets;       /* values scrubbed from hook environments */
+	cf_strv notices;       /* once-a-run notices already logged (cf_log_info_once) */
 };
 
 /* Registers VALUE as a secret for this context (copied, wiped on free). */

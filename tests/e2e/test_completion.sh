@@ -32,6 +32,7 @@ done
 # A project to complete in.
 p=$(newproject)
 cd "$p"
+rm -f db/migrations/*.sql # the sample project's own
 printf 'database_url: postgresql:///prod\n' >db/environments/prod.yaml
 printf 'x\n' >db/migrations/20260101000000_a.up.sql
 printf 'x\n' >db/migrations/20260202000000_b.up.sql

@@ -83,7 +83,9 @@ static char *escaped(const char *s, size_t n)
 	cf_buf b;
 	cf_buf_init(&b);
 	cf_json_escape(&b, s, n);
-	return cf_buf_detach(&b);
+	char *e = cf_buf_detach(&b);
+	cf_buf_release(&b);
+	return e;
 }
 
 static void test_json_utf8(void)
