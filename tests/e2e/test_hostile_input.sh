@@ -3,6 +3,14 @@
 # a crash, a runaway process or a silently different result.
 . "$(dirname "$0")/../lib.sh"
 
+# A memory cap makes a regression fail fast instead of eating the machine;
+# sanitizers and valgrind reserve more address space than it allows.
+capped() {
+	if [ "${SAN:-0}" = 1 ] || [ "${VALGRIND:-0}" = 1 ]; then "$@"; else
+		bash -c 'ulimit -v 2000000; exec "$@"' capped "$@"
+	fi
+}
+
 P=$(newproject)
 cd "$P" || exit 1
 BAD="postgresql://nobody@/none?host=/nonexistent&port=1"
@@ -33,15 +41,14 @@ bomb() {
 	done
 }
 bomb >bomb.yaml
-# A ulimit makes a regression fail fast instead of eating the machine.
-run bash -c 'ulimit -v 2000000; exec "$0" validate-config -c bomb.yaml' "$CONFITURE_BIN"
+run capped "$CONFITURE_BIN" validate-config -c bomb.yaml
 expect_rc 5 "an alias bomb in the project file exits 5"
 expect_err 'confiture: error: bomb.yaml:6:' "names the file and the line of the alias"
 expect_err 'aliases expand to too much data' "says what is wrong"
 expect_err 'confiture: detail: Aliases and merge keys may add at most 100000 nodes and 10 MB of text to a document.' \
 	"gives the limits"
 { echo 'database_url: embedded'; bomb; } >db/environments/local.yaml
-run bash -c 'ulimit -v 2000000; exec "$0" doctor -d "$1"' "$CONFITURE_BIN" "$BAD"
+run capped "$CONFITURE_BIN" doctor -d "$BAD"
 expect_rc 5 "doctor on an alias bomb in an environment file exits 5"
 expect_err 'db/environments/local.yaml:7:' "names the environment file and the line"
 cp local.bak db/environments/local.yaml
@@ -82,7 +89,7 @@ for kind in zero fifo gone; do
 	fifo) mkfifo db/environments/local.yaml; what="a FIFO" ;;
 	gone) ln -s /nonexistent.yaml db/environments/local.yaml; what="a broken symbolic link" ;;
 	esac
-	run timeout 20 bash -c 'ulimit -v 2000000; exec "$0" validate-config' "$CONFITURE_BIN"
+	run capped timeout 20 "$CONFITURE_BIN" validate-config
 	expect_rc 5 "an environment file that is $what exits 5"
 	expect_err "could not read YAML file \"db/environments/local.yaml\": it is $what, not a regular file" \
 		"names it and what it is ($kind)"
