@@ -239,7 +239,8 @@ static const char *bound_check_str(const keybound *b, const char *text)
 	if (b->shape == KS_IDENT)
 		return n == 0 || n > 63 ? "a name of 1 to 63 bytes" : NULL;
 	const char *dot = strchr(text, '.');
-	bool ok = dot ? ident_chars_ok(text, (size_t)(dot - text)) && ident_chars_ok(dot + 1, strlen(dot + 1))
+	bool ok = dot ? ident_chars_ok(text, (size_t)(dot - text)) &&
+	                    ident_chars_ok(dot + 1, strlen(dot + 1))
 	              : ident_chars_ok(text, n);
 	return ok ? NULL
 	          : "a table name of 1 to 63 letters, digits or underscores, optionally "

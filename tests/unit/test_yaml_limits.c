@@ -139,7 +139,8 @@ static void test_aliases_still_work(void)
 	cf_ydoc_free(doc);
 
 	/* Aliases well within the budget: 9^4 nodes. */
-	const char *fine = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+	const char *fine = "a: &a [x, x, x, x, x, x, x, x, x]\n"
+	                   "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
 	                   "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, "
 	                   "*c, *c]\n";
 	CHECK_INT(parse(ctx, fine, &doc), CF_OK, "a few thousand aliased nodes are fine");
@@ -178,7 +179,8 @@ static void test_not_files(void)
 	cf_file_write_atomic(ctx, fifo, "a: 1\n", 5);
 	char *text = NULL;
 	size_t len = 0;
-	CHECK_INT(cf_file_read_max(ctx, fifo, 4, &text, &len), CF_ERR_IO, "a file over the cap is refused");
+	CHECK_INT(cf_file_read_max(ctx, fifo, 4, &text, &len), CF_ERR_IO,
+	          "a file over the cap is refused");
 	CHECK(text == NULL, "and nothing is kept");
 	cf_ctx_clear_error(ctx);
 	CHECK_INT(cf_file_read_max(ctx, fifo, 5, &text, &len), CF_OK, "a file at the cap is read");
