@@ -536,24 +536,6 @@ static cf_status include_dirs_from_node(const layer *ly, const cf_ynode *n)
 	return include_dirs_read(ly, n, "include_dirs", false);
 }
 
-/*
- * A hook command as written: ${VAR} is left for the shell to expand from the
- * hook's environment, as data, never spliced into the command (or the SQL)
- * when the config loads. "$${" still stands for a literal "${".
- */
-static char *hook_command(const cf_ynode *v)
-{
-	const char *s = v->raw ? v->raw : v->str;
-	cf_buf b;
-	cf_buf_init(&b);
-	for (; *s; s++) {
-		if (s[0] == '$' && s[1] == '$' && s[2] == '{')
-			s++;
-		cf_buf_putc(&b, *s);
-	}
-	return b.data; /* the caller owns it */
-}
-
 static cf_status hook_from_map(const layer *ly, const char *event, const cf_ynode *m)
 {
 	static const char *const known[] = {"run", "sql", "sql_file", "timeout_s", "on_failure"};
@@ -577,9 +559,11 @@ static cf_status hook_from_map(const layer *ly, const char *event, const cf_ynod
 			char **field = k[0] == 'r' ? &h->run : k[3] == '\0' ? &h->sql : &h->sql_file;
 			n_actions++;
 			st = cf_ynode_str(ly->ctx, ly->doc, v, k, field);
+			/* Commands as written: ${VAR} is left for the shell to expand
+			 * from the hook's environment, as data, and stays literal in SQL. */
 			if (!st && v->kind == CF_Y_SCALAR && field != &h->sql_file) {
 				free(*field);
-				*field = hook_command(v);
+				*field = cf_ynode_as_written(v);
 			}
 		} else if (strcmp(k, "timeout_s") == 0) {
 			st = cf_ynode_long(ly->ctx, ly->doc, v, "timeout_s", &h->timeout_s);
