@@ -90,6 +90,32 @@ run l -f json lint --schema --select prefer-identity,require-concurrent-index-cr
 expect_json '.scope' "schema" "scope schema"
 expect_eq "$(rules)" "accounts.sql:1:prefer-identity" \
 	"schema files build a fresh database: no CONCURRENTLY needed; seeds left out"
+# --schema lints exactly the files the build reads as schema: the build's
+# seed rules (a "_seed_" component, seed_dirs), include globs, exclude_dirs.
+mkdir -p "$P/db/fixtures" "$P/db/schema/old"
+printf 'DROP TABLE accounts;\n' >"$P/db/schema/10_tables/99_seed_data.sql"
+printf 'DROP TABLE accounts;\n' >"$P/db/schema/10_tables/skip_me.sql"
+printf 'DROP TABLE accounts;\n' >"$P/db/schema/old/gone.sql"
+printf 'TRUNCATE accounts;\n' >"$P/db/fixtures/f.sql"
+cat >"$P/confiture.yaml" <<'YAML'
+include_dirs:
+  - path: db/schema
+    exclude: ["**/skip_me.sql"]
+exclude_dirs: [db/schema/old]
+seed_dirs: [db/fixtures]
+YAML
+run l -f json lint --schema
+expect_json '.files | map(sub(".*/"; "")) | join(",")' "accounts.sql" \
+	"--schema lints the build's schema files: no seed, excluded or seed_dirs file"
+run l -f json build --no-output
+expect_json '[.files[] | select(.seed | not) | .path | sub(".*/"; "")] | join(",")' "accounts.sql" \
+	"(the build's own schema files)"
+rm -r "$P/confiture.yaml" "$P/db/fixtures" "$P/db/schema/old" "$P/db/schema/10_tables/99_seed_data.sql" \
+	"$P/db/schema/10_tables/skip_me.sql"
+E=$(migproject)
+run cf --project-dir "$E" lint --schema
+expect_rc 4 "--schema with no schema files: exit 4, as the build"
+expect_err 'no SQL files found' "saying so"
 
 # ---- migrate up --dry-run and preflight ----
 rm "$P"/db/migrations/00[456]_*
