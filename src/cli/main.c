@@ -562,6 +562,8 @@ static cf_status cmd_help(cli *c, int argc, char **argv)
 {
 	if (argc < 2)
 		return main_help(c);
+	if (argc > 2)
+		return cli_usage(c, "unexpected argument \"%s\"", argv[2]);
 	if (strcmp(argv[1], "config") == 0)
 		return help_config(c);
 	const cli_command *cmd = cli_find_command(argv[1]);
@@ -573,8 +575,12 @@ static cf_status cmd_help(cli *c, int argc, char **argv)
 
 static cf_status cmd_version(cli *c, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (argc > 2 && strcmp(argv[1], "-h") == 0)
+		return cli_help_host(c, argv[2]);
+	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+		return cli_help(c);
+	if (argc > 1)
+		return cli_usage(c, "unexpected argument \"%s\"", argv[1]);
 	if (c->format == CLI_JSON) {
 		cf_buf b;
 		cf_json j;

@@ -47,6 +47,16 @@ run cf -h
 expect_rc 0 "-h alone is still help"
 run cf migrate -h
 expect_rc 0 "migrate -h alone is still help"
+for c in completion version; do
+	run cf $c -h db.prod
+	expect_rc 2 "$c -h HOST: exit 2, as every other command"
+	run cf $c -h
+	expect_rc 0 "$c -h alone is still help"
+done
+run cf version extra
+expect_rc 2 "version with an argument: exit 2"
+run cf help migrate extra
+expect_rc 2 "help COMMAND with another argument: exit 2"
 
 # ---- the target line (item 8) ---------------------------------------------------------------
 run cf migrate down -e staging
