@@ -123,6 +123,9 @@ run l migrate up --dry-run
 expect_rc 0 "migrate up --dry-run runs lint but does not block by default"
 expect_err 'confiture: warning: lint ' "and prints its findings as warnings"
 expect_err 'data-loss-narrowing' "(the narrowing)"
+run l -f json migrate up --dry-run
+expect_json '[.warnings[] | select(startswith("lint ") and contains("data-loss-narrowing"))] | length' 1 \
+	"with -f json the lint findings are in warnings[], as every warning on stderr"
 printf 'lint:\n  block_on: error\n' >"$P/confiture.yaml"
 run l migrate up --dry-run
 expect_rc 1 "with lint.block_on: error, an error-level finding stops the dry run"
