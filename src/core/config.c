@@ -424,6 +424,8 @@ typedef struct layer {
 	const char *shown;    /* file name for messages and origins */
 	bool hooks_append;    /* hooks accumulate across layers */
 	bool is_lenient;      /* a missing ${VAR} is tolerated (see cf_config_load_files) */
+	char **set_by;        /* per key: the name that set it in this mapping, if any */
+	int *set_line;        /* and its line */
 } layer;
 
 static char *origin_of(const layer *ly, const cf_ynode *n)
@@ -726,6 +728,26 @@ static void alias_notice(const layer *ly, const cf_ynode *keynode, const char *p
 	free(msg);
 }
 
+/* A key set twice in one mapping, under two spellings (a precursor's name
+ * and ours), is an error naming both: which one wins is not for us to guess. */
+static cf_status set_once(const layer *ly, const keydef *k, const cf_ynode *keynode,
+                          const char *path)
+{
+	size_t i = key_index(k);
+	if (!ly->set_by[i]) {
+		ly->set_by[i] = cf_strdup(path);
+		ly->set_line[i] = keynode->line;
+		return CF_OK;
+	}
+	cf_error_set(ly->ctx, CF_ERR_CONFIG,
+	             "conflicting values for \"%s\": \"%s\" at line %d and \"%s\" at line %d",
+	             k->path, ly->set_by[i], ly->set_line[i], path, keynode->line);
+	cf_error_at(ly->ctx, ly->doc->file, keynode->line, keynode->column);
+	cf_error_hint(ly->ctx, "They are two names of one key (the precursor's and confiture's): "
+	                       "keep one.");
+	return CF_ERR_CONFIG;
+}
+
 static cf_status apply_entry(const layer *ly, const cf_ynode *keynode, const cf_ynode *val,
                              const char *prefix, bool is_project_top)
 {
@@ -738,7 +760,13 @@ static cf_status apply_entry(const layer *ly, const cf_ynode *keynode, const cf_
 		alias_notice(ly, keynode, path, al);
 	if (al && al->to)
 		k = key_find(al->to);
-	if (al && al->how == AL_NONE) {
+	/* seed_dirs adds to include_dirs; any other second spelling of a key
+	 * would leave one of two values silently unused. */
+	if (k && !(al && al->how == AL_SEEDS) && k->type != KT_IGNORED)
+		st = set_once(ly, k, keynode, path);
+	if (st) {
+		/* the conflict is the error */
+	} else if (al && al->how == AL_NONE) {
 		/* said by alias_notice */
 	} else if (al && al->how == AL_SEEDS) {
 		st = include_dirs_read(ly, val, path, true);
@@ -1040,8 +1068,14 @@ static cf_status apply_doc(cf_ctx *ctx, cf_config *cfg, const cf_ydoc *doc, cons
 	(void)project_dir;
 	char *shown = cf_strdup(doc->file);
 	layer ly = {.ctx = ctx, .cfg = cfg, .doc = doc, .project_dir = project_dir, .shown = shown,
-	            .hooks_append = true, .is_lenient = lenient};
+	            .hooks_append = true, .is_lenient = lenient,
+	            .set_by = cf_calloc(N_KEYS, sizeof(char *)),
+	            .set_line = cf_calloc(N_KEYS, sizeof(int))};
 	cf_status st = apply_map(&ly, map, "", is_project_top);
+	for (size_t i = 0; i < N_KEYS; i++)
+		free(ly.set_by[i]);
+	free(ly.set_by);
+	free(ly.set_line);
 	free(shown);
 	return st;
 }
