@@ -1260,3 +1260,15 @@ void cf_config_visit(const cf_config *cfg, cf_config_visit_fn fn, void *ud)
 		free(text);
 	}
 }
+
+void cf_config_error_at_key(cf_ctx *ctx, const cf_config *cfg, const char *key)
+{
+	const keydef *k = key_find(key);
+	const char *origin = k ? cfg->origins[key_index(k)] : NULL;
+	const char *colon = origin ? strrchr(origin, ':') : NULL;
+	if (!colon || colon[1] < '1' || colon[1] > '9')
+		return; /* a default, a variable or a flag: no place in a file */
+	char *file = cf_strndup(origin, (size_t)(colon - origin));
+	cf_error_at(ctx, file, atoi(colon + 1), 0);
+	free(file);
+}
