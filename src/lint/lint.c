@@ -10,6 +10,7 @@
 #include "fs.h"
 #include "log.h"
 #include "pg.h"
+#include "psqlscript.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -137,6 +138,27 @@ static cf_status pg_version(cf_ctx *ctx, const cf_lint_opts *opts, lint_run *run
 
 /* ---- Files ----------------------------------------------------------------------------- */
 
+/*
+ * Blanks what psql reads as no SQL (COPY ... FROM stdin data, pg_dump's
+ * \restrict lines), newlines kept, so that lint parses the SQL that build and
+ * migrate run, at the same lines. A file psql would refuse is left as it is:
+ * the parser then reports it.
+ */
+static void blank_psql_lines(cf_ctx *ctx, const char *file, char *text, size_t len)
+{
+	if (!memchr(text, '\\', len))
+		return;
+	cf_psql_script ps;
+	if (cf_psql_parse(ctx, file, text, len, true, &ps) == CF_OK) {
+		for (size_t i = 0; i < ps.n_blanks; i++)
+			for (size_t k = ps.blanks[i].start; k < ps.blanks[i].end && k < len; k++)
+				if (text[k] != '\n')
+					text[k] = ' ';
+		cf_psql_script_release(&ps);
+	}
+	cf_ctx_clear_error(ctx);
+}
+
 static cf_status lint_one(cf_ctx *ctx, lint_run *run, cf_lint_result *r, const char *abs,
                           lint_kind kind, bool runs_in_tx)
 {
@@ -163,6 +185,7 @@ static cf_status lint_one(cf_ctx *ctx, lint_run *run, cf_lint_result *r, const c
 		}
 		cf_ctx_clear_error(ctx);
 	}
+	blank_psql_lines(ctx, name, text, len);
 	lint_file_run(run, &in);
 	strs_push(&r->files, &r->n_files, name);
 	free((char *)in.refused);
@@ -268,8 +291,10 @@ static cf_status lint_migrations(cf_ctx *ctx, const cf_lint_opts *opts, lint_run
 		} else {
 			char *text = NULL;
 			size_t len = 0;
-			if (cf_file_read(ctx, abs, &text, &len) == CF_OK)
+			if (cf_file_read(ctx, abs, &text, &len) == CF_OK) {
+				blank_psql_lines(ctx, m->file, text, len);
 				lint_model_file(run, m->file, text, len);
+			}
 			cf_ctx_clear_error(ctx);
 			free(text);
 		}

@@ -117,6 +117,17 @@ run cf --project-dir "$E" lint --schema
 expect_rc 4 "--schema with no schema files: exit 4, as the build"
 expect_err 'no SQL files found' "saying so"
 
+# ---- what psql reads (pg_dump's COPY data, \restrict lines), as build and migrate do ----
+D=$(migproject)
+printf '\\restrict k3y\nCREATE TABLE dumped (id bigint PRIMARY KEY, v text);\nCOPY dumped (id, v) FROM stdin;\n1\thello\n2\tworld\n\\.\nDROP TABLE old_stuff;\n\\unrestrict k3y\n' \
+	>"$D/db/migrations/001_dump.up.sql"
+run cf --project-dir "$D" -f json lint --offline --select syntax-error,data-loss-drop-table,ban-drop-table
+expect_eq "$(rules)" "001_dump.up.sql:7:ban-drop-table 001_dump.up.sql:7:data-loss-drop-table" \
+	"a pg_dump-style migration lints as migrate runs it: no syntax error, rules at the file's own lines"
+printf 'SELECT 1;\n\\i other.sql\n' >"$D/db/migrations/002_meta.up.sql"
+run cf --project-dir "$D" -f json lint --offline --select syntax-error
+expect_eq "$(rules)" "002_meta.up.sql:2:syntax-error" "a meta-command psql would run and migrate refuses is still reported"
+
 # ---- migrate up --dry-run and preflight ----
 rm "$P"/db/migrations/00[456]_*
 run l migrate up --dry-run
