@@ -1009,18 +1009,30 @@ static void numeric_limits(vtype t, int precision, int scale, double *max)
 	*max = INFINITY;
 }
 
+static mask_rc numeric_masked(const mask_rule *r, vcol c, const char *buf, const char *in,
+                              size_t n, cf_buf *out, const char **why);
+
 static mask_rc m_numeric(const mask_rule *r, vcol c, const char *in, size_t n, cf_buf *out,
                          const char **why)
 {
-	vtype t = c.vt;
-	char buf[128];
 	trim(&in, &n);
-	if (n == 0 || n >= sizeof(buf)) {
+	if (n == 0) {
 		*why = "value is not a number";
 		return MASK_FAIL;
 	}
-	memcpy(buf, in, n);
-	buf[n] = '\0';
+	/* A numeric may have thousands of digits (and masking 1e200 gives 201):
+	 * no fixed-size copy. */
+	char *buf = cf_strndup(in, n);
+	mask_rc rc = numeric_masked(r, c, buf, in, n, out, why);
+	free(buf);
+	return rc;
+}
+
+/* m_numeric on BUF, the NUL-terminated copy of IN[0..N). */
+static mask_rc numeric_masked(const mask_rule *r, vcol c, const char *buf, const char *in,
+                              size_t n, cf_buf *out, const char **why)
+{
+	vtype t = c.vt;
 	char *end;
 	double v = strtod(buf, &end);
 	if (*end || end == buf) {
