@@ -40,11 +40,29 @@
 
 /* ---- Run-wide identity ------------------------------------------------------------------ */
 
+/*
+ * The run's snapshot, as "xmin:xmax:xip" with its lower bound raised past
+ * the transactions that it saw in progress in other databases of the
+ * cluster: they write no row here, and a long one (another application's,
+ * or a test's next door) would otherwise have every row written since it
+ * began sent again at the next sync. A transaction is left in (and the bound
+ * stays low) unless it is seen still running elsewhere: one that ended
+ * since cannot be placed. A snapshot's own xmin is its oldest transaction in
+ * progress anywhere, or its xmax.
+ */
 static const char SQL_IDENT[] =
+	"WITH s AS (SELECT txid_current_snapshot() AS s), "
+	"elsewhere AS (SELECT backend_xid::text::bigint AS x FROM pg_stat_activity "
+	"  WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database() "
+	"  UNION ALL SELECT transaction::text::bigint FROM pg_prepared_xacts "
+	"  WHERE database <> current_database()), "
+	"here AS (SELECT x FROM s, txid_snapshot_xip(s.s) AS x "
+	"  WHERE x % 4294967296 NOT IN (SELECT x FROM elsewhere)) "
 	"SELECT coalesce(CASE WHEN has_function_privilege('pg_control_system()', 'execute') "
 	"THEN (SELECT system_identifier::text FROM pg_control_system()) END, '?') || '/' || "
 	"(SELECT oid FROM pg_database WHERE datname = current_database())::text, "
-	"txid_current_snapshot()::text";
+	"coalesce((SELECT min(x) FROM here), txid_snapshot_xmax(s)) || ':' || txid_snapshot_xmax(s) "
+	"|| ':' || coalesce((SELECT string_agg(x::text, ',' ORDER BY x) FROM here), '') FROM s";
 
 cf_status delta_source_identity(runner *R)
 {
@@ -108,9 +126,10 @@ static bool snap_parse(const char *s, snap *out)
  * progress: that list names top-level transactions only, and a row written
  * under a savepoint carries its subtransaction's id, which can be below the
  * xmax and in no list. Every transaction in progress, and each of its
- * subtransactions, has an id at or past the snapshot's xmin; the rows of the
- * few transactions between xmin and xmax that had committed are sent again,
- * which the merge makes harmless. A frozen row keeps its xmin (PostgreSQL
+ * subtransactions, has an id at or past the snapshot's xmin (raised past
+ * other databases' transactions, SQL_IDENT); the rows of the transactions
+ * between xmin and xmax that had committed are sent again, which the merge
+ * makes harmless. A frozen row keeps its xmin (PostgreSQL
  * 9.4 and later); the special ids age as "infinitely old".
  */
 char *delta_changed_pred(const char *snapshot)
@@ -192,12 +211,13 @@ static const char SQL_STATE[] =
 	"SELECT table_name, source_id, shape, snapshot, is_complete, source_deletes "
 	"FROM confiture.sync_table_state";
 
-/* Transactions from SNAPSHOT's xmax to NOW's. */
+/* Transactions from SNAPSHOT's xmin (the oldest row version it may not
+ * have seen) to NOW's xmax. */
 static int64_t xid_age(const char *snapshot, const char *now)
 {
 	snap a, b;
 	bool ok = snap_parse(snapshot, &a) && snap_parse(now, &b);
-	int64_t age = ok ? b.xmax - a.xmax : -1;
+	int64_t age = ok ? b.xmax - a.xmin : -1;
 	free(a.xip);
 	free(b.xip);
 	return age;

@@ -216,4 +216,30 @@ expect_rc 0 "the next incremental sync, once it committed"
 expect_eq "$(q "$DST" "SELECT score FROM handles WHERE handle = 'h7'")" "-7" \
 	"takes the row its savepoint updated"
 
+# ---- A long transaction in another database of the cluster ---------------------------------------------------
+# The snapshot's xmin is the oldest transaction in progress anywhere in the
+# cluster. One open in another database writes no row here: it must not make
+# the next sync send again every row written since it began (a regression:
+# in CI, another test's open transaction did so).
+mkfifo "$TMP/other.in"
+psql -XAtq -d "$TWIN" <"$TMP/other.in" >/dev/null 2>&1 &
+other=$!
+exec 8>"$TMP/other.in"
+echo "BEGIN; SELECT txid_current(); SELECT 1;" >&8
+for _ in $(seq 50); do
+	[ "$(q "$SRC" "SELECT count(*) FROM pg_stat_activity WHERE datname = '$TWIN' AND backend_xid IS NOT NULL")" = 1 ] && break
+	sleep 0.1
+done
+q "$SRC" "UPDATE handles SET score = -8 WHERE handle = 'h8'" >/dev/null
+run S --from prod --to staging --incremental -f json
+expect_rc 0 "an incremental sync while another database holds a transaction open"
+expect_json '.tables["public.handles"].counts.updated' "1" "takes the row changed since"
+run S --from prod --to staging --incremental -f json
+expect_rc 0 "and the next one"
+expect_json '[.tables["public.parent", "public.child", "public.pairs", "public.handles"] | .counts | .added + .updated + .deleted] | add' \
+	"0" "sends nothing again: the other database's transaction does not hold the bound back"
+echo "COMMIT;" >&8
+exec 8>&-
+wait $other
+
 done_testing
