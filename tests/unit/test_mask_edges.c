@@ -1,0 +1,260 @@
+/*
+ * Unit tests: values a strategy could not mask must never come out in clear,
+ * and structural tricks in JSON must not dodge a rule (issue 12 §3, from the
+ * fuzz findings). Each check here failed on the code before its fix.
+ */
+#include "t.h"
+#include "sync/sync.h"
+#include "ydoc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static mask_rule *rule_new(const char *yaml)
+{
+	mask_rule *r = cf_calloc(1, sizeof(*r));
+	cf_ctx *ctx = cf_ctx_new();
+	cf_ydoc *doc = NULL;
+	cf_status st = cf_yaml_parse(ctx, "r.yaml", yaml, strlen(yaml), 0, &doc);
+	if (!st)
+		st = strat_parse(ctx, doc, doc->root, NULL, 0, r);
+	if (!CHECK(st == CF_OK, "rule loads: %s", yaml))
+		printf("    %s\n", cf_last_error(ctx));
+	unsigned char master[32] = {42};
+	strat_prime(r, master);
+	cf_ydoc_free(doc);
+	cf_ctx_free(ctx);
+	return r;
+}
+
+static void rule_free(mask_rule *r)
+{
+	strat_release(r);
+	free(r);
+}
+
+/* Masks IN[0..N) as a value of type C: the output (caller frees), or
+ * "<NULL>", or "<FAIL: why>". */
+static char *mask_n(const mask_rule *r, vcol c, const char *in, size_t n)
+{
+	cf_buf out;
+	cf_buf_init(&out);
+	const char *why = NULL;
+	mask_rc rc = strat_mask(r, c, in, n, &out, &why);
+	char *res = rc == MASK_NULL   ? cf_strdup("<NULL>")
+	            : rc == MASK_FAIL ? cf_asprintf("<FAIL: %s>", why ? why : "(no reason)")
+	                              : cf_strndup(out.data, out.len);
+	cf_buf_release(&out);
+	return res;
+}
+
+static char *mask_s(const mask_rule *r, vcol c, const char *in)
+{
+	return mask_n(r, c, in, strlen(in));
+}
+
+#define COL(t) ((vcol){(t), -1, -1})
+
+/* A plain decimal or exponent number, as numeric's input takes it. */
+static bool is_number(const char *s)
+{
+	size_t i = 0;
+	if (s[i] == '-')
+		i++;
+	size_t d = i;
+	while (isdigit((unsigned char)s[i]))
+		i++;
+	if (s[i] == '.')
+		for (i++; isdigit((unsigned char)s[i]); i++)
+			;
+	if (i == d)
+		return false;
+	if (s[i] == 'e' || s[i] == 'E') {
+		i++;
+		if (s[i] == '+' || s[i] == '-')
+			i++;
+		size_t e = i;
+		while (isdigit((unsigned char)s[i]))
+			i++;
+		if (i == e)
+			return false;
+	}
+	return s[i] == '\0';
+}
+
+static size_t decimals(const char *s)
+{
+	const char *dot = strchr(s, '.');
+	return dot ? strlen(dot + 1) : 0;
+}
+
+static char *repeat(char c, size_t n)
+{
+	char *s = cf_malloc(n + 1);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* ---- numeric ---------------------------------------------------------------------- */
+
+/* 1e400 overflowed strtod to infinity and was copied as it was. */
+static void test_numeric_beyond_double(void)
+{
+	mask_rule *r = rule_new("{strategy: numeric}");
+	static const char *const ins[] = {"1e400", "-1e400", "1.5E+400", "2e-400",
+	                                  "1e99999999999999999999"};
+	for (size_t k = 0; k < sizeof(ins) / sizeof(*ins); k++) {
+		char *o = mask_s(r, COL(VT_TEXT), ins[k]);
+		CHECK(strcmp(o, ins[k]) != 0 && is_number(o) && !strstr(o, "inf") && !strstr(o, "nan"),
+		      "numeric: %s is masked into another number (%.40s)", ins[k], o);
+		free(o);
+	}
+	/* The same sizes written out, as numeric and jsonb print them. */
+	char *big = repeat('0', 401), *tiny = repeat('0', 402);
+	big[0] = '9';
+	tiny[1] = '.';
+	tiny[401] = '3';
+	vcol num = COL(VT_NUMERIC);
+	char *o = mask_s(r, num, big);
+	CHECK(strcmp(o, big) != 0 && is_number(o) && strlen(o) >= 400 && strlen(o) <= 402 &&
+	          decimals(o) == 0,
+	      "numeric: a 401-digit integer becomes another integer of its size");
+	CHECK(strcmp(o + 20, big + 20) != 0, "numeric: and its low digits are redrawn too");
+	free(o);
+	o = mask_s(r, num, tiny);
+	CHECK(strcmp(o, tiny) != 0 && is_number(o) && decimals(o) == 400 && !strstr(o, "nan"),
+	      "numeric: a value with 400 decimals keeps its scale (%.12s...%s)", o,
+	      strlen(o) > 8 ? o + strlen(o) - 8 : o);
+	free(o);
+	free(big);
+	free(tiny);
+	rule_free(r);
+}
+
+/* Long digit strings lost their low digits to the double, and a noise
+ * smaller than the double's step gave the input back. */
+static void test_numeric_long_digits(void)
+{
+	mask_rule *r = rule_new("{strategy: numeric, percent: 0.000000000000000001}");
+	static const char *const ins[] = {"100000000000000000000", "123456789012345678901234567890.25",
+	                                  "-98765432109876543210", "0.000000000000000000000000000001"};
+	for (size_t k = 0; k < sizeof(ins) / sizeof(*ins); k++) {
+		char *o = mask_s(r, COL(VT_NUMERIC), ins[k]);
+		CHECK(strcmp(o, ins[k]) != 0 && is_number(o) && decimals(o) == decimals(ins[k]),
+		      "numeric: the tiniest noise never gives %s back (%s)", ins[k], o);
+		free(o);
+	}
+	rule_free(r);
+	/* The differences between two long values survive into their masks. */
+	r = rule_new("{strategy: numeric}");
+	char *a = mask_s(r, COL(VT_NUMERIC), "12345678901234567890123456789001");
+	char *b = mask_s(r, COL(VT_NUMERIC), "12345678901234567890123456789002");
+	CHECK(strcmp(a, b) != 0, "numeric: long values differing in their last digit mask apart");
+	free(a);
+	free(b);
+	rule_free(r);
+}
+
+/* bigint's extremes were "left rather than overflowed": copied. */
+static void test_numeric_bigint_extremes(void)
+{
+	mask_rule *r = rule_new("{strategy: numeric, percent: 50}");
+	static const char *const ins[] = {"9223372036854775807", "-9223372036854775808",
+	                                  "9223372036854775000", "4611686018427387904"};
+	for (size_t k = 0; k < sizeof(ins) / sizeof(*ins); k++) {
+		char *o = mask_s(r, COL(VT_INT8), ins[k]);
+		cf_buf bin;
+		cf_buf_init(&bin);
+		CHECK(strcmp(o, ins[k]) != 0 && value_text_to_bin(VT_INT8, o, strlen(o), &bin),
+		      "numeric: bigint %s is masked into a bigint (%s)", ins[k], o);
+		cf_buf_release(&bin);
+		free(o);
+	}
+	static const char *const ins4[] = {"2147483647", "-2147483648"};
+	for (size_t k = 0; k < 2; k++) {
+		char *o = mask_s(r, COL(VT_INT4), ins4[k]);
+		long long v = strtoll(o, NULL, 10);
+		CHECK(strcmp(o, ins4[k]) != 0 && v >= INT32_MIN && v <= INT32_MAX,
+		      "numeric: integer %s stays an integer (%s)", ins4[k], o);
+		free(o);
+	}
+	char *o = mask_n(r, (vcol){VT_NUMERIC, 30, 0}, "999999999999999999999999999999", 30);
+	CHECK(strcmp(o, "999999999999999999999999999999") != 0 && strlen(o) == 30,
+	      "numeric: numeric(30,0) at its maximum stays inside (%s)", o);
+	free(o);
+	rule_free(r);
+}
+
+/* Floats near their type's limits were pushed past them (to infinity). */
+static void test_numeric_float_limits(void)
+{
+	mask_rule *r = rule_new("{strategy: numeric, percent: 100}");
+	int bad4 = 0, bad8 = 0;
+	for (int i = 0; i < 40; i++) {
+		char in[64];
+		snprintf(in, sizeof(in), "%.9g", FLT_MAX * (1 - i / 100.0));
+		char *o = mask_s(r, COL(VT_FLOAT4), in);
+		errno = 0;
+		float f = strtof(o, NULL);
+		bad4 += errno != 0 || !isfinite(f) || strcmp(o, in) == 0;
+		free(o);
+		snprintf(in, sizeof(in), "%.17g", -DBL_MAX * (1 - i / 100.0));
+		o = mask_s(r, COL(VT_FLOAT8), in);
+		errno = 0;
+		double d = strtod(o, NULL);
+		bad8 += errno != 0 || !isfinite(d) || strcmp(o, in) == 0;
+		free(o);
+	}
+	CHECK_INT(bad4, 0, "numeric: real values near its maximum stay finite reals");
+	CHECK_INT(bad8, 0, "numeric: double values near its maximum stay finite doubles");
+	char *o = mask_s(r, COL(VT_FLOAT4), "-0");
+	float f = strtof(o, NULL); /* the smallest subnormal: PostgreSQL takes it */
+	CHECK(f != 0 && isfinite(f), "numeric: real -0 becomes a real other than 0 (%s)",
+	      o);
+	free(o);
+	rule_free(r);
+}
+
+/* NaN and the infinities are not measurements: they stay (documented). */
+static void test_numeric_specials(void)
+{
+	mask_rule *r = rule_new("{strategy: numeric}");
+	static const char *const ins[] = {"NaN", "Infinity", "-Infinity", "inf", "-inf", "nan"};
+	for (size_t k = 0; k < sizeof(ins) / sizeof(*ins); k++) {
+		char *o = mask_s(r, COL(VT_NUMERIC), ins[k]);
+		CHECK_STR(o, ins[k], ins[k]);
+		free(o);
+	}
+	char *o = mask_s(r, COL(VT_NUMERIC), "-0");
+	CHECK(strcmp(o, "1") == 0 || strcmp(o, "-1") == 0, "numeric: -0 moves by one unit (%s)", o);
+	free(o);
+	o = mask_s(r, COL(VT_TEXT), "1.5e-3");
+	CHECK(strcmp(o, "1.5e-3") != 0 && is_number(o) && strstr(o, "e-3") && decimals(o) != 0,
+	      "numeric: 1.5e-3 keeps its shape (%s)", o);
+	free(o);
+	static const char *const bad[] = {"0x1p4", "1e", "--1", "1.2.3", "", " ", "12 apples"};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(*bad); k++) {
+		o = mask_s(r, COL(VT_TEXT), bad[k]);
+		CHECK_STR(o, "<FAIL: value is not a number>", bad[k]);
+		free(o);
+	}
+	rule_free(r);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	t_init(argv[0]);
+	test_numeric_beyond_double();
+	test_numeric_long_digits();
+	test_numeric_bigint_extremes();
+	test_numeric_float_limits();
+	test_numeric_specials();
+	return t_done();
+}
