@@ -56,4 +56,11 @@ mask_rc mask_uuid(const mask_rule *r, const char *in, size_t n, cf_buf *out);
 mask_rc mask_text_redact(const mask_rule *r, const char *in, size_t n, cf_buf *out);
 mask_rc mask_plugin(const mask_rule *r, const char *in, size_t n, cf_buf *out, const char **why);
 
+/* ---- json (jsonmask.c) ---- */
+
+/* Parses a json path ("$.a.b", "a.b", "$.items[*].card", "$.\"e-mail\"",
+ * "$['a.b']", "$.**.email", "$") into its steps, NULL-terminated (caller
+ * frees each and the array), or returns NULL with *WHY. */
+char **json_path_parse(const char *path, const char **why);
+
 #endif

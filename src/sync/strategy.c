@@ -285,36 +285,6 @@ static cf_status p_custom(const pctx *p, const cf_ynode *n, mask_rule *r)
 	return st;
 }
 
-/* "$.a.b", "a.b", "a.*.c", "$.items[*].card": split into steps; "[*]" and
- * "[N]" become a "*" step (any array element). */
-static char **split_path(const char *path)
-{
-	if (path[0] == '$')
-		path += path[1] == '.' ? 2 : 1;
-	cf_buf norm;
-	cf_buf_init(&norm);
-	for (const char *p = path; *p; p++) {
-		if (*p == '[') {
-			const char *close = strchr(p, ']');
-			if (close) {
-				cf_buf_puts(&norm, ".*");
-				p = close;
-				continue;
-			}
-		}
-		cf_buf_putc(&norm, *p);
-	}
-	cf_strv sv;
-	cf_strv_init(&sv);
-	cf_strv_split(&sv, norm.data, '.');
-	cf_buf_release(&norm);
-	char **steps = cf_calloc(sv.n + 1, sizeof(char *));
-	for (size_t i = 0; i < sv.n; i++)
-		steps[i] = sv.v[i];
-	free(sv.v);
-	return steps;
-}
-
 static cf_status p_json(const pctx *p, const char *k, const cf_ynode *v, mask_rule *r)
 {
 	cf_strv sv;
@@ -328,8 +298,20 @@ static cf_status p_json(const pctx *p, const char *k, const cf_ynode *v, mask_ru
 	} else if (strcmp(k, "paths") == 0) {
 		st = p_list(p, v, "paths", &sv);
 		r->paths = cf_calloc(sv.n + 1, sizeof(char **));
-		for (size_t i = 0; !st && i < sv.n; i++)
-			r->paths[r->n_paths++] = split_path(sv.v[i]);
+		for (size_t i = 0; !st && i < sv.n; i++) {
+			const char *why = NULL;
+			char **steps = json_path_parse(sv.v[i], &why);
+			if (steps) {
+				r->paths[r->n_paths++] = steps;
+				continue;
+			}
+			const cf_ynode *at = v->kind == CF_Y_SEQ ? v->v[i] : v;
+			cf_error_set(p->ctx, CF_ERR_CONFIG, "invalid json path \"%s\": %s", sv.v[i], why);
+			cf_error_at(p->ctx, p->doc->file, at->line, at->column);
+			cf_error_hint(p->ctx, "Write paths as $.a.b, $.items[*].card, $.\"e-mail\", "
+			                      "$.**.email or $ (the whole value).");
+			st = CF_ERR_CONFIG;
+		}
 	} else { /* with: a strategy name, or {strategy: ..., params...} */
 		r->inner = cf_calloc(1, sizeof(mask_rule));
 		if (v->kind == CF_Y_SCALAR) {

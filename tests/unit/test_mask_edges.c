@@ -247,6 +247,109 @@ static void test_numeric_specials(void)
 	rule_free(r);
 }
 
+/* ---- json ---------------------------------------------------------------------------------- */
+
+static void check_json(const mask_rule *r, const char *in, const char *want, const char *what)
+{
+	char *o = mask_s(r, COL(VT_JSON), in);
+	CHECK_STR(o, want, what);
+	free(o);
+}
+
+/* Keys were compared as C strings: "email\u0000x" was "email". */
+static void test_json_keys_by_bytes(void)
+{
+	mask_rule *r = rule_new("{strategy: json, keys: [email]}");
+	check_json(r, "{\"email\\u0000x\": \"a@b\", \"email\": \"c@d\"}",
+	           "{\"email\\u0000x\": \"a@b\", \"email\": \"[REDACTED]\"}",
+	           "json: a key holding \\u0000 is not the key before it");
+	check_json(r, "{\"em\\u0061il\": \"a@b\", \"\\u0065mail\": [\"c@d\"]}",
+	           "{\"em\\u0061il\": \"[REDACTED]\", \"\\u0065mail\": [\"[REDACTED]\"]}",
+	           "json: a key spelled with escapes is matched decoded");
+	check_json(r, "{\"email\": \"a@b\", \"email\": \"c@d\"}",
+	           "{\"email\": \"[REDACTED]\", \"email\": \"[REDACTED]\"}",
+	           "json: both of two duplicate keys are masked");
+	check_json(r, "[{\"x\": [{\"email\": \"a@b\"}]}, {\"Email\": 1}]",
+	           "[{\"x\": [{\"email\": \"[REDACTED]\"}]}, {\"Email\": 1}]",
+	           "json: keys inside arrays of objects; keys are case-sensitive");
+	rule_free(r);
+	r = rule_new("{strategy: json, keys: ['[email]']}");
+	check_json(r, "{\"[email]\": \"a@b\", \"a\": \"c\"}",
+	           "{\"[email]\": \"[REDACTED]\", \"a\": \"c\"}",
+	           "json: a key that starts with \"[\" can be ruled");
+	rule_free(r);
+}
+
+/* Paths were strict: an array on the way, or a value where [*] expected an
+ * array, let the value through; "$" masked nothing. */
+static void test_json_lax_paths(void)
+{
+	mask_rule *r = rule_new("{strategy: json, paths: ['$.user.name', '$.items[*].card']}");
+	check_json(r, "{\"user\": [{\"name\": \"Jane\"}, {\"name\": \"Joe\"}], \"name\": \"k\"}",
+	           "{\"user\": [{\"name\": \"[REDACTED]\"}, {\"name\": \"[REDACTED]\"}], \"name\": \"k\"}",
+	           "json: $.user.name finds names in an array of users");
+	check_json(r, "[{\"user\": {\"name\": \"Jane\"}}]", "[{\"user\": {\"name\": \"[REDACTED]\"}}]",
+	           "json: and in a document that is an array");
+	check_json(r, "{\"items\": {\"card\": \"4111\"}}", "{\"items\": {\"card\": \"[REDACTED]\"}}",
+	           "json: $.items[*].card takes a single item that is not in an array");
+	check_json(r, "{\"items\": [[{\"card\": \"4111\"}]]}",
+	           "{\"items\": [[{\"card\": \"[REDACTED]\"}]]}", "json: and items nested in arrays");
+	rule_free(r);
+	r = rule_new("{strategy: json, paths: ['$']}");
+	check_json(r, "{\"a\": \"x\", \"b\": [1, null, true]}",
+	           "{\"a\": \"[REDACTED]\", \"b\": [\"[REDACTED]\", null, true]}",
+	           "json: $ masks the whole value");
+	rule_free(r);
+	r = rule_new("{strategy: json, paths: ['$.\"e-mail\"', \"$['a.b']\", '$.**.ssn']}");
+	check_json(r, "{\"e-mail\": \"a\", \"a.b\": \"c\", \"a\": {\"b\": \"k\"}, \"d\": [{\"q\": {\"ssn\": \"1\"}}]}",
+	           "{\"e-mail\": \"[REDACTED]\", \"a.b\": \"[REDACTED]\", \"a\": {\"b\": \"k\"}, \"d\": [{\"q\": {\"ssn\": \"[REDACTED]\"}}]}",
+	           "json: quoted keys in paths, and ** for any depth");
+	rule_free(r);
+}
+
+/* A string holding JSON hid its keys from the rule. */
+static void test_json_in_a_string(void)
+{
+	mask_rule *r = rule_new("{strategy: json, keys: [email]}");
+	check_json(r, "{\"p\": \"{\\\"email\\\": \\\"a@b.co\\\", \\\"n\\\": 1}\"}",
+	           "{\"p\": \"{\\\"email\\\": \\\"[REDACTED]\\\", \\\"n\\\": 1}\"}",
+	           "json: a key inside a string holding JSON is masked");
+	check_json(r, "[\" [{\\\"x\\\": \\\"{\\\\\\\"email\\\\\\\": 5}\\\"}]\"]",
+	           "[\" [{\\\"x\\\": \\\"{\\\\\\\"email\\\\\\\": \\\\\\\"[REDACTED]\\\\\\\"}\\\"}]\"]",
+	           "json: and in JSON inside JSON inside a string");
+	check_json(r, "{\"p\": \"{not json \\\"email\\\"\", \"q\": \"[\\\"email\\\"]\"}",
+	           "{\"p\": \"{not json \\\"email\\\"\", \"q\": \"[\\\"email\\\"]\"}",
+	           "json: other strings are kept byte for byte");
+	rule_free(r);
+	r = rule_new("{strategy: json, paths: ['$.p.email'], with: {strategy: numeric}}");
+	char *o = mask_s(r, COL(VT_JSON), "{\"p\": \"{\\\"email\\\": \\\"a@b\\\"}\"}");
+	CHECK_STR(o, "<FAIL: value is not a number>",
+	          "json: a value inside a string that cannot be masked fails the value");
+	free(o);
+	rule_free(r);
+}
+
+/* The decoder took what PostgreSQL's json refuses. */
+static void test_json_strict(void)
+{
+	mask_rule *r = rule_new("{strategy: json, keys: [email]}");
+	static const char *const bad[] = {"\"\\x\"", "{\"a\": \"x\ty\"}", "[01]", "[-01.5]", "[1.]",
+	                                  "{\"a\" 1}", "[1,]", "\"\\u12\"", "[1] x", "{\"a\": tru}"};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(*bad); k++) {
+		char *o = mask_s(r, COL(VT_JSON), bad[k]);
+		CHECK_STR(o, "<FAIL: value is not valid JSON>", bad[k]);
+		free(o);
+	}
+	check_json(r, "{\"\\ud800\": \"a\", \"\\ud83d\\ude00\": \"\\ud800\\u0041\", \"email\": 0}",
+	           "{\"\\ud800\": \"a\", \"\\ud83d\\ude00\": \"\\ud800\\u0041\", \"email\": \"[REDACTED]\"}",
+	           "json: lone surrogates are read (PostgreSQL's json keeps them) and kept");
+	char nul[] = "[\"a\", 1\0]";
+	char *o = mask_n(r, COL(VT_JSON), nul, sizeof(nul) - 1);
+	CHECK_STR(o, "<FAIL: value is not valid JSON>", "json: a NUL byte is not JSON");
+	free(o);
+	rule_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -256,5 +359,9 @@ int main(int argc, char **argv)
 	test_numeric_bigint_extremes();
 	test_numeric_float_limits();
 	test_numeric_specials();
+	test_json_keys_by_bytes();
+	test_json_lax_paths();
+	test_json_in_a_string();
+	test_json_strict();
 	return t_done();
 }
