@@ -10,6 +10,7 @@
 #include "sync.h"
 #include "mask.h"
 #include "plugin.h"
+#include "secret.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -106,45 +107,97 @@ mask_rc mask_email(const mask_rule *r, const char *in, size_t n, cf_buf *out)
 	return MASK_OK;
 }
 
+/* ---- Shapes: phone numbers and cards ------------------------------------------------------- */
+
+/* Bytes of the character at S[0..N): a UTF-8 sequence, else one. */
+static size_t char_len(const char *s, size_t n)
+{
+	size_t k = 1;
+	if ((unsigned char)s[0] >= 0xC0)
+		while (k < n && k < 4 && ((unsigned char)s[k] & 0xC0) == 0x80)
+			k++;
+	return k;
+}
+
+/*
+ * Writes IN[0..N) to OUT with its digits replaced, in order, by DIG, and its
+ * letters redrawn: a phone or card value may carry a name or a note ("ext.
+ * Jane", "VISA J SMITH"), and a value without digits may be one altogether.
+ * A letter becomes a letter of the same case drawn from the keyed hash of
+ * the whole value; any other character outside ASCII becomes a lower-case
+ * letter; digits aside, only ASCII punctuation and spaces stay. Never gives
+ * back a value that had a digit or a letter unchanged.
+ */
+static void put_shape(const mask_rule *r, const char *in, size_t n, const char *dig, cf_buf *out)
+{
+	size_t start = out->len, last_letter = SIZE_MAX, k = 0;
+	drbg g;
+	bool seeded = false;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)in[i];
+		if (isdigit(c)) {
+			cf_buf_putc(out, dig[k++]);
+			i++;
+			continue;
+		}
+		if (!isalpha(c) && c < 0x80) {
+			cf_buf_putc(out, (char)c);
+			i++;
+			continue;
+		}
+		if (!seeded)
+			drbg_init(&g, r, in, n), seeded = true;
+		char l = (char)('a' + drbg_u64(&g) % 26);
+		last_letter = out->len;
+		cf_buf_putc(out, isupper(c) ? (char)toupper(l) : l);
+		i += char_len(in + i, n - i);
+	}
+	if (last_letter != SIZE_MAX && out->len - start == n && memcmp(out->data + start, in, n) == 0) {
+		char *l = &out->data[last_letter];
+		*l = *l == 'z' ? 'a' : *l == 'Z' ? 'A' : (char)(*l + 1);
+	}
+	if (seeded)
+		cf_memzero(&g, sizeof(g));
+}
+
+/* The digits of IN[0..N) into a new string (caller frees); *ND their count. */
+static char *digits_of(const char *in, size_t n, size_t *nd)
+{
+	char *d = cf_malloc(n + 1);
+	*nd = 0;
+	for (size_t i = 0; i < n; i++)
+		if (isdigit((unsigned char)in[i]))
+			d[(*nd)++] = in[i];
+	d[*nd] = '\0';
+	return d;
+}
+
 /* Replaces the digits of IN (after the first KEEP) from a stream keyed on the
- * digits alone, so that "+1 (415) 555-0100" and "14155550100" agree. */
+ * digits alone, so that "+1 (415) 555-0100" and "14155550100" agree. A value
+ * with no more than KEEP digits has them all redrawn: keeping them would
+ * keep the value. */
 mask_rc mask_digits(const mask_rule *r, const char *in, size_t n, long keep, cf_buf *out)
 {
-	char stack[64];
-	char *d = n <= sizeof(stack) ? stack : cf_malloc(n);
-	size_t nd = 0;
-	for (size_t i = 0; i < n; i++)
-		if (in[i] >= '0' && in[i] <= '9')
-			d[nd++] = in[i];
-	if (nd == 0 || (long)nd <= keep) {
-		cf_buf_append(out, in, n);
-		if (d != stack)
-			free(d);
-		return MASK_OK;
-	}
-	drbg g;
-	drbg_init(&g, r, d, nd);
-	if (d != stack)
-		free(d);
-	cf_buf_reserve(out, n);
-	char *o = out->data + out->len;
-	size_t last = 0, k = 0;
-	bool changed = false;
-	for (size_t i = 0; i < n; i++) {
-		char c = in[i];
-		if (c >= '0' && c <= '9' && (long)k++ >= keep) {
+	size_t nd;
+	char *d = digits_of(in, n, &nd);
+	if ((long)nd <= keep)
+		keep = 0;
+	if (nd > 0) {
+		drbg g;
+		drbg_init(&g, r, d, nd);
+		bool changed = false;
+		for (size_t i = (size_t)keep; i < nd; i++) {
 			char nc = (char)('0' + drbg_digit(&g));
-			changed = changed || nc != c;
-			last = i;
-			c = nc;
+			changed = changed || nc != d[i];
+			d[i] = nc;
 		}
-		o[i] = c;
+		if (!changed)
+			d[nd - 1] = (char)('0' + (d[nd - 1] - '0' + 1) % 10);
+		cf_memzero(&g, sizeof(g));
 	}
-	if (!changed)
-		o[last] = (char)('0' + (o[last] - '0' + 1) % 10);
-	out->len += n;
-	out->data[out->len] = '\0';
-	cf_memzero(&g, sizeof(g));
+	put_shape(r, in, n, d, out);
+	cf_memzero(d, nd);
+	free(d);
 	return MASK_OK;
 }
 
@@ -328,39 +381,27 @@ mask_rc mask_ip(const mask_rule *r, vtype t, const char *in, size_t n, cf_buf *o
 
 mask_rc mask_card(const mask_rule *r, const char *in, size_t n, cf_buf *out)
 {
-	char d[64];
-	size_t nd = 0;
-	for (size_t i = 0; i < n && nd < sizeof(d); i++)
-		if (isdigit((unsigned char)in[i]))
-			d[nd++] = in[i];
+	size_t nd;
+	char *d = digits_of(in, n, &nd);
 	size_t keep_last = (size_t)r->keep_last, keep_first = (size_t)r->keep_first;
-	if (nd <= keep_last + keep_first || nd >= sizeof(d)) {
-		cf_buf_append(out, in, n);
-		return MASK_OK;
-	}
-	drbg g;
-	drbg_init(&g, r, d, nd);
-	char o[64];
-	for (size_t i = 0; i < nd; i++) {
-		if (i < keep_first || i >= nd - keep_last)
-			o[i] = d[i];
-		else if (i == 0)
-			o[i] = (char)('3' + drbg_digit(&g) % 4); /* a plausible network digit */
-		else
-			o[i] = (char)('0' + drbg_digit(&g));
-	}
-	/* The last generated digit makes the number Luhn-valid. */
-	size_t fix = nd - keep_last - 1;
-	if (fix >= keep_first) {
+	if (nd > keep_last + keep_first) {
+		drbg g;
+		drbg_init(&g, r, d, nd);
+		for (size_t i = keep_first; i < nd - keep_last; i++)
+			d[i] = i == 0 ? (char)('3' + drbg_digit(&g) % 4) /* a plausible network digit */
+			              : (char)('0' + drbg_digit(&g));
+		/* The last generated digit makes the number Luhn-valid. */
+		size_t fix = nd - keep_last - 1;
 		for (int x = 0; x < 10; x++) {
-			o[fix] = (char)('0' + x);
-			if (luhn_valid(o, nd))
+			d[fix] = (char)('0' + x);
+			if (luhn_valid(d, nd))
 				break;
 		}
+		cf_memzero(&g, sizeof(g));
 	}
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		cf_buf_putc(out, isdigit((unsigned char)in[i]) && k < nd ? o[k++] : in[i]);
+	put_shape(r, in, n, d, out);
+	cf_memzero(d, nd);
+	free(d);
 	return MASK_OK;
 }
 

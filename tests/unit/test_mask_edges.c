@@ -350,6 +350,71 @@ static void test_json_strict(void)
 	rule_free(r);
 }
 
+/* ---- phone and credit_card ------------------------------------------------------------------ */
+
+/* Letters were copied as they were, and so was a value with no digits, or no
+ * more digits than kept. */
+static void test_phone_letters(void)
+{
+	mask_rule *r = rule_new("{strategy: phone}");
+	char *o = mask_s(r, COL(VT_TEXT), "+1 415 555 0100 ext. Jane");
+	CHECK(strncmp(o, "+", 1) == 0 && strlen(o) == 25 && !strstr(o, "Jane") && !strstr(o, "ext") &&
+	          strstr(o, ". "),
+	      "phone: letters are redrawn, punctuation kept (%s)", o);
+	free(o);
+	o = mask_s(r, COL(VT_TEXT), "Jane Doe");
+	CHECK(strlen(o) == 8 && o[4] == ' ' && isupper((unsigned char)o[0]) &&
+	          isupper((unsigned char)o[5]) && strcmp(o, "Jane Doe") != 0,
+	      "phone: a name in a phone column is not copied (%s)", o);
+	free(o);
+	o = mask_s(r, COL(VT_TEXT), "J\xc3\xbcrgen");
+	CHECK(strlen(o) == 6 && !strchr(o, '\xc3'), "phone: letters outside ASCII too (%s)", o);
+	free(o);
+	o = mask_s(r, COL(VT_TEXT), "n/a");
+	CHECK(strlen(o) == 3 && o[1] == '/' && strcmp(o, "n/a") != 0, "phone: n/a is masked (%s)", o);
+	free(o);
+	o = mask_s(r, COL(VT_TEXT), "a");
+	CHECK(strlen(o) == 1 && strcmp(o, "a") != 0, "phone: never the input, even one letter (%s)", o);
+	free(o);
+	o = mask_s(r, COL(VT_TEXT), "- ()");
+	CHECK_STR(o, "- ()", "phone: punctuation alone is kept");
+	free(o);
+	rule_free(r);
+	r = rule_new("{strategy: phone, keep_first: 4}");
+	o = mask_s(r, COL(VT_TEXT), "12-34");
+	CHECK(strlen(o) == 5 && o[2] == '-' && strcmp(o, "12-34") != 0,
+	      "phone: a value no longer than keep_first is redrawn whole (%s)", o);
+	free(o);
+	rule_free(r);
+}
+
+/* A card value of 64 digits or more was copied whole; so were its letters. */
+static void test_card_long_and_letters(void)
+{
+	mask_rule *r = rule_new("{strategy: credit_card}");
+	char in[200] = "";
+	for (int i = 0; i < 8; i++)
+		strcat(in, i ? " 4111111111111111" : "4111111111111111");
+	char *o = mask_s(r, COL(VT_TEXT), in);
+	CHECK(strlen(o) == strlen(in) && strncmp(o, in, strlen(in) - 4) != 0 &&
+	          strcmp(o + strlen(o) - 4, "1111") == 0,
+	      "credit_card: 135 characters of digits are masked, the last 4 kept");
+	size_t same = 0;
+	for (size_t i = 0; i + 4 < strlen(in); i++)
+		same += o[i] == in[i] && in[i] != ' ';
+	CHECK(same < 40, "credit_card: and few digits come out as they were (%zu)", same);
+	free(o);
+	o = mask_s(r, COL(VT_TEXT), "VISA J SMITH 4111 1111 1111 1111");
+	CHECK(strlen(o) == 32 && !strstr(o, "SMITH") && !strstr(o, "VISA") &&
+	          strcmp(o + 28, "1111") == 0,
+	      "credit_card: letters are redrawn (%s)", o);
+	free(o);
+	o = mask_s(r, COL(VT_TEXT), "N/A");
+	CHECK(strlen(o) == 3 && strcmp(o, "N/A") != 0, "credit_card: N/A is masked (%s)", o);
+	free(o);
+	rule_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -359,6 +424,8 @@ int main(int argc, char **argv)
 	test_numeric_bigint_extremes();
 	test_numeric_float_limits();
 	test_numeric_specials();
+	test_phone_letters();
+	test_card_long_and_letters();
 	test_json_keys_by_bytes();
 	test_json_lax_paths();
 	test_json_in_a_string();
