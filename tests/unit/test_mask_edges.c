@@ -415,6 +415,84 @@ static void test_card_long_and_letters(void)
 	rule_free(r);
 }
 
+/* ---- The rules file --------------------------------------------------------------------------- */
+
+/* Loads PATH as the rules file; its status, and the error's message and hint. */
+static cf_status load_rules(const char *path, char **msg, char **hint)
+{
+	cf_ctx *ctx = cf_ctx_new();
+	sync_rules *r = NULL;
+	cf_status st = rules_load(ctx, path, "rules.yaml", &r);
+	const cf_error_info *e = cf_last_error_info(ctx);
+	*msg = cf_strdup(st && e && e->message ? e->message : "");
+	*hint = cf_strdup(st && e && e->hint ? e->hint : "");
+	rules_free(r);
+	cf_ctx_free(ctx);
+	return st;
+}
+
+/* A FIFO (or a directory) was reported as "does not exist". */
+static void test_rules_file_kinds(void)
+{
+	char dir[] = "/tmp/cf-mask-edges-XXXXXX";
+	if (!CHECK(mkdtemp(dir) != NULL, "a temporary directory"))
+		return;
+	char *fifo = cf_asprintf("%s/fifo.yaml", dir), *sub = cf_asprintf("%s/d.yaml", dir);
+	char *link = cf_asprintf("%s/link.yaml", dir), *none = cf_asprintf("%s/none.yaml", dir);
+	mkfifo(fifo, 0600);
+	mkdir(sub, 0700);
+	if (symlink(none, link) != 0)
+		perror("symlink");
+	static const struct {
+		const char *what, *msg;
+	} cases[] = {
+		{"a FIFO", "could not read rules file \"rules.yaml\": it is a FIFO, not a regular file"},
+		{"a directory",
+		 "could not read rules file \"rules.yaml\": it is a directory, not a regular file"},
+		{"a broken link", "could not read rules file \"rules.yaml\": it is a broken symbolic "
+		                  "link, not a regular file"},
+		{"missing", "rules file \"rules.yaml\" does not exist"},
+	};
+	const char *paths[] = {fifo, sub, link, none};
+	for (size_t k = 0; k < 4; k++) {
+		char *msg, *hint;
+		CHECK_INT(load_rules(paths[k], &msg, &hint), CF_ERR_CONFIG, cases[k].what);
+		CHECK_STR(msg, cases[k].msg, cases[k].what);
+		CHECK(*hint != '\0', "with a hint (%s)", hint);
+		free(msg);
+		free(hint);
+	}
+	unlink(fifo);
+	rmdir(sub);
+	unlink(link);
+	rmdir(dir);
+	free(fifo);
+	free(sub);
+	free(link);
+	free(none);
+}
+
+/* A json path that cannot be read is refused where it is written. */
+static void test_rules_bad_json_path(void)
+{
+	const char *yaml = "t:\n  - column: doc\n    strategy: json\n    paths: ['$.a', '$..b']\n";
+	cf_ctx *ctx = cf_ctx_new();
+	cf_ydoc *doc = NULL;
+	cf_yaml_parse(ctx, "rules.yaml", yaml, strlen(yaml), 0, &doc);
+	mask_rule r;
+	memset(&r, 0, sizeof(r));
+	const cf_ynode *rule = doc->root->v[0]->v[0];
+	static const char *const skip[] = {"column"};
+	CHECK_INT(strat_parse(ctx, doc, rule, skip, 1, &r), CF_ERR_CONFIG, "json: a bad path is refused");
+	const cf_error_info *e = cf_last_error_info(ctx);
+	CHECK_STR(e->message, "invalid json path \"$..b\": a step is empty", "json: saying why");
+	CHECK(e->line == 4 && e->column == 20, "json: at the path's line and column (%d:%d)", e->line,
+	      e->column);
+	strat_release(&r);
+	cf_ydoc_free(doc);
+	cf_ctx_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -430,5 +508,7 @@ int main(int argc, char **argv)
 	test_json_lax_paths();
 	test_json_in_a_string();
 	test_json_strict();
+	test_rules_file_kinds();
+	test_rules_bad_json_path();
 	return t_done();
 }
