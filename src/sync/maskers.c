@@ -126,9 +126,9 @@ static size_t char_len(const char *s, size_t n)
  * A letter becomes a letter of the same case drawn from the keyed hash of
  * the whole value; any other character outside ASCII becomes a lower-case
  * letter; digits aside, only ASCII punctuation and spaces stay. Never gives
- * back a value that had a digit or a letter unchanged.
+ * back a value that had a digit or a letter unchanged. Wipes and frees DIG.
  */
-static void put_shape(const mask_rule *r, const char *in, size_t n, const char *dig, cf_buf *out)
+static void put_shape(const mask_rule *r, const char *in, size_t n, char *dig, cf_buf *out)
 {
 	size_t start = out->len, last_letter = SIZE_MAX, k = 0;
 	drbg g;
@@ -158,6 +158,8 @@ static void put_shape(const mask_rule *r, const char *in, size_t n, const char *
 	}
 	if (seeded)
 		cf_memzero(&g, sizeof(g));
+	cf_memzero(dig, k);
+	free(dig);
 }
 
 /* The digits of IN[0..N) into a new string (caller frees); *ND their count. */
@@ -196,8 +198,6 @@ mask_rc mask_digits(const mask_rule *r, const char *in, size_t n, long keep, cf_
 		cf_memzero(&g, sizeof(g));
 	}
 	put_shape(r, in, n, d, out);
-	cf_memzero(d, nd);
-	free(d);
 	return MASK_OK;
 }
 
@@ -400,8 +400,6 @@ mask_rc mask_card(const mask_rule *r, const char *in, size_t n, cf_buf *out)
 		cf_memzero(&g, sizeof(g));
 	}
 	put_shape(r, in, n, d, out);
-	cf_memzero(d, nd);
-	free(d);
 	return MASK_OK;
 }
 
