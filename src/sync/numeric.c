@@ -207,6 +207,8 @@ static void strip_zeros(cf_buf *b)
 	size_t k = 0;
 	while (k < b->len && b->data[k] == '0')
 		k++;
+	if (k == 0)
+		return;
 	memmove(b->data, b->data + k, b->len - k);
 	b->len -= k;
 	b->data[b->len] = '\0';
@@ -309,8 +311,9 @@ static void seed_of(const num *v, const char *text, const cf_buf *d, long scale,
 			return;
 		}
 	}
-	cf_buf_printf(seed, "%s%s/%ld", v->neg ? "-" : "", d->data, scale);
-	cf_buf_append(seed, v->exp, v->n_exp);
+	cf_buf_printf(seed, "%s%s/%ld", v->neg ? "-" : "", d->len ? d->data : "", scale);
+	if (v->n_exp)
+		cf_buf_append(seed, v->exp, v->n_exp);
 }
 
 /* A decimal (any length, any scale): noise on N, written back with the same
@@ -334,7 +337,8 @@ static void noise_decimal(const mask_rule *r, vcol c, const num *v, const char *
 	else
 		noise_long(&z, d.data, d.len, l, &m);
 	put_decimal(neg, &m, scale, out);
-	cf_buf_append(out, v->exp, v->n_exp);
+	if (v->n_exp)
+		cf_buf_append(out, v->exp, v->n_exp);
 	cf_memzero(d.data, d.cap);
 	cf_memzero(seed.data, seed.cap);
 	cf_memzero(&z, sizeof(z));
