@@ -188,6 +188,17 @@ static void test_numeric_bigint_extremes(void)
 	CHECK(strcmp(o, "999999999999999999999999999999") != 0 && strlen(o) == 30,
 	      "numeric: numeric(30,0) at its maximum stays inside (%s)", o);
 	free(o);
+	/* numeric(2,-3) holds 12000, and rounds 12345 back to it when stored. */
+	int bad = 0;
+	for (int i = 10; i < 100; i++) {
+		char in[16];
+		snprintf(in, sizeof(in), "%d000", i);
+		o = mask_s(r, (vcol){VT_NUMERIC, 2, -3}, in);
+		size_t l = strlen(o);
+		bad += strcmp(o, in) == 0 || l < 4 || l > 5 + (o[0] == '-') || strcmp(o + l - 3, "000") != 0;
+		free(o);
+	}
+	CHECK_INT(bad, 0, "numeric: numeric(2,-3) moves by thousands, inside the type");
 	rule_free(r);
 }
 
