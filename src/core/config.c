@@ -104,6 +104,11 @@ static const keydef KEYS[] = {
 	{"sync.key_env", KT_STR, OFF(sync.key_env), "CONFITURE_ANON_KEY", NULL,
 	 "Name of the environment variable holding the anonymization key."},
 	{"sync.jobs", KT_LONG, OFF(sync.jobs), "1", NULL, "Tables copied in parallel."},
+	{"sync.retries", KT_LONG, OFF(sync.retries), "3", NULL,
+	 "Times a table (or range) is retried after a transient failure (lost connection, "
+	 "serialization failure, deadlock, admin shutdown)."},
+	{"sync.table_timeout_s", KT_LONG, OFF(sync.table_timeout_s), "0", NULL,
+	 "Statement timeout for each table's statements, in seconds (0: none)."},
 	{"s2s.staging_schema", KT_STR, OFF(s2s.staging_schema), "confiture_src", NULL,
 	 "Schema on the target holding the imported foreign tables."},
 	{"s2s.batch_size", KT_LONG, OFF(s2s.batch_size), "0", NULL,

@@ -51,6 +51,7 @@ static const strat_def DEFS[] = {
 	{"text_redact", ST_TEXT_REDACT, "patterns custom replacement"},
 	{"json", ST_JSON, "keys paths with"},
 	{"sql", ST_SQL, "expression"},
+	{"keep", ST_KEEP, "reason"},
 };
 #define N_DEFS (sizeof(DEFS) / sizeof(DEFS[0]))
 
@@ -127,6 +128,7 @@ void strat_release(mask_rule *r)
 	free(r->value);
 	free(r->mask_char);
 	free(r->expression);
+	free(r->reason);
 	for (size_t i = 0; i < r->n_custom; i++)
 		regfree(&r->custom[i]);
 	free(r->custom);
@@ -324,7 +326,8 @@ static cf_status p_json(const pctx *p, const char *k, const cf_ynode *v, mask_ru
 		} else {
 			st = bad_param(p, v, "with", "a strategy name or {strategy: ..., ...}");
 		}
-		if (!st && (r->inner->kind == ST_SQL || r->inner->kind == ST_JSON)) {
+		if (!st && (r->inner->kind == ST_SQL || r->inner->kind == ST_JSON ||
+		            r->inner->kind == ST_KEEP)) {
 			cf_error_set(p->ctx, CF_ERR_CONFIG, "strategy \"%s\" cannot be used inside json",
 			             r->inner->strategy);
 			cf_error_at(p->ctx, p->doc->file, v->line, v->column);
@@ -405,6 +408,8 @@ static cf_status parse_param(const pctx *p, const char *k, const cf_ynode *v, ma
 		return p_json(p, k, v, r);
 	case ST_SQL:
 		return p_str(p, v, k, false, &r->expression);
+	case ST_KEEP:
+		return p_str(p, v, k, false, &r->reason);
 	default:
 		break;
 	}
@@ -621,6 +626,14 @@ cf_status strat_parse(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *map,
 		                   "|| '***'\"}.");
 		return CF_ERR_CONFIG;
 	}
+	if (r->kind == ST_KEEP && !r->reason) {
+		cf_error_set(ctx, CF_ERR_CONFIG, "strategy \"keep\" needs a \"reason\"");
+		cf_error_at(ctx, doc->file, map->line, map->column);
+		cf_error_detail(ctx, "A column kept as it is must say why it holds no personal data.");
+		cf_error_hint(ctx, "Write {column: ..., strategy: keep, reason: \"public product "
+		                   "names\"}.");
+		return CF_ERR_CONFIG;
+	}
 	if (r->kind == ST_JSON && !r->n_keys && !r->n_paths) {
 		cf_error_set(ctx, CF_ERR_CONFIG, "strategy \"json\" needs \"keys\" or \"paths\"");
 		cf_error_at(ctx, doc->file, map->line, map->column);
@@ -662,7 +675,7 @@ cf_status strat_default(cf_ctx *ctx, const char *strategy, mask_rule *r)
 	if (st)
 		return st;
 	set_defaults(r);
-	if (r->kind == ST_CONSTANT || r->kind == ST_SQL || r->kind == ST_JSON) {
+	if (r->kind == ST_CONSTANT || r->kind == ST_SQL || r->kind == ST_JSON || r->kind == ST_KEEP) {
 		cf_error_set(ctx, CF_ERR_CONFIG, "strategy \"%s\" needs parameters", r->strategy);
 		cf_error_hint(ctx, "Write it as a mapping: {strategy: %s, ...}.", r->strategy);
 		return CF_ERR_CONFIG;
@@ -729,6 +742,9 @@ mask_rc strat_mask(const mask_rule *r, vcol c, const char *in, size_t n, cf_buf 
 	case ST_TEXT_REDACT: return mask_text_redact(r, in, n, out);
 	case ST_JSON: return json_mask(r, in, n, out, why);
 	case ST_PLUGIN: return mask_plugin(r, in, n, out, why);
+	case ST_KEEP:
+		cf_buf_append(out, in, n);
+		return MASK_OK;
 	case ST_SQL:
 		break;
 	}
@@ -744,6 +760,7 @@ bool strat_accepts(const mask_rule *r, vtype t)
 	case ST_CONSTANT:
 	case ST_SQL:
 	case ST_PLUGIN:
+	case ST_KEEP:
 		return true;
 	case ST_DATE:
 	case ST_TIMESTAMP:
@@ -765,6 +782,38 @@ bool strat_accepts(const mask_rule *r, vtype t)
 bool strat_is_pushdown(const mask_rule *r)
 {
 	return r->kind == ST_NULL || r->kind == ST_CONSTANT || r->kind == ST_SQL;
+}
+
+double strat_output_bits(const mask_rule *r)
+{
+	switch (r->kind) {
+	case ST_EMAIL:
+	case ST_HASH:
+		return 4.0 * (double)r->length;
+	case ST_UUID:
+		return 122;
+	case ST_NAME:
+		return log2(r->part == 1 ? (double)cf_n_first_names
+		            : r->part == 2 ? (double)cf_n_last_names
+		                           : (double)cf_n_first_names * (double)cf_n_last_names);
+	case ST_PHONE: /* counted as a 10-digit number */
+		return log2(10.0) * (double)(10 - r->keep_first);
+	case ST_CARD: /* 16 digits, the last one a check digit */
+		return log2(10.0) * (double)(15 - r->keep_first - r->keep_last);
+	case ST_DATE:
+		return log2(2.0 * (double)r->max_days);
+	case ST_TIMESTAMP:
+		return log2(2.0 * (double)r->max_days * 86400.0);
+	case ST_IP:
+		return (double)(32 - r->prefix_v4);
+	case ST_REDACT:
+	case ST_CONSTANT:
+	case ST_PARTIAL:
+	case ST_NUMERIC:
+		return 0; /* many inputs give one output */
+	default:
+		return -1;
+	}
 }
 
 char strat_verify_mode(const mask_rule *r)
