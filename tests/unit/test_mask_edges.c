@@ -239,7 +239,7 @@ static void test_numeric_specials(void)
 	static const char *const ins[] = {"NaN", "Infinity", "-Infinity", "inf", "-inf", "nan"};
 	for (size_t k = 0; k < sizeof(ins) / sizeof(*ins); k++) {
 		char *o = mask_s(r, COL(VT_NUMERIC), ins[k]);
-		CHECK_STR(o, ins[k], ins[k]);
+		CHECK(strcmp(o, ins[k]) == 0, "numeric: %s stays (%s)", ins[k], o);
 		free(o);
 	}
 	char *o = mask_s(r, COL(VT_NUMERIC), "-0");
@@ -252,7 +252,7 @@ static void test_numeric_specials(void)
 	static const char *const bad[] = {"0x1p4", "1e", "--1", "1.2.3", "", " ", "12 apples"};
 	for (size_t k = 0; k < sizeof(bad) / sizeof(*bad); k++) {
 		o = mask_s(r, COL(VT_TEXT), bad[k]);
-		CHECK_STR(o, "<FAIL: value is not a number>", bad[k]);
+		CHECK(strcmp(o, "<FAIL: value is not a number>") == 0, "numeric: \"%s\" is not a number (%s)", bad[k], o);
 		free(o);
 	}
 	rule_free(r);
@@ -348,7 +348,7 @@ static void test_json_strict(void)
 	                                  "{\"a\" 1}", "[1,]", "\"\\u12\"", "[1] x", "{\"a\": tru}"};
 	for (size_t k = 0; k < sizeof(bad) / sizeof(*bad); k++) {
 		char *o = mask_s(r, COL(VT_JSON), bad[k]);
-		CHECK_STR(o, "<FAIL: value is not valid JSON>", bad[k]);
+		CHECK(strcmp(o, "<FAIL: value is not valid JSON>") == 0, "json: %s is not valid JSON (%s)", bad[k], o);
 		free(o);
 	}
 	check_json(r, "{\"\\ud800\": \"a\", \"\\ud83d\\ude00\": \"\\ud800\\u0041\", \"email\": 0}",
