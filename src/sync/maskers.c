@@ -281,17 +281,31 @@ static int64_t pick_other(uint64_t h, int64_t lo, int64_t hi, int64_t cur)
 	return v >= cur ? v + 1 : v;
 }
 
+/* Reads the input of the date strategies into V. False when there is nothing
+ * to shift, with *RC: MASK_FAIL when it is not a date, MASK_OK when it is
+ * infinity (copied: it is no one's birthday). */
+static bool dt_input(const char *in, size_t n, dt_val *v, cf_buf *out, const char **why,
+                     mask_rc *rc)
+{
+	if (!dt_parse(in, n, v)) {
+		*why = "value is not an ISO date or timestamp";
+		*rc = MASK_FAIL;
+		return false;
+	}
+	if (v->is_special) {
+		cf_buf_append(out, in, n);
+		*rc = MASK_OK;
+		return false;
+	}
+	return true;
+}
+
 mask_rc mask_date(const mask_rule *r, const char *in, size_t n, cf_buf *out, const char **why)
 {
 	dt_val v;
-	if (!dt_parse(in, n, &v)) {
-		*why = "value is not an ISO date or timestamp";
-		return MASK_FAIL;
-	}
-	if (v.is_special) {
-		cf_buf_append(out, in, n);
-		return MASK_OK;
-	}
+	mask_rc rc;
+	if (!dt_input(in, n, &v, out, why, &rc))
+		return rc;
 	unsigned char h[32];
 	int64_t canon = v.days;
 	mask_kh(r, &canon, sizeof(canon), h);
@@ -303,17 +317,12 @@ mask_rc mask_date(const mask_rule *r, const char *in, size_t n, cf_buf *out, con
 }
 
 mask_rc mask_timestamp(const mask_rule *r, const char *in, size_t n, cf_buf *out,
-                           const char **why)
+                       const char **why)
 {
 	dt_val v;
-	if (!dt_parse(in, n, &v)) {
-		*why = "value is not an ISO date or timestamp";
-		return MASK_FAIL;
-	}
-	if (v.is_special) {
-		cf_buf_append(out, in, n);
-		return MASK_OK;
-	}
+	mask_rc rc;
+	if (!dt_input(in, n, &v, out, why, &rc))
+		return rc;
 	const int64_t usec_day = INT64_C(86400000000);
 	int64_t total = v.days * usec_day + v.usec;
 	unsigned char h[32];
@@ -350,7 +359,7 @@ mask_rc mask_hash(const mask_rule *r, const char *in, size_t n, cf_buf *out)
 }
 
 mask_rc mask_ip(const mask_rule *r, vtype t, const char *in, size_t n, cf_buf *out,
-                    const char **why)
+                const char **why)
 {
 	ip_val v;
 	if (!ip_parse(in, n, &v)) {
@@ -545,7 +554,7 @@ static const cf_plugin_host HOST = {CF_PLUGIN_ABI_VERSION, host_write, host_null
 static _Thread_local char tl_plugin_why[300];
 
 mask_rc mask_plugin(const mask_rule *r, const char *in, size_t n, cf_buf *out,
-                        const char **why)
+                    const char **why)
 {
 	size_t start = out->len;
 	cf_mask_out o = {.buf = out};
