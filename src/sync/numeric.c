@@ -8,8 +8,8 @@
  * 1e400. A number is read as its digits and a scale, and the noise is
  * computed on the integer N = value * 10^scale:
  *   - up to 15 digits, N is exact in a double and the noise is computed
- *     there (the same arithmetic as before numbers had their own file, so
- *     masked outputs did not change);
+ *     there, keyed on the value's double as before (ordinary values mask as
+ *     they did, but for the odd last-place rounding);
  *   - beyond, the 15 leading digits take the noise and every digit after them
  *     is redrawn from the keyed stream, so no digit of a long value passes.
  * A number written with an exponent keeps it; the noise moves its mantissa.
