@@ -1,8 +1,9 @@
 /*
  * fuzz_jsonmask.c -- the json strategy's masker (src/sync/jsonmask.c).
  *
- * The first input byte picks one of a few rules (keys at any depth, paths
- * with wildcards, different inner strategies); the rest is the json value.
+ * The first input byte picks one of a few rules (keys at any depth, lax paths
+ * with wildcards and quoted steps, different inner strategies); the rest is
+ * the json value.
  * Whatever the masker accepts, its output must be JSON it accepts again, and
  * a value it refuses leaves the output buffer as it was.
  */
@@ -20,6 +21,9 @@ static const char *const RULES[] = {
 	"{strategy: json, keys: [t], with: text_redact}",
 	"{strategy: json, keys: [d], with: date}",
 	"{strategy: json, keys: [k], with: {strategy: constant, value: '\"quoted\\\\ \\u00e9'}}",
+	("{strategy: json, paths: ['$.\"e-mail\"', \"$['a.b']\", '$.**.ssn', '$.user.name', "
+	 "'x[*].y', '$[0]'], with: phone}"),
+	"{strategy: json, keys: [p, card], with: {strategy: credit_card, keep_first: 1}}",
 };
 #define N_RULES (sizeof(RULES) / sizeof(*RULES))
 

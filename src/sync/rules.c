@@ -12,7 +12,10 @@
 #include "fs.h"
 #include "hash.h"
 #include "log.h"
+#include "ydoc.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,13 +196,21 @@ cf_status rules_load(cf_ctx *ctx, const char *path, const char *shown, sync_rule
 	*out = NULL;
 	char *text = NULL;
 	size_t len = 0;
-	if (!cf_is_file(path)) {
+	/* Only a regular file is read: a FIFO would be waited on, /dev/zero read
+	 * forever. Anything else is named for what it is. */
+	cf_ftype t = cf_ftype_at(AT_FDCWD, path, DT_UNKNOWN, NULL);
+	if (t == CF_FT_MISSING) {
 		cf_error_set(ctx, CF_ERR_CONFIG, "rules file \"%s\" does not exist", shown);
 		cf_error_hint(ctx, "Create it (see docs/anonymization.md), pass --rules FILE, or set "
 		                   "sync.rules in the configuration.");
 		return CF_ERR_CONFIG;
 	}
-	cf_status st = cf_file_read(ctx, path, &text, &len);
+	if (t != CF_FT_REGULAR) {
+		cf_not_a_file_error(ctx, "rules file", shown, t);
+		cf_error_recode(ctx, CF_ERR_CONFIG);
+		return CF_ERR_CONFIG;
+	}
+	cf_status st = cf_file_read_max(ctx, path, CF_YAML_MAX_FILE, &text, &len);
 	if (st) {
 		cf_error_recode(ctx, CF_ERR_CONFIG);
 		return CF_ERR_CONFIG;

@@ -1,5 +1,7 @@
 /*
- * strategy.c -- the anonymization strategies.
+ * strategy.c -- the anonymization strategies: their names, parameters and
+ * keys, and strat_mask, which hands a value to its strategy's masker
+ * (maskers.c, numeric.c, jsonmask.c).
  *
  * Every strategy is deterministic under the run's key: each rule derives its
  * own key with keyed BLAKE2b (libsodium, secret.c) from the master key and a
@@ -12,6 +14,7 @@
  * value into an error: failures carry a fixed reason.
  */
 #include "sync.h"
+#include "mask.h"
 #include "error.h"
 #include "plugin.h"
 #include "sqlparse.h"
@@ -51,9 +54,6 @@ static const strat_def DEFS[] = {
 	{"keep", ST_KEEP, "reason"},
 };
 #define N_DEFS (sizeof(DEFS) / sizeof(DEFS[0]))
-
-/* The iban lookalike maker used by text_redact has no public name. */
-#define ST_IBAN_DOMAIN "iban"
 
 typedef struct alias {
 	const char *from, *to;
@@ -287,36 +287,6 @@ static cf_status p_custom(const pctx *p, const cf_ynode *n, mask_rule *r)
 	return st;
 }
 
-/* "$.a.b", "a.b", "a.*.c", "$.items[*].card": split into steps; "[*]" and
- * "[N]" become a "*" step (any array element). */
-static char **split_path(const char *path)
-{
-	if (path[0] == '$')
-		path += path[1] == '.' ? 2 : 1;
-	cf_buf norm;
-	cf_buf_init(&norm);
-	for (const char *p = path; *p; p++) {
-		if (*p == '[') {
-			const char *close = strchr(p, ']');
-			if (close) {
-				cf_buf_puts(&norm, ".*");
-				p = close;
-				continue;
-			}
-		}
-		cf_buf_putc(&norm, *p);
-	}
-	cf_strv sv;
-	cf_strv_init(&sv);
-	cf_strv_split(&sv, norm.data, '.');
-	cf_buf_release(&norm);
-	char **steps = cf_calloc(sv.n + 1, sizeof(char *));
-	for (size_t i = 0; i < sv.n; i++)
-		steps[i] = sv.v[i];
-	free(sv.v);
-	return steps;
-}
-
 static cf_status p_json(const pctx *p, const char *k, const cf_ynode *v, mask_rule *r)
 {
 	cf_strv sv;
@@ -330,8 +300,20 @@ static cf_status p_json(const pctx *p, const char *k, const cf_ynode *v, mask_ru
 	} else if (strcmp(k, "paths") == 0) {
 		st = p_list(p, v, "paths", &sv);
 		r->paths = cf_calloc(sv.n + 1, sizeof(char **));
-		for (size_t i = 0; !st && i < sv.n; i++)
-			r->paths[r->n_paths++] = split_path(sv.v[i]);
+		for (size_t i = 0; !st && i < sv.n; i++) {
+			const char *why = NULL;
+			char **steps = json_path_parse(sv.v[i], &why);
+			if (steps) {
+				r->paths[r->n_paths++] = steps;
+				continue;
+			}
+			const cf_ynode *at = v->kind == CF_Y_SEQ ? v->v[i] : v;
+			cf_error_set(p->ctx, CF_ERR_CONFIG, "invalid json path \"%s\": %s", sv.v[i], why);
+			cf_error_at(p->ctx, p->doc->file, at->line, at->column);
+			cf_error_hint(p->ctx, "Write paths as $.a.b, $.items[*].card, $.\"e-mail\", "
+			                      "$.**.email or $ (the whole value).");
+			st = CF_ERR_CONFIG;
+		}
 	} else { /* with: a strategy name, or {strategy: ..., params...} */
 		r->inner = cf_calloc(1, sizeof(mask_rule));
 		if (v->kind == CF_Y_SCALAR) {
@@ -728,601 +710,6 @@ void strat_prime(mask_rule *r, const unsigned char master[32])
 			strat_prime(r->sub[k], master);
 }
 
-/* The keyed hash of one value: HMAC-SHA256 under the rule's key (derived
- * with keyed BLAKE2b from the master key, the strategy and the seed). */
-static void kh(const mask_rule *r, const void *in, size_t n, unsigned char out[32])
-{
-	cf_hmac_key_hash(&r->hk, in, n, out);
-}
-
-static uint64_t u64_at(const unsigned char *h, int i)
-{
-	uint64_t v = 0;
-	for (int k = 7; k >= 0; k--)
-		v = (v << 8) | h[8 * i + k];
-	return v;
-}
-
-/* An endless keyed digit (or byte) stream drawn from a value's hash. */
-typedef struct drbg {
-	const mask_rule *r;
-	unsigned char h[32];
-	int word;
-	uint64_t cur;
-	int left;
-} drbg;
-
-static void drbg_init(drbg *g, const mask_rule *r, const void *in, size_t n)
-{
-	g->r = r;
-	kh(r, in, n, g->h);
-	g->word = 0;
-	g->left = 0;
-}
-
-static uint64_t drbg_u64(drbg *g)
-{
-	if (g->word == 4) {
-		unsigned char next[32];
-		kh(g->r, g->h, 32, next);
-		memcpy(g->h, next, 32);
-		g->word = 0;
-	}
-	return u64_at(g->h, g->word++);
-}
-
-static int drbg_digit(drbg *g)
-{
-	if (g->left == 0) {
-		g->cur = drbg_u64(g);
-		g->left = 19;
-	}
-	int d = (int)(g->cur % 10);
-	g->cur /= 10;
-	g->left--;
-	return d;
-}
-
-/* ---- Helpers ------------------------------------------------------------------------------ */
-
-static const char HEX[] = "0123456789abcdef";
-
-static void put_hex(cf_buf *out, const unsigned char *h, long chars)
-{
-	cf_buf_reserve(out, (size_t)chars);
-	char *o = out->data + out->len;
-	for (long i = 0; i < chars; i++)
-		o[i] = HEX[(h[i / 2] >> (i % 2 ? 0 : 4)) & 15];
-	out->len += (size_t)chars;
-	out->data[out->len] = '\0';
-}
-
-static void trim(const char **s, size_t *n)
-{
-	while (*n && isspace((unsigned char)**s))
-		(*s)++, (*n)--;
-	while (*n && isspace((unsigned char)(*s)[*n - 1]))
-		(*n)--;
-}
-
-/* ---- Strategies ----------------------------------------------------------------------------- */
-
-static mask_rc m_email(const mask_rule *r, const char *in, size_t n, cf_buf *out)
-{
-	unsigned char h[32];
-	kh(r, in, n, h);
-	cf_buf_puts(out, r->prefix);
-	put_hex(out, h, r->length);
-	cf_buf_putc(out, '@');
-	const char *at = r->keep_domain ? memchr(in, '@', n) : NULL;
-	const char *last = at;
-	while (last && last + 1 < in + n && memchr(last + 1, '@', (size_t)(in + n - last - 1)))
-		last = memchr(last + 1, '@', (size_t)(in + n - last - 1));
-	if (last && last + 1 < in + n)
-		cf_buf_append(out, last + 1, (size_t)(in + n - last - 1));
-	else
-		cf_buf_puts(out, r->domain);
-	return MASK_OK;
-}
-
-/* Replaces the digits of IN (after the first KEEP) from a stream keyed on the
- * digits alone, so that "+1 (415) 555-0100" and "14155550100" agree. */
-static mask_rc m_digits(const mask_rule *r, const char *in, size_t n, long keep, cf_buf *out)
-{
-	char stack[64];
-	char *d = n <= sizeof(stack) ? stack : cf_malloc(n);
-	size_t nd = 0;
-	for (size_t i = 0; i < n; i++)
-		if (in[i] >= '0' && in[i] <= '9')
-			d[nd++] = in[i];
-	if (nd == 0 || (long)nd <= keep) {
-		cf_buf_append(out, in, n);
-		if (d != stack)
-			free(d);
-		return MASK_OK;
-	}
-	drbg g;
-	drbg_init(&g, r, d, nd);
-	if (d != stack)
-		free(d);
-	cf_buf_reserve(out, n);
-	char *o = out->data + out->len;
-	size_t last = 0, k = 0;
-	bool changed = false;
-	for (size_t i = 0; i < n; i++) {
-		char c = in[i];
-		if (c >= '0' && c <= '9' && (long)k++ >= keep) {
-			char nc = (char)('0' + drbg_digit(&g));
-			changed = changed || nc != c;
-			last = i;
-			c = nc;
-		}
-		o[i] = c;
-	}
-	if (!changed)
-		o[last] = (char)('0' + (o[last] - '0' + 1) % 10);
-	out->len += n;
-	out->data[out->len] = '\0';
-	cf_memzero(&g, sizeof(g));
-	return MASK_OK;
-}
-
-static mask_rc m_name(const mask_rule *r, const char *in, size_t n, cf_buf *out)
-{
-	trim(&in, &n);
-	unsigned char h[32];
-	kh(r, in, n, h);
-	size_t f = (size_t)(u64_at(h, 0) % cf_n_first_names);
-	size_t l = (size_t)(u64_at(h, 1) % cf_n_last_names);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		size_t start = out->len;
-		if (r->part != 2)
-			cf_buf_puts(out, cf_first_names[f]);
-		if (r->part == 0)
-			cf_buf_putc(out, ' ');
-		if (r->part != 1)
-			cf_buf_puts(out, cf_last_names[l]);
-		/* Never hand a value back unchanged. */
-		if (out->len - start != n || memcmp(out->data + start, in, n) != 0)
-			break;
-		out->len = start;
-		out->data[start] = '\0';
-		f = (f + 1) % cf_n_first_names;
-		l = (l + 1) % cf_n_last_names;
-	}
-	return MASK_OK;
-}
-
-static mask_rc m_partial(const mask_rule *r, const char *in, size_t n, cf_buf *out)
-{
-	size_t chars = 0;
-	for (size_t i = 0; i < n; i++)
-		chars += ((unsigned char)in[i] & 0xC0) != 0x80;
-	size_t kf = (size_t)r->keep_first, kl = (size_t)r->keep_last;
-	if (chars <= kf + kl)
-		kf = kl = 0; /* too short to show anything */
-	size_t ci = 0;
-	for (size_t i = 0; i < n;) {
-		size_t len = 1;
-		while (i + len < n && ((unsigned char)in[i + len] & 0xC0) == 0x80)
-			len++;
-		if (ci < kf || ci >= chars - kl)
-			cf_buf_append(out, in + i, len);
-		else
-			cf_buf_puts(out, r->mask_char);
-		i += len;
-		ci++;
-	}
-	return MASK_OK;
-}
-
-/* The day range [*lo, *hi] a date may move to, given the constraints. */
-static void day_bounds(const mask_rule *r, int64_t days, int64_t *lo, int64_t *hi)
-{
-	*lo = days - r->max_days;
-	*hi = days + r->max_days;
-	int64_t y;
-	unsigned m, d;
-	civil_from_days(days, &y, &m, &d);
-	if (r->keep_year) {
-		int64_t a = days_from_civil(y, 1, 1), b = days_from_civil(y + 1, 1, 1) - 1;
-		*lo = *lo > a ? *lo : a;
-		*hi = *hi < b ? *hi : b;
-	}
-	if (r->keep_month) {
-		int64_t a = days_from_civil(y, m, 1);
-		int64_t b = (m == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, m + 1, 1)) - 1;
-		*lo = *lo > a ? *lo : a;
-		*hi = *hi < b ? *hi : b;
-	}
-}
-
-/* Picks a value in [LO, HI] other than CUR from H. */
-static int64_t pick_other(uint64_t h, int64_t lo, int64_t hi, int64_t cur)
-{
-	uint64_t count = (uint64_t)(hi - lo); /* candidates, CUR excluded */
-	if (count == 0)
-		return cur;
-	int64_t v = lo + (int64_t)(h % count);
-	return v >= cur ? v + 1 : v;
-}
-
-static mask_rc m_date(const mask_rule *r, const char *in, size_t n, cf_buf *out, const char **why)
-{
-	dt_val v;
-	if (!dt_parse(in, n, &v)) {
-		*why = "value is not an ISO date or timestamp";
-		return MASK_FAIL;
-	}
-	if (v.is_special) {
-		cf_buf_append(out, in, n);
-		return MASK_OK;
-	}
-	unsigned char h[32];
-	int64_t canon = v.days;
-	kh(r, &canon, sizeof(canon), h);
-	int64_t lo, hi;
-	day_bounds(r, v.days, &lo, &hi);
-	v.days = pick_other(u64_at(h, 0), lo, hi, v.days);
-	dt_format(&v, out);
-	return MASK_OK;
-}
-
-static mask_rc m_timestamp(const mask_rule *r, const char *in, size_t n, cf_buf *out,
-                           const char **why)
-{
-	dt_val v;
-	if (!dt_parse(in, n, &v)) {
-		*why = "value is not an ISO date or timestamp";
-		return MASK_FAIL;
-	}
-	if (v.is_special) {
-		cf_buf_append(out, in, n);
-		return MASK_OK;
-	}
-	const int64_t usec_day = INT64_C(86400000000);
-	int64_t total = v.days * usec_day + v.usec;
-	unsigned char h[32];
-	kh(r, &total, sizeof(total), h);
-	int64_t lo, hi;
-	day_bounds(r, v.days, &lo, &hi);
-	if (!v.has_time) {
-		v.days = pick_other(u64_at(h, 0), lo, hi, v.days);
-		dt_format(&v, out);
-		return MASK_OK;
-	}
-	/* Whole seconds move; the fraction stays, so the text keeps its shape. */
-	int64_t secs = v.days * 86400 + v.usec / 1000000, frac = v.usec % 1000000;
-	int64_t slo = secs - r->max_days * 86400, shi = secs + r->max_days * 86400;
-	slo = slo > lo * 86400 ? slo : lo * 86400;
-	shi = shi < hi * 86400 + 86399 ? shi : hi * 86400 + 86399;
-	int64_t ns = pick_other(u64_at(h, 0), slo, shi, secs);
-	int64_t nd = ns >= 0 ? ns / 86400 : -((-ns + 86399) / 86400);
-	v.days = nd;
-	v.usec = (ns - nd * 86400) * 1000000 + frac;
-	dt_format(&v, out);
-	return MASK_OK;
-}
-
-/* Limits of the column's type, for numeric noise to stay storable. */
-static void numeric_limits(vtype t, int precision, int scale, double *max)
-{
-	switch (t) {
-	case VT_INT2: *max = 32767; return;
-	case VT_INT4: *max = 2147483647.0; return;
-	case VT_INT8: *max = 9.2233720368547e18; return;
-	case VT_NUMERIC:
-		if (precision > 0) {
-			*max = pow(10, precision - (scale > 0 ? scale : 0)) - pow(10, -(scale > 0 ? scale : 0));
-			return;
-		}
-		break;
-	default: break;
-	}
-	*max = INFINITY;
-}
-
-static mask_rc numeric_masked(const mask_rule *r, vcol c, const char *buf, const char *in,
-                              size_t n, cf_buf *out, const char **why);
-
-static mask_rc m_numeric(const mask_rule *r, vcol c, const char *in, size_t n, cf_buf *out,
-                         const char **why)
-{
-	trim(&in, &n);
-	if (n == 0) {
-		*why = "value is not a number";
-		return MASK_FAIL;
-	}
-	/* A numeric may have thousands of digits (and masking 1e200 gives 201):
-	 * no fixed-size copy. */
-	char *buf = cf_strndup(in, n);
-	mask_rc rc = numeric_masked(r, c, buf, in, n, out, why);
-	free(buf);
-	return rc;
-}
-
-/* m_numeric on BUF, the NUL-terminated copy of IN[0..N). */
-static mask_rc numeric_masked(const mask_rule *r, vcol c, const char *buf, const char *in,
-                              size_t n, cf_buf *out, const char **why)
-{
-	vtype t = c.vt;
-	char *end;
-	double v = strtod(buf, &end);
-	if (*end || end == buf) {
-		*why = "value is not a number";
-		return MASK_FAIL;
-	}
-	if (isnan(v) || isinf(v)) {
-		cf_buf_append(out, in, n);
-		return MASK_OK;
-	}
-	unsigned char h[32];
-	kh(r, &v, sizeof(v), h);
-	double u = (double)(u64_at(h, 0) >> 11) * 0x1.0p-53;
-	double f = (2 * u - 1) * r->percent / 100.0;
-	double nv = v * (1 + f);
-	bool up = u64_at(h, 1) & 1;
-	if (t == VT_FLOAT4 || t == VT_FLOAT8) {
-		if (nv == v)
-			nv = nextafter(v, up ? INFINITY : -INFINITY);
-		cf_buf_printf(out, "%.*g", t == VT_FLOAT4 ? 9 : 17, nv);
-		return MASK_OK;
-	}
-	/* Decimal: the input's number of decimals, and never the input itself. */
-	int scale = 0;
-	const char *dot = strchr(buf, '.');
-	if (dot && !strpbrk(buf, "eE"))
-		scale = (int)strspn(dot + 1, "0123456789");
-	if (t == VT_NUMERIC && c.scale >= 0)
-		scale = c.scale;
-	double unit = pow(10, -scale), max;
-	numeric_limits(t, c.precision, c.scale, &max);
-	double rv = round(nv / unit) * unit, ov = round(v / unit) * unit;
-	if (rv == ov)
-		rv = ov + (up ? unit : -unit);
-	if (rv > max)
-		rv = ov + unit <= max ? max : ov - unit;
-	if (rv < -max)
-		rv = ov - unit >= -max ? -max : ov + unit;
-	if (t == VT_INT8 && fabs(rv) >= 9.2233720368547e18)
-		rv = ov; /* beyond exact doubles: leave it rather than overflow */
-	cf_buf_printf(out, "%.*f", scale, rv);
-	return MASK_OK;
-}
-
-static mask_rc m_ip(const mask_rule *r, vtype t, const char *in, size_t n, cf_buf *out,
-                    const char **why)
-{
-	ip_val v;
-	if (!ip_parse(in, n, &v)) {
-		*why = "value is not an IP address";
-		return MASK_FAIL;
-	}
-	int total = v.family == 4 ? 32 : 128, keep = (int)(v.family == 4 ? r->prefix_v4 : r->prefix_v6);
-	int end = t == VT_CIDR ? v.bits : total;
-	ip_val o = v;
-	if (keep < end) {
-		unsigned char seed[17];
-		seed[0] = (unsigned char)v.family;
-		memcpy(seed + 1, v.addr, 16);
-		unsigned char h[32];
-		kh(r, seed, v.family == 4 ? 5 : 17, h);
-		for (int b = keep; b < end; b++) {
-			int bit = (h[b / 8] >> (b % 8)) & 1;
-			unsigned char mask = (unsigned char)(0x80 >> (b % 8));
-			o.addr[b / 8] = (unsigned char)(bit ? o.addr[b / 8] | mask : o.addr[b / 8] & ~mask);
-		}
-		if (memcmp(o.addr, v.addr, 16) == 0)
-			o.addr[(end - 1) / 8] ^= (unsigned char)(0x80 >> ((end - 1) % 8));
-	}
-	bool show = v.has_bits || t == VT_CIDR;
-	ip_format(&o, show, out);
-	return MASK_OK;
-}
-
-static mask_rc m_card(const mask_rule *r, const char *in, size_t n, cf_buf *out)
-{
-	char d[64];
-	size_t nd = 0;
-	for (size_t i = 0; i < n && nd < sizeof(d); i++)
-		if (isdigit((unsigned char)in[i]))
-			d[nd++] = in[i];
-	size_t keep_last = (size_t)r->keep_last, keep_first = (size_t)r->keep_first;
-	if (nd <= keep_last + keep_first || nd >= sizeof(d)) {
-		cf_buf_append(out, in, n);
-		return MASK_OK;
-	}
-	drbg g;
-	drbg_init(&g, r, d, nd);
-	char o[64];
-	for (size_t i = 0; i < nd; i++) {
-		if (i < keep_first || i >= nd - keep_last)
-			o[i] = d[i];
-		else if (i == 0)
-			o[i] = (char)('3' + drbg_digit(&g) % 4); /* a plausible network digit */
-		else
-			o[i] = (char)('0' + drbg_digit(&g));
-	}
-	/* The last generated digit makes the number Luhn-valid. */
-	size_t fix = nd - keep_last - 1;
-	if (fix >= keep_first) {
-		for (int x = 0; x < 10; x++) {
-			o[fix] = (char)('0' + x);
-			if (luhn_valid(o, nd))
-				break;
-		}
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		cf_buf_putc(out, isdigit((unsigned char)in[i]) && k < nd ? o[k++] : in[i]);
-	return MASK_OK;
-}
-
-/* IBAN lookalike: same country, same length, digits and letters redrawn,
- * valid check digits. */
-static mask_rc m_iban(const mask_rule *r, const char *in, size_t n, cf_buf *out)
-{
-	char c[40];
-	size_t nc = 0;
-	for (size_t i = 0; i < n && nc < 34; i++)
-		if (isalnum((unsigned char)in[i]))
-			c[nc++] = (char)toupper((unsigned char)in[i]);
-	if (nc < 5) {
-		cf_buf_append(out, in, n);
-		return MASK_OK;
-	}
-	drbg g;
-	drbg_init(&g, r, c, nc);
-	for (size_t i = 4; i < nc; i++)
-		c[i] = isdigit((unsigned char)c[i]) ? (char)('0' + drbg_digit(&g))
-		                                    : (char)('A' + drbg_u64(&g) % 26);
-	c[2] = c[3] = '0';
-	int rem = 0;
-	for (size_t k = 0; k < nc; k++) {
-		char ch = c[(k + 4) % nc];
-		int v = isdigit((unsigned char)ch) ? ch - '0' : ch - 'A' + 10;
-		rem = v >= 10 ? (rem * 100 + v) % 97 : (rem * 10 + v) % 97;
-	}
-	int check = 98 - rem;
-	c[2] = (char)('0' + check / 10);
-	c[3] = (char)('0' + check % 10);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		cf_buf_putc(out, isalnum((unsigned char)in[i]) && k < nc ? c[k++] : in[i]);
-	return MASK_OK;
-}
-
-static mask_rc m_uuid(const mask_rule *r, const char *in, size_t n, cf_buf *out)
-{
-	unsigned char b[16], h[32];
-	if (uuid_parse(in, n, b))
-		kh(r, b, 16, h);
-	else
-		kh(r, in, n, h);
-	h[6] = (unsigned char)((h[6] & 0x0f) | 0x40);
-	h[8] = (unsigned char)((h[8] & 0x3f) | 0x80);
-	uuid_format(h, out);
-	return MASK_OK;
-}
-
-/* Applies the custom regexes of R to TEXT, writing to OUT. */
-static void custom_regexes(const mask_rule *r, const char *text, cf_buf *out)
-{
-	cf_buf cur;
-	cf_buf_init(&cur);
-	cf_buf_puts(&cur, text);
-	const char *rep = r->replacement ? r->replacement : "[REDACTED]";
-	for (size_t i = 0; i < r->n_custom; i++) {
-		cf_buf next;
-		cf_buf_init(&next);
-		const char *p = cur.data;
-		int flags = 0;
-		regmatch_t m;
-		while (*p && regexec(&r->custom[i], p, 1, &m, flags) == 0) {
-			if (m.rm_eo == m.rm_so) { /* an empty match: step over one byte */
-				cf_buf_putc(&next, *p++);
-				flags = REG_NOTBOL;
-				continue;
-			}
-			cf_buf_append(&next, p, (size_t)m.rm_so);
-			cf_buf_puts(&next, rep);
-			p += m.rm_eo;
-			flags = REG_NOTBOL;
-		}
-		cf_buf_puts(&next, p);
-		cf_buf_release(&cur);
-		cur = next;
-	}
-	cf_buf_append(out, cur.data, cur.len);
-	cf_buf_release(&cur);
-}
-
-static mask_rc m_text_redact(const mask_rule *r, const char *in, size_t n, cf_buf *out)
-{
-	cf_buf tmp;
-	cf_buf_init(&tmp);
-	cf_buf *dst = r->n_custom ? &tmp : out;
-	size_t pos = 0, s, e;
-	pat_kind k;
-	while (pat_find(r->patterns, in, n, pos, &k, &s, &e)) {
-		cf_buf_append(dst, in + pos, s - pos);
-		const char *why = NULL;
-		if (r->replacement)
-			cf_buf_puts(dst, r->replacement);
-		else if (strat_mask(r->sub[k], VCOL_TEXT, in + s, e - s, dst, &why) != MASK_OK)
-			cf_buf_puts(dst, "[REDACTED]");
-		pos = e;
-	}
-	cf_buf_append(dst, in + pos, n - pos);
-	if (r->n_custom) {
-		/* Regexes need a C string: a NUL inside the text ends it there. */
-		custom_regexes(r, tmp.data, out);
-	}
-	cf_buf_release(&tmp);
-	return MASK_OK;
-}
-
-/* ---- Plugins ----------------------------------------------------------------------------------- */
-
-struct cf_mask_out {
-	cf_buf *buf;
-	bool is_null;
-	bool has_error;
-	char error[256];
-};
-
-static void host_write(cf_mask_out *o, const char *data, size_t n)
-{
-	if (data && n)
-		cf_buf_append(o->buf, data, n);
-}
-
-static void host_null(cf_mask_out *o)
-{
-	o->is_null = true;
-}
-
-static void host_error(cf_mask_out *o, const char *msg)
-{
-	o->has_error = true;
-	snprintf(o->error, sizeof(o->error), "%s", msg ? msg : "plugin failed");
-}
-
-static void host_hash(const unsigned char *key, size_t keylen, const void *data, size_t n,
-                      unsigned char *out, size_t outlen)
-{
-	cf_keyed_hash(key, keylen, data, n, out, outlen < 16 ? 16 : outlen > 64 ? 64 : outlen);
-}
-
-static const cf_plugin_host HOST = {CF_PLUGIN_ABI_VERSION, host_write, host_null, host_error,
-                                    host_hash};
-
-static _Thread_local char tl_plugin_why[300];
-
-static mask_rc m_plugin(const mask_rule *r, const char *in, size_t n, cf_buf *out,
-                        const char **why)
-{
-	size_t start = out->len;
-	cf_mask_out o = {.buf = out};
-	cf_mask_in mi = {in, n, r->rule_key, sizeof(r->rule_key), &HOST};
-	int rc = r->plugin->mask(r->plugin_state, &mi, &o);
-	if (rc != 0 || o.has_error) {
-		out->len = start;
-		out->data[start] = '\0';
-		/* A plugin's message must not carry the value; make sure of it. */
-		char *hit = n >= 3 ? memmem(o.error, strlen(o.error), in, n) : NULL;
-		if (hit)
-			snprintf(tl_plugin_why, sizeof(tl_plugin_why), "plugin \"%s\" failed",
-			         r->strategy + 7);
-		else
-			snprintf(tl_plugin_why, sizeof(tl_plugin_why), "plugin \"%s\" failed: %s",
-			         r->strategy + 7, o.has_error ? o.error : "no reason given");
-		*why = tl_plugin_why;
-		return MASK_FAIL;
-	}
-	return o.is_null ? MASK_NULL : MASK_OK;
-}
-
 /* ---- Dispatch ------------------------------------------------------------------------------------ */
 
 mask_rc strat_mask(const mask_rule *r, vcol c, const char *in, size_t n, cf_buf *out,
@@ -1333,18 +720,10 @@ mask_rc strat_mask(const mask_rule *r, vcol c, const char *in, size_t n, cf_buf 
 		while (n && in[n - 1] == ' ')
 			n--;
 	switch (r->kind) {
-	case ST_EMAIL: return m_email(r, in, n, out);
-	case ST_PHONE: return m_digits(r, in, n, r->keep_first, out);
-	case ST_NAME: return m_name(r, in, n, out);
-	case ST_HASH: {
-		if (strcmp(r->strategy, ST_IBAN_DOMAIN) == 0)
-			return m_iban(r, in, n, out);
-		unsigned char h[32];
-		kh(r, in, n, h);
-		cf_buf_puts(out, r->prefix);
-		put_hex(out, h, r->length);
-		return MASK_OK;
-	}
+	case ST_EMAIL: return mask_email(r, in, n, out);
+	case ST_PHONE: return mask_digits(r, in, n, r->keep_first, out);
+	case ST_NAME: return mask_name(r, in, n, out);
+	case ST_HASH: return mask_hash(r, in, n, out);
 	case ST_REDACT:
 		cf_buf_puts(out, r->replacement);
 		return MASK_OK;
@@ -1353,16 +732,16 @@ mask_rc strat_mask(const mask_rule *r, vcol c, const char *in, size_t n, cf_buf 
 	case ST_CONSTANT:
 		cf_buf_puts(out, r->value);
 		return MASK_OK;
-	case ST_PARTIAL: return m_partial(r, in, n, out);
-	case ST_DATE: return m_date(r, in, n, out, why);
-	case ST_TIMESTAMP: return m_timestamp(r, in, n, out, why);
-	case ST_NUMERIC: return m_numeric(r, c, in, n, out, why);
-	case ST_IP: return m_ip(r, t, in, n, out, why);
-	case ST_CARD: return m_card(r, in, n, out);
-	case ST_UUID: return m_uuid(r, in, n, out);
-	case ST_TEXT_REDACT: return m_text_redact(r, in, n, out);
+	case ST_PARTIAL: return mask_partial(r, in, n, out);
+	case ST_DATE: return mask_date(r, in, n, out, why);
+	case ST_TIMESTAMP: return mask_timestamp(r, in, n, out, why);
+	case ST_NUMERIC: return mask_numeric(r, c, in, n, out, why);
+	case ST_IP: return mask_ip(r, t, in, n, out, why);
+	case ST_CARD: return mask_card(r, in, n, out);
+	case ST_UUID: return mask_uuid(r, in, n, out);
+	case ST_TEXT_REDACT: return mask_text_redact(r, in, n, out);
 	case ST_JSON: return json_mask(r, in, n, out, why);
-	case ST_PLUGIN: return m_plugin(r, in, n, out, why);
+	case ST_PLUGIN: return mask_plugin(r, in, n, out, why);
 	case ST_KEEP:
 		cf_buf_append(out, in, n);
 		return MASK_OK;
