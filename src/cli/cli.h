@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-typedef enum cli_format { CLI_TEXT, CLI_JSON, CLI_CSV } cli_format;
+typedef enum cli_format { CLI_TEXT, CLI_JSON, CLI_CSV, CLI_SQL, CLI_JUNIT } cli_format;
 
 typedef struct cli {
 	cf_ctx *ctx;
@@ -85,6 +85,9 @@ void cli_json_error_member(cli *c, cf_json *j, cf_status st);
 /* A result's error list as an "errors" member: objects like the envelope's error. */
 void cli_json_errors(cf_json *j, const cf_error_item *v, size_t n);
 
+/* A change list as a "changes" member (diff, check's drift, generate). */
+void cli_json_changes(cf_json *j, const cf_schema_change *v, size_t n);
+
 /* A CSV field, quoted when needed. */
 void cli_csv_field(FILE *f, const char *s, bool last);
 
@@ -112,5 +115,8 @@ cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st);
 cf_status cmd_sync(cli *c, int argc, char **argv);
 /* medium 4: s2s */
 cf_status cmd_s2s(cli *c, int argc, char **argv);
+/* schema diff and the CI gate */
+cf_status cmd_diff(cli *c, int argc, char **argv);
+cf_status cmd_check(cli *c, int argc, char **argv);
 
 #endif

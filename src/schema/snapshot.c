@@ -1,0 +1,370 @@
+/*
+ * snapshot.c -- reads a database's catalogs into the model.
+ *
+ * A fixed list of bulk queries (sql/schema_*.sql) runs in one read-only,
+ * repeatable-read transaction with an empty search_path, so that every name
+ * the catalog functions print is schema-qualified the same way on both sides.
+ * Then the rows are tied together: parents by identity, comments and
+ * dependencies by catalog address (OIDs are used only inside one snapshot),
+ * and a few objects are derived: a partition's attachment, an index's
+ * attachment to its parent's index, and a sequence's OWNED BY.
+ */
+#include "model.h"
+#include "error.h"
+#include "log.h"
+#include "sql_embed.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const OBJECT_QUERIES[] = {
+	cf_sql_schema_schemas,     cf_sql_schema_extensions, cf_sql_schema_collations,
+	cf_sql_schema_types,       cf_sql_schema_sequences,  cf_sql_schema_functions,
+	cf_sql_schema_relations,   cf_sql_schema_columns,    cf_sql_schema_constraints,
+	cf_sql_schema_indexes,     cf_sql_schema_triggers,   cf_sql_schema_policies,
+	cf_sql_schema_default_acls, cf_sql_schema_publications,
+};
+
+/* The fixed leading columns of every object query. */
+enum { C_KIND, C_CLS, C_OID, C_SUBID, C_SCHEMA, C_ID, C_PARENT, C_FIRST_PROP };
+
+static uint32_t parse_u32(const char *s)
+{
+	return s ? (uint32_t)strtoul(s, NULL, 10) : 0;
+}
+
+/* "pg_type:123 pg_class:456": more addresses that stand for object IX. */
+static void add_aliases(sc_snapshot *s, int32_t ix, const char *text)
+{
+	const char *p = text;
+	while (p && *p) {
+		const char *sp = strchr(p, ' ');
+		size_t n = sp ? (size_t)(sp - p) : strlen(p);
+		const char *colon = memchr(p, ':', n);
+		if (colon) {
+			char cls[64];
+			size_t cn = (size_t)(colon - p) < sizeof(cls) - 1 ? (size_t)(colon - p)
+			                                                  : sizeof(cls) - 1;
+			memcpy(cls, p, cn);
+			cls[cn] = '\0';
+			uint32_t c = sc_class_of(cls);
+			if (c)
+				sc_map_put_addr(&s->addrs, c, parse_u32(colon + 1), 0, ix, true);
+		}
+		p = sp ? sp + 1 : NULL;
+	}
+}
+
+static void load_row(sc_snapshot *s, const cf_pgres *r, int row, const char *const *keys)
+{
+	int ncols = cf_pgres_ncols(r);
+	sc_kind kind = sc_kind_from_name(cf_pgres_get(r, row, C_KIND));
+	if (kind == SC_N_KINDS)
+		return;
+	int32_t ix = (int32_t)s->n;
+	sc_obj *o = sc_snapshot_add(s);
+	o->kind = kind;
+	o->cls = sc_class_of(cf_pgres_get(r, row, C_CLS));
+	o->oid = parse_u32(cf_pgres_get(r, row, C_OID));
+	o->subid = (int32_t)parse_u32(cf_pgres_get(r, row, C_SUBID));
+	o->schema = sc_arena_strdup(&s->arena, cf_pgres_get(r, row, C_SCHEMA));
+	o->name = sc_arena_strdup(&s->arena, cf_pgres_get(r, row, C_ID));
+	o->id = sc_arena_printf(&s->arena, "%s %s", sc_kind_name(kind), o->name);
+	o->parent_id = sc_arena_strdup(&s->arena, cf_pgres_get(r, row, C_PARENT));
+	uint32_t n = 0;
+	for (int c = C_FIRST_PROP; c < ncols; c++)
+		n += !cf_pgres_isnull(r, row, c) && strcmp(keys[c], "_addr") != 0;
+	o->props = n ? sc_arena_alloc(&s->arena, n * sizeof(sc_prop)) : NULL;
+	for (int c = C_FIRST_PROP; c < ncols; c++) {
+		if (cf_pgres_isnull(r, row, c))
+			continue;
+		if (strcmp(keys[c], "_addr") == 0)
+			add_aliases(s, ix, cf_pgres_get(r, row, c));
+		else
+			o->props[o->n_props++] =
+				(sc_prop){keys[c], sc_arena_strdup(&s->arena, cf_pgres_get(r, row, c))};
+	}
+	sc_map_put_str(&s->ids, o->id, ix);
+	if (o->cls)
+		sc_map_put_addr(&s->addrs, o->cls, o->oid, o->subid, ix, false);
+}
+
+static cf_status load_objects(sc_snapshot *s, cf_pg *pg, const char *sql)
+{
+	cf_pgres *r = NULL;
+	cf_status st = cf_pg_query(pg, sql, 0, NULL, &r);
+	if (st)
+		return st;
+	int ncols = cf_pgres_ncols(r);
+	const char **keys = cf_calloc((size_t)ncols, sizeof(*keys));
+	for (int c = 0; c < ncols; c++)
+		keys[c] = sc_arena_strdup(&s->arena, cf_pgres_fname(r, c));
+	for (int row = 0; row < cf_pgres_nrows(r); row++)
+		load_row(s, r, row, keys);
+	free(keys);
+	cf_pgres_free(r);
+	return CF_OK;
+}
+
+/* ---- Filters -------------------------------------------------------------------- */
+
+static bool in_list(const char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s && strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* Table O is one of the excluded tables ("table" or "schema.table"). */
+static bool table_excluded(const sc_filter *f, const sc_obj *o)
+{
+	const char *relname = sc_prop_get(o, "_relname");
+	for (size_t i = 0; relname && i < f->n_exclude_tables; i++) {
+		const char *want = f->exclude_tables[i], *dot = strchr(want, '.');
+		if (!dot && strcmp(want, relname) == 0)
+			return true;
+		if (dot && strcmp(dot + 1, relname) == 0 && o->schema &&
+		    strlen(o->schema) == (size_t)(dot - want) &&
+		    strncmp(want, o->schema, (size_t)(dot - want)) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool filtered_out(const sc_filter *f, const sc_obj *o)
+{
+	if (!f)
+		return false;
+	if (f->n_schemas && o->schema && !in_list(f->schemas, f->n_schemas, o->schema))
+		return true;
+	if (f->n_schemas && !o->schema && o->kind != SC_EXTENSION)
+		return true;
+	if (in_list(f->exclude_schemas, f->n_exclude_schemas, o->schema))
+		return true;
+	if (o->kind == SC_DEFAULT_ACL && f->no_privileges)
+		return true;
+	return o->kind == SC_TABLE && table_excluded(f, o);
+}
+
+static void strip_acl(sc_obj *o)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < o->n_props; i++)
+		if (strcmp(o->props[i].key, "acl") != 0)
+			o->props[k++] = o->props[i];
+	o->n_props = k;
+}
+
+/* Parents by identity; an object whose parent is missing or left out is left
+ * out too (parents always come before their children in the queries). */
+static void link_parents(sc_snapshot *s, const sc_filter *f)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		sc_obj *o = &s->objs[i];
+		o->is_excluded = filtered_out(f, o);
+		if (f && f->no_privileges)
+			strip_acl(o);
+		if (!o->parent_id)
+			continue;
+		o->parent = sc_snapshot_index(s, o->parent_id);
+		if (o->parent < 0 || s->objs[o->parent].is_excluded)
+			o->is_excluded = true;
+	}
+}
+
+/* ---- Derived objects ------------------------------------------------------------ */
+
+static int32_t derive(sc_snapshot *s, int32_t of, sc_kind kind, const char *key, const char *val)
+{
+	const char *name = s->objs[of].name, *schema = s->objs[of].schema;
+	bool excluded = s->objs[of].is_excluded;
+	const char *id = sc_arena_printf(&s->arena, "%s %s", sc_kind_name(kind), name);
+	const char *parent_id = s->objs[of].id;
+	int32_t ix = (int32_t)s->n;
+	sc_obj *o = sc_snapshot_add(s);
+	o->kind = kind;
+	o->name = name;
+	o->schema = schema;
+	o->id = id;
+	o->parent_id = parent_id;
+	o->parent = of;
+	o->is_excluded = excluded;
+	sc_obj_set_prop(s, o, key, val);
+	sc_map_put_str(&s->ids, id, ix);
+	sc_obj_add_dep(s, ix, of, SC_DEP_NORMAL);
+	return ix;
+}
+
+/* A partition's ATTACH PARTITION, so that the partition can be created as a
+ * table of its own (with the indexes its parent's indexes need) first. */
+static void derive_attach(sc_snapshot *s, int32_t t)
+{
+	const char *parent = sc_prop_get(&s->objs[t], "_partition_of");
+	if (!parent)
+		return;
+	const char *bound = sc_prop_get(&s->objs[t], "_bound");
+	const char *ptable = sc_arena_printf(&s->arena, "table %s", parent);
+	int32_t a = derive(s, t, SC_ATTACH, "partition_of", parent);
+	sc_obj_set_prop(s, &s->objs[a], "bound", bound);
+	int32_t p = sc_snapshot_index(s, ptable);
+	sc_obj_add_dep(s, a, p, SC_DEP_NORMAL);
+	s->objs[t].owner2 = p; /* dropping the parent drops its partitions */
+}
+
+static void derive_index_attach(sc_snapshot *s, int32_t i)
+{
+	const char *to = sc_prop_get(&s->objs[i], "_attached_to");
+	if (!to)
+		return;
+	int32_t a = derive(s, i, SC_INDEX_ATTACH, "attached_to", to);
+	int32_t p = sc_snapshot_index(s, sc_arena_printf(&s->arena, "index %s", to));
+	sc_obj_add_dep(s, a, p, SC_DEP_NORMAL);
+	s->objs[i].owner2 = p;
+	/* The partition's own index exists before the partition is attached (so
+	 * that ATTACH adopts it instead of building another), and is attached to
+	 * the parent's index after. */
+	int32_t table = s->objs[i].parent;
+	int32_t ta = table < 0 ? -1
+	             : sc_snapshot_index(s, sc_arena_printf(&s->arena, "partition %s",
+	                                                     s->objs[table].name));
+	if (ta >= 0) {
+		sc_obj_add_dep(s, ta, i, SC_DEP_NORMAL);
+		sc_obj_add_dep(s, a, ta, SC_DEP_NORMAL);
+	}
+}
+
+static void derive_seq_owned(sc_snapshot *s, int32_t q)
+{
+	const char *col = sc_prop_get(&s->objs[q], "_owned_by");
+	if (!col)
+		return;
+	int32_t a = derive(s, q, SC_SEQ_OWNED, "owned_by", col);
+	int32_t c = sc_snapshot_index(s, sc_arena_printf(&s->arena, "column %s", col));
+	sc_obj_add_dep(s, a, c, SC_DEP_NORMAL);
+	s->objs[q].owner2 = c; /* dropping the column drops the sequence */
+}
+
+static void derive_objects(sc_snapshot *s)
+{
+	size_t n = s->n;
+	for (size_t i = 0; i < n; i++)
+		if (s->objs[i].kind == SC_TABLE)
+			derive_attach(s, (int32_t)i);
+	for (size_t i = 0; i < n; i++) {
+		if (s->objs[i].kind == SC_INDEX)
+			derive_index_attach(s, (int32_t)i);
+		else if (s->objs[i].kind == SC_SEQUENCE)
+			derive_seq_owned(s, (int32_t)i);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (s->objs[i].parent >= 0)
+			sc_obj_add_dep(s, (int32_t)i, s->objs[i].parent, SC_DEP_NORMAL);
+}
+
+/* ---- Comments, dependencies, what is not modeled ------------------------------------ */
+
+static int32_t find_addr(const sc_snapshot *s, const char *cls, const char *oid,
+                         const char *subid, bool aliases)
+{
+	uint32_t c = sc_class_of(cls);
+	if (!c)
+		return -1;
+	uint32_t o = parse_u32(oid);
+	int32_t sub = (int32_t)parse_u32(subid);
+	int32_t ix = sc_map_get_addr(&s->addrs, c, o, sub, aliases);
+	if (ix < 0 && sub != 0 && aliases)
+		ix = sc_map_get_addr(&s->addrs, c, o, 0, aliases);
+	return ix;
+}
+
+static cf_status load_comments(sc_snapshot *s, cf_pg *pg)
+{
+	cf_pgres *r = NULL;
+	cf_status st = cf_pg_query(pg, cf_sql_schema_comments, 0, NULL, &r);
+	for (int i = 0; !st && i < cf_pgres_nrows(r); i++) {
+		int32_t ix = find_addr(s, cf_pgres_get(r, i, 0), cf_pgres_get(r, i, 1),
+		                       cf_pgres_get(r, i, 2), false);
+		if (ix >= 0)
+			s->objs[ix].comment = sc_arena_strdup(&s->arena, cf_pgres_get(r, i, 3));
+	}
+	cf_pgres_free(r);
+	return st;
+}
+
+static void add_depend_row(sc_snapshot *s, const cf_pgres *r, int i)
+{
+	int32_t from = find_addr(s, cf_pgres_get(r, i, 0), cf_pgres_get(r, i, 1),
+	                         cf_pgres_get(r, i, 2), true);
+	int32_t to = find_addr(s, cf_pgres_get(r, i, 3), cf_pgres_get(r, i, 4),
+	                       cf_pgres_get(r, i, 5), true);
+	if (from < 0 || to < 0 || s->objs[from].is_excluded || s->objs[to].is_excluded)
+		return;
+	const char *deptype = cf_pgres_get(r, i, 6);
+	uint8_t flags = strcmp(cf_pgres_get(r, i, 0), "pg_attrdef") == 0 ? SC_DEP_DEFAULT : 0;
+	if (deptype[0] == 'a')
+		flags |= SC_DEP_AUTO;
+	/* OWNED BY: the sequence does not need the column, its ownership does. */
+	if (s->objs[from].kind == SC_SEQUENCE && s->objs[to].kind == SC_COLUMN && deptype[0] == 'a') {
+		from = sc_snapshot_index(s, sc_arena_printf(&s->arena, "sequence_owner %s",
+		                                            s->objs[from].name));
+		if (from < 0)
+			return;
+	}
+	sc_obj_add_dep(s, from, to, flags);
+}
+
+static cf_status load_depend(sc_snapshot *s, cf_pg *pg)
+{
+	cf_pgres *r = NULL;
+	cf_status st = cf_pg_query(pg, cf_sql_schema_depend, 0, NULL, &r);
+	for (int i = 0; !st && i < cf_pgres_nrows(r); i++)
+		add_depend_row(s, r, i);
+	cf_pgres_free(r);
+	return st;
+}
+
+static cf_status load_unmodeled(sc_snapshot *s, cf_pg *pg)
+{
+	cf_pgres *r = NULL;
+	cf_status st = cf_pg_query(pg, cf_sql_schema_unmodeled, 0, NULL, &r);
+	for (int i = 0; !st && i < cf_pgres_nrows(r); i++)
+		cf_strv_push_owned(&s->unmodeled, cf_asprintf("%s (%s)", cf_pgres_get(r, i, 0),
+		                                              cf_pgres_get(r, i, 1)));
+	cf_pgres_free(r);
+	return st;
+}
+
+cf_status sc_snapshot_take(cf_pg *pg, const sc_filter *filter, sc_snapshot **out)
+{
+	*out = NULL;
+	cf_ctx *ctx = cf_pg_ctx(pg);
+	double t0 = cf_now();
+	sc_snapshot *s = cf_calloc(1, sizeof(*s));
+	cf_strv_init(&s->unmodeled);
+	/* Read only: a protected production database can be compared. */
+	cf_status st = cf_pg_exec(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+	                              "SET LOCAL search_path = ''");
+	size_t nq = sizeof(OBJECT_QUERIES) / sizeof(*OBJECT_QUERIES);
+	for (size_t i = 0; !st && i < nq; i++)
+		st = load_objects(s, pg, OBJECT_QUERIES[i]);
+	if (!st) {
+		link_parents(s, filter);
+		derive_objects(s);
+		st = load_comments(s, pg);
+	}
+	if (!st)
+		st = load_depend(s, pg);
+	if (!st)
+		st = load_unmodeled(s, pg);
+	cf_pg_rollback(pg);
+	if (st) {
+		cf_error_context(ctx, "while reading the catalogs of %s", cf_pg_display(pg));
+		sc_snapshot_free(s);
+		return st;
+	}
+	cf_log_debug(ctx, "snapshot of %s: %zu objects in %.3f s", cf_pg_display(pg), s->n,
+	             cf_now() - t0);
+	*out = s;
+	return CF_OK;
+}
