@@ -43,8 +43,9 @@ cf_status scratch_create(scratch *s, const char *purpose, char **conninfo);
 void scratch_close(scratch *s);
 
 /* A context for work on CONNINFO: the project and environment of PARENT,
- * that database instead of the environment's, no hooks, logs forwarded to
- * PARENT (informational ones as debug), cancelled with PARENT. */
+ * that database instead of the environment's (NULL: the environment's own),
+ * no hooks, logs forwarded to PARENT (informational ones as debug),
+ * cancelled with PARENT. */
 cf_status scratch_child(cf_ctx *parent, const char *conninfo, cf_ctx **out);
 void scratch_child_free(cf_ctx *parent, cf_ctx *child);
 
@@ -63,6 +64,8 @@ typedef struct side {
 	sc_snapshot *snap;
 	cf_status st;         /* of preparing this side */
 	cf_errlist errors;    /* why it could not be prepared (every file that failed) */
+	bool is_built;        /* the build or replay ran (a snapshot may still have failed) */
+	cf_migrate_result *replay; /* migrations: what cf_migrate_up did (check keeps it) */
 } side;
 
 /* Classifies TEXT and resolves an environment or URL (nothing is built). */

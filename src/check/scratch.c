@@ -104,7 +104,7 @@ cf_status scratch_child(cf_ctx *parent, const char *conninfo, cf_ctx **out)
 	cf_status st = CF_OK;
 	if (parent->config_file)
 		st = cf_ctx_set_config_file(c, parent->config_file);
-	if (!st)
+	if (!st && conninfo)
 		st = cf_ctx_set_database_url(c, conninfo);
 	if (!st)
 		st = cf_ctx_load(c, parent->project_dir, parent->env);

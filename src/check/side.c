@@ -81,6 +81,7 @@ void side_release(side *sd)
 	free(sd->label);
 	sc_snapshot_free(sd->snap);
 	cf_errlist_release(&sd->errors);
+	cf_migrate_result_free(sd->replay);
 	memset(sd, 0, sizeof(*sd));
 }
 
@@ -131,15 +132,13 @@ static cf_status replay(cf_ctx *ctx, side *sd)
 		char *abs = cf_path_join(child->project_dir, dir);
 		bool none = !cf_is_dir(abs);
 		free(abs);
-		cf_migrate_result *r = NULL;
 		if (!none)
-			st = cf_migrate_up(child, NULL, &r);
+			st = cf_migrate_up(child, NULL, &sd->replay);
 		if (st) {
-			take_errors(sd, r->errors, r->n_errors);
+			take_errors(sd, sd->replay->errors, sd->replay->n_errors);
 			check_copy_error(ctx, child);
 			cf_error_context(ctx, "while replaying the migrations in a scratch database");
 		}
-		cf_migrate_result_free(r);
 	}
 	scratch_child_free(ctx, child);
 	return st;
@@ -218,6 +217,7 @@ cf_status side_prepare(cf_ctx *ctx, side *sd, const sc_filter *filter)
 		st = replay(ctx, sd);
 	else if (sd->kind == SIDE_PATH)
 		st = apply_path(ctx, sd);
+	sd->is_built = !st;
 	cf_pg *pg = NULL;
 	if (!st)
 		st = cf_pg_connect(ctx, sd->conninfo, &pg);

@@ -111,6 +111,12 @@ cf_status cmd_migrate(cli *c, int argc, char **argv);
 cf_status cmd_verify_checksums(cli *c, int argc, char **argv);
 /* Prints a migrate result (text, json, or csv for status), frees it, returns ST. */
 cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st);
+/* migrate generate --from-diff (cmd_generate.c) */
+typedef struct cli_from_diff {
+	bool is_on;
+	cf_generate_opts opts;
+} cli_from_diff;
+cf_status cli_generate_from_diff(cli *c, const cf_generate_opts *o);
 /* medium 3: sync */
 cf_status cmd_sync(cli *c, int argc, char **argv);
 /* medium 4: s2s */

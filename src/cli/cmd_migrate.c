@@ -191,7 +191,8 @@ cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st)
 
 enum {
 	O_TARGET = 256, O_DRY_RUN, O_DRY_RUN_EXECUTE, O_LOCK_TIMEOUT, O_NO_LOCK, O_ON_MISMATCH,
-	O_THROUGH, O_FROM_DB, O_IMPORT, O_AGAINST, O_VERSION_ID, O_OFFLINE, O_FIX
+	O_THROUGH, O_FROM_DB, O_IMPORT, O_AGAINST, O_VERSION_ID, O_OFFLINE, O_FIX,
+	O_FROM_DIFF, O_ALLOW_DESTRUCTIVE, O_SCRATCH_URL
 };
 
 typedef struct action {
@@ -208,7 +209,7 @@ static const action ACTIONS[] = {
 	{"down", "steps dry-run lock-timeout no-lock", 0, cf_migrate_down},
 	{"down-to", "dry-run lock-timeout no-lock", 1, cf_migrate_down_to},
 	{"current", "", 0, cf_migrate_current},
-	{"generate", "version-id", 1, cf_migrate_generate},
+	{"generate", "version-id from-diff allow-destructive scratch-url", 1, cf_migrate_generate},
 	{"baseline", "through from-db import dry-run lock-timeout no-lock", 0, cf_migrate_baseline},
 	{"verify", "", 0, cf_migrate_verify},
 	{"preflight", "against", 0, cf_migrate_preflight},
@@ -230,6 +231,9 @@ static const struct option OPTS[] = {
 	{"version-id", required_argument, 0, O_VERSION_ID},
 	{"offline", no_argument, 0, O_OFFLINE},
 	{"fix", no_argument, 0, O_FIX},
+	{"from-diff", no_argument, 0, O_FROM_DIFF},
+	{"allow-destructive", no_argument, 0, O_ALLOW_DESTRUCTIVE},
+	{"scratch-url", required_argument, 0, O_SCRATCH_URL},
 	{0, 0, 0, 0},
 };
 
@@ -250,6 +254,9 @@ static const char *opt_name(int ch)
 	return "?";
 }
 
+/* generate --from-diff's own options. */
+static cli_from_diff from_diff;
+
 /* Applies one option to OPTS (or to the config, for lock and checksum). */
 static cf_status set_opt(cli *c, const action *a, int ch, cf_migrate_opts *o)
 {
@@ -269,6 +276,9 @@ static cf_status set_opt(cli *c, const action *a, int ch, cf_migrate_opts *o)
 	case O_VERSION_ID: o->version = optarg; break;
 	case O_OFFLINE: o->offline = true; break;
 	case O_FIX: o->fix = true; break;
+	case O_FROM_DIFF: from_diff.is_on = true; break;
+	case O_ALLOW_DESTRUCTIVE: from_diff.opts.allow_destructive = true; break;
+	case O_SCRATCH_URL: from_diff.opts.scratch_url = optarg; break;
 	case 'n':
 		st = cli_parse_long(c, "--steps", optarg, &v);
 		if (!st && v == 0)
@@ -366,9 +376,16 @@ cf_status cmd_migrate(cli *c, int argc, char **argv)
 	cf_status st = parse_opts(c, a, argc - 1, argv + 1, &o, &is_help);
 	if (st || is_help)
 		return st;
+	if (!from_diff.is_on && (from_diff.opts.allow_destructive || from_diff.opts.scratch_url))
+		return cli_usage(c, "--allow-destructive and --scratch-url go with --from-diff");
 	st = cli_load(c);
 	if (st)
 		return st;
+	if (from_diff.is_on) {
+		from_diff.opts.name = o.name;
+		from_diff.opts.version = o.version;
+		return cli_generate_from_diff(c, &from_diff.opts);
+	}
 	cf_migrate_result *r = NULL;
 	st = a->fn(c->ctx, &o, &r);
 	return cli_migrate_render(c, r, st);

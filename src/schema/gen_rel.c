@@ -457,9 +457,11 @@ static void index_create(gen *g, const sc_obj *t)
 	cf_hazard h = CF_HAZARD_ADDITIVE;
 	if (parent_exists(g, t)) {
 		h = CF_HAZARD_LOCK_RISKY;
+		/* Not the marker itself: a comment holding it makes a migration
+		 * non-transactional. */
 		gen_note(g, "CREATE INDEX blocks writes to %s while it builds; for a large table, "
-		         "build it with CREATE INDEX CONCURRENTLY in a migration of its own "
-		         "(-- confiture:no-transaction).", parent_name(g, t, true));
+		         "build it with CREATE INDEX CONCURRENTLY in a migration of its own, marked "
+		         "no-transaction (see docs/migrate.md).", parent_name(g, t, true));
 	}
 	gen_stmt(g, h, "%s", sc_prop_get(t, "definition"));
 	if (sc_prop_true(t, "clustered"))

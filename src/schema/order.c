@@ -197,6 +197,29 @@ size_t order_creates(plan *p, int32_t *out)
 	return n;
 }
 
+/* The node that stands for source object I in the drop set: an object that
+ * goes with its parent (a table's foreign key) is dropped when the parent
+ * is, so what it needs gone first must be gone before the parent. */
+static int32_t drop_rep(const plan *p, const bool *in_set, int32_t i)
+{
+	int32_t k = -1;
+	for (int depth = 0; i >= 0 && depth < 8; depth++) {
+		int32_t n = p->of_src[i];
+		if (n < 0 || !in_set[n])
+			return k;
+		k = n;
+		if (!p->nodes[n].is_implicit)
+			return k;
+		const sc_obj *o = &p->src->objs[i];
+		int32_t up = o->parent >= 0 && p->of_src[o->parent] >= 0 &&
+		                     in_set[p->of_src[o->parent]]
+		                 ? o->parent
+		                 : o->owner2;
+		i = up;
+	}
+	return k;
+}
+
 size_t order_drops(plan *p, bool late, int32_t *out)
 {
 	bool *in_set = cf_calloc(p->n + 1, sizeof(bool));
@@ -208,19 +231,15 @@ size_t order_drops(plan *p, bool late, int32_t *out)
 	}
 	graph g = {0};
 	for (size_t i = 0; i < p->src->n; i++) {
-		int32_t j = p->of_src[i];
-		if (j < 0 || !in_set[j])
+		int32_t j = drop_rep(p, in_set, (int32_t)i);
+		if (j < 0)
 			continue;
 		const sc_obj *o = &p->src->objs[i];
 		/* What needs X is dropped before X. */
-		for (uint32_t d = 0; d < o->n_deps; d++) {
-			int32_t x = p->of_src[o->deps[d].to];
-			if (x >= 0 && in_set[x])
-				edge(&g, j, x);
-		}
-		int32_t own = o->owner2 >= 0 ? p->of_src[o->owner2] : -1;
-		if (own >= 0 && in_set[own])
-			edge(&g, j, own);
+		for (uint32_t d = 0; d < o->n_deps; d++)
+			edge(&g, j, drop_rep(p, in_set, o->deps[d].to));
+		if (o->owner2 >= 0)
+			edge(&g, j, drop_rep(p, in_set, o->owner2));
 	}
 	size_t n = topo(p, in_set, &g, true, out);
 	free(g.from);

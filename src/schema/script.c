@@ -14,23 +14,26 @@ const char *cf_hazard_name(cf_hazard h)
 /* Prints TEXT as comment lines, each under 100 columns. */
 static void comment_wrapped(cf_buf *b, const char *indent, const char *text)
 {
-	size_t col = 0;
+	size_t col = 2 + strlen(indent);
 	cf_buf_printf(b, "--%s", indent);
-	col = 2 + strlen(indent);
+	bool first = true;
 	for (const char *p = text; *p;) {
+		while (*p == ' ')
+			p++;
 		size_t n = strcspn(p, " ");
-		if (col + n > 96 && col > 8) {
+		if (!n)
+			break;
+		if (!first && col + 1 + n > 96) {
 			cf_buf_printf(b, "\n--%s  ", indent);
 			col = 4 + strlen(indent);
+		} else if (!first) {
+			cf_buf_putc(b, ' ');
+			col++;
 		}
 		cf_buf_append(b, p, n);
 		col += n;
 		p += n;
-		if (*p == ' ') {
-			cf_buf_putc(b, ' ');
-			col++;
-			p++;
-		}
+		first = false;
 	}
 	cf_buf_putc(b, '\n');
 }
