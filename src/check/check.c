@@ -18,6 +18,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- Steps ----------------------------------------------------------------------- */
 
@@ -124,6 +125,8 @@ static void step_parse(checker *k, cf_ctx *child)
 	cf_build_result *b = NULL;
 	cf_status st = cf_build(child, &o, &b);
 	k->n_schema_files = b ? b->n_schema_files : 0;
+	if (b)
+		check_relative_files(k->ctx, b->errors, b->n_errors);
 	for (size_t i = 0; st && b && i < b->n_errors; i++)
 		if (b->n_files)
 			step_error(s, &b->errors[i]);
@@ -158,19 +161,51 @@ static void side_errors(cf_check_step *s, side *sd, cf_ctx *ctx)
 		step_error_ctx(s, ctx);
 }
 
+static cf_check_migration *migration_of_file(checker *k, const char *file)
+{
+	for (size_t j = 0; file && j < k->r->n_migrations; j++) {
+		cf_check_migration *c = &k->r->migrations[j];
+		if (strcmp(c->file, file) == 0 || (c->down_file && strcmp(c->down_file, file) == 0))
+			return c;
+	}
+	return NULL;
+}
+
+/* What the replay did to each migration: applied, failed (the one its error
+ * names, even when the run stopped before applying anything), or not run. */
 static void replay_results(checker *k, const cf_migrate_result *m)
 {
 	for (size_t i = 0; m && i < m->n_migrations; i++) {
 		const cf_migration *e = &m->migrations[i];
-		for (size_t j = 0; j < k->r->n_migrations; j++) {
-			cf_check_migration *c = &k->r->migrations[j];
-			if (strcmp(c->version, e->version) != 0)
-				continue;
-			c->replay = strcmp(e->status, "failed") == 0 ? "failed" : "passed";
-			c->duration_s = e->execution_time_ms >= 0 ? e->execution_time_ms / 1000.0 : 0;
-			if (strcmp(e->status, "failed") == 0 && m->n_errors)
-				c->message = cf_strdup(m->errors[0].message);
+		cf_check_migration *c = migration_of_file(k, e->file);
+		if (!c)
+			continue;
+		c->replay = strcmp(e->status, "failed") == 0 ? "failed" : "passed";
+		c->duration_s = e->execution_time_ms >= 0 ? e->execution_time_ms / 1000.0 : 0;
+	}
+	for (size_t i = 0; m && i < m->n_errors; i++) {
+		cf_check_migration *c = migration_of_file(k, m->errors[i].file);
+		if (c && !c->message) {
+			c->replay = "failed";
+			c->message = cf_strdup(m->errors[i].message);
 		}
+	}
+}
+
+/* Build messages name files from the working directory: from the project. */
+void check_relative_files(cf_ctx *ctx, cf_error_item *v, size_t n)
+{
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].file)
+			continue;
+		char *abs = cf_path_join(cwd, v[i].file);
+		char *rel = cf_path_relative(ctx->project_dir, abs);
+		free(v[i].file);
+		v[i].file = rel;
+		free(abs);
 	}
 }
 
@@ -359,6 +394,8 @@ cf_status cf_check(cf_ctx *ctx, const cf_check_opts *opts, cf_check_result **out
 		st = cf_error_set(ctx, CF_ERR_CANCELLED, "interrupted");
 		cf_error_detail(ctx, "The scratch databases were dropped.");
 	}
+	if (!st)
+		cf_ctx_clear_error(ctx); /* each failure is in its step */
 	k.r->duration_s = cf_now() - t0;
 	k.r->success = !st && !k.r->n_failed;
 	if (st)

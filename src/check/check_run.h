@@ -32,6 +32,10 @@ void step_error_ctx(cf_check_step *s, cf_ctx *ctx);
 void step_end(checker *k, cf_check_step *s, const char *status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Rewrites the build's file names (relative to the working directory) as
+ * relative to the project. */
+void check_relative_files(cf_ctx *ctx, cf_error_item *v, size_t n);
+
 /* --downs (downs.c). */
 void step_downs(checker *k);
 

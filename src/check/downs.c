@@ -92,6 +92,32 @@ static void judge(walk *w, cf_check_migration *m, const sc_snapshot *before,
 	sc_diff_free(d);
 }
 
+/* After a down that left something behind: a fresh scratch database with the
+ * migrations up to VERSION, so that the walk goes on from a known state. */
+static bool reset_to(walk *w, cf_check_migration *m)
+{
+	cf_pg_close(w->pg);
+	scratch_child_free(w->k->ctx, w->child);
+	w->pg = NULL;
+	w->child = NULL;
+	char *conninfo = NULL;
+	cf_status st = scratch_create(&w->k->s, "downs", &conninfo);
+	if (!st)
+		st = scratch_child(w->k->ctx, conninfo, &w->child);
+	if (!st)
+		st = cf_pg_connect(w->k->ctx, conninfo, &w->pg);
+	cf_secret_free(conninfo);
+	if (st) {
+		step_error_ctx(w->s, w->k->ctx);
+		return false;
+	}
+	if (up_to(w, m->version)) {
+		child_error(w, m, m->file);
+		return false;
+	}
+	return true;
+}
+
 /* One migration: returns false when the walk cannot go on. */
 static bool walk_one(walk *w, cf_check_migration *m, sc_snapshot **before)
 {
@@ -103,26 +129,30 @@ static bool walk_one(walk *w, cf_check_migration *m, sc_snapshot **before)
 	sc_snapshot *up = snap(w);
 	if (!up)
 		return false;
+	bool ok = true;
 	if (!m->down_file) {
 		missing_down(w, m);
 	} else if (down_one(w)) {
-		m->down = "failed";
+		m->down = "failed"; /* rolled back: the database is as after the up */
 		child_error(w, m, m->down_file);
 	} else {
 		sc_snapshot *after = snap(w);
 		if (after)
 			judge(w, m, *before, after);
 		sc_snapshot_free(after);
-		if (!after || up_to(w, m->version)) {
+		if (!after)
+			ok = false;
+		else if (strcmp(m->down, "passed") != 0)
+			ok = reset_to(w, m);
+		else if (up_to(w, m->version)) {
 			child_error(w, m, m->file);
-			sc_snapshot_free(up);
-			return false;
+			ok = false;
 		}
 	}
 	m->duration_s += cf_now() - t0;
 	sc_snapshot_free(*before);
 	*before = up;
-	return true;
+	return ok;
 }
 
 void step_downs(checker *k)
