@@ -116,6 +116,9 @@ static void list_migrations(checker *k, cf_ctx *child)
 			if (m->migrations[i].file)
 				migration_add(k->r, &m->migrations[i]);
 	cf_migrate_result_free(m);
+	cf_ctx_clear_error(child);
+	/* A project that has not started its migrations has nothing to replay. */
+	k->has_migrations = k->r->n_migrations > 0;
 }
 
 static void step_parse(checker *k, cf_ctx *child)
@@ -230,7 +233,7 @@ static void step_replay(checker *k)
 	cf_check_step *s = step_begin(k, "replay", "the migrations replay from empty");
 	replay_results(k, k->mig.replay);
 	if (!k->has_migrations)
-		step_end(k, s, "skipped", "no migrations directory");
+		step_end(k, s, "skipped", "no migrations");
 	else if (k->mig.st && !k->mig.is_built) {
 		side_errors(s, &k->mig, k->ctx);
 		step_end(k, s, "failed", "a migration fails on an empty database");
@@ -243,11 +246,16 @@ static void step_replay(checker *k)
 static void step_drift(checker *k)
 {
 	cf_check_step *s = step_begin(k, "drift", "the migrations give db/schema");
-	if (!k->schema.snap || !k->mig.snap || !k->has_migrations || !k->n_schema_files) {
+	if (!k->has_migrations && k->n_schema_files) {
+		step_end(k, s, "skipped", "no migrations yet: confiture migrate generate NAME "
+		         "--from-diff writes the first from db/schema");
+		return;
+	}
+	if (!k->schema.snap || !k->mig.snap || !k->n_schema_files) {
 		if ((k->schema.st && k->schema.is_built) || (k->mig.st && k->mig.is_built))
 			step_error_ctx(s, k->ctx); /* the snapshot failed */
 		step_end(k, s, s->n_errors ? "failed" : "skipped",
-		         "skipped: needs both a built db/schema and replayed migrations");
+		         "needs both a built db/schema and replayed migrations");
 		return;
 	}
 	sc_diff *d = sc_diff_new(k->mig.snap, k->schema.snap);
@@ -374,6 +382,17 @@ static cf_status run_steps(checker *k, const cf_check_opts *opts)
 	return CF_OK;
 }
 
+static char *summary(const cf_check_result *r)
+{
+	size_t skipped = 0;
+	for (size_t i = 0; i < r->n_steps; i++)
+		skipped += strcmp(r->steps[i].status, "skipped") == 0;
+	if (r->n_failed)
+		return cf_asprintf("%zu of %zu checks failed", r->n_failed, r->n_steps - skipped);
+	return skipped ? cf_asprintf("all checks passed (%zu skipped)", skipped)
+	               : cf_strdup("all checks passed");
+}
+
 cf_status cf_check(cf_ctx *ctx, const cf_check_opts *opts, cf_check_result **out)
 {
 	double t0 = cf_now();
@@ -401,9 +420,7 @@ cf_status cf_check(cf_ctx *ctx, const cf_check_opts *opts, cf_check_result **out
 	if (st)
 		k.r->message = cf_strdup(cf_last_error(ctx));
 	else
-		k.r->message = k.r->n_failed
-		                   ? cf_asprintf("%zu of %zu checks failed", k.r->n_failed, k.r->n_steps)
-		                   : cf_asprintf("all checks passed (%zu run)", k.r->n_steps);
+		k.r->message = summary(k.r);
 	return st ? st : k.r->n_failed ? CF_ERR_CHECK : CF_OK;
 }
 

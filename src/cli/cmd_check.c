@@ -46,7 +46,7 @@ static void text_error(const cf_error_item *e)
 		printf("      %s\n", e->message);
 }
 
-static void text_result(cli *c, const cf_check_result *r)
+static void text_result(cli *c, const cf_check_result *r, bool failed)
 {
 	for (size_t i = 0; i < r->n_steps; i++) {
 		const cf_check_step *s = &r->steps[i];
@@ -65,7 +65,8 @@ static void text_result(cli *c, const cf_check_result *r)
 		if (r->migrations[i].sql)
 			printf("\n-- %s_%s: what its down leaves different:\n%s", r->migrations[i].version,
 			       r->migrations[i].name, r->migrations[i].sql);
-	printf("\n%s (%.2f s)\n", r->message, r->duration_s);
+	if (!failed) /* else the error on stderr says what stopped it */
+		printf("\n%s (%.2f s)\n", r->message, r->duration_s);
 }
 
 /* ---- json ------------------------------------------------------------------------------ */
@@ -248,7 +249,7 @@ cf_status cmd_check(cli *c, int argc, char **argv)
 	else if (c->format == CLI_JUNIT)
 		junit_result(r);
 	else if (!failed || r->n_steps)
-		text_result(c, r);
+		text_result(c, r, failed);
 	cf_check_result_free(r);
 	return st;
 }
