@@ -4,11 +4,13 @@
 -- MATCH, actions and DEFERRABLE). Left out: constraint triggers (they come
 -- with the triggers) and the copies partitions get from their parent.
 -- _inherited: a check constraint a child inherits (created with its parent).
+-- id and parent come from the relation or domain at _of (see
+-- schema_columns.sql).
 -- _addr: the index behind a primary key, unique or exclusion constraint.
 SELECT 'constraint' AS kind, 'pg_constraint' AS cls, k.oid, 0 AS subid, n.nspname AS schema,
-       format('%I.%I.%I', n.nspname, coalesce(c.relname, t.typname), k.conname) AS id,
-       CASE WHEN k.conrelid <> 0 THEN 'table ' ELSE 'type ' END
-           || format('%I.%I', n.nspname, coalesce(c.relname, t.typname)) AS parent,
+       NULL::text AS id, NULL::text AS parent,
+       CASE WHEN k.conrelid <> 0 THEN 'pg_class:' || k.conrelid
+            ELSE 'pg_type:' || k.contypid END AS _of,
        quote_ident(k.conname) AS _name,
        k.contype::text AS _type,
        (k.coninhcount > 0 AND NOT k.conislocal)::text AS _inherited,

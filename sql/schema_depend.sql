@@ -2,6 +2,7 @@
 -- the order of creates and drops. A reference to a member of an extension
 -- becomes a reference to the extension; the rows of a publication become the
 -- publication. Built-in objects are left out, except schemas (public).
+WITH ext AS (SELECT classid, objid, refclassid, refobjid FROM pg_depend WHERE deptype = 'e')
 SELECT CASE WHEN d.classid IN ('pg_publication_rel'::regclass,
                                'pg_publication_namespace'::regclass)
             THEN 'pg_publication' ELSE d.classid::regclass::text END AS cls,
@@ -16,8 +17,7 @@ SELECT CASE WHEN d.classid IN ('pg_publication_rel'::regclass,
        CASE WHEN e.refobjid IS NULL THEN d.refobjsubid ELSE 0 END AS ref_subid,
        d.deptype
   FROM pg_depend d
-  LEFT JOIN pg_depend e ON e.classid = d.refclassid AND e.objid = d.refobjid
-                       AND e.objsubid = 0 AND e.deptype = 'e'
+  LEFT JOIN ext e ON e.classid = d.refclassid AND e.objid = d.refobjid AND d.deptype <> 'e'
  WHERE d.deptype IN ('n', 'a', 'i', 'P', 'S')
    AND d.classid IN ('pg_class'::regclass, 'pg_type'::regclass, 'pg_proc'::regclass,
                      'pg_constraint'::regclass, 'pg_attrdef'::regclass,
@@ -25,7 +25,6 @@ SELECT CASE WHEN d.classid IN ('pg_publication_rel'::regclass,
                      'pg_namespace'::regclass, 'pg_extension'::regclass,
                      'pg_collation'::regclass, 'pg_publication_rel'::regclass,
                      'pg_publication_namespace'::regclass)
-   AND NOT EXISTS (SELECT 1 FROM pg_depend m WHERE m.classid = d.classid
-                      AND m.objid = d.objid AND m.deptype = 'e')
    AND d.objid >= 16384
    AND (d.refobjid >= 16384 OR d.refclassid = 'pg_namespace'::regclass)
+   AND (d.classid, d.objid) NOT IN (SELECT classid, objid FROM ext)

@@ -78,7 +78,10 @@ static cf_status compare(cf_ctx *ctx, const cf_diff_opts *opts, side *a, side *b
 	if (!st)
 		st = side_prepare_both(ctx, a, b, &f);
 	if (!st) {
+		double t0 = cf_now();
 		sc_diff *d = sc_diff_new(a->snap, b->snap);
+		cf_log_debug(ctx, "compared %zu and %zu objects in %.3f s", sc_snapshot_count(a->snap),
+		             sc_snapshot_count(b->snap), cf_now() - t0);
 		*out = check_diff_result(d, a, b);
 		sc_diff_free(d);
 	}

@@ -190,19 +190,42 @@ static int cmp_position(const void *a, const void *b)
 	return lx < ly ? -1 : lx > ly;
 }
 
-size_t obj_children(const sc_snapshot *snap, const sc_obj *o, int kind, const sc_obj ***out)
+/* Children by parent, built once per snapshot of a plan: a large create
+ * (every table of a schema) asks for every table's columns. */
+static const kid_index *kids_of(plan *p, const sc_snapshot *snap)
 {
-	int32_t ix = (int32_t)(o - snap->objs);
-	size_t n = 0, cap = 8;
-	const sc_obj **v = cf_malloc(cap * sizeof(*v));
-	for (size_t i = 0; i < snap->n; i++) {
-		const sc_obj *c = &snap->objs[i];
-		if (c->parent != ix || c->is_excluded)
+	kid_index *k = snap == p->tgt ? &p->kids[1] : &p->kids[0];
+	if (k->start)
+		return k;
+	size_t n = snap->n;
+	k->start = cf_calloc(n + 2, sizeof(uint32_t));
+	for (size_t i = 0; i < n; i++)
+		if (snap->objs[i].parent >= 0)
+			k->start[snap->objs[i].parent + 1]++;
+	for (size_t i = 0; i < n; i++)
+		k->start[i + 1] += k->start[i];
+	k->who = cf_malloc((k->start[n] + 1) * sizeof(int32_t));
+	uint32_t *fill = cf_malloc((n + 1) * sizeof(uint32_t));
+	memcpy(fill, k->start, (n + 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < n; i++)
+		if (snap->objs[i].parent >= 0)
+			k->who[fill[snap->objs[i].parent]++] = (int32_t)i;
+	free(fill);
+	return k;
+}
+
+size_t obj_children(plan *p, const sc_snapshot *snap, const sc_obj *o, int kind,
+                    const sc_obj ***out)
+{
+	const kid_index *k = kids_of(p, snap);
+	size_t ix = (size_t)(o - snap->objs), n = 0;
+	const sc_obj **v = cf_malloc((k->start[ix + 1] - k->start[ix] + 1) * sizeof(*v));
+	for (uint32_t e = k->start[ix]; e < k->start[ix + 1]; e++) {
+		const sc_obj *c = &snap->objs[k->who[e]];
+		if (c->is_excluded)
 			continue;
 		if (kind >= 0 ? c->kind != (sc_kind)kind : !kind_is_inline(c->kind))
 			continue;
-		if (n == cap)
-			v = cf_realloc(v, (cap *= 2) * sizeof(*v));
 		v[n++] = c;
 	}
 	qsort(v, n, sizeof(*v), cmp_position);
@@ -224,7 +247,7 @@ void gen_create(gen *g, const sc_obj *t)
 	if (t->kind == SC_TABLE || t->kind == SC_VIEW || t->kind == SC_MATVIEW ||
 	    t->kind == SC_TYPE) {
 		const sc_obj **kids;
-		size_t n = obj_children(g->p->tgt, t, -1, &kids);
+		size_t n = obj_children(g->p, g->p->tgt, t, -1, &kids);
 		for (size_t i = 0; i < n; i++)
 			gen_inline_extras(g, kids[i]);
 		free(kids);

@@ -125,7 +125,7 @@ static void domain_create(gen *g, const sc_obj *t)
 static void composite_create(gen *g, const sc_obj *t)
 {
 	const sc_obj **attrs;
-	size_t n = obj_children(g->p->tgt, t, SC_ATTRIBUTE, &attrs);
+	size_t n = obj_children(g->p, g->p->tgt, t, SC_ATTRIBUTE, &attrs);
 	cf_buf b;
 	cf_buf_init(&b);
 	cf_buf_printf(&b, "CREATE TYPE %s AS (", t->name);

@@ -247,8 +247,8 @@ static void table_body(gen *g, const sc_obj *t, cf_buf *b)
 {
 	bool partition = sc_prop_get(t, "_partition_of") != NULL;
 	const sc_obj **cols, **cons;
-	size_t nc = obj_children(g->p->tgt, t, SC_COLUMN, &cols);
-	size_t nk = obj_children(g->p->tgt, t, SC_CONSTRAINT, &cons);
+	size_t nc = obj_children(g->p, g->p->tgt, t, SC_COLUMN, &cols);
+	size_t nk = obj_children(g->p, g->p->tgt, t, SC_CONSTRAINT, &cons);
 	size_t items = 0;
 	for (size_t i = 0; i < nc; i++) {
 		/* A partition is created alone, then attached: it lists every column.

@@ -71,11 +71,14 @@ void sc_arena_release(sc_arena *a)
 
 struct sc_slot {
 	uint64_t hash;       /* 0: empty */
-	const char *key;     /* identity maps */
-	uint32_t cls, oid;   /* address maps */
+	union {
+		const char *key; /* identity maps */
+		struct {
+			uint32_t cls, oid;
+		} a;             /* address maps */
+	} k;
 	int32_t subid;
-	int32_t ix;
-	bool is_alias;
+	int32_t ix;          /* identity and address maps; is_alias for addresses */
 };
 
 static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
@@ -135,7 +138,7 @@ void sc_map_put_str(sc_map *m, const char *key, int32_t ix)
 {
 	uint64_t h = hash_str(key);
 	struct sc_slot *s = map_insert_slot(m, h);
-	*s = (struct sc_slot){.hash = h, .key = key, .ix = ix};
+	*s = (struct sc_slot){.hash = h, .k.key = key, .ix = ix};
 }
 
 int32_t sc_map_get_str(const sc_map *m, const char *key)
@@ -144,18 +147,19 @@ int32_t sc_map_get_str(const sc_map *m, const char *key)
 		return -1;
 	uint64_t h = hash_str(key);
 	for (size_t i = h & (m->cap - 1); m->slots[i].hash; i = (i + 1) & (m->cap - 1))
-		if (m->slots[i].hash == h && strcmp(m->slots[i].key, key) == 0)
+		if (m->slots[i].hash == h && strcmp(m->slots[i].k.key, key) == 0)
 			return m->slots[i].ix;
 	return -1;
 }
 
+/* Address slots keep IX shifted left by one, the low bit saying "alias". */
 void sc_map_put_addr(sc_map *m, uint32_t cls, uint32_t oid, int32_t subid, int32_t ix,
                      bool is_alias)
 {
 	uint64_t h = hash_addr(cls, oid, subid);
 	struct sc_slot *s = map_insert_slot(m, h);
-	*s = (struct sc_slot){.hash = h, .cls = cls, .oid = oid, .subid = subid, .ix = ix,
-	                      .is_alias = is_alias};
+	*s = (struct sc_slot){.hash = h, .k.a = {cls, oid}, .subid = subid,
+	                      .ix = (int32_t)(((uint32_t)ix << 1) | is_alias)};
 }
 
 int32_t sc_map_get_addr(const sc_map *m, uint32_t cls, uint32_t oid, int32_t subid,
@@ -166,11 +170,23 @@ int32_t sc_map_get_addr(const sc_map *m, uint32_t cls, uint32_t oid, int32_t sub
 	uint64_t h = hash_addr(cls, oid, subid);
 	for (size_t i = h & (m->cap - 1); m->slots[i].hash; i = (i + 1) & (m->cap - 1)) {
 		const struct sc_slot *s = &m->slots[i];
-		if (s->hash == h && s->cls == cls && s->oid == oid && s->subid == subid &&
-		    (with_aliases || !s->is_alias))
-			return s->ix;
+		if (s->hash == h && s->k.a.cls == cls && s->k.a.oid == oid && s->subid == subid &&
+		    (with_aliases || !(s->ix & 1)))
+			return (int32_t)((uint32_t)s->ix >> 1);
 	}
 	return -1;
+}
+
+const char *sc_map_intern(sc_map *m, sc_arena *a, const char *str)
+{
+	uint64_t h = hash_str(str);
+	for (size_t i = m->cap ? h & (m->cap - 1) : 0; m->cap && m->slots[i].hash;
+	     i = (i + 1) & (m->cap - 1))
+		if (m->slots[i].hash == h && strcmp(m->slots[i].k.key, str) == 0)
+			return m->slots[i].k.key;
+	const char *copy = sc_arena_strdup(a, str);
+	sc_map_put_str(m, copy, 0);
+	return copy;
 }
 
 static const char *const CLASSES[] = {
@@ -296,6 +312,7 @@ void sc_snapshot_free(sc_snapshot *s)
 	free(s->objs);
 	sc_map_release(&s->ids);
 	sc_map_release(&s->addrs);
+	sc_map_release(&s->strings);
 	sc_arena_release(&s->arena);
 	cf_strv_release(&s->unmodeled);
 	free(s);
@@ -325,7 +342,7 @@ const cf_strv *sc_snapshot_unmodeled(const sc_snapshot *s)
 size_t sc_snapshot_bytes(const sc_snapshot *s)
 {
 	size_t n = s->arena.bytes + s->cap * sizeof(*s->objs) +
-	           (s->ids.cap + s->addrs.cap) * sizeof(struct sc_slot);
+	           (s->ids.cap + s->addrs.cap + s->strings.cap) * sizeof(struct sc_slot);
 	for (size_t i = 0; i < s->n; i++)
 		n += s->objs[i].cap_deps * sizeof(sc_dep);
 	return n;

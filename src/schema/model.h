@@ -39,6 +39,9 @@ void sc_map_put_addr(sc_map *m, uint32_t cls, uint32_t oid, int32_t subid, int32
 int32_t sc_map_get_addr(const sc_map *m, uint32_t cls, uint32_t oid, int32_t subid,
                         bool with_aliases);
 
+/* STR's copy in A, shared with every equal string interned in M before. */
+const char *sc_map_intern(sc_map *m, sc_arena *a, const char *str);
+
 /* The catalogs an address can name, by the text of regclass. */
 uint32_t sc_class_of(const char *name);
 
@@ -48,6 +51,7 @@ struct sc_snapshot {
 	size_t n, cap;
 	sc_map ids;
 	sc_map addrs;
+	sc_map strings;   /* short property values, interned ("false", "integer") */
 	cf_strv unmodeled;
 };
 

@@ -560,20 +560,28 @@ static void note_column_order(plan *p, const node *n)
 	free(tc);
 }
 
+/* A dropped table or column next to an added one of the same shape may be
+ * a rename: say so (the added ones are gathered first: drops of a whole
+ * schema must not meet every other node). */
 static void note_renames(plan *p)
 {
+	int32_t *adds = cf_malloc((p->n + 1) * sizeof(int32_t));
+	size_t n_adds = 0;
 	for (size_t i = 0; i < p->n; i++) {
+		const node *a = &p->nodes[i];
+		if (a->st == NS_ADD && (p->tgt->objs[a->t].kind == SC_COLUMN ||
+		                        p->tgt->objs[a->t].kind == SC_TABLE))
+			adds[n_adds++] = (int32_t)i;
+	}
+	for (size_t i = 0; n_adds && i < p->n; i++) {
 		node *d = &p->nodes[i];
 		if (d->st != NS_DROP)
 			continue;
 		const sc_obj *s = &p->src->objs[d->s];
 		if (s->kind != SC_COLUMN && s->kind != SC_TABLE)
 			continue;
-		for (size_t k = 0; k < p->n; k++) {
-			node *a = &p->nodes[k];
-			if (a->st != NS_ADD)
-				continue;
-			const sc_obj *t = &p->tgt->objs[a->t];
+		for (size_t k = 0; k < n_adds; k++) {
+			const sc_obj *t = &p->tgt->objs[p->nodes[adds[k]].t];
 			if (t->kind != s->kind || !str_eq(t->schema, s->schema))
 				continue;
 			if (s->kind == SC_COLUMN &&
@@ -588,6 +596,7 @@ static void note_renames(plan *p)
 			break;
 		}
 	}
+	free(adds);
 }
 
 /* Tables whose columns were added, dropped or moved. */
@@ -651,6 +660,10 @@ sc_diff *sc_diff_new(const sc_snapshot *from, const sc_snapshot *to)
 	free(p.of_src);
 	free(p.of_tgt);
 	free(p.dacls);
+	for (int k = 0; k < 2; k++) {
+		free(p.kids[k].start);
+		free(p.kids[k].who);
+	}
 	sc_arena_release(&p.arena);
 	return d;
 }

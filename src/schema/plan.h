@@ -32,6 +32,12 @@ typedef struct node {
 	int mark;              /* scratch for graph walks */
 } node;
 
+/* Children by parent (compressed), for one snapshot. */
+typedef struct kid_index {
+	uint32_t *start;
+	int32_t *who;
+} kid_index;
+
 typedef struct plan {
 	const sc_snapshot *src, *tgt;
 	node *nodes;
@@ -42,6 +48,7 @@ typedef struct plan {
 	cf_schema_change *changes;
 	size_t n_changes, cap_changes;
 	cf_strv *notes;
+	kid_index kids[2];          /* children in the source [0] and the target [1] */
 	int32_t *dacls;             /* the target's default privileges (object indexes) */
 	size_t n_dacls;
 	bool has_dacls;
@@ -71,7 +78,8 @@ node *plan_node_tgt(const plan *p, int32_t t);
 const sc_obj *obj_parent(const sc_snapshot *snap, const sc_obj *o);
 /* The children of O in SNAP of KIND (-1: the inline ones), in column order;
  * caller frees *OUT. */
-size_t obj_children(const sc_snapshot *snap, const sc_obj *o, int kind, const sc_obj ***out);
+size_t obj_children(struct plan *p, const sc_snapshot *snap, const sc_obj *o, int kind,
+                    const sc_obj ***out);
 /* The part of a qualified, quoted name after its last dot. */
 const char *name_last(const char *qualified);
 /* True when the target object with ID is created in this change. */

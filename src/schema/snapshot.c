@@ -14,15 +14,25 @@
 #include "log.h"
 #include "sql_embed.h"
 
+#define CF_STR_(x) #x
+#define CF_STR(x) CF_STR_(x)
+
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const OBJECT_QUERIES[] = {
-	cf_sql_schema_schemas,     cf_sql_schema_extensions, cf_sql_schema_collations,
-	cf_sql_schema_types,       cf_sql_schema_sequences,  cf_sql_schema_functions,
-	cf_sql_schema_relations,   cf_sql_schema_columns,    cf_sql_schema_constraints,
-	cf_sql_schema_indexes,     cf_sql_schema_triggers,   cf_sql_schema_policies,
-	cf_sql_schema_default_acls, cf_sql_schema_publications,
+typedef struct query {
+	const char *name;
+	const char *sql;
+} query;
+
+static const query OBJECT_QUERIES[] = {
+	{"schemas", cf_sql_schema_schemas},       {"extensions", cf_sql_schema_extensions},
+	{"collations", cf_sql_schema_collations}, {"types", cf_sql_schema_types},
+	{"sequences", cf_sql_schema_sequences},   {"functions", cf_sql_schema_functions},
+	{"relations", cf_sql_schema_relations},   {"columns", cf_sql_schema_columns},
+	{"constraints", cf_sql_schema_constraints}, {"indexes", cf_sql_schema_indexes},
+	{"triggers", cf_sql_schema_triggers},     {"policies", cf_sql_schema_policies},
+	{"default_acls", cf_sql_schema_default_acls}, {"publications", cf_sql_schema_publications},
 };
 
 /* The fixed leading columns of every object query. */
@@ -33,6 +43,22 @@ static uint32_t parse_u32(const char *s)
 	return s ? (uint32_t)strtoul(s, NULL, 10) : 0;
 }
 
+/* "cls:oid" (N bytes of TEXT) into an address; false when it names none. */
+static bool parse_addr(const char *text, size_t n, uint32_t *cls, uint32_t *oid)
+{
+	const char *colon = memchr(text, ':', n);
+	if (!colon)
+		return false;
+	char name[64];
+	size_t cn = (size_t)(colon - text) < sizeof(name) - 1 ? (size_t)(colon - text)
+	                                                     : sizeof(name) - 1;
+	memcpy(name, text, cn);
+	name[cn] = '\0';
+	*cls = sc_class_of(name);
+	*oid = parse_u32(colon + 1);
+	return *cls != 0;
+}
+
 /* "pg_type:123 pg_class:456": more addresses that stand for object IX. */
 static void add_aliases(sc_snapshot *s, int32_t ix, const char *text)
 {
@@ -40,22 +66,43 @@ static void add_aliases(sc_snapshot *s, int32_t ix, const char *text)
 	while (p && *p) {
 		const char *sp = strchr(p, ' ');
 		size_t n = sp ? (size_t)(sp - p) : strlen(p);
-		const char *colon = memchr(p, ':', n);
-		if (colon) {
-			char cls[64];
-			size_t cn = (size_t)(colon - p) < sizeof(cls) - 1 ? (size_t)(colon - p)
-			                                                  : sizeof(cls) - 1;
-			memcpy(cls, p, cn);
-			cls[cn] = '\0';
-			uint32_t c = sc_class_of(cls);
-			if (c)
-				sc_map_put_addr(&s->addrs, c, parse_u32(colon + 1), 0, ix, true);
-		}
+		uint32_t cls, oid;
+		if (parse_addr(p, n, &cls, &oid))
+			sc_map_put_addr(&s->addrs, cls, oid, 0, ix, true);
 		p = sp ? sp + 1 : NULL;
 	}
 }
 
-static void load_row(sc_snapshot *s, const cf_pgres *r, int row, const char *const *keys)
+/* The object at "cls:oid" (an alias will do: a composite type's relation). */
+static int32_t find_of(const sc_snapshot *s, const char *addr)
+{
+	uint32_t cls, oid;
+	if (!addr || !parse_addr(addr, strlen(addr), &cls, &oid))
+		return -1;
+	return sc_map_get_addr(&s->addrs, cls, oid, 0, true);
+}
+
+/* "X<SEP>Y" in the arena, without a printf (once per row of large queries). */
+static const char *arena_join(sc_arena *a, const char *x, char sep, const char *y)
+{
+	size_t k = strlen(x), n = strlen(y);
+	char *out = sc_arena_alloc(a, k + n + 2);
+	memcpy(out, x, k);
+	out[k] = sep;
+	memcpy(out + k + 1, y, n + 1);
+	return out;
+}
+
+/* A property's value: short ones repeat across objects ("false", "integer")
+ * and are kept once. */
+static const char *value(sc_snapshot *s, const char *v)
+{
+	return strlen(v) <= 32 ? sc_map_intern(&s->strings, &s->arena, v)
+	                       : sc_arena_strdup(&s->arena, v);
+}
+
+static void load_row(sc_snapshot *s, const cf_pgres *r, int row, const char *const *keys,
+                     int addr_col, int name_col, int of_col)
 {
 	int ncols = cf_pgres_ncols(r);
 	sc_kind kind = sc_kind_from_name(cf_pgres_get(r, row, C_KIND));
@@ -68,42 +115,87 @@ static void load_row(sc_snapshot *s, const cf_pgres *r, int row, const char *con
 	o->oid = parse_u32(cf_pgres_get(r, row, C_OID));
 	o->subid = (int32_t)parse_u32(cf_pgres_get(r, row, C_SUBID));
 	o->schema = sc_arena_strdup(&s->arena, cf_pgres_get(r, row, C_SCHEMA));
-	o->name = sc_arena_strdup(&s->arena, cf_pgres_get(r, row, C_ID));
-	o->id = sc_arena_printf(&s->arena, "%s %s", sc_kind_name(kind), o->name);
-	o->parent_id = sc_arena_strdup(&s->arena, cf_pgres_get(r, row, C_PARENT));
+	if (cf_pgres_isnull(r, row, C_ID)) {
+		/* A column or constraint: named after its parent, at address _of. */
+		int32_t p = of_col >= 0 ? find_of(s, cf_pgres_get(r, row, of_col)) : -1;
+		const char *col = cf_pgres_get(r, row, name_col);
+		if (p < 0 || !col) {
+			s->n--;
+			return;
+		}
+		o->name = arena_join(&s->arena, s->objs[p].name, '.', col);
+		o->parent_id = s->objs[p].id;
+	} else {
+		o->name = sc_arena_strdup(&s->arena, cf_pgres_get(r, row, C_ID));
+		o->parent_id = sc_arena_strdup(&s->arena, cf_pgres_get(r, row, C_PARENT));
+	}
+	o->id = arena_join(&s->arena, sc_kind_name(kind), ' ', o->name);
 	uint32_t n = 0;
 	for (int c = C_FIRST_PROP; c < ncols; c++)
-		n += !cf_pgres_isnull(r, row, c) && strcmp(keys[c], "_addr") != 0;
+		n += c != addr_col && c != of_col && !cf_pgres_isnull(r, row, c);
 	o->props = n ? sc_arena_alloc(&s->arena, n * sizeof(sc_prop)) : NULL;
 	for (int c = C_FIRST_PROP; c < ncols; c++) {
-		if (cf_pgres_isnull(r, row, c))
+		if (cf_pgres_isnull(r, row, c) || c == of_col)
 			continue;
-		if (strcmp(keys[c], "_addr") == 0)
+		if (c == addr_col)
 			add_aliases(s, ix, cf_pgres_get(r, row, c));
 		else
-			o->props[o->n_props++] =
-				(sc_prop){keys[c], sc_arena_strdup(&s->arena, cf_pgres_get(r, row, c))};
+			o->props[o->n_props++] = (sc_prop){keys[c], value(s, cf_pgres_get(r, row, c))};
 	}
 	sc_map_put_str(&s->ids, o->id, ix);
 	if (o->cls)
 		sc_map_put_addr(&s->addrs, o->cls, o->oid, o->subid, ix, false);
 }
 
-static cf_status load_objects(sc_snapshot *s, cf_pg *pg, const char *sql)
+/*
+ * Runs SQL through a cursor, FETCH_ROWS rows at a time, calling FN for each
+ * batch: a large schema never sits in memory twice (its rows and the model).
+ */
+#define FETCH_ROWS 5000
+
+typedef void (*batch_fn)(sc_snapshot *s, const cf_pgres *r, void *ud);
+
+static cf_status batched(sc_snapshot *s, cf_pg *pg, const char *sql, batch_fn fn, void *ud)
 {
-	cf_pgres *r = NULL;
-	cf_status st = cf_pg_query(pg, sql, 0, NULL, &r);
-	if (st)
-		return st;
+	char *declare = cf_asprintf("DECLARE cf_snapshot NO SCROLL CURSOR FOR %s", sql);
+	cf_status st = cf_pg_exec(pg, declare);
+	free(declare);
+	for (int n = FETCH_ROWS; !st && n == FETCH_ROWS;) {
+		cf_pgres *r = NULL;
+		st = cf_pg_query(pg, "FETCH " CF_STR(FETCH_ROWS) " FROM cf_snapshot", 0, NULL, &r);
+		if (!st) {
+			n = cf_pgres_nrows(r);
+			fn(s, r, ud);
+		}
+		cf_pgres_free(r);
+	}
+	if (!st)
+		st = cf_pg_exec(pg, "CLOSE cf_snapshot");
+	return st;
+}
+
+static void load_batch(sc_snapshot *s, const cf_pgres *r, void *ud)
+{
+	(void)ud;
 	int ncols = cf_pgres_ncols(r);
 	const char **keys = cf_calloc((size_t)ncols, sizeof(*keys));
 	for (int c = 0; c < ncols; c++)
-		keys[c] = sc_arena_strdup(&s->arena, cf_pgres_fname(r, c));
+		keys[c] = sc_map_intern(&s->strings, &s->arena, cf_pgres_fname(r, c));
+	int addr_col = cf_pgres_fnumber(r, "_addr"), name_col = cf_pgres_fnumber(r, "_name");
+	int of_col = cf_pgres_fnumber(r, "_of");
 	for (int row = 0; row < cf_pgres_nrows(r); row++)
-		load_row(s, r, row, keys);
+		load_row(s, r, row, keys, addr_col, name_col, of_col);
 	free(keys);
-	cf_pgres_free(r);
-	return CF_OK;
+}
+
+static cf_status load_objects(sc_snapshot *s, cf_pg *pg, const query *q)
+{
+	double t0 = cf_now();
+	size_t before = s->n;
+	cf_status st = batched(s, pg, q->sql, load_batch, NULL);
+	cf_log_debug(cf_pg_ctx(pg), "snapshot query %s: %zu objects in %.3f s", q->name,
+	             s->n - before, cf_now() - t0);
+	return st;
 }
 
 /* ---- Filters -------------------------------------------------------------------- */
@@ -278,18 +370,15 @@ static int32_t find_addr(const sc_snapshot *s, const char *cls, const char *oid,
 	return ix;
 }
 
-static cf_status load_comments(sc_snapshot *s, cf_pg *pg)
+static void comments_batch(sc_snapshot *s, const cf_pgres *r, void *ud)
 {
-	cf_pgres *r = NULL;
-	cf_status st = cf_pg_query(pg, cf_sql_schema_comments, 0, NULL, &r);
-	for (int i = 0; !st && i < cf_pgres_nrows(r); i++) {
+	(void)ud;
+	for (int i = 0; i < cf_pgres_nrows(r); i++) {
 		int32_t ix = find_addr(s, cf_pgres_get(r, i, 0), cf_pgres_get(r, i, 1),
 		                       cf_pgres_get(r, i, 2), false);
 		if (ix >= 0)
 			s->objs[ix].comment = sc_arena_strdup(&s->arena, cf_pgres_get(r, i, 3));
 	}
-	cf_pgres_free(r);
-	return st;
 }
 
 static void add_depend_row(sc_snapshot *s, const cf_pgres *r, int i)
@@ -314,14 +403,11 @@ static void add_depend_row(sc_snapshot *s, const cf_pgres *r, int i)
 	sc_obj_add_dep(s, from, to, flags);
 }
 
-static cf_status load_depend(sc_snapshot *s, cf_pg *pg)
+static void depend_batch(sc_snapshot *s, const cf_pgres *r, void *ud)
 {
-	cf_pgres *r = NULL;
-	cf_status st = cf_pg_query(pg, cf_sql_schema_depend, 0, NULL, &r);
-	for (int i = 0; !st && i < cf_pgres_nrows(r); i++)
+	(void)ud;
+	for (int i = 0; i < cf_pgres_nrows(r); i++)
 		add_depend_row(s, r, i);
-	cf_pgres_free(r);
-	return st;
 }
 
 static cf_status load_unmodeled(sc_snapshot *s, cf_pg *pg)
@@ -347,14 +433,14 @@ cf_status sc_snapshot_take(cf_pg *pg, const sc_filter *filter, sc_snapshot **out
 	                              "SET LOCAL search_path = ''");
 	size_t nq = sizeof(OBJECT_QUERIES) / sizeof(*OBJECT_QUERIES);
 	for (size_t i = 0; !st && i < nq; i++)
-		st = load_objects(s, pg, OBJECT_QUERIES[i]);
+		st = load_objects(s, pg, &OBJECT_QUERIES[i]);
 	if (!st) {
 		link_parents(s, filter);
 		derive_objects(s);
-		st = load_comments(s, pg);
+		st = batched(s, pg, cf_sql_schema_comments, comments_batch, NULL);
 	}
 	if (!st)
-		st = load_depend(s, pg);
+		st = batched(s, pg, cf_sql_schema_depend, depend_batch, NULL);
 	if (!st)
 		st = load_unmodeled(s, pg);
 	cf_pg_rollback(pg);
@@ -363,8 +449,8 @@ cf_status sc_snapshot_take(cf_pg *pg, const sc_filter *filter, sc_snapshot **out
 		sc_snapshot_free(s);
 		return st;
 	}
-	cf_log_debug(ctx, "snapshot of %s: %zu objects in %.3f s", cf_pg_display(pg), s->n,
-	             cf_now() - t0);
+	cf_log_debug(ctx, "snapshot of %s: %zu objects, %.1f MB, in %.3f s", cf_pg_display(pg),
+	             s->n, sc_snapshot_bytes(s) / 1048576.0, cf_now() - t0);
 	*out = s;
 	return CF_OK;
 }

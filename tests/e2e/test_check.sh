@@ -6,7 +6,17 @@
 . "$(dirname "$0")/../lib.sh"
 
 SCRATCH=$(dburl postgres)
-scratch_left() { q postgres "SELECT count(*) FROM pg_database WHERE datname LIKE 'cf\_scratch\_%'"; }
+# Scratch databases are named cf_scratch_PID_...: the ones of the last run_pid
+# (other tests run at the same time on this server).
+scratch_left() { q postgres "SELECT count(*) FROM pg_database WHERE datname LIKE 'cf\_scratch\_${1:-$cfpid}\_%'"; }
+run_pid() { # like run, and $cfpid is the process's id
+	"$@" >"$TMP/.out" 2>"$TMP/.err" &
+	cfpid=$!
+	wait "$cfpid"
+	rc=$?
+	out=$(cat "$TMP/.out")
+	err=$(cat "$TMP/.err")
+}
 step() { printf '%s' "$out" | jq -r --arg s "$1" '.steps[] | select(.name == $s) | .status'; }
 
 # A project whose migrations give its db/schema.
@@ -38,7 +48,7 @@ cf --project-dir "$P" -q embedded destroy >/dev/null 2>&1
 # ---- A migration history with a missing step --------------------------------------------------
 P=$(good_project)
 printf 'CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, bio text);\n' >"$P/db/schema/10_users.sql"
-run cf --project-dir "$P" check --scratch-url "$SCRATCH"
+run_pid cf --project-dir "$P" check --scratch-url "$SCRATCH"
 expect_rc 1 "a missing migration step: exit 1"
 expect_out "FAILED  drift     the migrations give db/schema: 1 difference between the migrations and db/schema" \
 	"the drift step fails"
@@ -95,7 +105,7 @@ expect_out "      db/migrations/003_extra.down.sql: db/migrations/003_extra.down
 	"the bad down, at its file"
 expect_out "      db/migrations/004_nodown.up.sql: migration \"004_nodown\" has no .down.sql" "the missing down"
 expect_out "DROP TABLE public.extra2;" "what the down left behind, as SQL"
-run cf --project-dir "$P" check --scratch-url "$SCRATCH" --downs -f junit
+run_pid cf --project-dir "$P" check --scratch-url "$SCRATCH" --downs -f junit
 expect_out '<testcase classname="confiture.check.migrations" name="003_extra: down"' "junit: a test case per down"
 expect_out '<failure message="db/migrations/003_extra.down.sql does not undo its up' "junit: the failure"
 expect_out '<testcase classname="confiture.check.migrations" name="001_users: replay" time=' \
@@ -139,13 +149,13 @@ for _ in $(seq 200); do
 	[ "$(q postgres "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND state = 'active' AND application_name = 'confiture check'")" = 1 ] && break
 	sleep 0.1
 done
-expect_eq "$(scratch_left)" 2 "check is running in two scratch databases"
+expect_eq "$(scratch_left "$cpid")" 2 "check is running in two scratch databases"
 kill -INT "$cpid"
 wait "$cpid"
 rc=$?
 err=$(cat "$TMP/int.err")
 expect_rc 130 "Ctrl-C: exit 130"
 expect_err "interrupted" "says it was interrupted"
-expect_eq "$(scratch_left)" 0 "Ctrl-C: no scratch database is left"
+expect_eq "$(scratch_left "$cpid")" 0 "Ctrl-C: no scratch database is left"
 
 done_testing

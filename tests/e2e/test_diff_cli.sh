@@ -6,7 +6,17 @@
 . "$(dirname "$0")/diff_lib.inc"
 
 SCRATCH=$(dburl postgres)
-scratch_left() { q postgres "SELECT count(*) FROM pg_database WHERE datname LIKE 'cf\_scratch\_%'"; }
+# Scratch databases are named cf_scratch_PID_...: the ones of the last run_pid
+# (other tests run at the same time on this server).
+scratch_left() { q postgres "SELECT count(*) FROM pg_database WHERE datname LIKE 'cf\_scratch\_${1:-$cfpid}\_%'"; }
+run_pid() { # like run, and $cfpid is the process's id
+	"$@" >"$TMP/.out" 2>"$TMP/.err" &
+	cfpid=$!
+	wait "$cfpid"
+	rc=$?
+	out=$(cat "$TMP/.out")
+	err=$(cat "$TMP/.err")
+}
 
 # ---- Usage ----------------------------------------------------------------------------
 run cf diff --from x
@@ -67,7 +77,7 @@ migfile "$P" 001_users.up.sql 'CREATE TABLE users (id int PRIMARY KEY, email tex
 run cf --project-dir "$P" diff --from production --to migrations --scratch-url "$SCRATCH"
 expect_rc 0 "production (protected, read-only) against the migrations: equal, exit 0"
 expect_out "from: production (postgresql://postgres@" "names the environment"
-run cf --project-dir "$P" diff --from production --to schema --scratch-url "$SCRATCH" -f sql
+run_pid cf --project-dir "$P" diff --from production --to schema --scratch-url "$SCRATCH" -f sql
 expect_rc 1 "production against db/schema: exit 1"
 expect_out "ALTER TABLE public.users ADD COLUMN name text;" "the drift as SQL"
 expect_eq "$(q "$PROD" "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace")" 2 \
@@ -84,22 +94,22 @@ printf 'CREATE TABLE users (id int PRIMARY KEY, email text, name text);\n' >"$TM
 run cf --project-dir "$P" diff --from "$TMP/one.sql" --to "$P/db/schema" --scratch-url "$SCRATCH"
 expect_rc 0 "a .sql file against a directory of them: equal"
 pg_dump -s -d "$PROD" >"$TMP/dump.sql"
-run cf --project-dir "$P" diff --from "$TMP/dump.sql" --to production --scratch-url "$SCRATCH"
+run_pid cf --project-dir "$P" diff --from "$TMP/dump.sql" --to production --scratch-url "$SCRATCH"
 expect_rc 0 "pg_dump output (with its psql meta-commands) as a side: equal to its database"
+expect_eq "$(scratch_left)" 0 "no scratch database is left"
 run cf --project-dir "$P" diff --from "$TMP/none.sql" --to schema --scratch-url "$SCRATCH"
 expect_rc 2 "a missing file exits 2"
 expect_err "is neither an environment nor a file or directory" "says so"
-expect_eq "$(scratch_left)" 0 "no scratch database is left"
 
 # ---- Sides that do not build -----------------------------------------------------------------------------
 printf 'CREATE TABLE broken (id int,\n  name texx);\n' >"$P/db/schema/zz_broken.sql"
-run cf --project-dir "$P" diff --from migrations --to schema --scratch-url "$SCRATCH"
+run_pid cf --project-dir "$P" diff --from migrations --to schema --scratch-url "$SCRATCH"
 expect_rc 4 "a db/schema that does not build: exit 4"
 expect_err "db/schema/zz_broken.sql:2:8: type \"texx\" does not exist" "at the file's line and column"
 expect_eq "$(scratch_left)" 0 "no scratch database is left after a failed build"
 rm "$P/db/schema/zz_broken.sql"
 migfile "$P" 002_bad.up.sql 'ALTER TABLE nosuch ADD COLUMN x int;'
-run cf --project-dir "$P" diff --from migrations --to schema --scratch-url "$SCRATCH"
+run_pid cf --project-dir "$P" diff --from migrations --to schema --scratch-url "$SCRATCH"
 expect_rc 3 "a failing migration: exit 3"
 expect_err 'relation "nosuch" does not exist' "the server's message"
 expect_err "002_bad" "names the migration"
