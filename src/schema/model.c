@@ -98,15 +98,21 @@ static uint64_t hash_str(const char *s)
 
 static uint64_t hash_addr(uint32_t cls, uint32_t oid, int32_t subid)
 {
-	uint32_t k[3] = {cls, oid, (uint32_t)subid};
-	return hash_bytes(k, sizeof(k), 14695981039346656037ULL);
+	/* splitmix64's finalizer over the packed address: OIDs come in runs. */
+	uint64_t x = ((uint64_t)oid << 32) ^ ((uint64_t)cls << 20) ^ (uint32_t)subid;
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x ? x : 1;
 }
 
 static void map_grow(sc_map *m);
 
 static struct sc_slot *map_insert_slot(sc_map *m, uint64_t h)
 {
-	if ((m->n + 1) * 4 >= m->cap * 3)
+	if ((m->n + 1) * 2 >= m->cap) /* at most half full: short probes */
 		map_grow(m);
 	size_t i = h & (m->cap - 1);
 	while (m->slots[i].hash)

@@ -428,9 +428,12 @@ cf_status sc_snapshot_take(cf_pg *pg, const sc_filter *filter, sc_snapshot **out
 	double t0 = cf_now();
 	sc_snapshot *s = cf_calloc(1, sizeof(*s));
 	cf_strv_init(&s->unmodeled);
-	/* Read only: a protected production database can be compared. */
+	/* Read only: a protected production database can be compared. The rows
+	 * come through cursors, which the planner would otherwise plan for the
+	 * first rows (nested loops over a whole catalog); nor is JIT worth it. */
 	cf_status st = cf_pg_exec(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-	                              "SET LOCAL search_path = ''");
+	                              "SET LOCAL search_path = ''; "
+	                              "SET LOCAL cursor_tuple_fraction = 1; SET LOCAL jit = off");
 	size_t nq = sizeof(OBJECT_QUERIES) / sizeof(*OBJECT_QUERIES);
 	for (size_t i = 0; !st && i < nq; i++)
 		st = load_objects(s, pg, &OBJECT_QUERIES[i]);
