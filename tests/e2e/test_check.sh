@@ -142,17 +142,22 @@ expect_rc 2 "an unknown option exits 2"
 # ---- Ctrl-C during check leaves no scratch database ---------------------------------------------------------
 P=$(good_project)
 migfile "$P" 003_slow.up.sql "SELECT pg_sleep(coalesce(current_setting('cf.sleep', true), '0')::float);"
-PGOPTIONS="-c cf.sleep=60" "$CONFITURE_BIN" --project-dir "$P" check --scratch-url "$SCRATCH" \
+PGOPTIONS="-c cf.sleep=600" "$CONFITURE_BIN" --project-dir "$P" check --scratch-url "$SCRATCH" \
 	>"$TMP/int.out" 2>"$TMP/int.err" &
 cpid=$!
-for _ in $(seq 200); do
-	[ "$(q postgres "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND state = 'active' AND application_name = 'confiture check'")" = 1 ] && break
+sleeping=
+for _ in $(seq 600); do
+	sleeping=$(q postgres "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND state = 'active' AND application_name = 'confiture check' AND datname LIKE 'cf\_scratch\_${cpid}\_%'")
+	[ "$sleeping" = 1 ] && break
+	kill -0 "$cpid" 2>/dev/null || break
 	sleep 0.1
 done
+expect_eq "$sleeping" 1 "check is replaying the slow migration"
 expect_eq "$(scratch_left "$cpid")" 2 "check is running in two scratch databases"
 kill -INT "$cpid"
 wait "$cpid"
 rc=$?
+out=$(cat "$TMP/int.out")
 err=$(cat "$TMP/int.err")
 expect_rc 130 "Ctrl-C: exit 130"
 expect_err "interrupted" "says it was interrupted"
