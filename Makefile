@@ -26,9 +26,12 @@ OPT       ?= -O2 -g
 SANFLAGS  :=
 endif
 
+# The libraries' flags are asked of pkg-config when a recipe first needs
+# them, not when the Makefile is read: on a fresh machine `make deps` (a
+# prerequisite of demo and test) installs pkg-config and the libraries first.
 PKGS        := libpq yaml-0.1 libsodium libcrypto
-PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_CFLAGS   = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
+PKG_LIBS     = $(eval PKG_LIBS := $$(shell pkg-config --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 
 CPPFLAGS += -Iinclude -Isrc/core -Isrc -I$(BUILD)/gen -D_GNU_SOURCE $(PKG_CFLAGS)
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -fPIC -pthread $(OPT) $(SANFLAGS)
@@ -36,7 +39,7 @@ LDFLAGS  += -pthread $(SANFLAGS)
 LDLIBS   += -lpg_query $(PKG_LIBS) -ldl -lm
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/schema/*.c src/build/*.c src/migrate/*.c src/sync/*.c \
-                               src/s2s/*.c src/check/*.c))
+                              src/s2s/*.c src/lint/*.c src/check/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 SQL_SRC  := $(sort $(wildcard sql/*.sql))
 TPL_SRC  := $(sort $(shell find db -type f ! -path 'db/generated/*' 2>/dev/null))
@@ -48,11 +51,14 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 INTG_SRC := $(sort $(wildcard tests/integration/test_*.c))
 TEST_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%) $(INTG_SRC:tests/%.c=$(BUILD)/tests/%)
 
-# The Debian packages the project needs to build, test and benchmark.
+# The Debian packages the project needs to build, test and benchmark: every
+# tool the tests call is here (groff and man-db for the man page, zsh and fish
+# for the completions, python3-jsonschema for the JSON Schemas).
 DEB_PKGS := gcc make pkg-config valgrind libpq-dev libpg-query-dev libprotobuf-c-dev libssl-dev \
-            libyaml-dev libsodium-dev postgresql-15 postgresql-client-15 jq
+            libyaml-dev libsodium-dev postgresql-15 postgresql-client-15 jq \
+            groff man-db zsh fish python3-jsonschema binutils
 
-.PHONY: all deps test test-unit install uninstall clean demo tests-bin
+.PHONY: all deps test test-run install uninstall clean demo demo-run tests-bin
 all: confiture libconfiture.a libconfiture.so
 
 ifeq ($(SAN),1)
@@ -122,12 +128,20 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-test: deps all tests-bin
+# demo and test install what is missing first, then build in a make of their
+# own, so that nothing of the build is decided before the packages are there.
+test: deps
+	@$(MAKE) --no-print-directory test-run
+
+test-run: all tests-bin
 	CONFITURE_BIN=$(CURDIR)/$(BUILD)/confiture TEST_BIN_DIR=$(CURDIR)/$(BUILD)/tests SAN=$(SAN) \
 		VALGRIND=$(VALGRIND) \
 		bash tests/run $(TESTS)
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: all
 	@if [ -d demo-project ]; then cd demo-project && ../confiture -q embedded destroy >/dev/null; fi
 	rm -rf demo-project
 	./confiture init demo-project
@@ -136,6 +150,8 @@ demo: deps all
 	psql -X -d "$$(cd demo-project && ../confiture embedded url)" \
 		-c 'SELECT full_name, published_posts FROM author_stats ORDER BY 1'
 	@echo "demo-project/ is ready: cd demo-project && ../confiture doctor"
+	@echo "To type confiture anywhere (the README's tour does): make install PREFIX=~/.local"
+	@echo "and put ~/.local/bin on your PATH (export PATH=\"\$$HOME/.local/bin:\$$PATH\")."
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
@@ -147,6 +163,11 @@ install: all
 	ln -sf libconfiture.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libconfiture.so
 	install -m 644 include/confiture.h $(DESTDIR)$(PREFIX)/include/confiture.h
 	install -m 644 docs/confiture.1 $(DESTDIR)$(PREFIX)/share/man/man1/confiture.1
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	./confiture completion bash >$(DESTDIR)$(PREFIX)/share/bash-completion/completions/confiture
+	./confiture completion zsh >$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_confiture
+	./confiture completion fish >$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/confiture.fish
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
 		-e 's|@LIBS_PRIVATE@|-lpg_query $(PKG_LIBS) -ldl -lm -pthread|g' confiture.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/confiture.pc
@@ -154,7 +175,10 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/confiture $(DESTDIR)$(PREFIX)/lib/libconfiture.* \
 		$(DESTDIR)$(PREFIX)/include/confiture.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/confiture.pc \
-		$(DESTDIR)$(PREFIX)/share/man/man1/confiture.1
+		$(DESTDIR)$(PREFIX)/share/man/man1/confiture.1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/confiture \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_confiture \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/confiture.fish
 
 clean:
 	rm -rf build confiture libconfiture.a libconfiture.so libconfiture.so.*

@@ -146,19 +146,68 @@ typedef void (*cf_log_fn)(void *ud, cf_log_level level, const char *msg);
  * threads of the same operation, never concurrently. */
 void cf_ctx_set_logger(cf_ctx *ctx, cf_log_fn fn, void *ud);
 
+/* What a progress report is about. One run of a medium reports START first
+ * and DONE last; ITEM_START/ITEM_DONE bracket each item. */
+typedef enum cf_progress_kind {
+	CF_PROGRESS_START,      /* the run began, with the planner's totals */
+	CF_PROGRESS_ITEM_START, /* an item began: a table (sync, s2s), file (build), migration */
+	CF_PROGRESS_UPDATE,     /* work advanced; sent at least every second during long work */
+	CF_PROGRESS_ITEM_DONE,  /* an item ended; is_ok says how */
+	CF_PROGRESS_RETRY,      /* an item is retried after a transient failure */
+	CF_PROGRESS_PHASE,      /* a labeled phase began: of the run, or of ITEM when set */
+	CF_PROGRESS_ERROR,      /* an item failed; MESSAGE says why */
+	CF_PROGRESS_DONE        /* the run ended; is_ok says how */
+} cf_progress_kind;
+
+/*
+ * One progress report: a snapshot of the run's counters. Strings are valid
+ * during the callback only. Counts that are not known are -1, and so are
+ * percentages, rates and ETAs that cannot be computed yet.
+ */
 typedef struct cf_progress {
-	const char *phase;  /* "parse", "apply", "seeds", "migrate", "sync", ... */
-	const char *item;   /* current file, migration or table; may be NULL */
-	long done;          /* units done in this phase */
-	long total;         /* units in this phase, -1 when unknown */
-	long long rows;     /* rows moved so far for ITEM, when relevant */
-	long long bytes;    /* bytes moved so far for ITEM, when relevant */
-	double elapsed_s;   /* since the phase began */
-	bool finished;      /* the phase (or ITEM) just ended */
+	const char *phase;      /* the current phase of ITEM, else of the run; may be NULL */
+	const char *item;       /* the table, file or migration reported on; NULL: the run */
+	long done;              /* items finished in the run */
+	long total;             /* items in the run */
+	long long rows;         /* rows moved so far for ITEM (for the run when ITEM is NULL) */
+	long long bytes;        /* bytes moved so far, likewise */
+	double elapsed_s;       /* since the run began */
+	bool finished;          /* kind is ITEM_DONE or DONE */
+
+	cf_progress_kind kind;
+	const char *run_id;     /* one id per run (a sync's run_id) */
+	const char *medium;     /* "build", "migrate", "sync", "s2s" */
+	const char *unit;       /* what the units count: "rows", "ranges", "statements", "migrations" */
+	const char *item_kind;  /* "table", "file", "migration" */
+	long long units_done;   /* in the run, including units done by an earlier run */
+	long long units_total;  /* the planner's total (sync: estimated rows) */
+	double percent;         /* of the run, 0-100 */
+	double rate;            /* units per second, over this run's work */
+	double rows_per_s;      /* rows per second, over this run's work */
+	double eta_s;           /* seconds left in the run */
+	long long run_rows;     /* rows moved in the run */
+	long long run_bytes;    /* bytes moved in the run */
+	long phase_done;        /* steps of the run's phase done, e.g. constraints validated */
+	long phase_total;       /* steps in the run's phase */
+
+	long long item_done;    /* ITEM's units done */
+	long long item_total;   /* ITEM's units */
+	double item_percent;
+	double item_rate;       /* ITEM's units per second */
+	double item_eta_s;
+	double item_elapsed_s;
+
+	int attempt;            /* RETRY: the attempt about to run (2 = the first retry) */
+	int max_attempts;       /* RETRY: attempts allowed in all */
+	double delay_s;         /* RETRY: the wait before it */
+	const char *message;    /* RETRY, ERROR: why */
+	bool is_ok;             /* ITEM_DONE, DONE: success */
 } cf_progress;
 
 typedef void (*cf_progress_fn)(void *ud, const cf_progress *p);
-/* Sets the progress callback; NULL disables it. Same threading as the logger. */
+/* Sets the progress callback; NULL disables it. Same threading as the logger:
+ * reports may come from worker threads and from the run's one-second
+ * heartbeat thread, never concurrently. docs/events.md describes the reports. */
 void cf_ctx_set_progress(cf_ctx *ctx, cf_progress_fn fn, void *ud);
 
 /*
@@ -398,8 +447,11 @@ typedef struct cf_build_result {
  * cluster by default) in one transaction (build.transaction); a server error
  * rolls it back and is CF_ERR_SCHEMA at the file's line and column, with
  * SQLSTATE, detail and hint. --recreate and --template against a protected
- * environment (or one whose URL is that of a protected environment) are
- * CF_ERR_VALIDATION before anything is touched. The output file is written
+ * database are CF_ERR_VALIDATION before anything is touched: one whose
+ * environment says protected: true, or whose server reports the identity
+ * (system identifier, port, database) of a protected environment's; a
+ * protected environment that cannot be reached to show the difference
+ * refuses too. The output file is written
  * atomically, after everything else succeeded. Fires before_build,
  * after_build, and on_error on failure. *OUT is filled on success and
  * failure alike; free it with cf_build_result_free.
@@ -412,6 +464,7 @@ typedef struct cf_seed_options {
 	bool is_sequential;      /* each file in its own savepoint (or also seed.execution_mode) */
 	bool is_continue_on_error; /* with sequential: report a failing file, go on (or also
 	                              seed.continue_on_error) */
+	bool is_production_ok;   /* allowed on a protected database (--yes-i-mean-production) */
 } cf_seed_options;
 
 typedef struct cf_seed_file {
@@ -443,8 +496,10 @@ typedef struct cf_seed_result {
  * of its own with seed.transaction_mode: transaction), and with
  * continue_on_error a failing file is rolled back, reported in errors, and
  * the others go on. A failed file makes the status CF_ERR_SQL, with the
- * error at its file:line:column. OPTS may be NULL. *OUT is filled on success
- * and failure alike; free it with cf_seed_result_free.
+ * error at its file:line:column. On a protected database (see build's
+ * protection) nothing runs unless OPTS->is_production_ok: CF_ERR_VALIDATION.
+ * OPTS may be NULL. *OUT is filled on success and failure alike; free it
+ * with cf_seed_result_free.
  */
 cf_status cf_seed_apply(cf_ctx *ctx, const cf_seed_options *opts, cf_seed_result **out);
 void cf_seed_result_free(cf_seed_result *r);
@@ -500,6 +555,8 @@ typedef struct cf_migrate_opts {
 	const char *up_sql;     /* generate: the .up.sql's text instead of the template
 	                           (with down_sql; see cf_migrate_generate_from_diff) */
 	const char *down_sql;   /* generate: the .down.sql's text */
+	bool is_production_ok;  /* down, down-to: allowed on a protected database
+	                           (--yes-i-mean-production) */
 } cf_migrate_opts;
 
 typedef struct cf_migrate_result {
@@ -533,6 +590,24 @@ typedef struct cf_migrate_result {
 
 void cf_migrate_result_free(cf_migrate_result *r);
 
+/* How `migrate up` runs one migration file (see cf_migration_mode_of). */
+typedef struct cf_migration_mode {
+	bool is_transactional;   /* in one transaction together with its ledger row */
+	const char *why_not;     /* static: the first statement (or the marker) that
+	                            makes it run statement by statement, or NULL */
+	bool is_wrapped;         /* a BEGIN ... COMMIT around the whole file is stripped */
+} cf_migration_mode;
+
+/*
+ * Tells how `migrate up` would run the migration FILE with content TEXT (LEN
+ * bytes), the way it decides it: from the parse tree and the
+ * "-- confiture:no-transaction" marker. Connects to nothing. When migrate
+ * would refuse the file (transaction control in the middle, COPY FROM STDIN,
+ * a syntax error) the status is CF_ERR_SQL with file:line:column.
+ */
+cf_status cf_migration_mode_of(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                               cf_migration_mode *out);
+
 /*
  * Lists every migration with its status (applied, pending, missing), orphans
  * and duplicate versions. Never creates the ledger. Returns CF_OK when
@@ -563,7 +638,9 @@ cf_status cf_migrate_up(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_res
  * Rolls back the newest OPTS->steps applied migrations (default 1), each
  * .down.sql in a transaction with its ledger row deleted. The whole plan is
  * checked first: a missing .down.sql gives CF_ERR_IRREVERSIBLE with nothing
- * rolled back.
+ * rolled back. On a protected database (its environment says protected:
+ * true, or the server's identity is that of a protected environment) only
+ * a dry run is allowed, unless OPTS->is_production_ok: CF_ERR_VALIDATION.
  */
 cf_status cf_migrate_down(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out);
 
@@ -571,7 +648,7 @@ cf_status cf_migrate_down(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_r
  * Rolls back every applied migration newer than OPTS->version, checking the
  * whole plan first (CF_ERR_IRREVERSIBLE when a .down.sql is missing). An
  * unknown version is CF_ERR_SQL; the version already current is CF_OK with
- * nothing done.
+ * nothing done. Protected databases as for cf_migrate_down.
  */
 cf_status cf_migrate_down_to(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out);
 
@@ -786,6 +863,8 @@ typedef struct cf_s2s_opts {
 	bool is_restart;             /* migrate: truncate the target tables first */
 	bool is_upsert;              /* migrate: ON CONFLICT (pk) DO UPDATE catch-up pass */
 	bool is_skip_import;         /* setup: server and user mapping only */
+	bool is_production_ok;       /* cleanup: allowed on a protected database
+	                                (--yes-i-mean-production) */
 } cf_s2s_opts;
 
 /* One column pair as analyze sees it. */
@@ -920,7 +999,8 @@ cf_status cf_s2s_verify(cf_ctx *ctx, const cf_s2s_opts *opts, cf_s2s_result **ou
 /*
  * Drops the staging schema (with the progress tables), the user mapping and
  * the foreign server, and postgres_fdw itself when setup created it and
- * nothing else uses it. Idempotent.
+ * nothing else uses it. Idempotent. On a protected target, CF_ERR_VALIDATION
+ * unless OPTS->is_production_ok.
  */
 cf_status cf_s2s_cleanup(cf_ctx *ctx, const cf_s2s_opts *opts, cf_s2s_result **out);
 
@@ -1107,6 +1187,99 @@ typedef struct cf_check_result {
  */
 cf_status cf_check(cf_ctx *ctx, const cf_check_opts *opts, cf_check_result **out);
 void cf_check_result_free(cf_check_result *r);
+/* ==== Lint (src/lint) ======================================================== */
+
+/*
+ * `confiture lint`: migration safety rules on PostgreSQL's parse tree. The
+ * rules include Squawk's whole default set under Squawk's names, and rules
+ * only a tool that knows the project can have: which migrations are pending,
+ * whether a file will run inside a transaction, what it would drop.
+ */
+typedef enum cf_lint_severity {
+	CF_LINT_ERROR,       /* fails the lint (CF_ERR_CHECK, exit 1) */
+	CF_LINT_WARNING,
+	CF_LINT_INFO,
+	CF_LINT_OFF          /* not run */
+} cf_lint_severity;
+
+typedef struct cf_lint_rule_info {
+	const char *name;        /* e.g. "ban-drop-column" */
+	const char *family;      /* "squawk", "context", "data-loss", "timeout", "naming",
+	                            "pk", "doc", "security" */
+	bool is_squawk;          /* Squawk has a rule of this name and meaning */
+	const char *alias;       /* another accepted name (the precursor's code), or NULL */
+	cf_lint_severity severity; /* default severity */
+	bool is_default;         /* runs without --select */
+	const char *summary;
+} cf_lint_rule_info;
+
+/* Every rule, in a stable order. Static; N receives the count. */
+const cf_lint_rule_info *cf_lint_rules(size_t *n);
+
+typedef struct cf_lint_finding {
+	char *file;              /* as shown (relative to the working directory) */
+	int line, column;        /* 1-based */
+	int end_line, end_column;/* the statement's end; end column exclusive */
+	cf_lint_severity severity;
+	const char *rule;        /* static */
+	char *message;
+	const char *help;        /* static, or NULL */
+	char *statement;         /* the offending statement's text */
+	char **objects;          /* what would lose data, e.g. "public.users.email" */
+	size_t n_objects;
+} cf_lint_finding;
+
+typedef struct cf_lint_opts {
+	const char *const *paths;/* files or directories of .sql files; none: see below */
+	size_t n_paths;
+	bool is_all;             /* every migration, not only pending ones */
+	bool is_schema;          /* the db/schema files (include_dirs, seeds left out) */
+	const char *pg_version;  /* "13", "15.4"; NULL: lint.pg_version, else the
+	                            server's, else the oldest supported (13) */
+	const char *const *select; /* rules or families to run (NULL: the default set) */
+	size_t n_select;
+	const char *const *ignore; /* rules or families not to run */
+	size_t n_ignore;
+	int assume_in_transaction; /* plain files: 1 run in a transaction, 0 not,
+	                              -1 (or 0 in a zeroed struct) Squawk's default: not */
+	bool is_offline;         /* never connect (pending = every migration) */
+} cf_lint_opts;
+
+typedef struct cf_lint_result {
+	bool success;            /* no error-level finding */
+	char *message;
+	double duration_s;
+	const char *scope;       /* "pending", "all", "schema" or "paths" (static) */
+	int pg_version;          /* the version the rules assumed, e.g. 130000 */
+	const char *pg_version_from; /* "--pg-version", "lint.pg_version", "server" or
+	                                "oldest supported" (static) */
+	char **files;            /* linted, as shown */
+	size_t n_files;
+	size_t n_statements;
+	cf_lint_finding *findings; /* in file order, then position */
+	size_t n_findings;
+	size_t n_error_findings, n_warning_findings, n_info_findings;
+	bool is_blocking;        /* lint.block_on says `migrate` must stop on this result */
+	char **assumptions;      /* what lint assumed, for people: no database, ... */
+	size_t n_assumptions;
+	cf_error_item *errors;   /* the failure, when the status is not OK or CHECK */
+	size_t n_errors;
+} cf_lint_result;
+
+/*
+ * Lints the files OPTS selects: the paths given; else with is_schema the
+ * schema files; else every migration (is_all) or the pending ones, which
+ * needs the ledger when a database is reachable (without one every migration
+ * counts as pending, and result->assumptions says so). OPTS NULL lints the
+ * pending migrations with the config's settings, which is what `confiture
+ * check` and `migrate up --dry-run` do. Returns CF_ERR_CHECK when a finding
+ * has error severity, CF_OK otherwise; CF_ERR_USAGE for an unknown rule or
+ * version in OPTS, CF_ERR_CONFIG in the config, CF_ERR_IO for an unreadable
+ * path. *OUT is filled on success and failure (free with
+ * cf_lint_result_free).
+ */
+cf_status cf_lint(cf_ctx *ctx, const cf_lint_opts *opts, cf_lint_result **out);
+void cf_lint_result_free(cf_lint_result *r);
 
 /* ==== Plugins ================================================================ */
 

@@ -17,6 +17,9 @@
 #   newproject                 a project dir with the sample db/ tree; prints its path
 #   migproject                 a project dir with an empty db/migrations/; prints its path
 #   migfile DIR NAME TEXT      writes DIR/db/migrations/NAME
+#
+# Every JSON document that `run cf -f json ...` prints is validated against
+# docs/schemas/ when the test file ends (done_testing).
 set -u
 T=${CF_TEST_NAME:-$(basename "$0" .sh)}
 ROOT=${CONFITURE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -42,6 +45,32 @@ run() {
 	rc=$?
 	out=$(cat "$o")
 	err=$(cat "$e")
+	_keep_json "$@"
+}
+
+# Keeps the output of `confiture -f json ...` for done_testing to validate.
+_keep_json() {
+	[ "$1" = cf ] || [ "$1" = "$CONFITURE_BIN" ] || return 0
+	local a prev= json=0
+	for a in "$@"; do
+		case "$prev $a" in "-f json" | "--format json") json=1 ;; esac
+		case $a in -fjson | --format=json) json=1 ;; esac
+		prev=$a
+	done
+	[ $json = 1 ] && [ -n "$out" ] && printf '%s\n' "$out" >>"$TMP/.json-docs"
+	return 0
+}
+
+_validate_json() {
+	[ -s "$TMP/.json-docs" ] || return 0
+	local v n
+	n=$(grep -c . "$TMP/.json-docs")
+	v=$("$ROOT/tests/validate-json" --commands "$ROOT/docs/schemas" "$TMP/.json-docs" 2>&1)
+	case $? in
+	0) _ok "its $n JSON documents match docs/schemas" ;;
+	77) skip "python3-jsonschema is not installed: $n JSON documents not validated" ;;
+	*) _fail "its JSON documents match docs/schemas" "${v:0:3000}" ;;
+	esac
 }
 cf() { "$CONFITURE_BIN" "$@"; }
 
@@ -110,6 +139,7 @@ migfile() { printf '%s' "$3" >"$1/db/migrations/$2"; }
 
 # Call at the end of every test file.
 done_testing() {
+	_validate_json
 	rm -rf "$TMP"
 	[ $failures -eq 0 ]
 }

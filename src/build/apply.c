@@ -13,6 +13,7 @@
  * cf_error_locate adds the server's position within the statement.
  */
 #include "build_internal.h"
+#include "progress.h"
 #include "log.h"
 
 #include <stdlib.h>
@@ -171,6 +172,31 @@ static cf_status run_copy(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const sr
 /* ---- Pipelines ------------------------------------------------------------------ */
 
 /*
+ * Reports the files whose statements REFS[FROM..TO) just ran (of REFS[0..N)):
+ * a file begins at its first statement in REFS and ends at its last.
+ */
+static void report_files(cf_prog *prog, const sref *refs, size_t n, size_t from, size_t to)
+{
+	size_t k = from;
+	while (prog && k < to) {
+		const bfile *f = refs[k].f;
+		size_t e = k;
+		while (e < to && refs[e].f == f)
+			e++;
+		if (k == 0 || refs[k - 1].f != f) {
+			size_t m = e;
+			while (m < n && refs[m].f == f)
+				m++;
+			cf_prog_item_begin(prog, f->path, (long long)(m - k));
+		}
+		cf_prog_item_add(prog, f->path, (long long)(e - k), 0, 0);
+		if (e == n || refs[e].f != f)
+			cf_prog_item_end(prog, f->path, true, NULL);
+		k = e;
+	}
+}
+
+/*
  * Runs REFS[0..N) in pipelines of at most MAX_STMTS statements, with PRE and
  * POST statements (may be NULL) around the whole run: they ride in the first
  * and the last pipeline. A COPY with inline data ends the pipeline before it
@@ -179,7 +205,7 @@ static cf_status run_copy(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const sr
  */
 static cf_status run_refs(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const sref *refs,
                           size_t n, const char *pre, const char *post, size_t max_stmts,
-                          bprogress *prog, size_t *done)
+                          cf_prog *prog, size_t *done)
 {
 	const char **stmts = cf_calloc(CHUNK_STMTS + 2, sizeof(char *));
 	size_t *lens = cf_calloc(CHUNK_STMTS + 2, sizeof(size_t));
@@ -226,8 +252,7 @@ static cf_status run_refs(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const sr
 			i++;
 		}
 		*done += i - start;
-		if (prog && i > start)
-			bprogress_step(prog, (long)*done, refs[i - 1].f->path);
+		report_files(prog, refs, n, start, i);
 		if (last)
 			break;
 	}
@@ -239,8 +264,10 @@ static cf_status run_refs(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const sr
 /* Runs each statement alone, in autocommit. */
 static cf_status run_nontx(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const slist *l)
 {
+	cf_prog_phase(o->prog, "running statements outside the transaction", (long)l->n);
 	for (size_t i = 0; i < l->n; i++) {
 		const sref *r = &l->v[i];
+		cf_prog_phase_step(o->prog, (long)i);
 		cf_log_info(ctx, "%s:%d:%d: running %s outside the transaction", r->f->path,
 		            r->st->line, r->st->column, r->st->nontx);
 		char *sql = cf_strndup(r->f->text + r->st->offset, r->st->len);
@@ -293,7 +320,7 @@ static char *error_line(const cf_ctx *ctx, const char *fallback)
 
 static cf_status run_seeds_sequential(cf_ctx *ctx, cf_pg *pg, const bset *s,
                                       const bapply_opts *o, const slist *seeds, bool in_tx,
-                                      bapply_stats *stats, bprogress *prog)
+                                      bapply_stats *stats)
 {
 	stats->seed_failed = cf_calloc(s->n, sizeof(bool));
 	size_t i = 0;
@@ -302,8 +329,12 @@ static cf_status run_seeds_sequential(cf_ctx *ctx, cf_pg *pg, const bset *s,
 		size_t j = i;
 		while (j < seeds->n && seeds->v[j].f == f)
 			j++;
+		cf_prog_item_begin(o->prog, f->path, (long long)(j - i));
 		cf_status st = seed_file(ctx, pg, o, seeds, i, j, in_tx);
 		size_t fi = (size_t)(f - s->v);
+		if (!st)
+			cf_prog_item_add(o->prog, f->path, (long long)(j - i), 0, 0);
+		cf_prog_item_end(o->prog, f->path, !st, st ? cf_last_error(ctx) : NULL);
 		if (st) {
 			stats->n_seed_failed++;
 			stats->seed_failed[fi] = true;
@@ -318,7 +349,6 @@ static cf_status run_seeds_sequential(cf_ctx *ctx, cf_pg *pg, const bset *s,
 			stats->n_seed_applied++;
 			stats->n_statements += j - i;
 		}
-		bprogress_step(prog, (long)(stats->n_seed_applied + stats->n_seed_failed), f->path);
 		i = j;
 	}
 	return CF_OK;
@@ -346,13 +376,10 @@ static cf_status run_schema(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const 
                             bapply_stats *stats)
 {
 	double t0 = cf_now();
-	bprogress prog;
-	bprogress_begin(&prog, ctx, o->phase_schema, (long)tx->n);
+	cf_prog_phase(o->prog, o->phase_schema, -1);
 	size_t done = 0;
-	cf_status st = run_refs(ctx, pg, o, tx->v, tx->n, NULL, NULL, chunk_of(o), &prog, &done);
+	cf_status st = run_refs(ctx, pg, o, tx->v, tx->n, NULL, NULL, chunk_of(o), o->prog, &done);
 	stats->n_statements += done;
-	if (!st)
-		bprogress_end(&prog, (long)done);
 	stats->apply_s = cf_now() - t0;
 	return st;
 }
@@ -361,23 +388,17 @@ static cf_status run_seeds(cf_ctx *ctx, cf_pg *pg, const bset *s, const bapply_o
                            const slist *seeds, bapply_stats *stats)
 {
 	double t0 = cf_now();
-	bprogress prog;
 	cf_status st;
+	cf_prog_phase(o->prog, o->phase_seeds, -1);
 	if (o->is_sequential) {
-		bprogress_begin(&prog, ctx, o->phase_seeds, (long)count_files(seeds));
 		st = run_seeds_sequential(ctx, pg, s, o, seeds,
-		                          o->is_transaction && !o->is_seed_tx_per_file, stats, &prog);
-		if (!st)
-			bprogress_end(&prog, (long)(stats->n_seed_applied + stats->n_seed_failed));
+		                          o->is_transaction && !o->is_seed_tx_per_file, stats);
 	} else {
-		bprogress_begin(&prog, ctx, o->phase_seeds, (long)seeds->n);
 		size_t done = 0;
-		st = run_refs(ctx, pg, o, seeds->v, seeds->n, NULL, NULL, chunk_of(o), &prog, &done);
+		st = run_refs(ctx, pg, o, seeds->v, seeds->n, NULL, NULL, chunk_of(o), o->prog, &done);
 		stats->n_statements += done;
-		if (!st) {
+		if (!st)
 			stats->n_seed_applied = count_files(seeds);
-			bprogress_end(&prog, (long)done);
-		}
 	}
 	stats->seeds_s = cf_now() - t0;
 	return st;
@@ -390,6 +411,9 @@ cf_status bapply(cf_ctx *ctx, cf_pg *pg, const bset *s, const bapply_opts *o, ba
 	cf_status st = collect(ctx, s, 0, n_schema, &tx, &nontx, stats);
 	if (!st)
 		st = collect(ctx, s, n_schema, s->n, &seeds, &nontx, stats);
+	if (!st)
+		cf_prog_plan(o->prog, (long)(count_files(&tx) + count_files(&seeds)),
+		             (long long)(tx.n + seeds.n));
 	bool is_tx = o->is_transaction && !(o->is_sequential && o->is_seed_tx_per_file);
 	if (!st && is_tx)
 		st = cf_pg_begin(pg);

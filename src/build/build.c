@@ -15,49 +15,14 @@
 #include "fs.h"
 #include "hooks.h"
 #include "log.h"
+#include "progress.h"
+#include "protect.h"
 #include "secret.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* ---- Progress -------------------------------------------------------------- */
-
-void bprogress_begin(bprogress *p, cf_ctx *ctx, const char *phase, long total)
-{
-	p->ctx = ctx;
-	p->phase = phase;
-	p->total = total;
-	p->t0 = cf_now();
-	p->last = p->t0;
-	if (!cf_progress_enabled(ctx))
-		return;
-	cf_progress ev = {.phase = phase, .total = total, .elapsed_s = 0};
-	cf_progress_emit(ctx, &ev);
-}
-
-void bprogress_step(bprogress *p, long done, const char *item)
-{
-	if (!p || !cf_progress_enabled(p->ctx))
-		return;
-	double now = cf_now();
-	if (now - p->last < 0.1)
-		return;
-	p->last = now;
-	cf_progress ev = {.phase = p->phase, .item = item, .done = done, .total = p->total,
-	                  .elapsed_s = now - p->t0};
-	cf_progress_emit(p->ctx, &ev);
-}
-
-void bprogress_end(bprogress *p, long done)
-{
-	if (!cf_progress_enabled(p->ctx))
-		return;
-	cf_progress ev = {.phase = p->phase, .done = done, .total = p->total,
-	                  .elapsed_s = cf_now() - p->t0, .finished = true};
-	cf_progress_emit(p->ctx, &ev);
-}
 
 /* ---- Checks ---------------------------------------------------------------- */
 
@@ -138,6 +103,7 @@ typedef struct run {
 	bcache *cache;
 	bool is_read;        /* the files' content is loaded (and the hash computed from it) */
 	bool has_scripts;    /* every file is parsed */
+	cf_prog *prog;       /* progress: files are items, statements units */
 	bool is_load_error;  /* the failure is a file that could not be read or parsed */
 } run;
 
@@ -152,7 +118,7 @@ static cf_status ensure_loaded(run *R, bool need_scripts)
 		return CF_OK;
 	cf_build_result *r = R->r;
 	double t = cf_now();
-	cf_status st = bload(R->ctx, R->s, need_scripts, R->cache);
+	cf_status st = bload(R->ctx, R->s, need_scripts, R->cache, R->prog);
 	r->timings.load_s += cf_now() - t;
 	if (st) {
 		R->is_load_error = st != CF_ERR_CANCELLED;
@@ -181,14 +147,15 @@ static bapply_opts apply_opts(const cf_ctx *ctx)
 		                 strcmp(cfg->seed.execution_mode, "sequential") == 0,
 		.is_continue = cfg->seed.continue_on_error,
 		.sql_error = CF_ERR_SCHEMA,
-		.phase_schema = "apply",
-		.phase_seeds = "seeds",
+		.phase_schema = "applying",
+		.phase_seeds = "seeding",
 	};
 }
 
 static cf_status run_files(run *R, cf_pg *pg)
 {
 	bapply_opts ao = apply_opts(R->ctx);
+	ao.prog = R->prog;
 	cf_status st = bapply(R->ctx, pg, R->s, &ao, &R->stats);
 	R->r->timings.apply_s = R->stats.apply_s;
 	R->r->timings.seeds_s = R->stats.seeds_s;
@@ -321,6 +288,10 @@ static cf_status apply_build(run *R)
 	cf_status st = btarget_init(ctx, &t);
 	if (!st)
 		st = cf_pg_connect(ctx, t.admin, &admin);
+	if (!st)
+		st = bcheck_protected_server(ctx, &t, admin,
+		                             R->o->is_template ? "re-create the database from a template"
+		                                               : "re-create the database");
 	if (!st) {
 		R->r->database = cf_strdup(t.dbname);
 		st = R->o->is_template ? apply_template(R, &t, admin) : apply_recreate(R, &t, admin);
@@ -344,6 +315,7 @@ static cf_status write_output(run *R)
 	if (bcache_output_fresh(R->cache, r->output_path, key)) {
 		cf_log_debug(ctx, "\"%s\" is up to date", r->output_path);
 	} else if (!(st = ensure_loaded(R, false))) {
+		cf_prog_phase(R->prog, "writing the schema file", -1);
 		boutput_key(ctx, s, R->hash, key); /* the hash of what was read */
 		double tw = cf_now();
 		char ts[64];
@@ -525,7 +497,8 @@ cf_status cf_build(cf_ctx *ctx, const cf_build_options *opts, cf_build_result **
 	double t0 = cf_now();
 	cf_ctx_clear_error(ctx);
 	bset s = {0};
-	run R = {.ctx = ctx, .o = &o, .s = &s, .r = r};
+	run R = {.ctx = ctx, .o = &o, .s = &s, .r = r,
+	         .prog = cf_prog_new(ctx, "build", "statements", "file")};
 	cf_status st = need_project(ctx);
 	if (!st) {
 		r->env = cf_strdup(ctx->env);
@@ -543,6 +516,7 @@ cf_status cf_build(cf_ctx *ctx, const cf_build_options *opts, cf_build_result **
 		fill_files(r, &s);
 	if (!st)
 		st = fire(ctx, "after_build", t0, R.pg);
+	cf_prog_free(R.prog, st == CF_OK);
 	r->duration_s = cf_now() - t0;
 	r->success = st == CF_OK;
 	r->changes_detected = r->is_applied || r->is_output_written;
@@ -589,8 +563,8 @@ static bapply_opts seed_opts(cf_ctx *ctx, const cf_seed_options *o)
 	ao.is_seed_tx_per_file = ao.is_sequential && cfg->seed.transaction_mode &&
 	                         strcmp(cfg->seed.transaction_mode, "transaction") == 0;
 	ao.sql_error = CF_ERR_SQL;
-	ao.phase_schema = "seeds";
-	ao.phase_seeds = "seeds";
+	ao.phase_schema = "seeding";
+	ao.phase_seeds = "seeding";
 	return ao;
 }
 
@@ -633,15 +607,21 @@ cf_status cf_seed_apply(cf_ctx *ctx, const cf_seed_options *opts, cf_seed_result
 	bool ran = false;
 	cf_status st = need_project(ctx);
 	bapply_opts ao = {0};
+	cf_prog *prog = cf_prog_new(ctx, "build", "statements", "file");
 	if (!st) {
 		ao = seed_opts(ctx, opts);
+		ao.prog = prog;
 		r->is_sequential = ao.is_sequential;
 		st = bdiscover(ctx, false, true, NULL, &s);
 	}
 	if (!st)
-		st = bload(ctx, &s, true, NULL);
+		st = bload(ctx, &s, true, NULL, ao.prog);
 	if (!st)
 		st = cf_pg_connect_env(ctx, &pg);
+	if (!st)
+		st = cf_protect_guard_env(ctx, pg, "apply seeds", opts && opts->is_production_ok,
+		                          "Pass --yes-i-mean-production if this is the database you "
+		                          "mean.");
 	if (!st) {
 		r->database = cf_strdup(cf_pg_dbname(pg));
 		st = bapply(ctx, pg, &s, &ao, &stats);
@@ -676,6 +656,7 @@ cf_status cf_seed_apply(cf_ctx *ctx, const cf_seed_options *opts, cf_seed_result
 		                         r->n_applied, r->n_applied == 1 ? "" : "s", r->n_statements,
 		                         r->n_statements == 1 ? "" : "s", r->database);
 	}
+	cf_prog_free(prog, st == CF_OK);
 	cf_pg_close(pg);
 	bapply_stats_release(&stats);
 	bset_release(&s);

@@ -17,6 +17,7 @@
 #include "error.h"
 #include "hash.h"
 #include "pg.h"
+#include "progress.h"
 #include "sqlparse.h"
 
 #include <stdbool.h>
@@ -122,7 +123,8 @@ const bcopyblk *bcopy_of(const bfile *f, const cf_stmt *st);
  * file in build order is recorded on ctx and every file's own error is kept
  * in its err field.
  */
-cf_status bload(cf_ctx *ctx, bset *s, bool need_scripts, const bcache *cache);
+cf_status bload(cf_ctx *ctx, bset *s, bool need_scripts, const bcache *cache,
+                cf_prog *prog);
 
 /* The schema hash: SHA-256 over relpath NUL content NUL per file, in order. */
 void bhash(const bset *s, char out[CF_SHA256_HEX_LEN + 1]);
@@ -180,6 +182,7 @@ typedef struct bapply_opts {
 	cf_status sql_error;      /* what a server error in a file becomes */
 	const char *phase_schema; /* progress phase names */
 	const char *phase_seeds;
+	cf_prog *prog;            /* progress: files are items, statements units; or NULL */
 } bapply_opts;
 
 /*
@@ -192,8 +195,8 @@ cf_status bapply(cf_ctx *ctx, cf_pg *pg, const bset *s, const bapply_opts *o, ba
 
 /* ---- dbadmin.c ---------------------------------------------------------------------- */
 
-/* Refuses (CF_ERR_VALIDATION) when the environment, or the database its URL
- * names, is protected. WHAT names the operation for the message. */
+/* Refuses (CF_ERR_VALIDATION) when the environment is protected by its
+ * configuration: before anything connects. WHAT names the operation. */
 cf_status bcheck_protected(cf_ctx *ctx, const char *what);
 
 typedef struct btarget {
@@ -201,6 +204,11 @@ typedef struct btarget {
 	char *dbname;
 	char *admin;          /* the same server's maintenance database (a secret) */
 } btarget;
+
+/* Refuses (CF_ERR_VALIDATION) when T's database is a protected environment's
+ * by the servers' identity (cf_protect_check); ADMIN is connected to T's
+ * server. Before anything is dropped. */
+cf_status bcheck_protected_server(cf_ctx *ctx, const btarget *t, cf_pg *admin, const char *what);
 
 cf_status btarget_init(cf_ctx *ctx, btarget *t);
 void btarget_release(btarget *t);
@@ -218,19 +226,5 @@ cf_status btemplate_drop_stale(cf_ctx *ctx, cf_pg *admin, const char *target, co
                                size_t *n);
 /* Drops database NAME (a template or not) if it exists. */
 cf_status bdb_drop(cf_ctx *ctx, cf_pg *admin, const char *name);
-
-/* ---- progress helpers (build.c) ------------------------------------------------ */
-
-typedef struct bprogress {
-	cf_ctx *ctx;
-	const char *phase;
-	long total;
-	double t0, last;
-} bprogress;
-
-void bprogress_begin(bprogress *p, cf_ctx *ctx, const char *phase, long total);
-/* Emits at most every 100 ms. */
-void bprogress_step(bprogress *p, long done, const char *item);
-void bprogress_end(bprogress *p, long done);
 
 #endif

@@ -12,6 +12,7 @@
 #include "ctx.h"
 #include "dbref.h"
 #include "log.h"
+#include "protect.h"
 #include "secret.h"
 
 #include <stdlib.h>
@@ -22,31 +23,32 @@
 
 cf_status bcheck_protected(cf_ctx *ctx, const char *what)
 {
+	if (!ctx->cfg->is_protected)
+		return CF_OK;
+	cf_error_set(ctx, CF_ERR_VALIDATION, "refusing to %s: environment \"%s\" is protected", what,
+	             ctx->env);
+	cf_error_detail(ctx, "Its configuration sets protected: true.");
+	cf_error_hint(ctx, "Build into another environment. Nothing was changed.");
+	return CF_ERR_VALIDATION;
+}
+
+cf_status bcheck_protected_server(cf_ctx *ctx, const btarget *t, cf_pg *admin, const char *what)
+{
 	const cf_config *cfg = ctx->cfg;
-	if (cfg->is_protected) {
-		cf_error_set(ctx, CF_ERR_VALIDATION, "refusing to %s: environment \"%s\" is protected",
-		             what, ctx->env);
-		cf_error_detail(ctx, "Its configuration sets protected: true.");
-		cf_error_hint(ctx, "Build into another environment. Nothing was changed.");
-		return CF_ERR_VALIDATION;
-	}
-	if (cf_config_is_embedded(cfg))
-		return CF_OK; /* the project's own cluster is never production */
-	char *env = NULL;
-	cf_status st = cf_find_protected_env(ctx, cfg->database_url ? cfg->database_url : "", &env);
-	if (st)
-		cf_error_context(ctx, "while looking for a protected environment with the same database "
-		                      "(every environment is read)");
-	if (!st && env) {
+	cf_protect_target pt = {.conninfo = t->conninfo, .env = ctx->env,
+	                        .is_env_protected = cfg->is_protected,
+	                        .is_embedded = cf_config_is_embedded(cfg), .pg = admin,
+	                        .dbname = t->dbname};
+	cf_protect_verdict v;
+	cf_status st = cf_protect_check(ctx, &pt, &v);
+	if (!st && v.is_protected) {
 		cf_error_set(ctx, CF_ERR_VALIDATION, "refusing to %s: its database is the one of "
-		             "protected environment \"%s\"", what, env);
-		cf_error_detail(ctx, "The database URL of environment \"%s\" names the same server, "
-		                "port and database as environment \"%s\", which sets protected: true.",
-		                ctx->env, env);
+		             "protected environment \"%s\"", what, v.env);
+		cf_error_detail(ctx, "%s", v.why);
 		cf_error_hint(ctx, "Point database_url at another database. Nothing was changed.");
 		st = CF_ERR_VALIDATION;
 	}
-	free(env);
+	cf_protect_verdict_release(&v);
 	return st;
 }
 

@@ -371,7 +371,7 @@ static void file_add(bset *s, const idir *d, long rank, const char *rel, char *a
 	f->inrel = cf_strdup(rel);
 	f->dir = d->index;
 	f->dir_rank = rank;
-	f->is_seed = is_seed_path(cf_path_base(d->abs), rel);
+	f->is_seed = d->cfg->is_seed || is_seed_path(cf_path_base(d->abs), rel);
 	f->dev = (unsigned long long)sb->st_dev;
 	f->ino = (unsigned long long)sb->st_ino;
 	f->size = (unsigned long long)sb->st_size;

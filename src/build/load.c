@@ -7,6 +7,7 @@
  * found it first.
  */
 #include "build_internal.h"
+#include "progress.h"
 #include "fs.h"
 #include "log.h"
 
@@ -30,8 +31,7 @@ typedef struct loader {
 	const bcache *cache;
 	atomic_size_t next;
 	atomic_size_t done;
-	bprogress *progress;
-	pthread_mutex_t progress_mu;
+	cf_prog *prog;
 } loader;
 
 static cf_status read_file(cf_ctx *wctx, bfile *f)
@@ -274,10 +274,7 @@ static void *worker(void *arg)
 			break;
 		load_one(L, wctx, &L->s->v[i]);
 		size_t done = atomic_fetch_add(&L->done, 1) + 1;
-		if (L->progress && pthread_mutex_trylock(&L->progress_mu) == 0) {
-			bprogress_step(L->progress, (long)done, L->s->v[i].path);
-			pthread_mutex_unlock(&L->progress_mu);
-		}
+		cf_prog_phase_step(L->prog, (long)done);
 	}
 	cf_ctx_free(wctx);
 	return NULL;
@@ -338,15 +335,14 @@ static cf_status report_first(cf_ctx *ctx, const bset *s)
 	return CF_OK;
 }
 
-cf_status bload(cf_ctx *ctx, bset *s, bool need_scripts, const bcache *cache)
+cf_status bload(cf_ctx *ctx, bset *s, bool need_scripts, const bcache *cache,
+                cf_prog *prog)
 {
-	bprogress prog;
-	bprogress_begin(&prog, ctx, "parse", (long)s->n);
+	cf_prog_phase(prog, "parsing", (long)s->n);
 	loader L = {.ctx = ctx, .s = s, .need_scripts = need_scripts, .cache = cache,
-	            .progress = cf_progress_enabled(ctx) ? &prog : NULL};
+	            .prog = prog};
 	atomic_init(&L.next, 0);
 	atomic_init(&L.done, 0);
-	pthread_mutex_init(&L.progress_mu, NULL);
 	size_t nw = n_workers(s->n);
 	pthread_t tids[MAX_WORKERS];
 	size_t started = 0;
@@ -356,10 +352,9 @@ cf_status bload(cf_ctx *ctx, bset *s, bool need_scripts, const bcache *cache)
 	worker(&L); /* the calling thread works too */
 	for (size_t i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
-	pthread_mutex_destroy(&L.progress_mu);
 	if (cf_ctx_is_cancelled(ctx))
 		return cf_error_set(ctx, CF_ERR_CANCELLED, "interrupted");
-	bprogress_end(&prog, (long)s->n);
+	cf_prog_phase_step(prog, (long)s->n);
 	return report_first(ctx, s);
 }
 

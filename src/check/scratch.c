@@ -104,6 +104,12 @@ cf_status scratch_child(cf_ctx *parent, const char *conninfo, cf_ctx **out)
 	cf_status st = CF_OK;
 	if (parent->config_file)
 		st = cf_ctx_set_config_file(c, parent->config_file);
+	/* The caller's flags (--migrations-dir, --lock-timeout...) hold here too. */
+	for (size_t i = 0; !st && i < parent->overrides.n; i++) {
+		const cf_override *o = &parent->overrides.v[i];
+		if (strcmp(o->key, "database_url") != 0 || !conninfo)
+			st = cf_ctx_set_option(c, o->key, o->value, o->origin);
+	}
 	if (!st && conninfo)
 		st = cf_ctx_set_database_url(c, conninfo);
 	if (!st)

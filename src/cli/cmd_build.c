@@ -16,7 +16,6 @@ static void json_timings(cf_json *j, const cf_build_result *r)
 	cf_json_kv_num(j, "apply_s", t->apply_s);
 	cf_json_kv_num(j, "seeds_s", t->seeds_s);
 	cf_json_kv_num(j, "write_s", t->write_s);
-	cf_json_kv_num(j, "total_s", r->duration_s);
 	cf_json_obj_end(j);
 }
 
@@ -65,8 +64,6 @@ static void build_json(cli *c, const cf_build_result *r, cf_status st)
 	json_timings(&j, r);
 	json_files(&j, r);
 	cli_json_errors(&j, r->errors, r->n_errors);
-	if (st)
-		cli_json_error_member(c, &j, st);
 	cli_json_end(c, &j, &b);
 }
 
@@ -92,23 +89,25 @@ typedef struct build_args {
 	bool sequential, cont;
 } build_args;
 
+static const struct option OPTIONS[] = {
+	{"output", required_argument, 0, 'o'},
+	{"apply", no_argument, 0, OPT_APPLY},
+	{"recreate", no_argument, 0, OPT_RECREATE},
+	{"template", no_argument, 0, OPT_TEMPLATE},
+	{"schema-only", no_argument, 0, OPT_SCHEMA_ONLY},
+	{"show-hash", no_argument, 0, OPT_SHOW_HASH},
+	{"no-output", no_argument, 0, OPT_NO_OUTPUT},
+	{"separator-style", required_argument, 0, OPT_SEPARATOR},
+	{"sequential", no_argument, 0, OPT_SEQUENTIAL},
+	{"continue-on-error", no_argument, 0, OPT_CONTINUE},
+	{"help", no_argument, 0, 'h'},
+	{0, 0, 0, 0}};
+const cli_opts cli_build_opts = {"ho:", OPTIONS};
+
 static cf_status parse_args(cli *c, int argc, char **argv, build_args *a)
 {
-	static const struct option opts[] = {
-		{"output", required_argument, 0, 'o'},
-		{"apply", no_argument, 0, OPT_APPLY},
-		{"recreate", no_argument, 0, OPT_RECREATE},
-		{"template", no_argument, 0, OPT_TEMPLATE},
-		{"schema-only", no_argument, 0, OPT_SCHEMA_ONLY},
-		{"show-hash", no_argument, 0, OPT_SHOW_HASH},
-		{"no-output", no_argument, 0, OPT_NO_OUTPUT},
-		{"separator-style", required_argument, 0, OPT_SEPARATOR},
-		{"sequential", no_argument, 0, OPT_SEQUENTIAL},
-		{"continue-on-error", no_argument, 0, OPT_CONTINUE},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0}};
 	int ch;
-	while ((ch = cli_getopt(c, argc, argv, "ho:", opts)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, cli_build_opts.shortopts, cli_build_opts.longopts)) != -1) {
 		switch (ch) {
 		case 'h': a->is_help = true; return CF_OK;
 		case 'o': a->o.output = optarg; break;
@@ -157,13 +156,15 @@ cf_status cmd_build(cli *c, int argc, char **argv)
 		st = set_flags(c, &a);
 	if (!st)
 		st = cli_load(c);
+	if (!st && (a.o.is_apply || a.o.is_recreate || a.o.is_template))
+		st = cli_target(c, NULL);
 	if (st)
 		return st;
 	cf_build_result *r = NULL;
 	st = cf_build(c->ctx, &a.o, &r);
-	if (c->format == CLI_JSON)
+	if (cli_wants_json(c))
 		build_json(c, r, st);
-	else if (!st)
+	if (c->format != CLI_JSON && !st)
 		build_text(c, r, a.show_hash);
 	cf_build_result_free(r);
 	return st;

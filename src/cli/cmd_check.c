@@ -7,16 +7,19 @@
 
 enum { O_DOWNS = 1000, O_SCRATCH_URL };
 
+static const struct option OPTIONS[] = {
+	{"downs", no_argument, 0, O_DOWNS},
+	{"scratch-url", required_argument, 0, O_SCRATCH_URL},
+	{"help", no_argument, 0, 'h'},
+	{0, 0, 0, 0},
+};
+
+const cli_opts cli_check_opts = {"h", OPTIONS};
+
 static cf_status parse(cli *c, int argc, char **argv, cf_check_opts *o, bool *is_help)
 {
-	static const struct option opts[] = {
-		{"downs", no_argument, 0, O_DOWNS},
-		{"scratch-url", required_argument, 0, O_SCRATCH_URL},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
-	};
 	int ch;
-	while ((ch = cli_getopt(c, argc, argv, "h", opts)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, cli_check_opts.shortopts, OPTIONS)) != -1) {
 		switch (ch) {
 		case 'h': *is_help = true; return cli_help(c);
 		case O_DOWNS: o->downs = true; break;
@@ -26,9 +29,6 @@ static cf_status parse(cli *c, int argc, char **argv, cf_check_opts *o, bool *is
 	}
 	if (optind < argc)
 		return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
-	if (c->format == CLI_CSV || c->format == CLI_SQL)
-		return cli_usage(c, "check prints text, json or junit, not %s",
-		                 c->format == CLI_CSV ? "csv" : "sql");
 	/* A database given with -e (or -d) is read for its checksums, nothing else. */
 	o->checksums = c->env || c->database_url;
 	return CF_OK;
@@ -77,9 +77,7 @@ static void json_result(cli *c, const cf_check_result *r, cf_status st)
 	cf_buf b;
 	cf_json j;
 	cli_json_begin(c, &j, &b, !failed);
-	cf_json_kv_bool(&j, "success", r->success);
 	cf_json_kv_str(&j, "message", r->message);
-	cf_json_kv_num(&j, "duration_s", r->duration_s);
 	cf_json_kv_str(&j, "scratch", r->scratch);
 	cf_json_kv_int(&j, "failed_count", (long long)r->n_failed);
 	cf_json_key(&j, "steps");
@@ -93,7 +91,7 @@ static void json_result(cli *c, const cf_check_result *r, cf_status st)
 		cf_json_kv_str(&j, "message", s->message);
 		cf_json_kv_num(&j, "duration_s", s->duration_s);
 		cf_json_kv_str(&j, "sql", s->sql);
-		cli_json_errors(&j, s->errors, s->n_errors);
+		cli_json_error_items(&j, "errors", s->errors, s->n_errors);
 		cf_json_obj_end(&j);
 	}
 	cf_json_arr_end(&j);
@@ -114,8 +112,6 @@ static void json_result(cli *c, const cf_check_result *r, cf_status st)
 		cf_json_obj_end(&j);
 	}
 	cf_json_arr_end(&j);
-	if (failed)
-		cli_json_error_member(c, &j, st);
 	cli_json_end(c, &j, &b);
 }
 

@@ -12,20 +12,23 @@ typedef struct diff_args {
 	cf_strv schemas, excluded;
 } diff_args;
 
+static const struct option OPTIONS[] = {
+	{"from", required_argument, 0, O_FROM},
+	{"to", required_argument, 0, O_TO},
+	{"schema", required_argument, 0, O_SCHEMA},
+	{"exclude-schema", required_argument, 0, O_EXCLUDE_SCHEMA},
+	{"no-privileges", no_argument, 0, O_NO_PRIVILEGES},
+	{"scratch-url", required_argument, 0, O_SCRATCH_URL},
+	{"help", no_argument, 0, 'h'},
+	{0, 0, 0, 0},
+};
+
+const cli_opts cli_diff_opts = {"h", OPTIONS};
+
 static cf_status parse(cli *c, int argc, char **argv, diff_args *a, bool *is_help)
 {
-	static const struct option opts[] = {
-		{"from", required_argument, 0, O_FROM},
-		{"to", required_argument, 0, O_TO},
-		{"schema", required_argument, 0, O_SCHEMA},
-		{"exclude-schema", required_argument, 0, O_EXCLUDE_SCHEMA},
-		{"no-privileges", no_argument, 0, O_NO_PRIVILEGES},
-		{"scratch-url", required_argument, 0, O_SCRATCH_URL},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
-	};
 	int ch;
-	while ((ch = cli_getopt(c, argc, argv, "h", opts)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, cli_diff_opts.shortopts, OPTIONS)) != -1) {
 		switch (ch) {
 		case 'h': *is_help = true; return cli_help(c);
 		case O_FROM: a->o.from = optarg; break;
@@ -41,9 +44,6 @@ static cf_status parse(cli *c, int argc, char **argv, diff_args *a, bool *is_hel
 		return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
 	if (!a->o.from || !a->o.to)
 		return cli_usage(c, "diff needs --from X and --to Y");
-	if (c->format == CLI_CSV || c->format == CLI_JUNIT)
-		return cli_usage(c, "diff prints text, json or sql, not %s",
-		                 c->format == CLI_CSV ? "csv" : "junit");
 	a->o.schemas = (const char *const *)a->schemas.v;
 	a->o.n_schemas = a->schemas.n;
 	a->o.exclude_schemas = (const char *const *)a->excluded.v;
@@ -82,7 +82,6 @@ static void json_result(cli *c, const cf_diff_result *r, cf_status st)
 	cf_json_kv_str(&j, "to", r->to);
 	cf_json_kv_bool(&j, "equal", r->is_equal && !failed);
 	cf_json_kv_str(&j, "message", r->message);
-	cf_json_kv_num(&j, "duration_s", r->duration_s);
 	cf_json_key(&j, "hazards");
 	cf_json_obj_begin(&j);
 	for (int h = 0; h < 5; h++)
@@ -93,8 +92,6 @@ static void json_result(cli *c, const cf_diff_result *r, cf_status st)
 	cf_json_kv_strs(&j, "notes", r->notes, r->n_notes);
 	cf_json_kv_strs(&j, "not_compared", r->not_compared, r->n_not_compared);
 	cli_json_errors(&j, r->errors, r->n_errors);
-	if (failed)
-		cli_json_error_member(c, &j, st);
 	cli_json_end(c, &j, &b);
 }
 

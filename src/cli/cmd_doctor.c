@@ -59,8 +59,6 @@ static void doctor_json(cli *c, const cf_doctor_report *r, cf_status st)
 		cf_json_kv_str(&j, "error", r->ledger_error);
 		cf_json_obj_end(&j);
 	}
-	if (st)
-		cli_json_error_member(c, &j, st);
 	cli_json_end(c, &j, &b);
 }
 
@@ -95,11 +93,13 @@ static void doctor_text(cli *c, const cf_doctor_report *r)
 		       r->tracking_table);
 }
 
+static const struct option OPTIONS[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+const cli_opts cli_doctor_opts = {"h", OPTIONS};
+
 cf_status cmd_doctor(cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	int ch;
-	while ((ch = cli_getopt(c, argc, argv, "h", opts)) != -1)
+	while ((ch = cli_getopt(c, argc, argv, cli_doctor_opts.shortopts, cli_doctor_opts.longopts)) != -1)
 		return ch == 'h' ? cli_help(c) : CF_ERR_USAGE;
 	if (optind < argc)
 		return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);

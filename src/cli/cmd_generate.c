@@ -25,16 +25,12 @@ static void json_result(cli *c, const cf_generate_result *r, cf_status st)
 	cf_buf b;
 	cf_json j;
 	cli_json_begin(c, &j, &b, !st);
-	cf_json_kv_str(&j, "action", "generate");
 	cf_json_kv_bool(&j, "from_diff", true);
 	cf_json_kv_str(&j, "message", r->message);
-	cf_json_kv_num(&j, "duration_s", r->duration_s);
 	cf_json_kv_strs(&j, "created", r->created, r->n_created);
 	json_side(&j, "up", r->up);
 	json_side(&j, "down", r->down);
 	cli_json_errors(&j, r->errors, r->n_errors);
-	if (st)
-		cli_json_error_member(c, &j, st);
 	cli_json_end(c, &j, &b);
 }
 

@@ -51,11 +51,19 @@ static cf_status hooks_list(cli *c)
 	return CF_OK;
 }
 
+static const struct option OPTIONS[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+const cli_action cli_hooks_actions[] = {
+	{"list", NULL, CLI_V_NONE, CLI_FMTS_TABLE, NULL},
+	{"test", NULL, CLI_V_EVENT, 0, NULL},
+	{0},
+};
+
+const cli_opts cli_hooks_opts = {"h", OPTIONS};
+
 cf_status cmd_hooks(cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	int ch;
-	while ((ch = cli_getopt(c, argc, argv, "h", opts)) != -1)
+	while ((ch = cli_getopt(c, argc, argv, cli_hooks_opts.shortopts, cli_hooks_opts.longopts)) != -1)
 		return ch == 'h' ? cli_help(c) : CF_ERR_USAGE;
 	if (optind >= argc)
 		return cli_usage(c, "missing action (list or test EVENT)");
@@ -63,6 +71,7 @@ cf_status cmd_hooks(cli *c, int argc, char **argv)
 	bool is_test = strcmp(action, "test") == 0;
 	if (!is_test && strcmp(action, "list") != 0)
 		return cli_usage(c, "unknown action \"%s\" (list or test EVENT)", action);
+	c->action = action;
 	if (is_test && optind + 1 >= argc)
 		return cli_usage(c, "hooks test needs an EVENT");
 	if (optind + 1 + is_test < argc)

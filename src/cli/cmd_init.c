@@ -3,15 +3,17 @@
 
 #include <stdio.h>
 
+static const struct option OPTIONS[] = {
+	{"force", no_argument, 0, 'F'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+const cli_opts cli_init_opts = {"h", OPTIONS};
+
 cf_status cmd_init(cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"force", no_argument, 0, 'F'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	bool force = false;
 	const char *dir = NULL;
 	for (;;) {
 		int ch;
-		while ((ch = cli_getopt(c, argc, argv, "h", opts)) != -1) {
+		while ((ch = cli_getopt(c, argc, argv, cli_init_opts.shortopts, cli_init_opts.longopts)) != -1) {
 			if (ch == 'h')
 				return cli_help(c);
 			if (ch == '?')

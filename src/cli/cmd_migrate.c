@@ -50,7 +50,6 @@ static void cli_migrate_json(cli *c, const cf_migrate_result *r, cf_status st)
 	cf_buf b;
 	cf_json j;
 	cli_json_begin(c, &j, &b, !has_error(c, st));
-	cf_json_kv_str(&j, "action", r->action);
 	cf_json_kv_str(&j, "message", r->message);
 	cf_json_kv_str(&j, "tracking_table", r->tracking_table);
 	cf_json_kv_bool(&j, "ledger_exists", r->has_ledger);
@@ -61,7 +60,6 @@ static void cli_migrate_json(cli *c, const cf_migrate_result *r, cf_status st)
 	cf_json_kv_int(&j, "failed_count", r->n_failed);
 	cf_json_kv_int(&j, "total", r->n_total);
 	cf_json_kv_str(&j, "current", r->current);
-	cf_json_kv_num(&j, "duration_s", r->duration_s);
 	if (strcmp(r->action, "status") == 0) {
 		cf_json_kv_bool(&j, "offline", r->is_offline);
 		json_versions(&j, "applied", r, "applied");
@@ -86,10 +84,8 @@ static void cli_migrate_json(cli *c, const cf_migrate_result *r, cf_status st)
 	cf_json_arr_end(&j);
 	cf_json_kv_strs(&j, "orphaned_migrations", r->orphans, r->n_orphans);
 	cf_json_kv_strs(&j, "duplicate_versions", r->duplicates, r->n_duplicates);
-	cf_json_kv_strs(&j, "warnings", r->warnings, r->n_warnings);
+	cli_json_warnings(&j, r->warnings, r->n_warnings);
 	cli_json_errors(&j, r->errors, r->n_errors);
-	if (has_error(c, st))
-		cli_json_error_member(c, &j, st);
 	cli_json_end(c, &j, &b);
 }
 
@@ -146,6 +142,12 @@ static void cli_migrate_text(cli *c, const cf_migrate_result *r, cf_status st)
 		text_status(c, r);
 		return;
 	}
+	if (strcmp(r->action, "current") == 0) {
+		/* The bare version, for v=$(confiture migrate current); none: nothing. */
+		if (!st && r->current)
+			printf("%s\n", r->current);
+		return;
+	}
 	for (size_t i = 0; i < r->n_created; i++)
 		printf("created %s\n", r->created[i]);
 	for (size_t i = 0; i < r->n_migrations; i++) {
@@ -155,8 +157,6 @@ static void cli_migrate_text(cli *c, const cf_migrate_result *r, cf_status st)
 		            strcmp(r->action, "down-to") == 0;
 		if (e->execution_time_ms >= 0 && runs)
 			printf(" (%ld ms)", e->execution_time_ms);
-		if (e->applied_at && strcmp(r->action, "current") == 0)
-			printf(" (applied %s)", e->applied_at);
 		if (e->note)
 			printf(" -- %s", e->note);
 		putchar('\n');
@@ -177,11 +177,11 @@ static void cli_migrate_text(cli *c, const cf_migrate_result *r, cf_status st)
 
 cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st)
 {
-	if (c->format == CLI_JSON)
+	if (cli_wants_json(c))
 		cli_migrate_json(c, r, st);
-	else if (c->format == CLI_CSV && strcmp(r->action, "status") == 0)
+	if (c->format == CLI_CSV && strcmp(r->action, "status") == 0)
 		csv_status(r);
-	else
+	else if (c->format != CLI_JSON)
 		cli_migrate_text(c, r, st);
 	cf_migrate_result_free(r);
 	return st;
@@ -192,28 +192,46 @@ cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st)
 enum {
 	O_TARGET = 256, O_DRY_RUN, O_DRY_RUN_EXECUTE, O_LOCK_TIMEOUT, O_NO_LOCK, O_ON_MISMATCH,
 	O_THROUGH, O_FROM_DB, O_IMPORT, O_AGAINST, O_VERSION_ID, O_OFFLINE, O_FIX,
-	O_FROM_DIFF, O_ALLOW_DESTRUCTIVE, O_SCRATCH_URL
+	O_PRODUCTION_OK, O_DIR, O_FROM_DIFF, O_ALLOW_DESTRUCTIVE, O_SCRATCH_URL
 };
 
-typedef struct action {
-	const char *name;
-	const char *flags;       /* the long options it takes, space separated */
+/* The actions, for the parser, the command table and completion. */
+/* Every action reads the migrations directory (the precursor's flag). */
+#define DIR_FLAG "migrations-dir"
+
+const cli_action cli_migrate_actions[] = {
+	{"status", "offline " DIR_FLAG, CLI_V_NONE, CLI_FMTS_TABLE, NULL},
+	{"up", "target dry-run dry-run-execute lock-timeout no-lock on-checksum-mismatch " DIR_FLAG,
+	 CLI_V_NONE, 0, NULL},
+	{"down", "steps dry-run lock-timeout no-lock yes-i-mean-production " DIR_FLAG, CLI_V_NONE, 0,
+	 NULL},
+	{"down-to", "dry-run lock-timeout no-lock yes-i-mean-production " DIR_FLAG, CLI_V_VERSION, 0,
+	 NULL},
+	{"current", DIR_FLAG, CLI_V_NONE, 0, NULL},
+	{"generate", "version-id from-diff allow-destructive scratch-url " DIR_FLAG, CLI_V_NONE, 0,
+	 NULL},
+	{"baseline", "through from-db import dry-run lock-timeout no-lock " DIR_FLAG, CLI_V_NONE, 0,
+	 NULL},
+	{"verify", DIR_FLAG, CLI_V_NONE, 0, NULL},
+	{"preflight", "against " DIR_FLAG, CLI_V_NONE, 0, NULL},
+	{0},
+};
+
+/* What each action of cli_migrate_actions runs, in the same order. */
+typedef struct action_impl {
 	int nargs;               /* positional arguments */
 	cf_status (*fn)(cf_ctx *, const cf_migrate_opts *, cf_migrate_result **);
-} action;
+} action_impl;
 
-static const action ACTIONS[] = {
-	{"status", "offline", 0, cf_migrate_status},
-	{"up", "target dry-run dry-run-execute lock-timeout no-lock on-checksum-mismatch", 0,
-	 cf_migrate_up},
-	{"down", "steps dry-run lock-timeout no-lock", 0, cf_migrate_down},
-	{"down-to", "dry-run lock-timeout no-lock", 1, cf_migrate_down_to},
-	{"current", "", 0, cf_migrate_current},
-	{"generate", "version-id from-diff allow-destructive scratch-url", 1, cf_migrate_generate},
-	{"baseline", "through from-db import dry-run lock-timeout no-lock", 0, cf_migrate_baseline},
-	{"verify", "", 0, cf_migrate_verify},
-	{"preflight", "against", 0, cf_migrate_preflight},
+static const action_impl IMPL[] = {
+	{0, cf_migrate_status},   {0, cf_migrate_up},      {0, cf_migrate_down},
+	{1, cf_migrate_down_to},  {0, cf_migrate_current}, {1, cf_migrate_generate},
+	{0, cf_migrate_baseline}, {0, cf_migrate_verify},  {0, cf_migrate_preflight},
 };
+
+_Static_assert(sizeof(IMPL) / sizeof(*IMPL) + 1 ==
+                   sizeof(cli_migrate_actions) / sizeof(*cli_migrate_actions),
+               "one implementation per migrate action");
 
 static const struct option OPTS[] = {
 	{"help", no_argument, 0, 'h'},
@@ -231,17 +249,23 @@ static const struct option OPTS[] = {
 	{"version-id", required_argument, 0, O_VERSION_ID},
 	{"offline", no_argument, 0, O_OFFLINE},
 	{"fix", no_argument, 0, O_FIX},
+	{"yes-i-mean-production", no_argument, 0, O_PRODUCTION_OK},
+	{"migrations-dir", required_argument, 0, O_DIR},
 	{"from-diff", no_argument, 0, O_FROM_DIFF},
 	{"allow-destructive", no_argument, 0, O_ALLOW_DESTRUCTIVE},
 	{"scratch-url", required_argument, 0, O_SCRATCH_URL},
 	{0, 0, 0, 0},
 };
 
-static bool takes(const action *a, const char *flag)
+const cli_opts cli_migrate_opts = {"hn:", OPTS};
+
+/* The actions that write to the database (dry runs included: the plan is
+ * made against the same database). */
+static bool writes(const cli_action *a)
 {
-	size_t n = strlen(flag);
-	for (const char *p = a->flags; (p = strstr(p, flag)); p += n)
-		if ((p == a->flags || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+	static const char *const names[] = {"up", "down", "down-to", "baseline"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (strcmp(a->name, names[i]) == 0)
 			return true;
 	return false;
 }
@@ -258,10 +282,10 @@ static const char *opt_name(int ch)
 static cli_from_diff from_diff;
 
 /* Applies one option to OPTS (or to the config, for lock and checksum). */
-static cf_status set_opt(cli *c, const action *a, int ch, cf_migrate_opts *o)
+static cf_status set_opt(cli *c, const cli_action *a, int ch, cf_migrate_opts *o)
 {
 	const char *name = opt_name(ch);
-	if (!takes(a, name))
+	if (!cli_action_takes(a, name))
 		return cli_usage(c, "option \"--%s\" does not apply to migrate %s", name, a->name);
 	long v = 0;
 	cf_status st = CF_OK;
@@ -276,6 +300,7 @@ static cf_status set_opt(cli *c, const action *a, int ch, cf_migrate_opts *o)
 	case O_VERSION_ID: o->version = optarg; break;
 	case O_OFFLINE: o->offline = true; break;
 	case O_FIX: o->fix = true; break;
+	case O_PRODUCTION_OK: o->is_production_ok = true; break;
 	case O_FROM_DIFF: from_diff.is_on = true; break;
 	case O_ALLOW_DESTRUCTIVE: from_diff.opts.allow_destructive = true; break;
 	case O_SCRATCH_URL: from_diff.opts.scratch_url = optarg; break;
@@ -293,6 +318,9 @@ static cf_status set_opt(cli *c, const action *a, int ch, cf_migrate_opts *o)
 	case O_NO_LOCK:
 		st = cf_ctx_set_option(c->ctx, "migration.locking.enabled", "false", "--no-lock");
 		break;
+	case O_DIR:
+		st = cf_ctx_set_option(c->ctx, "migration.dir", optarg, "--migrations-dir");
+		break;
 	case O_ON_MISMATCH:
 		st = cf_ctx_set_option(c->ctx, "migration.on_checksum_mismatch", optarg,
 		                       "--on-checksum-mismatch");
@@ -303,18 +331,18 @@ static cf_status set_opt(cli *c, const action *a, int ch, cf_migrate_opts *o)
 	return st;
 }
 
-static cf_status parse_opts(cli *c, const action *a, int argc, char **argv, cf_migrate_opts *o,
-                            bool *is_help)
+static cf_status parse_opts(cli *c, const cli_action *a, int nargs_max, int argc, char **argv,
+                            cf_migrate_opts *o, bool *is_help)
 {
 	const char *args[2] = {0};
 	int nargs = 0, ch;
 	for (;;) {
-		ch = cli_getopt(c, argc, argv, "hn:", OPTS);
+		ch = cli_getopt(c, argc, argv, cli_migrate_opts.shortopts, OPTS);
 		if (ch == -1) {
 			/* Positional arguments may come before options: take one, go on. */
 			if (optind >= argc || strcmp(argv[optind], "--") == 0)
 				break;
-			if (nargs == a->nargs)
+			if (nargs == nargs_max)
 				return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
 			args[nargs++] = argv[optind++];
 			continue;
@@ -333,16 +361,16 @@ static cf_status parse_opts(cli *c, const action *a, int argc, char **argv, cf_m
 		return cli_usage(c, "--dry-run and --dry-run-execute exclude each other");
 	if (optind < argc && strcmp(argv[optind], "--") == 0)
 		optind++;
-	while (optind < argc && nargs < a->nargs)
+	while (optind < argc && nargs < nargs_max)
 		args[nargs++] = argv[optind++];
 	if (optind < argc)
 		return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
-	if (nargs < a->nargs)
+	if (nargs < nargs_max)
 		return cli_usage(c, "migrate %s needs %s", a->name,
 		                 strcmp(a->name, "generate") == 0 ? "a NAME" : "a VERSION");
-	if (a->nargs && strcmp(a->name, "generate") == 0)
+	if (nargs_max && strcmp(a->name, "generate") == 0)
 		o->name = args[0];
-	else if (a->nargs)
+	else if (nargs_max)
 		o->version = args[0];
 	return CF_OK;
 }
@@ -352,33 +380,37 @@ cf_status cmd_migrate(cli *c, int argc, char **argv)
 	if (argc < 2)
 		return cli_usage(c, "missing action (status, up, down, down-to, current, generate, "
 		                    "baseline, verify or preflight)");
+	if (strcmp(argv[1], "-h") == 0 && argc > 2)
+		return cli_help_host(c, argv[2]);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "help") == 0)
 		return cli_help(c);
-	const action *a = NULL;
-	for (size_t i = 0; i < sizeof(ACTIONS) / sizeof(*ACTIONS); i++)
-		if (strcmp(ACTIONS[i].name, argv[1]) == 0)
-			a = &ACTIONS[i];
+	const cli_command *cmd = cli_find_command("migrate");
+	const cli_action *a = cli_find_action(cmd, argv[1]);
 	if (!a) {
 		const char *names[16];
-		size_t n = sizeof(ACTIONS) / sizeof(*ACTIONS);
-		for (size_t i = 0; i < n; i++)
-			names[i] = ACTIONS[i].name;
+		size_t n = 0;
+		for (; cli_migrate_actions[n].name; n++)
+			names[n] = cli_migrate_actions[n].name;
 		cf_status st = cli_usage(c, "unknown migrate action \"%s\"", argv[1]);
 		const char *best = cf_closest(argv[1], names, n);
 		if (best)
 			cf_error_hint(c->ctx, "Did you mean \"confiture migrate %s\"?", best);
 		return st;
 	}
+	const action_impl *impl = &IMPL[a - cli_migrate_actions];
+	c->action = a->name;
 	cf_migrate_opts o = {0};
 	bool is_help = false;
 	optind = 0;
-	cf_status st = parse_opts(c, a, argc - 1, argv + 1, &o, &is_help);
+	cf_status st = parse_opts(c, a, impl->nargs, argc - 1, argv + 1, &o, &is_help);
 	if (st || is_help)
 		return st;
 	if (!from_diff.is_on && (from_diff.opts.allow_destructive || from_diff.opts.scratch_url))
 		return cli_usage(c, "--allow-destructive and --scratch-url go with --from-diff");
 	st = cli_load(c);
+	if (!st && writes(a))
+		st = cli_target(c, NULL);
 	if (st)
 		return st;
 	if (from_diff.is_on) {
@@ -386,7 +418,12 @@ cf_status cmd_migrate(cli *c, int argc, char **argv)
 		from_diff.opts.version = o.version;
 		return cli_generate_from_diff(c, &from_diff.opts);
 	}
+	if (strcmp(a->name, "preflight") == 0 || (strcmp(a->name, "up") == 0 && o.dry_run)) {
+		st = cli_lint_gate(c, a->name[0] == 'p' ? CF_ERR_PREFLIGHT : CF_ERR_CHECK);
+		if (st)
+			return st;
+	}
 	cf_migrate_result *r = NULL;
-	st = a->fn(c->ctx, &o, &r);
+	st = impl->fn(c->ctx, &o, &r);
 	return cli_migrate_render(c, r, st);
 }

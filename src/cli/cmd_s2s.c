@@ -7,12 +7,12 @@
 
 typedef enum s2s_action { A_SETUP, A_ANALYZE, A_MIGRATE, A_VERIFY, A_CLEANUP } s2s_action;
 
-static const char *const ACTIONS[] = {"setup", "analyze", "migrate", "verify", "cleanup"};
-#define N_ACTIONS (sizeof(ACTIONS) / sizeof(*ACTIONS))
+#define N_ACTIONS 5 /* rows of cli_s2s_actions */
+#define ACTION_NAME(a) (cli_s2s_actions[a].name)
 
 enum {
 	O_SOURCE = 1000, O_TARGET, O_STAGING, O_SCHEMA, O_SKIP_IMPORT, O_MAPPING, O_TABLE, O_JOBS,
-	O_BATCH, O_RESUME, O_RESTART, O_UPSERT
+	O_BATCH, O_RESUME, O_RESTART, O_UPSERT, O_PRODUCTION_OK
 };
 
 typedef struct s2s_args {
@@ -20,42 +20,46 @@ typedef struct s2s_args {
 	cf_strv schemas, tables;
 } s2s_args;
 
-/* Which options each action takes. */
-static bool allowed(int opt, s2s_action a)
-{
-	switch (opt) {
-	case O_SCHEMA: return a == A_SETUP || a == A_ANALYZE;
-	case O_SKIP_IMPORT: return a == A_SETUP;
-	case O_MAPPING: return a == A_MIGRATE || a == A_VERIFY || a == A_ANALYZE;
-	case O_TABLE: return a == A_MIGRATE || a == A_VERIFY;
-	case O_JOBS: case O_BATCH: case O_RESUME: case O_RESTART: case O_UPSERT: return a == A_MIGRATE;
-	default: return true;
-	}
-}
+static const struct option OPTIONS[] = {
+	{"source", required_argument, 0, O_SOURCE},
+	{"target", required_argument, 0, O_TARGET},
+	{"staging-schema", required_argument, 0, O_STAGING},
+	{"schema", required_argument, 0, O_SCHEMA},
+	{"skip-import", no_argument, 0, O_SKIP_IMPORT},
+	{"mapping", required_argument, 0, O_MAPPING},
+	{"table", required_argument, 0, O_TABLE},
+	{"tables", required_argument, 0, O_TABLE},
+	{"jobs", required_argument, 0, O_JOBS},
+	{"batch-size", required_argument, 0, O_BATCH},
+	{"resume", no_argument, 0, O_RESUME},
+	{"restart", no_argument, 0, O_RESTART},
+	{"upsert", no_argument, 0, O_UPSERT},
+	{"yes-i-mean-production", no_argument, 0, O_PRODUCTION_OK},
+	{"help", no_argument, 0, 'h'},
+	{0, 0, 0, 0},
+};
+const cli_opts cli_s2s_opts = {"hj:", OPTIONS};
+
+#define COMMON "source target staging-schema help"
+/* The actions in s2s_action order, with the options each takes. */
+const cli_action cli_s2s_actions[] = {
+	{"setup", COMMON " schema skip-import", CLI_V_NONE, 0, NULL},
+	{"analyze", COMMON " schema mapping", CLI_V_NONE, CLI_FMTS_TABLE, NULL},
+	{"migrate", COMMON " mapping table tables jobs batch-size resume restart upsert", CLI_V_NONE,
+	 0, NULL},
+	{"verify", COMMON " mapping table tables", CLI_V_NONE, 0, NULL},
+	{"cleanup", COMMON " yes-i-mean-production", CLI_V_NONE, 0, NULL},
+	{0},
+};
+_Static_assert(sizeof(cli_s2s_actions) / sizeof(*cli_s2s_actions) == N_ACTIONS + 1,
+               "one row per s2s_action");
 
 static cf_status parse(cli *c, int argc, char **argv, s2s_action a, s2s_args *args,
                        bool *is_help)
 {
-	static const struct option opts[] = {
-		{"source", required_argument, 0, O_SOURCE},
-		{"target", required_argument, 0, O_TARGET},
-		{"staging-schema", required_argument, 0, O_STAGING},
-		{"schema", required_argument, 0, O_SCHEMA},
-		{"skip-import", no_argument, 0, O_SKIP_IMPORT},
-		{"mapping", required_argument, 0, O_MAPPING},
-		{"table", required_argument, 0, O_TABLE},
-		{"tables", required_argument, 0, O_TABLE},
-		{"jobs", required_argument, 0, O_JOBS},
-		{"batch-size", required_argument, 0, O_BATCH},
-		{"resume", no_argument, 0, O_RESUME},
-		{"restart", no_argument, 0, O_RESTART},
-		{"upsert", no_argument, 0, O_UPSERT},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
-	};
 	cf_s2s_opts *o = &args->o;
 	int ch, idx = 0;
-	while ((ch = cli_getopt(c, argc, argv, "hj:", opts)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, cli_s2s_opts.shortopts, cli_s2s_opts.longopts)) != -1) {
 		if (ch == '?')
 			return CF_ERR_USAGE;
 		if (ch == 'h') {
@@ -64,12 +68,11 @@ static cf_status parse(cli *c, int argc, char **argv, s2s_action a, s2s_args *ar
 		}
 		if (ch == 'j')
 			ch = O_JOBS;
-		if (!allowed(ch, a)) {
-			for (idx = 0; opts[idx].name && opts[idx].val != ch; idx++)
-				;
-			return cli_usage(c, "option \"--%s\" does not apply to \"s2s %s\"", opts[idx].name,
-			                 ACTIONS[a]);
-		}
+		for (idx = 0; OPTIONS[idx].name && OPTIONS[idx].val != ch; idx++)
+			;
+		if (!cli_action_takes(&cli_s2s_actions[a], OPTIONS[idx].name))
+			return cli_usage(c, "option \"--%s\" does not apply to \"s2s %s\"",
+			                 OPTIONS[idx].name, ACTION_NAME(a));
 		cf_status st = CF_OK;
 		switch (ch) {
 		case O_SOURCE: o->source = optarg; break;
@@ -84,6 +87,7 @@ static cf_status parse(cli *c, int argc, char **argv, s2s_action a, s2s_args *ar
 		case O_RESUME: o->is_resume = true; break;
 		case O_RESTART: o->is_restart = true; break;
 		case O_UPSERT: o->is_upsert = true; break;
+		case O_PRODUCTION_OK: o->is_production_ok = true; break;
 		default: return CF_ERR_USAGE;
 		}
 		if (st)
@@ -92,11 +96,11 @@ static cf_status parse(cli *c, int argc, char **argv, s2s_action a, s2s_args *ar
 	if (optind < argc)
 		return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
 	if (!o->target)
-		return cli_usage(c, "s2s %s needs --target ENV|URL", ACTIONS[a]);
+		return cli_usage(c, "s2s %s needs --target ENV|URL", ACTION_NAME(a));
 	if (!o->source && a != A_CLEANUP)
-		return cli_usage(c, "s2s %s needs --source ENV|URL", ACTIONS[a]);
+		return cli_usage(c, "s2s %s needs --source ENV|URL", ACTION_NAME(a));
 	if (!o->mapping_file && (a == A_MIGRATE || a == A_VERIFY))
-		return cli_usage(c, "s2s %s needs --mapping FILE", ACTIONS[a]);
+		return cli_usage(c, "s2s %s needs --mapping FILE", ACTION_NAME(a));
 	o->schemas = (const char *const *)args->schemas.v;
 	o->n_schemas = args->schemas.n;
 	o->tables = (const char *const *)args->tables.v;
@@ -177,13 +181,12 @@ static void render_json(cli *c, const cf_s2s_result *r, cf_status st)
 {
 	cf_buf b;
 	cf_json j;
+	if (!c->target_url && r->target)
+		cli_set_target(c, r->target, NULL, false);
 	cli_json_begin(c, &j, &b, st == CF_OK);
-	cf_json_kv_str(&j, "step", r->step);
 	cf_json_kv_str(&j, "message", r->message);
-	cf_json_kv_num(&j, "duration_s", r->duration_s);
 	cf_json_kv_bool(&j, "changes_detected", r->changes_detected);
 	cf_json_kv_str(&j, "source", r->source);
-	cf_json_kv_str(&j, "target", r->target);
 	cf_json_kv_str(&j, "server", r->server);
 	cf_json_kv_str(&j, "staging_schema", r->staging_schema);
 	if (strcmp(r->step, "setup") == 0) {
@@ -211,8 +214,6 @@ static void render_json(cli *c, const cf_s2s_result *r, cf_status st)
 			json_table(&j, r, &r->tables[i]);
 		cf_json_arr_end(&j);
 	}
-	if (st)
-		cli_json_error_member(c, &j, st);
 	cli_json_end(c, &j, &b);
 }
 
@@ -365,17 +366,21 @@ cf_status cmd_s2s(cli *c, int argc, char **argv)
 		return cli_usage(c, "missing action (setup, analyze, migrate, verify or cleanup)");
 	}
 	size_t a = 0;
-	while (a < N_ACTIONS && strcmp(argv[1], ACTIONS[a]) != 0)
+	const char *names[N_ACTIONS];
+	for (size_t i = 0; i < N_ACTIONS; i++)
+		names[i] = ACTION_NAME(i);
+	while (a < N_ACTIONS && strcmp(argv[1], ACTION_NAME(a)) != 0)
 		a++;
 	if (a == N_ACTIONS) {
 		cf_status st = cli_usage(c, "unknown action \"%s\" (setup, analyze, migrate, verify or "
 		                            "cleanup)",
 		                         argv[1]);
-		const char *best = cf_closest(argv[1], ACTIONS, N_ACTIONS);
+		const char *best = cf_closest(argv[1], names, N_ACTIONS);
 		if (best)
 			cf_error_hint(c->ctx, "Did you mean \"confiture s2s %s\"?", best);
 		return st;
 	}
+	c->action = ACTION_NAME(a);
 	s2s_args args = {0};
 	cf_strv_init(&args.schemas);
 	cf_strv_init(&args.tables);
@@ -383,21 +388,22 @@ cf_status cmd_s2s(cli *c, int argc, char **argv)
 	cf_status st = parse(c, argc - 1, argv + 1, (s2s_action)a, &args, &is_help);
 	if (is_help)
 		goto done;
-	if (!st && c->format == CLI_CSV && a != A_ANALYZE)
-		st = cli_usage(c, "csv output is for \"s2s analyze\"; use text or json");
 	if (!st)
 		st = cli_load(c);
+	/* analyze and verify only read the target */
+	if (!st && a != A_ANALYZE && a != A_VERIFY)
+		st = cli_target(c, args.o.target);
 	if (st)
 		goto done;
 	static cf_status (*const fns[])(cf_ctx *, const cf_s2s_opts *, cf_s2s_result **) = {
 		cf_s2s_setup, cf_s2s_analyze, cf_s2s_migrate, cf_s2s_verify, cf_s2s_cleanup};
 	cf_s2s_result *r = NULL;
 	st = fns[a](c->ctx, &args.o, &r);
-	if (r && c->format == CLI_JSON)
+	if (r && cli_wants_json(c))
 		render_json(c, r, st);
-	else if (r && c->format == CLI_CSV && !st)
+	if (r && c->format == CLI_CSV && !st)
 		csv_analyze(r);
-	else if (r)
+	else if (r && c->format != CLI_JSON)
 		render_text(c, r, st);
 	cf_s2s_result_free(r);
 done:

@@ -106,12 +106,13 @@ static void result_json(cli *c, const cf_sync_result *r, cf_status st)
 {
 	cf_buf b;
 	cf_json j;
+	if (!c->target_url && r->target)
+		cli_set_target(c, r->target, NULL, false);
 	cli_json_begin(c, &j, &b, st == CF_OK);
 	cf_json_kv_str(&j, "message", r->message);
 	cf_json_kv_str(&j, "run_id", r->run_id);
 	cf_json_kv_str(&j, "resumed_from", r->resumed_from);
 	cf_json_kv_str(&j, "source", r->source);
-	cf_json_kv_str(&j, "target", r->target);
 	cf_json_kv_bool(&j, "anonymized", r->is_anonymized);
 	cf_json_kv_bool(&j, "dry_run", r->is_dry_run);
 	cf_json_kv_bool(&j, "verified", r->is_verified);
@@ -119,7 +120,6 @@ static void result_json(cli *c, const cf_sync_result *r, cf_status st)
 	cf_json_kv_int(&j, "tables_skipped", r->n_skipped);
 	cf_json_kv_int(&j, "total_rows", r->rows);
 	cf_json_kv_int(&j, "total_bytes", r->bytes);
-	cf_json_kv_num(&j, "duration_s", r->duration_s);
 	cf_json_key(&j, "order");
 	cf_json_arr_begin(&j);
 	for (size_t i = 0; i < r->n_tables; i++)
@@ -169,25 +169,28 @@ static void result_json(cli *c, const cf_sync_result *r, cf_status st)
 		cf_json_obj_end(&j);
 	}
 	cf_json_arr_end(&j);
-	cf_json_kv_strs(&j, "warnings", r->warnings, r->n_warnings);
-	if (st)
-		cli_json_error_member(c, &j, st);
+	cli_json_warnings(&j, r->warnings, r->n_warnings);
 	cli_json_end(c, &j, &b);
 }
 
 /* ---- history --------------------------------------------------------------------------- */
 
+static const struct option HISTORY_OPTIONS[] = {
+	{"to", required_argument, 0, 't'},
+	{"limit", required_argument, 0, 'n'},
+	{"help", no_argument, 0, 'h'},
+	{0, 0, 0, 0}};
+const cli_opts cli_sync_history_opts = {"ht:n:", HISTORY_OPTIONS};
+
 static cf_status cmd_sync_history(cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {{"to", required_argument, 0, 't'},
-	                                     {"limit", required_argument, 0, 'n'},
-	                                     {"help", no_argument, 0, 'h'},
-	                                     {0, 0, 0, 0}};
 	const char *target = NULL;
 	long limit = 20;
 	int ch;
+	c->action = "history";
 	optind = 0;
-	while ((ch = cli_getopt(c, argc, argv, "ht:n:", opts)) != -1) {
+	const char *so = cli_sync_history_opts.shortopts;
+	while ((ch = cli_getopt(c, argc, argv, so, HISTORY_OPTIONS)) != -1) {
 		if (ch == 'h')
 			return cli_help(c);
 		if (ch == 't')
@@ -206,12 +209,12 @@ static cf_status cmd_sync_history(cli *c, int argc, char **argv)
 		return st;
 	cf_sync_history *h = NULL;
 	st = cf_sync_history_list(c->ctx, target, limit, &h);
-	c->command = "sync history";
 	if (c->format == CLI_JSON && !st) {
 		cf_buf b;
 		cf_json j;
+		if (!c->target_url)
+			cli_set_target(c, h->target, NULL, false);
 		cli_json_begin(c, &j, &b, true);
-		cf_json_kv_str(&j, "target", h->target);
 		cf_json_key(&j, "runs");
 		cf_json_arr_begin(&j);
 		for (size_t i = 0; i < h->n_runs; i++) {
@@ -258,23 +261,30 @@ typedef struct sync_args {
 	cf_strv tables, exclude;
 } sync_args;
 
+enum { O_ANON = 1000, O_RULES, O_TABLES, O_EXCLUDE, O_JOBS, O_DRY, O_RESUME, O_VERIFY,
+       O_RANDOM, O_SPLIT, O_SAMPLE };
+static const struct option OPTIONS[] = {
+	{"from", required_argument, 0, 'F'},     {"to", required_argument, 0, 'T'},
+	{"anonymize", no_argument, 0, O_ANON},   {"rules", required_argument, 0, O_RULES},
+	{"anonymization-config", required_argument, 0, O_RULES}, /* the precursor's name */
+	{"tables", required_argument, 0, O_TABLES}, {"exclude", required_argument, 0, O_EXCLUDE},
+	{"jobs", required_argument, 0, O_JOBS},  {"dry-run", no_argument, 0, O_DRY},
+	{"resume", no_argument, 0, O_RESUME},    {"verify", no_argument, 0, O_VERIFY},
+	{"allow-random", no_argument, 0, O_RANDOM}, {"split-rows", required_argument, 0, O_SPLIT},
+	{"verify-sample", required_argument, 0, O_SAMPLE},
+	{"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+const cli_opts cli_sync_opts = {"hj:", OPTIONS};
+
+const cli_action cli_sync_actions[] = {
+	{"history", NULL, CLI_V_NONE, 0, &cli_sync_history_opts},
+	{0},
+};
+
 static cf_status parse_sync(cli *c, int argc, char **argv, sync_args *a, bool *help)
 {
-	enum { O_ANON = 1000, O_RULES, O_TABLES, O_EXCLUDE, O_JOBS, O_DRY, O_RESUME, O_VERIFY,
-	       O_RANDOM, O_SPLIT, O_SAMPLE };
-	static const struct option opts[] = {
-		{"from", required_argument, 0, 'F'},     {"to", required_argument, 0, 'T'},
-		{"anonymize", no_argument, 0, O_ANON},   {"rules", required_argument, 0, O_RULES},
-		{"anonymization-config", required_argument, 0, O_RULES}, /* the precursor's name */
-		{"tables", required_argument, 0, O_TABLES}, {"exclude", required_argument, 0, O_EXCLUDE},
-		{"jobs", required_argument, 0, O_JOBS},  {"dry-run", no_argument, 0, O_DRY},
-		{"resume", no_argument, 0, O_RESUME},    {"verify", no_argument, 0, O_VERIFY},
-		{"allow-random", no_argument, 0, O_RANDOM}, {"split-rows", required_argument, 0, O_SPLIT},
-		{"verify-sample", required_argument, 0, O_SAMPLE},
-		{"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
 	int ch;
 	long v;
-	while ((ch = cli_getopt(c, argc, argv, "hj:", opts)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, cli_sync_opts.shortopts, OPTIONS)) != -1) {
 		cf_status st = CF_OK;
 		switch (ch) {
 		case 'h': *help = true; return cli_help(c);
@@ -332,15 +342,17 @@ cf_status cmd_sync(cli *c, int argc, char **argv)
 	cf_status st = parse_sync(c, argc, argv, &a, &help);
 	if (!st && !help)
 		st = cli_load(c);
+	if (!st && !help)
+		st = cli_target(c, a.o.to);
 	cf_sync_result *r = NULL;
 	if (!st && !help) {
 		st = cf_sync(c->ctx, &a.o, &r);
 		for (size_t i = 0; r && i < r->n_warnings; i++)
 			if (c->format != CLI_JSON)
 				cli_logger(c, CF_LOG_WARNING, r->warnings[i]);
-		if (c->format == CLI_JSON)
+		if (cli_wants_json(c))
 			result_json(c, r, st);
-		else if (!st || r->is_dry_run || st == CF_ERR_CHECK)
+		if (c->format != CLI_JSON && (!st || r->is_dry_run || st == CF_ERR_CHECK))
 			result_text(c, r);
 	}
 	cf_sync_result_free(r);

@@ -3,13 +3,15 @@
 
 #include <stdio.h>
 
+static const struct option OPTIONS[] = {
+	{"all", no_argument, 0, 'a'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+const cli_opts cli_validate_config_opts = {"h", OPTIONS};
+
 cf_status cmd_validate_config(cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"all", no_argument, 0, 'a'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	bool all = false;
 	int ch;
-	while ((ch = cli_getopt(c, argc, argv, "h", opts)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, cli_validate_config_opts.shortopts, cli_validate_config_opts.longopts)) != -1) {
 		if (ch == 'h')
 			return cli_help(c);
 		if (ch == '?')
@@ -30,9 +32,7 @@ cf_status cmd_validate_config(cli *c, int argc, char **argv)
 		cli_json_begin(c, &j, &b, st == CF_OK);
 		cf_json_kv_str(&j, "project_file", r->project_file);
 		cf_json_kv_strs(&j, "environments", r->envs, r->n_envs);
-		cf_json_kv_strs(&j, "warnings", r->warnings, r->n_warnings);
-		if (st)
-			cli_json_error_member(c, &j, st);
+		cli_json_warnings(&j, r->warnings, r->n_warnings);
 		cli_json_end(c, &j, &b);
 	} else if (r) {
 		for (size_t i = 0; i < r->n_warnings; i++)

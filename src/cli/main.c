@@ -97,12 +97,16 @@ static cf_status cmd_version(cli *c, int argc, char **argv);
 	"Global options (before or after the command):\n"                                 \
 	"  -c, --config FILE        project file (default: confiture.yaml)\n"             \
 	"  -e, --env NAME           environment (default: CONFITURE_ENV, default_env, local)\n" \
-	"  -d, --database-url URL   database, overriding the environment's\n"            \
+	"  -d, --database-url URL   database, overriding the environment's (a URL, a\n"  \
+	"                           key=value string, or a database name)\n"            \
 	"      --project-dir DIR    project directory (default: .)\n"                   \
-	"  -f, --format FMT         text, json; csv where the output is a table; sql, junit\n" \
+	"  -f, --format FMT         text, json, csv where the output is a table, sarif or\n" \
+	"                           github where it is findings (lint, check), sql (diff),\n" \
+	"                           junit (check)\n"                                      \
 	"  -q, --quiet              only errors and warnings on stderr\n"                 \
 	"  -v, --verbose            debug messages on stderr\n"                           \
-	"      --no-color           no color (also when NO_COLOR is set)\n"
+	"      --no-color           no color (also when NO_COLOR is set)\n"                \
+	"      --events TARGET      JSON Lines progress events to a file, - (stdout) or fd:N\n"
 
 static const cli_command COMMANDS[] = {
 	/* -- medium 1: build -- */
@@ -129,17 +133,21 @@ static const cli_command COMMANDS[] = {
 	 "      --sequential          run each seed file in its own savepoint\n"
 	 "      --continue-on-error   with --sequential: roll back a failing seed file, go on\n\n"
 	 "Exit codes: 0 built; 4 a file does not parse, a statement fails (rolled back),\n"
-	 "or no files; 5 protected environment; 3 connection failure.\n"},
+	 "or no files; 5 protected environment; 3 connection failure.\n",
+	 .formats = CLI_FMTS_DOC, .opts = &cli_build_opts},
 	{"seed", cmd_seed, "apply the seed files of the build to the database",
-	 "usage: confiture seed apply [--sequential] [--continue-on-error]\n\n"
+	 "usage: confiture seed apply [--sequential] [--continue-on-error]\n"
+	 "                            [--yes-i-mean-production]\n\n"
 	 "Runs the seed files of the build (paths with a \"seed\" or \"seeds\" component,\n"
 	 "such as db/seeds/*.sql), in build order, on the environment's database: all\n"
 	 "in one transaction, or with --sequential each file in its own savepoint\n"
 	 "(seed.transaction_mode: transaction gives each file a transaction of its own).\n\n"
 	 "      --sequential          one savepoint per file\n"
-	 "      --continue-on-error   roll back a failing file, report it, and go on\n\n"
+	 "      --continue-on-error   roll back a failing file, report it, and go on\n"
+	 "      --yes-i-mean-production  run on a protected database (refused otherwise)\n\n"
 	 "Exit codes: 0 applied; 3 a statement failed; 4 a file does not parse or\n"
-	 "there are no seed files.\n"},
+	 "there are no seed files; 5 a protected database.\n",
+	 .formats = CLI_FMTS_DOC, .opts = &cli_seed_opts, .actions = cli_seed_actions},
 	/* -- medium 2: migrate -- */
 	{"migrate", cmd_migrate, "apply, roll back and inspect tracked migrations",
 	 "usage: confiture migrate ACTION [OPTIONS]\n\n"
@@ -156,6 +164,8 @@ static const cli_command COMMANDS[] = {
 	 "      --on-checksum-mismatch fail|warn|ignore   (default: fail, exit 1)\n"
 	 "  down [-n N]              roll back the newest N migrations (default 1)\n"
 	 "  down-to VER              roll back every migration newer than VER\n"
+	 "      --yes-i-mean-production  down, down-to on a protected database (refused\n"
+	 "                           otherwise, except --dry-run)\n"
 	 "  current                  the newest applied version\n"
 	 "  generate NAME            create VERSION_NAME.up.sql and .down.sql\n"
 	 "      --version-id VER     use VER instead of the current time (YYYYMMDDHHMMSS)\n"
@@ -167,18 +177,23 @@ static const cli_command COMMANDS[] = {
 	 "  verify                   run the .verify.sql of each applied migration\n"
 	 "  preflight                check files, downs, checksums; exit 7 on errors\n"
 	 "      --against ENV|URL    also replay pending migrations there, rolled back\n\n"
+	 "Every action:\n"
+	 "      --migrations-dir DIR the migrations directory (migration.dir)\n\n"
 	 "Locking (up, down, down-to, baseline):\n"
 	 "      --lock-timeout MS    wait this long for the lock (default 30000); exit 6\n"
 	 "      --no-lock            do not take the advisory lock\n"
 	 "Dry runs: --dry-run with up, down, down-to and baseline.\n\n"
 	 "Exit codes: 0 ok, 1 pending/checksum mismatch/verify failed, 2 no ledger,\n"
-	 "3 connection or migration failed, 5 invalid config, 6 lock held, 7 preflight\n"
-	 "errors, 8 missing .down.sql, 130 interrupted. See docs/migrate.md.\n"},
+	 "3 connection or migration failed, 5 invalid config or a protected database,\n"
+	 "6 lock held, 7 preflight errors, 8 missing .down.sql, 130 interrupted.\n"
+	 "See docs/migrate.md.\n",
+	 .formats = CLI_FMTS_DOC, .opts = &cli_migrate_opts, .actions = cli_migrate_actions},
 	{"verify-checksums", cmd_verify_checksums, "compare applied migrations with their files",
 	 "usage: confiture verify-checksums [--fix]\n\n"
 	 "Compares the SHA-256 stored in the ledger for each applied migration with its\n"
 	 ".up.sql (CRLF counted as LF). Exit 0 all match, 1 a mismatch, 2 no ledger.\n\n"
-	 "  --fix      rewrite the stored checksums of changed (or unrecorded) files\n"},
+	 "  --fix      rewrite the stored checksums of changed (or unrecorded) files\n",
+	 .formats = CLI_FMTS_DOC, .opts = &cli_verify_checksums_opts},
 	/* -- medium 3: sync -- */
 	{"sync", cmd_sync, "copy data between databases, masking PII in the stream",
 	 "usage: confiture sync --from ENV|URL --to ENV|URL [OPTIONS]\n"
@@ -206,7 +221,9 @@ static const cli_command COMMANDS[] = {
 	 "chosen with --env).\n\n"
 	 "Exit: 0 done, 1 verify found problems, 2 usage, 3 connection or copy\n"
 	 "failed (rolled back), 5 rules/key/columns invalid or target refused,\n"
-	 "6 another sync holds the target, 130 interrupted.\n"},
+	 "6 another sync holds the target, 130 interrupted.\n",
+	 .formats = CLI_FMTS_DOC, .opts = &cli_sync_opts, .actions = cli_sync_actions,
+	 .is_action_optional = true},
 	/* -- medium 4: s2s -- */
 	{"s2s", cmd_s2s, "move data between schemas or databases over postgres_fdw (schema-to-schema)",
 	 "usage: confiture s2s setup   --source ENV|URL --target ENV|URL [--schema S]...\n"
@@ -219,6 +236,7 @@ static const cli_command COMMANDS[] = {
 	 "       confiture s2s verify  --source ENV|URL --target ENV|URL --mapping FILE\n"
 	 "                             [--table ENTRY]...\n"
 	 "       confiture s2s cleanup --target ENV|URL [--source ENV|URL]\n"
+	 "                             [--yes-i-mean-production]\n"
 	 "(alias: confiture schema-to-schema ...)\n\n"
 	 "Moves data from a source database or schema into a target one over\n"
 	 "postgres_fdw. Everything runs on the target: setup creates a foreign server\n"
@@ -244,11 +262,37 @@ static const cli_command COMMANDS[] = {
 	 "  --resume                 continue an earlier run; fails if none is recorded\n"
 	 "  --restart                empty the target tables first (not on protected\n"
 	 "                           environments)\n"
-	 "  --upsert                 a catch-up pass: ON CONFLICT (pk) DO UPDATE\n\n"
+	 "  --upsert                 a catch-up pass: ON CONFLICT (pk) DO UPDATE\n"
+	 "  --yes-i-mean-production  cleanup: on a protected database (refused otherwise)\n\n"
 	 "Exit codes: 1 verify found a difference; 2 usage, or setup missing;\n"
 	 "3 a connection failed (also from the target server to the source) or a\n"
 	 "range failed (rolled back); 5 the mapping is wrong, or a target table\n"
-	 "holds rows confiture did not copy; 6 another s2s run holds the lock.\n"},
+	 "holds rows confiture did not copy; 6 another s2s run holds the lock.\n",
+	 .formats = CLI_FMTS_DOC, .opts = &cli_s2s_opts, .actions = cli_s2s_actions},
+	{"lint", cmd_lint, "migration safety rules on PostgreSQL's parse tree (Squawk's and more)",
+	 "usage: confiture lint [PATH...] [--all | --schema] [OPTIONS]\n\n"
+	 "Lints SQL with PostgreSQL's own parser: Squawk's rules under Squawk's names,\n"
+	 "and rules that need the project: what is pending, whether a migration runs in\n"
+	 "a transaction, what would lose data. Without paths it lints the pending\n"
+	 "migrations (asking the ledger when a database is reachable). Paths may be\n"
+	 "files or directories of .sql files, inside a project or not.\n\n"
+	 "      --all                  every migration, applied or not\n"
+	 "      --schema               the schema files (include_dirs, seeds left out)\n"
+	 "      --pg-version V         the PostgreSQL version to assume (default:\n"
+	 "                             lint.pg_version, the server's, else 13)\n"
+	 "      --select R,...         only these rules or families (\"default\" names the\n"
+	 "                             default set; \"all\" every rule)\n"
+	 "      --ignore R,...         not these rules or families (--exclude works too)\n"
+	 "      --assume-in-transaction  plain files run inside a transaction\n"
+	 "      --offline              never connect: every migration counts as pending\n"
+	 "      --list-rules           the rules, their families and severities\n\n"
+	 "In SQL: \"-- confiture:lint-ignore RULE[,RULE]\" before a statement, and\n"
+	 "\"-- confiture:lint-ignore-file RULE\" anywhere (squawk-ignore works too).\n"
+	 "Output: -f text (file:line:col: severity rule: message), json, sarif, github.\n\n"
+	 "Exit codes: 0 no error-level finding; 1 an error-level finding; 2 usage;\n"
+	 "5 invalid lint: config; see docs/lint.md.\n",
+	 .formats = CLI_FMTS_DOC | CLI_FMT(CLI_SARIF) | CLI_FMT(CLI_GITHUB), .opts = &cli_lint_opts,
+	 .operand = CLI_V_FILE},
 	/* -- schema diff and the CI gate -- */
 	{"diff", cmd_diff, "compare two schemas and write the SQL between them",
 	 "usage: confiture diff --from X --to Y [--schema S]... [--exclude-schema S]...\n"
@@ -270,7 +314,8 @@ static const cli_command COMMANDS[] = {
 	 "Output (-f): text (grouped by object, hazards marked), json (the change\n"
 	 "list), sql (the script from X to Y, hazards listed in its header).\n\n"
 	 "Exit codes: 0 equal; 1 they differ; 2 usage; 3 connection or a migration\n"
-	 "failed; 4 db/schema or a .sql file does not build; 5 configuration.\n"},
+	 "failed; 4 db/schema or a .sql file does not build; 5 configuration.\n",
+	 .formats = CLI_FMTS_DOC | CLI_FMT(CLI_SQL), .opts = &cli_diff_opts},
 	{"check", cmd_check, "the CI gate: DDL, build, replay, drift, downs, checksums",
 	 "usage: confiture check [--downs] [--scratch-url URL]\n\n"
 	 "Runs every step and reports every failure, with no configuration: each DDL\n"
@@ -285,25 +330,29 @@ static const cli_command COMMANDS[] = {
 	 "  --scratch-url URL        server for scratch databases\n\n"
 	 "Output (-f): text, json, junit (a test case per step and per migration).\n\n"
 	 "Exit codes: 0 every step passed; 1 a step failed; 2 usage; 3 the scratch\n"
-	 "server is unreachable; 130 interrupted (scratch databases are dropped).\n"},
+	 "server is unreachable; 130 interrupted (scratch databases are dropped).\n",
+	 .formats = CLI_FMTS_DOC | CLI_FMT(CLI_JUNIT), .opts = &cli_check_opts},
 	{"init", cmd_init, "scaffold a project that builds as generated",
 	 "usage: confiture init [DIR] [--force]\n\n"
 	 "Creates db/schema/ (numbered example folders), db/seeds/, db/migrations/,\n"
 	 "db/environments/local.yaml (embedded cluster), db/sync/anonymization.yaml,\n"
 	 "confiture.yaml, and .gitignore entries. Existing files are never\n"
 	 "overwritten unless --force.\n\n"
-	 "  --force    overwrite existing files\n"},
+	 "  --force    overwrite existing files\n",
+	 .formats = CLI_FMTS_DOC, .opts = &cli_init_opts, .operand = CLI_V_DIR},
 	{"doctor", cmd_doctor, "show the resolved environment, connection and ledger",
 	 "usage: confiture doctor\n\n"
 	 "Shows each setting and where it came from, the connection (password\n"
 	 "masked), the server version, whether postgres_fdw is available, and the\n"
-	 "tracking table. Exits 3 when the connection fails.\n"},
+	 "tracking table. Exits 3 when the connection fails.\n",
+	 .formats = CLI_FMTS_DOC, .opts = &cli_doctor_opts},
 	{"validate-config", cmd_validate_config, "check the configuration without connecting",
 	 "usage: confiture validate-config [--all]\n\n"
 	 "Loads the project file and the environment (with --all: every environment),\n"
 	 "expanding ${VAR}, and checks every key, connection string and hook file.\n"
 	 "Exits 5 on the first problem, naming file, line and key.\n\n"
-	 "  --all      check every environment the project defines\n"},
+	 "  --all      check every environment the project defines\n",
+	 .formats = CLI_FMTS_DOC, .opts = &cli_validate_config_opts},
 	{"embedded", cmd_embedded, "manage the project-local PostgreSQL cluster",
 	 "usage: confiture embedded start|stop|status|url|destroy\n\n"
 	 "The embedded cluster lives in .confiture/pg/ and listens only on a unix\n"
@@ -312,18 +361,32 @@ static const cli_command COMMANDS[] = {
 	 "  stop       stop it\n"
 	 "  status     tell whether it is initialized and running\n"
 	 "  url        print the connection string of the environment's database\n"
-	 "  destroy    stop it and delete its files\n"},
+	 "  destroy    stop it and delete its files\n",
+	 .formats = CLI_FMTS_DOC, .opts = &cli_embedded_opts, .actions = cli_embedded_actions},
 	{"hooks", cmd_hooks, "list hooks, or run one event's hooks with a sample context",
 	 "usage: confiture hooks list\n"
 	 "       confiture hooks test EVENT\n\n"
 	 "Events: before_build after_build before_migrate before_migration\n"
 	 "after_migration migration_failed after_migrate before_sync\n"
 	 "before_sync_table after_sync_table after_sync before_s2s_step\n"
-	 "after_s2s_step on_error\n"},
+	 "after_s2s_step on_error\n",
+	 .formats = CLI_FMTS_DOC, .opts = &cli_hooks_opts, .actions = cli_hooks_actions},
 	{"help", cmd_help, "show help for a command, or every config key (help config)",
 	 "usage: confiture help [COMMAND]\n"
-	 "       confiture help config     every configuration key, its default and variable\n"},
-	{"version", cmd_version, "print the version", "usage: confiture version\n"},
+	 "       confiture help config     every configuration key, its default and variable\n",
+	 .formats = CLI_FMTS_DOC, .operand = CLI_V_COMMAND},
+	{"completion", cmd_completion, "print a shell completion script (bash, zsh or fish)",
+	 "usage: confiture completion bash|zsh|fish\n\n"
+	 "Prints the completion script of the shell, generated from the command table:\n"
+	 "every command, action and option, environment names from db/environments/\n"
+	 "and migration versions from db/migrations/.\n\n"
+	 "  bash   source it, or install as bash-completion/completions/confiture\n"
+	 "  zsh    install as _confiture in a directory of $fpath\n"
+	 "  fish   install as ~/.config/fish/completions/confiture.fish\n\n"
+	 "make install puts all three in place. See docs/completion.md.\n",
+	 .formats = CLI_FMT(CLI_TEXT), .actions = cli_completion_actions},
+	{"version", cmd_version, "print the version", "usage: confiture version\n",
+	 .formats = CLI_FMTS_DOC},
 };
 
 const cli_command *cli_commands(size_t *n)
@@ -342,6 +405,118 @@ const cli_command *cli_find_command(const char *name)
 	if (strcmp(name, "schema-to-schema") == 0)
 		return cli_find_command("s2s");
 	return NULL;
+}
+
+const cli_action *cli_find_action(const cli_command *cmd, const char *name)
+{
+	for (const cli_action *a = cmd ? cmd->actions : NULL; a && a->name; a++)
+		if (strcmp(a->name, name) == 0)
+			return a;
+	return NULL;
+}
+
+bool cli_action_takes(const cli_action *a, const char *opt)
+{
+	if (!a || !a->flags || strcmp(opt, "help") == 0)
+		return true;
+	size_t n = strlen(opt);
+	for (const char *p = a->flags; (p = strstr(p, opt)); p += n)
+		if ((p == a->flags || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* ---- Formats ---------------------------------------------------------------- */
+
+static const cli_format_name FORMATS[] = {
+	{"text", CLI_TEXT}, {"table", CLI_TEXT}, {"json", CLI_JSON}, {"csv", CLI_CSV},
+	{"sarif", CLI_SARIF}, {"github", CLI_GITHUB}, {"sql", CLI_SQL}, {"junit", CLI_JUNIT},
+};
+
+const cli_format_name *cli_format_names(size_t *n)
+{
+	*n = sizeof(FORMATS) / sizeof(*FORMATS);
+	return FORMATS;
+}
+
+/* "text, json or csv": the names of the formats in SET, for messages. */
+static char *format_list(unsigned set)
+{
+	cf_strv names;
+	cf_strv_init(&names);
+	for (size_t i = 0; i < sizeof(FORMATS) / sizeof(*FORMATS); i++)
+		if ((set & CLI_FMT(FORMATS[i].format)) && strcmp(FORMATS[i].name, "table") != 0)
+			cf_strv_push(&names, FORMATS[i].name);
+	cf_buf b;
+	cf_buf_init(&b);
+	for (size_t i = 0; i < names.n; i++)
+		cf_buf_printf(&b, "%s%s", i == 0 ? "" : i + 1 == names.n ? " or " : ", ", names.v[i]);
+	cf_strv_release(&names);
+	return cf_buf_detach(&b);
+}
+
+/* The one refusal of a format a command (or its action) does not write: exit 2. */
+static cf_status check_format(cli *c, const cli_command *cmd, const cli_action *a)
+{
+	unsigned set = a && a->formats ? a->formats : cmd->formats;
+	if (set & CLI_FMT(c->format))
+		return CF_OK;
+	char *what = a ? cf_asprintf("%s %s", cmd->name, a->name) : cf_strdup(cmd->name);
+	char *list = format_list(set);
+	cf_status st = cf_error_set(c->ctx, CF_ERR_USAGE, "format \"%s\" is not available for \"%s\"",
+	                            c->format_name, what);
+	cf_error_hint(c->ctx, "\"confiture %s\" writes %s.", what, list);
+	free(list);
+	free(what);
+	return st;
+}
+
+/* ---- Completion values ---------------------------------------------------------- */
+
+/* What the values of options are, so that completion can offer them. An option
+ * that takes a value and is not listed here completes file names. */
+static const cli_option_value OPTION_VALUES[] = {
+	{NULL, "env", CLI_V_ENV},
+	{NULL, "format", CLI_V_FORMAT},
+	{NULL, "project-dir", CLI_V_DIR},
+	{NULL, "database-url", CLI_V_NONE},
+	{"migrate", "target", CLI_V_VERSION},
+	{"migrate", "through", CLI_V_VERSION},
+	{"migrate", "version-id", CLI_V_NONE},
+	{"migrate", "from-db", CLI_V_ENV},
+	{"migrate", "against", CLI_V_ENV},
+	{"migrate", "import", CLI_V_NONE},
+	{"migrate", "lock-timeout", CLI_V_NONE},
+	{"migrate", "on-checksum-mismatch", CLI_V_NONE},
+	{"migrate", "steps", CLI_V_NONE},
+	{"migrate", "migrations-dir", CLI_V_DIR},
+	{"lint", "pg-version", CLI_V_NONE},
+	{"lint", "select", CLI_V_NONE},
+	{"lint", "ignore", CLI_V_NONE},
+	{"lint", "exclude", CLI_V_NONE},
+	{"sync", "from", CLI_V_ENV},
+	{"sync", "to", CLI_V_ENV},
+	{"sync", "tables", CLI_V_NONE},
+	{"sync", "exclude", CLI_V_NONE},
+	{"sync", "jobs", CLI_V_NONE},
+	{"sync", "limit", CLI_V_NONE},
+	{"sync", "split-rows", CLI_V_NONE},
+	{"sync", "verify-sample", CLI_V_NONE},
+	{"s2s", "source", CLI_V_ENV},
+	{"s2s", "target", CLI_V_ENV},
+	{"s2s", "staging-schema", CLI_V_NONE},
+	{"s2s", "schema", CLI_V_NONE},
+	{"s2s", "table", CLI_V_NONE},
+	{"s2s", "tables", CLI_V_NONE},
+	{"s2s", "jobs", CLI_V_NONE},
+	{"s2s", "batch-size", CLI_V_NONE},
+	{"build", "separator-style", CLI_V_NONE},
+};
+
+const cli_option_value *cli_option_values(size_t *n)
+{
+	*n = sizeof(OPTION_VALUES) / sizeof(*OPTION_VALUES);
+	return OPTION_VALUES;
 }
 
 static void print_main_help(void)
@@ -454,6 +629,17 @@ cf_status cli_usage(cli *c, const char *fmt, ...)
 	return st;
 }
 
+cf_status cli_help_host(cli *c, const char *next)
+{
+	cf_status st = cf_error_set(c->ctx, CF_ERR_USAGE, "unexpected argument \"%s\" after \"-h\"",
+	                            next);
+	cf_error_detail(c->ctx, "-h asks for help and takes no value; it is not a host name as in "
+	                        "psql.");
+	cf_error_hint(c->ctx, "-h is --help. To choose the server, give -d postgresql://HOST/DB (or "
+	                      "-d \"host=HOST dbname=DB\"), or set PGHOST.");
+	return st;
+}
+
 int cli_getopt(cli *c, int argc, char **argv, const char *shortopts, const struct option *opts)
 {
 	opterr = 0;
@@ -474,6 +660,11 @@ int cli_getopt(cli *c, int argc, char **argv, const char *shortopts, const struc
 	}
 	if (ch == ':') {
 		cli_usage(c, "option \"%s\" needs a value", argv[optind - 1]);
+		return '?';
+	}
+	/* "-h db.prod": psql's habit must not become a green help screen. */
+	if (ch == 'h' && strcmp(argv[optind - 1], "-h") == 0 && optind < argc) {
+		cli_help_host(c, argv[optind]);
 		return '?';
 	}
 	return ch;
@@ -503,27 +694,32 @@ cf_status cli_load(cli *c)
 
 /* Global options may come before or after the command; they are taken out
  * of argv here, and what remains is the command and its own arguments. */
-typedef struct global_opt {
-	const char *lng;
-	char shrt;
-	bool has_arg;
-} global_opt;
-
-static const global_opt GLOBALS[] = {
-	{"config", 'c', true},       {"env", 'e', true},         {"database-url", 'd', true},
-	{"project-dir", 0, true},    {"format", 'f', true},      {"quiet", 'q', false},
-	{"verbose", 'v', false},     {"no-color", 0, false},     {"version", 0, false},
-	{"exit-codes", 0, false},    {"exit-codes-json", 0, false},
+static const struct option GLOBALS[] = {
+	{"config", required_argument, 0, 'c'},  {"env", required_argument, 0, 'e'},
+	{"database-url", required_argument, 0, 'd'}, {"project-dir", required_argument, 0, 0},
+	{"format", required_argument, 0, 'f'},  {"quiet", no_argument, 0, 'q'},
+	{"verbose", no_argument, 0, 'v'},       {"no-color", no_argument, 0, 0},
+	{"version", no_argument, 0, 0},         {"exit-codes", no_argument, 0, 0},
+	{"exit-codes-json", no_argument, 0, 0}, {"help", no_argument, 0, 'h'},
+	{"events", required_argument, 0, 0},
+	{0, 0, 0, 0},
 };
+
+static const cli_opts GLOBAL_OPTS = {"c:e:d:f:qvh", GLOBALS};
+
+const cli_opts *cli_global_opts(void)
+{
+	return &GLOBAL_OPTS;
+}
 
 typedef struct globals {
 	const char *format;
 	bool want_version, want_exit_codes, want_exit_codes_json, want_no_color;
 } globals;
 
-static void set_global(cli *c, globals *g, const global_opt *o, const char *val)
+static void set_global(cli *c, globals *g, const struct option *o, const char *val)
 {
-	switch (o->shrt) {
+	switch (o->val) {
 	case 'c': c->config_file = val; return;
 	case 'e': c->env = val; return;
 	case 'd': c->database_url = val; return;
@@ -532,32 +728,36 @@ static void set_global(cli *c, globals *g, const global_opt *o, const char *val)
 	case 'v': c->is_verbose = true; return;
 	default: break;
 	}
-	if (strcmp(o->lng, "project-dir") == 0)
+	if (strcmp(o->name, "project-dir") == 0)
 		c->project_dir = val;
-	else if (strcmp(o->lng, "no-color") == 0)
+	else if (strcmp(o->name, "no-color") == 0)
 		g->want_no_color = true;
-	else if (strcmp(o->lng, "version") == 0)
+	else if (strcmp(o->name, "version") == 0)
 		g->want_version = true;
-	else if (strcmp(o->lng, "exit-codes") == 0)
+	else if (strcmp(o->name, "exit-codes") == 0)
 		g->want_exit_codes = true;
-	else if (strcmp(o->lng, "exit-codes-json") == 0)
+	else if (strcmp(o->name, "exit-codes-json") == 0)
 		g->want_exit_codes_json = true;
+	else if (strcmp(o->name, "events") == 0)
+		c->events_target = val;
 }
 
 /* Matches ARG against the globals; returns how many argv slots it used (0: not global). */
 static int match_global(cli *c, globals *g, char **argv, int i, int argc, cf_status *st)
 {
 	const char *a = argv[i];
-	for (size_t k = 0; k < sizeof(GLOBALS) / sizeof(*GLOBALS); k++) {
-		const global_opt *o = &GLOBALS[k];
+	/* -h/--help belongs to the command: it is listed for completion only. */
+	for (const struct option *o = GLOBALS; o->name; o++) {
+		if (o->val == 'h')
+			continue;
 		const char *val = NULL;
 		int used = 0;
-		size_t ll = strlen(o->lng);
-		if (a[0] == '-' && a[1] == '-' && strncmp(a + 2, o->lng, ll) == 0 &&
+		size_t ll = strlen(o->name);
+		if (a[0] == '-' && a[1] == '-' && strncmp(a + 2, o->name, ll) == 0 &&
 		    (a[2 + ll] == '\0' || (a[2 + ll] == '=' && o->has_arg))) {
 			val = a[2 + ll] == '=' ? a + 3 + ll : NULL;
 			used = 1;
-		} else if (o->shrt && a[0] == '-' && a[1] == o->shrt &&
+		} else if (o->val && a[0] == '-' && a[1] == o->val &&
 		           (a[2] == '\0' || o->has_arg)) {
 			val = a[2] ? a + 2 : NULL;
 			used = 1;
@@ -599,22 +799,18 @@ static cf_status parse_globals(cli *c, globals *g, int *argc, char **argv)
 	}
 	*argc = out;
 	argv[out] = NULL;
-	if (g->format) {
-		if (strcmp(g->format, "text") == 0 || strcmp(g->format, "table") == 0)
-			c->format = CLI_TEXT;
-		else if (strcmp(g->format, "json") == 0)
-			c->format = CLI_JSON;
-		else if (strcmp(g->format, "csv") == 0)
-			c->format = CLI_CSV;
-		else if (strcmp(g->format, "sql") == 0)
-			c->format = CLI_SQL;
-		else if (strcmp(g->format, "junit") == 0)
-			c->format = CLI_JUNIT;
-		else
-			return cli_usage(c, "unknown format \"%s\" (use text, json, csv, sql or junit)",
-			                 g->format);
-	}
-	return CF_OK;
+	if (!g->format)
+		return CF_OK;
+	for (size_t i = 0; i < sizeof(FORMATS) / sizeof(*FORMATS); i++)
+		if (strcmp(g->format, FORMATS[i].name) == 0) {
+			c->format = FORMATS[i].format;
+			c->format_name = FORMATS[i].name;
+			return CF_OK;
+		}
+	char *list = format_list(~0u);
+	st = cli_usage(c, "unknown format \"%s\" (use %s)", g->format, list);
+	free(list);
+	return st;
 }
 
 /* ---- Signals --------------------------------------------------------------- */
@@ -671,6 +867,8 @@ static cf_status dispatch(cli *c, int argc, char **argv)
 		return cli_usage(c, "no command given");
 	}
 	const char *name = argv[1];
+	if (strcmp(name, "-h") == 0 && argc > 2)
+		return cli_help_host(c, argv[2]);
 	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
 		print_main_help();
 		return CF_OK;
@@ -693,25 +891,48 @@ static cf_status dispatch(cli *c, int argc, char **argv)
 		return st;
 	}
 	c->command = cmd->name;
+	const cli_action *a = argc > 2 ? cli_find_action(cmd, argv[2]) : NULL;
+	c->action = a ? a->name : NULL;
+	cf_status st = check_format(c, cmd, a);
+	if (st)
+		return st;
 	cf_ctx_set_app_name(c->ctx, cmd->name);
 	optind = 0; /* GNU getopt: full reset for the command's own parsing */
 	return cmd->fn(c, argc - 1, argv + 1);
 }
 
+static void cli_release(cli *c)
+{
+	cf_ctx_free(c->ctx);
+	cf_buf_release(&c->doc);
+	cf_buf_release(&c->doc_errors);
+	cf_strv_release(&c->warnings);
+	free(c->target_url);
+	free(c->target_env);
+}
+
 int main(int argc, char **argv)
 {
-	cli c = {.format = CLI_TEXT, .command = "confiture"};
+	cli c = {.format = CLI_TEXT, .command = "confiture", .started_at = cf_now()};
 	c.ctx = cf_ctx_new();
+	cf_buf_init(&c.doc);
+	cf_buf_init(&c.doc_errors);
+	cf_strv_init(&c.warnings);
 	globals g = {0};
 	cf_status st = parse_globals(&c, &g, &argc, argv);
 	c.is_tty = isatty(2);
 	c.has_color = c.is_tty && !g.want_no_color && !getenv("NO_COLOR");
 	cf_ctx_set_logger(c.ctx, cli_logger, &c);
-	if (c.is_tty && !c.is_quiet)
+	if (!st && c.events_target)
+		st = cli_events_open(&c, c.events_target);
+	cli_progress_setup(&c);
+	if (c.bars || c.events)
 		cf_ctx_set_progress(c.ctx, cli_progress, &c);
 	if (!st && (g.want_exit_codes || g.want_exit_codes_json)) {
 		int code = print_exit_codes(g.want_exit_codes_json || c.format == CLI_JSON);
-		cf_ctx_free(c.ctx);
+		cli_events_finish(&c, CF_OK);
+		cli_progress_release(&c);
+		cli_release(&c);
 		return code;
 	}
 	if (!st && g.want_version)
@@ -720,10 +941,14 @@ int main(int argc, char **argv)
 		setup_signals(&c);
 		st = dispatch(&c, argc, argv);
 	}
-	if (st && cf_last_error_info(c.ctx))
+	if (c.format == CLI_JSON)
+		cli_json_emit(&c, st);
+	else if (st && cf_last_error_info(c.ctx))
 		cli_print_error(&c, st);
+	cli_events_finish(&c, st);
+	cli_progress_release(&c);
 	int code = cli_exit_code(st);
 	fflush(stdout);
-	cf_ctx_free(c.ctx);
+	cli_release(&c);
 	return code;
 }

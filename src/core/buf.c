@@ -85,7 +85,8 @@ void cf_buf_release(cf_buf *b)
 void cf_buf_reset(cf_buf *b)
 {
 	b->len = 0;
-	b->data[0] = '\0';
+	if (b->data)
+		b->data[0] = '\0';
 }
 
 void cf_buf_reserve(cf_buf *b, size_t extra)
@@ -122,6 +123,7 @@ void cf_buf_putc(cf_buf *b, char c)
 void cf_buf_vprintf(cf_buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
+	cf_buf_reserve(b, 0); /* a released buffer has no data to print into */
 	va_copy(ap2, ap);
 	int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	if (n < 0)
@@ -144,8 +146,11 @@ void cf_buf_printf(cf_buf *b, const char *fmt, ...)
 
 char *cf_buf_detach(cf_buf *b)
 {
-	char *s = b->data;
-	cf_buf_init(b);
+	/* B is left released, not re-initialized: a detached local buffer then
+	 * needs no cf_buf_release, and appending to B again allocates anew. */
+	char *s = b->data ? b->data : cf_strdup("");
+	b->data = NULL;
+	b->len = b->cap = 0;
 	return s;
 }
 

@@ -38,7 +38,8 @@ void cf_buf_puts(cf_buf *b, const char *s);
 void cf_buf_putc(cf_buf *b, char c);
 void cf_buf_printf(cf_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cf_buf_vprintf(cf_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-/* Returns the data and leaves B empty but usable; the caller frees it. */
+/* Returns the data (the caller frees it) and leaves B released: appending
+ * to it again is fine, and releasing it is not needed. */
 char *cf_buf_detach(cf_buf *b);
 
 /* A growable vector of owned strings. */

@@ -53,7 +53,9 @@ static const keydef KEYS[] = {
 	{"database.password", KT_STR, OFF(database.password), NULL, NULL,
 	 "See database.host. Prefer ~/.pgpass or PGPASSWORD."},
 	{"protected", KT_BOOL, OFF(is_protected), "false", NULL,
-	 "Forbid destructive commands (build --recreate, sync into it, s2s --restart)."},
+	 "Forbid destructive commands on this database, however it is reached (build --recreate, "
+	 "sync into it, s2s --restart; down, seed apply, s2s cleanup need --yes-i-mean-production). "
+	 "Only the environment's files can say false."},
 	{"include_dirs", KT_INCLUDE_DIRS, OFF(include_dirs), "db/schema,db/seeds", NULL,
 	 "Schema directories: strings, or {path, include, exclude, recursive, order}. Files "
 	 "with a seed/seeds path component are seeds. Missing default directories are skipped."},
@@ -101,6 +103,21 @@ static const keydef KEYS[] = {
 	{"s2s.batch_size", KT_LONG, OFF(s2s.batch_size), "0", NULL,
 	 "Rows per primary-key range (0 lets analyze recommend one)."},
 	{"s2s.jobs", KT_LONG, OFF(s2s.jobs), "1", NULL, "Tables migrated in parallel."},
+	{"lint.select", KT_STRV, OFF(lint.select), NULL, NULL,
+	 "Lint rules or families to run (default: the default set; \"default\" names it)."},
+	{"lint.ignore", KT_STRV, OFF(lint.ignore), NULL, NULL,
+	 "Lint rules or families not to run (Squawk's rule names work)."},
+	{"lint.severity.error", KT_STRV, OFF(lint.severity_error), NULL, NULL,
+	 "Lint rules or families reported as errors (an error fails the lint, exit 1)."},
+	{"lint.severity.warning", KT_STRV, OFF(lint.severity_warning), NULL, NULL,
+	 "Lint rules or families reported as warnings."},
+	{"lint.severity.info", KT_STRV, OFF(lint.severity_info), NULL, NULL,
+	 "Lint rules or families reported as information only."},
+	{"lint.pg_version", KT_STR, OFF(lint.pg_version), NULL, NULL,
+	 "PostgreSQL version the lint rules assume (e.g. 13 or 15.4); default: the server's, "
+	 "else the oldest supported (13)."},
+	{"lint.block_on", KT_ENUM, OFF(lint.block_on), "never", "never|error|warning",
+	 "Whether migrate up --dry-run and preflight stop on lint findings of this severity."},
 	{"hooks", KT_HOOKS, OFF(hooks), NULL, NULL,
 	 "Event -> list of {run | sql | sql_file, timeout_s, on_failure: abort|warn}."},
 	{"plugins", KT_STRV, OFF(plugins), NULL, NULL,
@@ -125,15 +142,30 @@ static const keydef KEYS[] = {
 static const char *const PROJECT_ONLY_KEYS[] = {"default_env", "environments"};
 
 /* Other spellings of our keys: precursor names and shorthand forms. */
+typedef enum alias_how {
+	AL_SAME,             /* the same key under another name */
+	AL_NOTICE,           /* the precursor's documented name: said once, on stderr */
+	AL_SEEDS,            /* seed_dirs: include_dirs entries whose files are all seeds */
+	AL_NONE,             /* a precursor key with nothing to map to (version: 1) */
+} alias_how;
+
 typedef struct alias {
 	const char *from, *to;
+	alias_how how;
 } alias;
 
 static const alias ALIASES[] = {
-	{"migration_table", "migration.tracking_table"},
-	{"migration.locking.timeout_ms", "migration.lock_timeout_ms"},
-	{"build.separators", "build.separators.style"},        /* when a scalar */
-	{"build.validate_comments", "build.validate_comments.enabled"}, /* when a scalar */
+	{"migration_table", "migration.tracking_table", AL_SAME},
+	{"migration.locking.timeout_ms", "migration.lock_timeout_ms", AL_SAME},
+	{"build.separators", "build.separators.style", AL_SAME},        /* when a scalar */
+	{"build.validate_comments", "build.validate_comments.enabled", AL_SAME}, /* when a scalar */
+	/* The precursor's documented configuration. */
+	{"version", NULL, AL_NONE},
+	{"schema_dirs", "include_dirs", AL_NOTICE},
+	{"seed_dirs", "include_dirs", AL_SEEDS},
+	{"migrations_dir", "migration.dir", AL_NOTICE},
+	{"database.url", "database_url", AL_NOTICE},
+	{"database.name", "database.database", AL_NOTICE},
 };
 
 #define N_ALIASES (sizeof(ALIASES) / sizeof(ALIASES[0]))
@@ -175,7 +207,7 @@ static size_t section_children(const char *prefix, const char **out, size_t max)
 		size_t cl = strcspn(child, ".");
 		bool dup = false;
 		for (size_t j = 0; j < n; j++)
-			if (strlen(out[j]) == cl && strncmp(out[j], child, cl) == 0)
+			if (strcspn(out[j], ".") == cl && strncmp(out[j], child, cl) == 0)
 				dup = true;
 		if (!dup)
 			out[n++] = child; /* may run past cl: callers compare prefixes */
@@ -246,6 +278,7 @@ void cf_config_free(cf_config *cfg)
 	hooks_clear(cfg);
 	free(cfg->origins);
 	free(cfg->default_env);
+	free(cfg->unresolved_var);
 	free(cfg);
 }
 
@@ -390,6 +423,7 @@ typedef struct layer {
 	const char *project_dir;
 	const char *shown;    /* file name for messages and origins */
 	bool hooks_append;    /* hooks accumulate across layers */
+	bool is_lenient;      /* a missing ${VAR} is tolerated (see cf_config_load_files) */
 } layer;
 
 static char *origin_of(const layer *ly, const cf_ynode *n)
@@ -453,37 +487,71 @@ static cf_status include_dir_from_map(const layer *ly, const cf_ynode *m)
 	return st;
 }
 
-static cf_status include_dirs_from_node(const layer *ly, const cf_ynode *n)
+/* Drops the include_dirs entries that are not seed_dirs ones (SEEDS false),
+ * or the seed_dirs ones (SEEDS true), so that either key replaces its own. */
+static void include_dirs_drop(cf_config *cfg, bool seeds)
 {
-	include_dirs_clear(ly->cfg);
-	if (n->kind == CF_Y_NULL)
-		return CF_OK;
+	size_t k = 0;
+	for (size_t i = 0; i < cfg->n_include_dirs; i++) {
+		if (cfg->include_dirs[i].is_seed == seeds)
+			include_dir_release(&cfg->include_dirs[i]);
+		else
+			cfg->include_dirs[k++] = cfg->include_dirs[i];
+	}
+	cfg->n_include_dirs = k;
+}
+
+/* include_dirs, or with SEEDS the precursor's seed_dirs (KEY names it). */
+static cf_status include_dirs_read(const layer *ly, const cf_ynode *n, const char *key, bool seeds)
+{
+	include_dirs_drop(ly->cfg, seeds);
+	size_t first = ly->cfg->n_include_dirs;
+	cf_status st = CF_OK;
 	if (n->kind == CF_Y_SCALAR) {
 		char *origin = origin_of(ly, n);
 		include_dir_add(ly->cfg, n->str, origin);
 		free(origin);
-		return CF_OK;
+	} else if (n->kind != CF_Y_SEQ && n->kind != CF_Y_NULL) {
+		return cf_ynode_type_error(ly->ctx, ly->doc, n, key, "a list");
 	}
-	if (n->kind != CF_Y_SEQ)
-		return cf_ynode_type_error(ly->ctx, ly->doc, n, "include_dirs", "a list");
-	for (size_t i = 0; i < n->n; i++) {
+	for (size_t i = 0; n->kind == CF_Y_SEQ && i < n->n && !st; i++) {
 		const cf_ynode *item = n->v[i];
-		cf_status st;
 		if (item->kind == CF_Y_SCALAR) {
 			char *origin = origin_of(ly, item);
 			include_dir_add(ly->cfg, item->str, origin);
 			free(origin);
-			st = CF_OK;
 		} else if (item->kind == CF_Y_MAP) {
 			st = include_dir_from_map(ly, item);
 		} else {
-			st = cf_ynode_type_error(ly->ctx, ly->doc, item, "include_dirs",
-			                         "a path or {path: ...}");
+			st = cf_ynode_type_error(ly->ctx, ly->doc, item, key, "a path or {path: ...}");
 		}
-		if (st)
-			return st;
 	}
-	return CF_OK;
+	for (size_t i = first; i < ly->cfg->n_include_dirs; i++)
+		ly->cfg->include_dirs[i].is_seed = seeds;
+	return st;
+}
+
+static cf_status include_dirs_from_node(const layer *ly, const cf_ynode *n)
+{
+	return include_dirs_read(ly, n, "include_dirs", false);
+}
+
+/*
+ * A hook command as written: ${VAR} is left for the shell to expand from the
+ * hook's environment, as data, never spliced into the command (or the SQL)
+ * when the config loads. "$${" still stands for a literal "${".
+ */
+static char *hook_command(const cf_ynode *v)
+{
+	const char *s = v->raw ? v->raw : v->str;
+	cf_buf b;
+	cf_buf_init(&b);
+	for (; *s; s++) {
+		if (s[0] == '$' && s[1] == '$' && s[2] == '{')
+			s++;
+		cf_buf_putc(&b, *s);
+	}
+	return b.data; /* the caller owns it */
 }
 
 static cf_status hook_from_map(const layer *ly, const char *event, const cf_ynode *m)
@@ -509,6 +577,10 @@ static cf_status hook_from_map(const layer *ly, const char *event, const cf_ynod
 			char **field = k[0] == 'r' ? &h->run : k[3] == '\0' ? &h->sql : &h->sql_file;
 			n_actions++;
 			st = cf_ynode_str(ly->ctx, ly->doc, v, k, field);
+			if (!st && v->kind == CF_Y_SCALAR && field != &h->sql_file) {
+				free(*field);
+				*field = hook_command(v);
+			}
 		} else if (strcmp(k, "timeout_s") == 0) {
 			st = cf_ynode_long(ly->ctx, ly->doc, v, "timeout_s", &h->timeout_s);
 		} else if (strcmp(k, "on_failure") == 0) {
@@ -566,11 +638,33 @@ static cf_status hooks_from_node(const layer *ly, const cf_ynode *n)
 	return CF_OK;
 }
 
+/*
+ * A lenient load (the protection scan) meets a value whose ${VAR} is unset:
+ * protection is assumed, a connection setting is kept as written and named
+ * in unresolved_var, and anything else is left at its default.
+ */
+static void key_unresolved(const layer *ly, const keydef *k, const cf_ynode *n)
+{
+	cf_config *cfg = ly->cfg;
+	if (k->off == OFF(is_protected)) {
+		cfg->is_protected = true;
+	} else if (k->type == KT_STR && (k->off == OFF(database_url) ||
+	                                 strncmp(k->path, "database.", 9) == 0)) {
+		key_set_text(cfg, k, n->str);
+		cf_str_set(&cfg->unresolved_var, n->missing);
+	}
+}
+
 static cf_status key_from_node(const layer *ly, const keydef *k, const cf_ynode *keynode,
                                const cf_ynode *n)
 {
 	void *field = (char *)ly->cfg + k->off;
 	cf_status st = CF_OK;
+	if (ly->is_lenient && (k->type == KT_HOOKS || n->missing)) {
+		if (n->missing)
+			key_unresolved(ly, k, n);
+		return CF_OK;
+	}
 	switch (k->type) {
 	case KT_INCLUDE_DIRS:
 		st = include_dirs_from_node(ly, n);
@@ -619,6 +713,35 @@ static cf_status key_from_node(const layer *ly, const keydef *k, const cf_ynode 
 static cf_status apply_map(const layer *ly, const cf_ynode *map, const char *prefix,
                            bool is_project_top);
 
+/* The alias PATH is, if any (a shorthand applies only to a scalar VAL). */
+static const alias *alias_find(const char *path, const cf_ynode *val)
+{
+	bool scalar = val->kind == CF_Y_SCALAR || val->kind == CF_Y_NULL;
+	for (size_t i = 0; i < N_ALIASES; i++)
+		if (strcmp(ALIASES[i].from, path) == 0 && (scalar || !key_is_section(path)))
+			return &ALIASES[i];
+	return NULL;
+}
+
+/* One line naming the native key of a precursor key, once a run (the same
+ * file may be read more than once). */
+static void alias_notice(const layer *ly, const cf_ynode *keynode, const char *path,
+                         const alias *al)
+{
+	char *msg;
+	if (al->how == AL_NONE)
+		msg = cf_asprintf("%s:%d: \"%s\" (the precursor's file version) is not needed here: "
+		                  "ignored", ly->shown, keynode->line, path);
+	else if (al->how == AL_SEEDS)
+		msg = cf_asprintf("%s:%d: \"%s\" is the precursor's name: read as \"include_dirs\" "
+		                  "entries whose files are all seeds", ly->shown, keynode->line, path);
+	else
+		msg = cf_asprintf("%s:%d: \"%s\" is the precursor's name for \"%s\"", ly->shown,
+		                  keynode->line, path, al->to);
+	cf_log_once(ly->ctx, CF_LOG_INFO, msg);
+	free(msg);
+}
+
 static cf_status apply_entry(const layer *ly, const cf_ynode *keynode, const cf_ynode *val,
                              const char *prefix, bool is_project_top)
 {
@@ -626,11 +749,21 @@ static cf_status apply_entry(const layer *ly, const cf_ynode *keynode, const cf_
 	char *path = *prefix ? cf_asprintf("%s.%s", prefix, name) : cf_strdup(name);
 	cf_status st = CF_OK;
 	const keydef *k = key_find(path);
-	bool scalar = val->kind == CF_Y_SCALAR || val->kind == CF_Y_NULL;
-	for (size_t i = 0; !k && i < N_ALIASES; i++)
-		if (strcmp(ALIASES[i].from, path) == 0 && (scalar || !key_is_section(path)))
-			k = key_find(ALIASES[i].to);
-	if (k && k->type == KT_IGNORED) {
+	const alias *al = k ? NULL : alias_find(path, val);
+	if (al && al->how != AL_SAME)
+		alias_notice(ly, keynode, path, al);
+	if (al && al->to)
+		k = key_find(al->to);
+	if (al && al->how == AL_NONE) {
+		/* said by alias_notice */
+	} else if (al && al->how == AL_SEEDS) {
+		st = include_dirs_read(ly, val, path, true);
+		if (!st) {
+			char *origin = origin_of(ly, keynode);
+			origin_set(ly->cfg, k, origin);
+			free(origin);
+		}
+	} else if (k && k->type == KT_IGNORED) {
 		cf_log_debug(ly->ctx, "%s:%d: \"%s\" has no effect in confiture (accepted for "
 		             "compatibility)", ly->shown, keynode->line, path);
 	} else if (k) {
@@ -711,14 +844,51 @@ static char *shown_path(const char *path)
 	return cf_path_relative(cwd, path);
 }
 
-static cf_status project_doc(cf_ctx *ctx, const char *project_file, cf_ydoc **out)
+/*
+ * The first unset ${VAR} of a document, outside hook commands (run: and sql:
+ * under hooks, which are never expanded), is an error at its line.
+ */
+static cf_status check_missing(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *n, bool in_hooks)
+{
+	if (!n || n->kind == CF_Y_NULL)
+		return CF_OK;
+	if (n->kind == CF_Y_SCALAR)
+		return n->missing ? cf_ynode_missing_error(ctx, doc, n) : CF_OK;
+	cf_status st = CF_OK;
+	for (size_t i = 0; i < n->n && !st; i++) {
+		const cf_ynode *key = n->k ? n->k[i] : NULL;
+		bool is_command = in_hooks && key && key->str &&
+		                  (strcmp(key->str, "run") == 0 || strcmp(key->str, "sql") == 0);
+		if (key)
+			st = check_missing(ctx, doc, key, false);
+		if (!st && !is_command)
+			st = check_missing(ctx, doc, n->v[i],
+			                   in_hooks || (key && key->str && strcmp(key->str, "hooks") == 0));
+	}
+	return st;
+}
+
+/* Reads a config file; unset variables are errors unless LENIENT. */
+static cf_status config_doc(cf_ctx *ctx, const char *path, bool lenient, cf_ydoc **out)
+{
+	char *shown = shown_path(path);
+	cf_status st = cf_yaml_load(ctx, path, shown, CF_YAML_EXPAND_VARS | CF_YAML_DEFER_MISSING,
+	                            out);
+	free(shown);
+	if (!st && !lenient && (st = check_missing(ctx, *out, (*out)->root, false))) {
+		cf_ydoc_free(*out);
+		*out = NULL;
+	}
+	return st;
+}
+
+static cf_status project_doc_mode(cf_ctx *ctx, const char *project_file, bool lenient,
+                                  cf_ydoc **out)
 {
 	*out = NULL;
 	if (!project_file)
 		return CF_OK;
-	char *shown = shown_path(project_file);
-	cf_status st = cf_yaml_load(ctx, project_file, shown, CF_YAML_EXPAND_VARS, out);
-	free(shown);
+	cf_status st = config_doc(ctx, project_file, lenient, out);
 	if (st)
 		return st;
 	const cf_ynode *root = (*out)->root;
@@ -728,6 +898,11 @@ static cf_status project_doc(cf_ctx *ctx, const char *project_file, cf_ydoc **ou
 		*out = NULL;
 	}
 	return st;
+}
+
+static cf_status project_doc(cf_ctx *ctx, const char *project_file, cf_ydoc **out)
+{
+	return project_doc_mode(ctx, project_file, false, out);
 }
 
 static cf_status project_envs(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode **out)
@@ -756,7 +931,8 @@ cf_status cf_config_env_names(cf_ctx *ctx, const char *project_dir, const char *
                               cf_strv *sv)
 {
 	cf_ydoc *doc = NULL;
-	cf_status st = project_doc(ctx, project_file, &doc);
+	/* Names only: an unset variable in some value does not hide them. */
+	cf_status st = project_doc_mode(ctx, project_file, true, &doc);
 	const cf_ynode *envs = NULL;
 	if (!st)
 		st = project_envs(ctx, doc, &envs);
@@ -871,7 +1047,7 @@ cf_status cf_config_set(cf_ctx *ctx, cf_config *cfg, const char *key, const char
 }
 
 static cf_status apply_doc(cf_ctx *ctx, cf_config *cfg, const cf_ydoc *doc, const cf_ynode *map,
-                           const char *project_dir, bool is_project_top)
+                           const char *project_dir, bool is_project_top, bool lenient)
 {
 	if (!map || map->kind == CF_Y_NULL)
 		return CF_OK;
@@ -880,7 +1056,7 @@ static cf_status apply_doc(cf_ctx *ctx, cf_config *cfg, const cf_ydoc *doc, cons
 	(void)project_dir;
 	char *shown = cf_strdup(doc->file);
 	layer ly = {.ctx = ctx, .cfg = cfg, .doc = doc, .project_dir = project_dir, .shown = shown,
-	            .hooks_append = true};
+	            .hooks_append = true, .is_lenient = lenient};
 	cf_status st = apply_map(&ly, map, "", is_project_top);
 	free(shown);
 	return st;
@@ -917,20 +1093,34 @@ static void compose_database_url(cf_config *cfg)
 	}
 }
 
-cf_status cf_config_load(cf_ctx *ctx, const char *project_dir, const char *project_file,
-                         const char *env, const cf_overrides *overrides, cf_config **out)
+/* How much of the layering a load applies. */
+typedef struct load_mode {
+	bool is_files_only;  /* no CONFITURE_* variables, no overrides */
+	bool is_lenient;     /* unset ${VAR}: see key_unresolved */
+} load_mode;
+
+/*
+ * Protection can be added by a variable or a flag, never removed: only the
+ * environment's own files can say protected: false.
+ */
+static void keep_file_protection(cf_ctx *ctx, cf_config *cfg, bool was, const char *origin)
 {
-	if (!env_name_ok(env)) {
-		cf_error_set(ctx, CF_ERR_CONFIG, "invalid environment name \"%s\"", env);
-		cf_error_hint(ctx, "Use letters, digits, \"_\" and \"-\".");
-		return CF_ERR_CONFIG;
-	}
-	cf_config *cfg = cf_config_new_defaults();
-	cf_str_set(&cfg->name, env);
+	if (!was || cfg->is_protected)
+		return;
+	const keydef *k = key_find("protected");
+	cf_log_warning(ctx, "%s cannot lift the protection of environment \"%s\": only its own "
+	               "file can say protected: false", cfg->origins[key_index(k)], cfg->name);
+	cfg->is_protected = true;
+	origin_set(cfg, k, origin);
+}
+
+static cf_status config_layers(cf_ctx *ctx, cf_config *cfg, const char *project_dir,
+                               const char *project_file, const char *env, load_mode m)
+{
 	cf_ydoc *doc = NULL, *envdoc = NULL;
 	char *env_path = env_file_path(project_dir, env);
 	const cf_ynode *envs = NULL;
-	cf_status st = project_doc(ctx, project_file, &doc);
+	cf_status st = project_doc_mode(ctx, project_file, m.is_lenient, &doc);
 	if (!st)
 		st = project_envs(ctx, doc, &envs);
 	if (!st && doc) {
@@ -939,41 +1129,70 @@ cf_status cf_config_load(cf_ctx *ctx, const char *project_dir, const char *proje
 			st = cf_ynode_str(ctx, doc, d, "default_env", &cfg->default_env);
 	}
 	if (!st && doc)
-		st = apply_doc(ctx, cfg, doc, doc->root, project_dir, true);
+		st = apply_doc(ctx, cfg, doc, doc->root, project_dir, true, m.is_lenient);
 	const cf_ynode *envmap = envs ? cf_ynode_get(envs, env) : NULL;
 	if (!st && envmap)
-		st = apply_doc(ctx, cfg, doc, envmap, project_dir, false);
+		st = apply_doc(ctx, cfg, doc, envmap, project_dir, false, m.is_lenient);
 	bool has_file = cf_is_file(env_path);
 	if (!st && has_file) {
-		char *shown = shown_path(env_path);
-		st = cf_yaml_load(ctx, env_path, shown, CF_YAML_EXPAND_VARS, &envdoc);
-		free(shown);
+		st = config_doc(ctx, env_path, m.is_lenient, &envdoc);
 		if (!st)
-			st = apply_doc(ctx, cfg, envdoc, envdoc->root, project_dir, false);
+			st = apply_doc(ctx, cfg, envdoc, envdoc->root, project_dir, false, m.is_lenient);
 	}
 	if (!st && !envmap && !has_file && strcmp(env, "local") != 0)
 		st = unknown_env(ctx, project_dir, project_file, env);
-	if (!st)
-		st = apply_env_vars(ctx, cfg);
-	for (size_t i = 0; !st && overrides && i < overrides->n; i++)
-		st = cf_config_set(ctx, cfg, overrides->v[i].key, overrides->v[i].value,
-		                   overrides->v[i].origin);
-	if (!st && !cfg->database_url)
-		compose_database_url(cfg);
-	if (!st && !cfg->name)
-		cf_str_set(&cfg->name, env);
-	/* The environment is the one chosen, whatever a "name:" key says. */
-	if (!st && strcmp(cfg->name, env) != 0)
-		cf_str_set(&cfg->name, env);
 	cf_ydoc_free(doc);
 	cf_ydoc_free(envdoc);
 	free(env_path);
+	return st;
+}
+
+static cf_status config_load(cf_ctx *ctx, const char *project_dir, const char *project_file,
+                             const char *env, const cf_overrides *overrides, load_mode m,
+                             cf_config **out)
+{
+	if (!env_name_ok(env)) {
+		cf_error_set(ctx, CF_ERR_CONFIG, "invalid environment name \"%s\"", env);
+		cf_error_hint(ctx, "Use letters, digits, \"_\" and \"-\".");
+		return CF_ERR_CONFIG;
+	}
+	cf_config *cfg = cf_config_new_defaults();
+	cf_str_set(&cfg->name, env);
+	cf_status st = config_layers(ctx, cfg, project_dir, project_file, env, m);
+	bool file_protected = cfg->is_protected;
+	char *file_origin = cf_strdup(cfg->origins[key_index(key_find("protected"))]);
+	if (!st && !m.is_files_only)
+		st = apply_env_vars(ctx, cfg);
+	for (size_t i = 0; !st && !m.is_files_only && overrides && i < overrides->n; i++)
+		st = cf_config_set(ctx, cfg, overrides->v[i].key, overrides->v[i].value,
+		                   overrides->v[i].origin);
+	if (!st)
+		keep_file_protection(ctx, cfg, file_protected, file_origin);
+	free(file_origin);
+	if (!st && !cfg->database_url)
+		compose_database_url(cfg);
+	/* The environment is the one chosen, whatever a "name:" key says. */
+	if (!st)
+		cf_str_set(&cfg->name, env);
 	if (st) {
 		cf_config_free(cfg);
 		return st;
 	}
 	*out = cfg;
 	return CF_OK;
+}
+
+cf_status cf_config_load(cf_ctx *ctx, const char *project_dir, const char *project_file,
+                         const char *env, const cf_overrides *overrides, cf_config **out)
+{
+	return config_load(ctx, project_dir, project_file, env, overrides, (load_mode){0}, out);
+}
+
+cf_status cf_config_load_files(cf_ctx *ctx, const char *project_dir, const char *project_file,
+                               const char *env, bool is_lenient, cf_config **out)
+{
+	load_mode m = {.is_files_only = true, .is_lenient = is_lenient};
+	return config_load(ctx, project_dir, project_file, env, NULL, m, out);
 }
 
 /* ---- Doctor -------------------------------------------------------------- */

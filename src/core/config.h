@@ -24,6 +24,7 @@ typedef struct cf_include_dir {
 	bool recursive;
 	long order;         /* lower first; ties keep declaration order */
 	char *origin;       /* "file:line" */
+	bool is_seed;       /* every file in it is a seed (the precursor's seed_dirs) */
 } cf_include_dir;
 
 typedef struct cf_hook_decl {
@@ -81,11 +82,23 @@ typedef struct cf_config {
 		long jobs;
 	} s2s;
 
+	struct {
+		cf_strv select;          /* rules or families to run; empty: the default set */
+		cf_strv ignore;          /* rules or families not to run */
+		cf_strv severity_error;  /* rules (or families) reported as errors */
+		cf_strv severity_warning;
+		cf_strv severity_info;
+		char *pg_version;        /* e.g. "13"; NULL: the server's, else the oldest */
+		char *block_on;          /* never | error | warning: when migrate stops on lint */
+	} lint;
+
 	cf_hook_decl *hooks;
 	size_t n_hooks;
 	cf_strv plugins;
 
 	char **origins;              /* per key in the key table: "default", "file:line", ... */
+	char *unresolved_var;        /* cf_config_load_files: the unset variable database_url
+	                                needs, or NULL */
 } cf_config;
 
 /* An override set by a flag or the API, applied after everything else. */
@@ -111,6 +124,17 @@ void cf_config_free(cf_config *cfg);
  */
 cf_status cf_config_load(cf_ctx *ctx, const char *project_dir, const char *project_file,
                          const char *env, const cf_overrides *overrides, cf_config **out);
+
+/*
+ * Loads ENV from the project's files alone: no CONFITURE_* variables and no
+ * overrides, which belong to the environment a command selected (for
+ * another environment named on the command line, and the protection scan).
+ * With IS_LENIENT (the scan) an unset ${VAR} fails nothing: protected is
+ * then assumed true, a connection setting that needs it names it in
+ * unresolved_var, and hooks are not read.
+ */
+cf_status cf_config_load_files(cf_ctx *ctx, const char *project_dir, const char *project_file,
+                               const char *env, bool is_lenient, cf_config **out);
 
 /* Reads default_env (or NULL) from PROJECT_FILE, without loading an env. */
 cf_status cf_config_default_env(cf_ctx *ctx, const char *project_file, char **out);

@@ -27,6 +27,7 @@ cf_ctx *cf_ctx_new(void)
 	cf_uuid_v4(ctx->execution_id);
 	ctx->app_name = cf_strdup("confiture");
 	cf_strv_init(&ctx->secrets);
+	cf_strv_init(&ctx->notices);
 	return ctx;
 }
 
@@ -51,6 +52,7 @@ void cf_ctx_free(cf_ctx *ctx)
 	for (size_t i = 0; i < ctx->secrets.n; i++)
 		cf_memzero(ctx->secrets.v[i], strlen(ctx->secrets.v[i]));
 	cf_strv_release(&ctx->secrets);
+	cf_strv_release(&ctx->notices);
 	pthread_mutex_destroy(&ctx->mu);
 	free(ctx);
 }
@@ -76,6 +78,33 @@ void cf_ctx_set_app_name(cf_ctx *ctx, const char *command)
 	ctx->app_name = name;
 }
 
+/*
+ * The precursor took --config db/environments/production.yaml; here that
+ * file would be read as the project file and the command would run against
+ * the default environment. Its place in the tree gives it away.
+ */
+static cf_status refuse_env_file(cf_ctx *ctx, const char *path, const char *real)
+{
+	char *dir = cf_strdup(real);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	size_t n = strlen(dir);
+	bool is_env_file = n >= 16 && strcmp(dir + n - 16, "/db/environments") == 0;
+	free(dir);
+	if (!is_env_file)
+		return CF_OK;
+	const char *base = strrchr(real, '/') + 1;
+	char *env = cf_strndup(base, strcspn(base, "."));
+	cf_error_set(ctx, CF_ERR_CONFIG, "\"%s\" is an environment file, not a project file", path);
+	cf_error_detail(ctx, "--config names the project file (confiture.yaml). Environment files "
+	                "are found in db/environments/ by their name.");
+	cf_error_hint(ctx, "Select the environment with -e %s (from the project directory, or with "
+	              "--project-dir).", env);
+	free(env);
+	return CF_ERR_CONFIG;
+}
+
 cf_status cf_ctx_set_config_file(cf_ctx *ctx, const char *path)
 {
 	if (!cf_is_file(path)) {
@@ -84,8 +113,11 @@ cf_status cf_ctx_set_config_file(cf_ctx *ctx, const char *path)
 		return CF_ERR_CONFIG;
 	}
 	char real[PATH_MAX];
-	cf_str_set(&ctx->config_file, realpath(path, real) ? real : path);
-	return CF_OK;
+	const char *p = realpath(path, real) ? real : path;
+	cf_status st = refuse_env_file(ctx, path, p);
+	if (!st)
+		cf_str_set(&ctx->config_file, p);
+	return st;
 }
 
 /* The project file: the one set, else confiture.yaml (or .yml) if present. */
@@ -122,8 +154,40 @@ static cf_status resolve_env(cf_ctx *ctx, const char *file, const char *env, cha
 	return CF_OK;
 }
 
+static bool has_override(const cf_ctx *ctx, const char *key)
+{
+	for (size_t i = 0; i < ctx->overrides.n; i++)
+		if (strcmp(ctx->overrides.v[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A CONFITURE_DATABASE_URL left in the shell would override the database of
+ * the environment the user just named: one database per command, and the
+ * user decides which. An explicit database URL (-d) still wins.
+ */
+static cf_status check_env_url(cf_ctx *ctx, const char *env)
+{
+	const char *url = getenv("CONFITURE_DATABASE_URL");
+	if (!env || !*env || !url || !*url || has_override(ctx, "database_url"))
+		return CF_OK;
+	char *shown = cf_dsn_mask(url);
+	cf_error_set(ctx, CF_ERR_USAGE, "CONFITURE_DATABASE_URL is set and --env \"%s\" is given: "
+	             "which database is meant?", env);
+	cf_error_detail(ctx, "CONFITURE_DATABASE_URL (%s) would replace the database of environment "
+	                "\"%s\".", shown, env);
+	cf_error_hint(ctx, "Unset CONFITURE_DATABASE_URL to use the environment's database, or give "
+	                   "the database with -d to override it explicitly.");
+	free(shown);
+	return CF_ERR_USAGE;
+}
+
 cf_status cf_ctx_load(cf_ctx *ctx, const char *project_dir, const char *env)
 {
+	cf_status est = check_env_url(ctx, env);
+	if (est)
+		return est;
 	char real[PATH_MAX];
 	const char *dir = project_dir && *project_dir ? project_dir : ".";
 	if (!realpath(dir, real) || !cf_is_dir(real)) {
@@ -172,8 +236,12 @@ cf_status cf_ctx_set_option(cf_ctx *ctx, const char *key, const char *value, con
 	if (st)
 		return st;
 	override_add(ctx, key, value, origin);
+	bool was_protected = ctx->cfg->is_protected;
 	if (ctx->env)
 		st = cf_config_set(ctx, ctx->cfg, key, value, origin);
+	/* An override adds protection, never removes it (as in cf_config_load). */
+	if (was_protected)
+		ctx->cfg->is_protected = true;
 	return st;
 }
 
@@ -182,7 +250,15 @@ cf_status cf_ctx_set_database_url(cf_ctx *ctx, const char *url)
 	char *pw = cf_dsn_password(url);
 	cf_ctx_add_secret(ctx, pw);
 	cf_secret_free(pw);
-	return cf_ctx_set_option(ctx, "database_url", url, "--database-url");
+	/* A bare name is a database on libpq's defaults, as psql -d takes it. */
+	bool is_name = *url && strcmp(url, "embedded") != 0 && !strstr(url, "://") &&
+	               !strchr(url, '=');
+	char *q = is_name ? cf_dsn_quote(url) : NULL;
+	char *value = q ? cf_asprintf("dbname=%s", q) : cf_strdup(url);
+	free(q);
+	cf_status st = cf_ctx_set_option(ctx, "database_url", value, "--database-url");
+	cf_secret_free(value);
+	return st;
 }
 
 const char *cf_ctx_env(const cf_ctx *ctx)

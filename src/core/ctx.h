@@ -63,6 +63,7 @@ struct cf_ctx {
 	cf_strv secrets;       /* values scrubbed from hook environments */
 	bool is_hooks_off;     /* scratch work (diff, check) fires no hooks */
 	struct cf_ctx *linked[4]; /* contexts cancelled with this one (guarded by mu) */
+	cf_strv notices;       /* once-a-run notices already logged (cf_log_info_once) */
 };
 
 /*

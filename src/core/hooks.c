@@ -5,7 +5,9 @@
 #include "fs.h"
 #include "json.h"
 #include "log.h"
+#include "pg.h"
 #include "proc.h"
+#include "scrub.h"
 #include "secret.h"
 
 #include <stdlib.h>
@@ -80,6 +82,7 @@ bool cf_hooks_any(const cf_ctx *ctx, const char *event)
 typedef struct hook_ctx {
 	cf_hook_event ev;
 	char *database;
+	char *error;   /* the failure, scrubbed */
 	char *json;
 	char rows[32], elapsed[32];
 } hook_ctx;
@@ -99,6 +102,7 @@ static void hook_ctx_init(hook_ctx *h, cf_ctx *ctx, const cf_hook_fire *f)
 {
 	memset(h, 0, sizeof(*h));
 	h->database = database_name(ctx, f->pg);
+	h->error = f->error ? cf_scrub_secrets(&ctx->secrets, f->error) : NULL;
 	h->ev = (cf_hook_event){
 		.event = f->event,
 		.env = ctx->env ? ctx->env : "",
@@ -108,7 +112,7 @@ static void hook_ctx_init(hook_ctx *h, cf_ctx *ctx, const cf_hook_fire *f)
 		.table = f->table,
 		.rows = f->rows,
 		.success = f->success,
-		.error = f->error,
+		.error = h->error,
 		.elapsed_ms = f->elapsed_ms,
 		.execution_id = ctx->execution_id,
 		.step = f->step,
@@ -132,7 +136,7 @@ static void hook_ctx_init(hook_ctx *h, cf_ctx *ctx, const cf_hook_fire *f)
 		cf_json_bool(&j, f->success == 1);
 	else
 		cf_json_null(&j);
-	cf_json_kv_str(&j, "error", f->error);
+	cf_json_kv_str(&j, "error", h->error);
 	cf_json_kv_count(&j, "elapsed_ms", f->elapsed_ms);
 	cf_json_obj_end(&j);
 	h->json = b.data;
@@ -142,10 +146,23 @@ static void hook_ctx_init(hook_ctx *h, cf_ctx *ctx, const cf_hook_fire *f)
 static void hook_ctx_release(hook_ctx *h)
 {
 	free(h->database);
+	free(h->error);
 	free(h->json);
 }
 
-/* Inherited variables that could carry a secret never reach a hook. */
+/* A connection string with a password in it, ours or not, is a secret. */
+static bool has_dsn_password(const char *value)
+{
+	if (!strstr(value, "://") && !strstr(value, "password"))
+		return false;
+	char *pw = cf_dsn_password(value);
+	bool has = pw && *pw;
+	cf_secret_free(pw);
+	return has;
+}
+
+/* Inherited variables that could carry a secret, in any of its written forms
+ * (raw, percent-encoded, inside a conninfo), never reach a hook. */
 static bool is_secret_var(const cf_ctx *ctx, const char *entry)
 {
 	static const char *const names[] = {"PGPASSWORD=", "CONFITURE_DATABASE_URL=",
@@ -159,9 +176,8 @@ static bool is_secret_var(const cf_ctx *ctx, const char *entry)
 			return true;
 	}
 	const char *val = strchr(entry, '=');
-	for (size_t i = 0; val && i < ctx->secrets.n; i++)
-		if (*ctx->secrets.v[i] && strstr(val + 1, ctx->secrets.v[i]))
-			return true;
+	if (val && (cf_scrub_has_secret(&ctx->secrets, val + 1) || has_dsn_password(val + 1)))
+		return true;
 	return strncmp(entry, "CONFITURE_", 10) == 0; /* ours are set below */
 }
 
@@ -197,9 +213,11 @@ static void hook_env(const cf_ctx *ctx, const hook_ctx *h, cf_strv *env)
 
 /* ---- Running ---------------------------------------------------------------- */
 
+/* A hook may print a secret it found elsewhere: its output is scrubbed. */
 static void log_output(cf_ctx *ctx, const cf_hook_decl *d, const cf_buf *out)
 {
-	const char *p = out->data;
+	char *clean = cf_scrub_secrets(&ctx->secrets, out->data ? out->data : "");
+	const char *p = clean;
 	while (p && *p) {
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
@@ -207,6 +225,7 @@ static void log_output(cf_ctx *ctx, const cf_hook_decl *d, const cf_buf *out)
 			cf_log_info(ctx, "hook %s: %.*s", d->event, (int)n, p);
 		p = nl ? nl + 1 : NULL;
 	}
+	free(clean);
 }
 
 static cf_status run_shell(cf_ctx *ctx, const cf_hook_decl *d, const hook_ctx *h)
@@ -234,6 +253,7 @@ static cf_status run_shell(cf_ctx *ctx, const cf_hook_decl *d, const hook_ctx *h
 		                             r.exit_code);
 	if (st)
 		cf_error_detail(ctx, "The hook is declared at %s: %s", d->origin, d->run);
+	cf_memzero(out.data, out.len);
 	cf_buf_release(&out);
 	cf_strv_release(&env);
 	return st;

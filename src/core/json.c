@@ -59,11 +59,42 @@ void cf_json_obj_end(cf_json *j) { close_(j, '}'); }
 void cf_json_arr_begin(cf_json *j) { open(j, '['); }
 void cf_json_arr_end(cf_json *j) { close_(j, ']'); }
 
+/*
+ * The length of the valid UTF-8 sequence at S (at most N bytes), or 0 when
+ * the bytes there are not one: a stray continuation byte, a truncated or
+ * overlong sequence, a surrogate, or a code point above U+10FFFF.
+ */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	if (s[0] < 0xc2 || s[0] > 0xf4 || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return len;
+}
+
 void cf_json_escape(cf_buf *out, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x80) {
+			/* JSON is UTF-8: each byte that is not part of a valid sequence
+			 * becomes U+FFFD, so that the document stays readable. */
+			size_t len = utf8_len((const unsigned char *)s + i, n - i);
+			if (len == 0) {
+				cf_buf_puts(out, "\\ufffd");
+				continue;
+			}
+			cf_buf_append(out, s + i, len);
+			i += len - 1;
+			continue;
+		}
 		switch (c) {
 		case '"': cf_buf_puts(out, "\\\""); break;
 		case '\\': cf_buf_puts(out, "\\\\"); break;

@@ -17,6 +17,7 @@ typedef struct cf_json {
 	bool need_comma[64];
 	bool after_key;
 	bool is_pretty;
+	void *owner;             /* whoever started the document; the writer never uses it */
 } cf_json;
 
 void cf_json_init(cf_json *j, cf_buf *out, bool pretty);
@@ -44,7 +45,8 @@ void cf_json_kv_strs(cf_json *j, const char *key, char *const *v, size_t n);
 /* An integer member that is null when V is negative (not known). */
 void cf_json_kv_count(cf_json *j, const char *key, long long v);
 
-/* Appends S JSON-escaped (without quotes) to OUT. */
+/* Appends S JSON-escaped (without quotes) to OUT. Bytes that are not valid
+ * UTF-8 become the escape of U+FFFD, so the output is always valid UTF-8. */
 void cf_json_escape(cf_buf *out, const char *s, size_t n);
 
 #endif

@@ -19,6 +19,17 @@ void cf_log(cf_ctx *ctx, cf_log_level level, const char *fmt, ...)
 	free(msg);
 }
 
+void cf_log_once(cf_ctx *ctx, cf_log_level level, const char *msg)
+{
+	pthread_mutex_lock(&ctx->mu);
+	bool seen = cf_strv_contains(&ctx->notices, msg);
+	if (!seen)
+		cf_strv_push(&ctx->notices, msg);
+	pthread_mutex_unlock(&ctx->mu);
+	if (!seen)
+		cf_log(ctx, level, "%s", msg);
+}
+
 bool cf_log_enabled(const cf_ctx *ctx)
 {
 	return ctx->log_fn != NULL;

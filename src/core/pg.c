@@ -155,43 +155,51 @@ bool cf_dsn_valid(const char *conninfo, char **errmsg)
 	return false;
 }
 
-/* Resolves host/port/dbname the way libpq would, defaults included. */
-typedef struct dbid {
-	char *host, *port, *dbname;
-} dbid;
-
-static const char *env_or(const char *name, const char *dflt)
+/*
+ * libpq applies its defaults (PGHOST, PGPORT, PGUSER, PGDATABASE, the service
+ * file, the OS user) only on the way to connecting. An invalid sslmode, given
+ * after CONNINFO so that it wins, stops PQconnectStartParams once every
+ * default is in place and before any socket is opened: the handle then tells
+ * what libpq would have used.
+ */
+void cf_dsn_resolve(const char *conninfo, cf_dsn_parts *out)
 {
-	const char *v = getenv(name);
-	return v && *v ? v : dflt;
+	memset(out, 0, sizeof(*out));
+	const char *keys[] = {"dbname", "sslmode", NULL};
+	const char *vals[] = {conninfo ? conninfo : "", "confiture-resolve-only", NULL};
+	PGconn *conn = PQconnectStartParams(keys, vals, 1);
+	const char *host = conn ? PQhost(conn) : NULL, *port = conn ? PQport(conn) : NULL;
+	out->host = cf_strdup(host && *host ? host : "/var/run/postgresql");
+	out->port = cf_strdup(port && *port ? port : "5432");
+	out->dbname = cf_strdup(conn && PQdb(conn) ? PQdb(conn) : "");
+	out->user = cf_strdup(conn && PQuser(conn) ? PQuser(conn) : "");
+	PQfinish(conn);
 }
+
+void cf_dsn_parts_release(cf_dsn_parts *p)
+{
+	free(p->host);
+	free(p->port);
+	free(p->dbname);
+	free(p->user);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Resolves host/port/dbname the way libpq would, defaults included. */
+typedef cf_dsn_parts dbid;
 
 static void dbid_resolve(const char *conninfo, dbid *id)
 {
-	PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", NULL);
-	const char *host = opt_get(opts, "host");
-	const char *port = opt_get(opts, "port");
-	const char *user = opt_get(opts, "user");
-	const char *db = opt_get(opts, "dbname");
-	if (!host || !*host)
-		host = opt_get(opts, "hostaddr");
-	id->host = cf_strdup(host && *host ? host : env_or("PGHOST", "/var/run/postgresql"));
-	id->port = cf_strdup(port && *port ? port : env_or("PGPORT", "5432"));
-	const char *u = user && *user ? user : env_or("PGUSER", getenv("USER"));
-	id->dbname = cf_strdup(db && *db ? db : env_or("PGDATABASE", u ? u : ""));
+	cf_dsn_resolve(conninfo, id);
 	if (strcmp(id->host, "localhost") == 0 || strcmp(id->host, "::1") == 0) {
 		free(id->host);
 		id->host = cf_strdup("127.0.0.1");
 	}
-	if (opts)
-		PQconninfoFree(opts);
 }
 
 static void dbid_release(dbid *id)
 {
-	free(id->host);
-	free(id->port);
-	free(id->dbname);
+	cf_dsn_parts_release(id);
 }
 
 bool cf_dsn_same_db(const char *a, const char *b)

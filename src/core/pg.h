@@ -34,6 +34,16 @@ bool cf_dsn_valid(const char *conninfo, char **errmsg);
 /* True when A and B name the same database (host/socket, port, dbname),
  * after libpq's defaults (PGHOST, PGPORT, ...) are applied. */
 bool cf_dsn_same_db(const char *a, const char *b);
+/* Where CONNINFO leads, as libpq resolves it (service file, PG* variables,
+ * OS user and socket directory defaults applied), without connecting. */
+typedef struct cf_dsn_parts {
+	char *host;          /* host name, address or socket directory */
+	char *port;
+	char *dbname;
+	char *user;
+} cf_dsn_parts;
+void cf_dsn_resolve(const char *conninfo, cf_dsn_parts *out);
+void cf_dsn_parts_release(cf_dsn_parts *p);
 /* VALUE quoted for a key=value connection string: 'v' with \ escapes. */
 char *cf_dsn_quote(const char *value);
 /* CONNINFO with dbname replaced by DBNAME. Caller frees (a secret). */

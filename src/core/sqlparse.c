@@ -548,3 +548,181 @@ cf_status cf_script_parse_lite(cf_ctx *ctx, const char *file, const char *text, 
 	*out = s;
 	return CF_OK;
 }
+
+/* ---- Added for lint: the parse tree itself --------------------------------- */
+
+const char *cf_sqltree_node_name(const void *node)
+{
+	return node_name(node);
+}
+
+static void walk(const ProtobufCMessage *m, cf_sqltree_visit_fn fn, void *ud)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	if (!fn(ud, m, d->short_name))
+		return;
+	const char *base = (const char *)m;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			const ProtobufCMessage *const *arr =
+				*(const ProtobufCMessage *const *const *)(base + f->offset);
+			for (size_t j = 0; j < n; j++)
+				if (arr[j])
+					walk(arr[j], fn, ud);
+			continue;
+		}
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		const ProtobufCMessage *child = *(const ProtobufCMessage *const *)(base + f->offset);
+		if (child)
+			walk(child, fn, ud);
+	}
+}
+
+void cf_sqltree_walk(const void *root, cf_sqltree_visit_fn fn, void *ud)
+{
+	if (root)
+		walk(root, fn, ud);
+}
+
+/* Bytes of an identifier token once dequoted ("" counts as one). */
+static size_t ident_bytes(const char *t, size_t start, size_t end)
+{
+	if (end - start < 2 || t[start] != '"')
+		return end - start;
+	size_t n = 0;
+	for (size_t i = start + 1; i + 1 < end; i++, n++)
+		if (t[i] == '"' && t[i + 1] == '"')
+			i++;
+	return n;
+}
+
+static void span_push(cf_sql_span **v, size_t *n, size_t start, size_t end)
+{
+	*v = cf_realloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = (cf_sql_span){start, end};
+}
+
+/* Comments and over-long identifiers, from the scanner. */
+static void scan_extras(cf_sqltree *t)
+{
+	PgQueryScanResult sr = pg_query_scan(t->text);
+	PgQuery__ScanResult *scan = NULL;
+	if (!sr.error)
+		scan = pg_query__scan_result__unpack(NULL, sr.pbuf.len, (const uint8_t *)sr.pbuf.data);
+	for (size_t i = 0; scan && i < scan->n_tokens; i++) {
+		const PgQuery__ScanToken *k = scan->tokens[i];
+		size_t a = (size_t)k->start, b = (size_t)k->end;
+		if (k->token == PG_QUERY__TOKEN__SQL_COMMENT || k->token == PG_QUERY__TOKEN__C_COMMENT)
+			span_push(&t->comments, &t->n_comments, a, b);
+		else if (k->token == PG_QUERY__TOKEN__IDENT && ident_bytes(t->text, a, b) > 63)
+			span_push(&t->long_idents, &t->n_long_idents, a, b);
+	}
+	if (scan)
+		pg_query__scan_result__free_unpacked(scan, NULL);
+	pg_query_free_scan_result(sr);
+}
+
+static void index_lines(cf_sqltree *t)
+{
+	size_t n = 1;
+	for (size_t i = 0; i < t->len; i++)
+		n += t->text[i] == '\n';
+	t->line_starts = cf_malloc(n * sizeof(size_t));
+	t->line_starts[0] = 0;
+	t->n_lines = 1;
+	for (size_t i = 0; i < t->len; i++)
+		if (t->text[i] == '\n')
+			t->line_starts[t->n_lines++] = i + 1;
+}
+
+void cf_sqltree_linecol(const cf_sqltree *t, size_t offset, int *line, int *column)
+{
+	if (offset > t->len)
+		offset = t->len;
+	size_t lo = 0, hi = t->n_lines;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+		if (t->line_starts[mid] <= offset)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	int col = 1;
+	for (size_t i = t->line_starts[lo]; i < offset; i++)
+		col += ((unsigned char)t->text[i] & 0xC0) != 0x80;
+	*line = (int)lo + 1;
+	*column = col;
+}
+
+cf_status cf_sqltree_parse(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                           cf_sqltree **out)
+{
+	*out = NULL;
+	PgQuery__ParseResult *pr = NULL;
+	cf_status st = parse_tree(ctx, file, text, len, &pr);
+	if (st)
+		return st;
+	cf_sqltree *t = cf_calloc(1, sizeof(*t));
+	t->text = text;
+	t->len = len;
+	t->pr = pr;
+	index_lines(t);
+	t->stmts = cf_calloc(pr->n_stmts ? pr->n_stmts : 1, sizeof(cf_stmt));
+	t->n_stmts = pr->n_stmts;
+	for (size_t i = 0; i < pr->n_stmts; i++) {
+		const PgQuery__RawStmt *raw = pr->stmts[i];
+		size_t start = (size_t)raw->stmt_location;
+		size_t end = raw->stmt_len ? start + (size_t)raw->stmt_len : len;
+		cf_stmt *s = &t->stmts[i];
+		s->offset = skip_blank(text, start, end);
+		s->len = end - s->offset;
+		cf_sqltree_linecol(t, s->offset, &s->line, &s->column);
+		classify(s, raw->stmt);
+	}
+	mark_enum_uses(pr, t->stmts);
+	scan_extras(t);
+	*out = t;
+	return CF_OK;
+}
+
+void cf_sqltree_free(cf_sqltree *t)
+{
+	if (!t)
+		return;
+	if (t->pr)
+		pg_query__parse_result__free_unpacked(t->pr, NULL);
+	free(t->stmts);
+	free(t->comments);
+	free(t->long_idents);
+	free(t->line_starts);
+	free(t);
+}
+
+bool cf_sql_ident_needs_quotes(const char *name)
+{
+	if (!*name || !((*name >= 'a' && *name <= 'z') || *name == '_'))
+		return true;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '$'))
+			return true;
+	/* A keyword other than an unreserved one: ask the scanner. */
+	PgQueryScanResult sr = pg_query_scan(name);
+	bool kw = false;
+	if (!sr.error) {
+		PgQuery__ScanResult *scan =
+			pg_query__scan_result__unpack(NULL, sr.pbuf.len, (const uint8_t *)sr.pbuf.data);
+		kw = scan && scan->n_tokens == 1 &&
+		     scan->tokens[0]->keyword_kind != PG_QUERY__KEYWORD_KIND__NO_KEYWORD &&
+		     scan->tokens[0]->keyword_kind != PG_QUERY__KEYWORD_KIND__UNRESERVED_KEYWORD;
+		if (scan)
+			pg_query__scan_result__free_unpacked(scan, NULL);
+	}
+	pg_query_free_scan_result(sr);
+	return kw;
+}

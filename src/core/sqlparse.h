@@ -91,4 +91,54 @@ void cf_nontx_target_release(cf_nontx_target *t);
 cf_status cf_script_parse_lite(cf_ctx *ctx, const char *file, const char *text, size_t len,
                                cf_script **out);
 
+/* ---- Added for lint: the parse tree itself --------------------------------- */
+
+/*
+ * A whole script with its protobuf parse tree (types from
+ * <pg_query/pg_query.pb-c.h>; node locations are byte offsets into TEXT),
+ * its statements as cf_script has them, and what the scanner saw that the
+ * tree drops: comments and over-long identifiers.
+ */
+struct PgQuery__ParseResult;
+
+typedef struct cf_sql_span {
+	size_t start, end;          /* byte range in the text */
+} cf_sql_span;
+
+typedef struct cf_sqltree {
+	const char *text;           /* not owned */
+	size_t len;
+	struct PgQuery__ParseResult *pr; /* pr->stmts[i] is statement I */
+	cf_stmt *stmts;             /* n_stmts == pr->n_stmts */
+	size_t n_stmts;
+	cf_sql_span *comments;      /* "--" and block comments, in order */
+	size_t n_comments;
+	cf_sql_span *long_idents;   /* identifiers over 63 bytes (the parser truncates them) */
+	size_t n_long_idents;
+	size_t *line_starts;        /* byte offset of each line's first byte */
+	size_t n_lines;
+} cf_sqltree;
+
+/*
+ * Parses TEXT (LEN bytes, NUL-terminated) into *OUT (free with
+ * cf_sqltree_free; it points into TEXT). A syntax error is CF_ERR_SCHEMA at
+ * FILE:LINE:COLUMN, as with cf_script_parse.
+ */
+cf_status cf_sqltree_parse(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                           cf_sqltree **out);
+void cf_sqltree_free(cf_sqltree *t);
+/* 1-based line and column (in characters) of byte OFFSET. */
+void cf_sqltree_linecol(const cf_sqltree *t, size_t offset, int *line, int *column);
+/* The parse node's name, e.g. "index_stmt" (static). */
+const char *cf_sqltree_node_name(const void *node);
+
+/* Calls FN on every message under ROOT (a PgQuery message), depth first,
+ * ROOT included. FN returns false to skip a message's children. */
+typedef bool (*cf_sqltree_visit_fn)(void *ud, const void *message, const char *type_name);
+void cf_sqltree_walk(const void *root, cf_sqltree_visit_fn fn, void *ud);
+
+/* Would quote_ident() quote NAME: characters other than a-z, 0-9, _ and $, a
+ * leading digit or $, or a keyword that is not unreserved? */
+bool cf_sql_ident_needs_quotes(const char *name);
+
 #endif

@@ -40,6 +40,8 @@ static void ynode_free(cf_ynode *n)
 	free(n->k);
 	free(n->v);
 	free(n->str);
+	free(n->raw);
+	free(n->missing);
 	free(n);
 }
 
@@ -57,6 +59,8 @@ static cf_ynode *ynode_copy(const cf_ynode *src)
 	cf_ynode *n = cf_calloc(1, sizeof(*n));
 	*n = *src;
 	n->str = cf_strdup(src->str);
+	n->raw = cf_strdup(src->raw);
+	n->missing = cf_strdup(src->missing);
 	if (src->n) {
 		n->v = cf_calloc(src->n, sizeof(cf_ynode *));
 		n->k = src->k ? cf_calloc(src->n, sizeof(cf_ynode *)) : NULL;
@@ -121,6 +125,20 @@ static bool is_null_spelling(const char *s)
 	       strcmp(s, "NULL") == 0;
 }
 
+static cf_status missing_var_error(cf_ctx *ctx, const char *file, int line, int col,
+                                   const char *var)
+{
+	cf_error_set(ctx, CF_ERR_CONFIG, "environment variable \"%s\" is not set", var);
+	cf_error_at(ctx, file, line, col);
+	cf_error_hint(ctx, "Export %s, or write ${%s:-default} to give a default.", var, var);
+	return CF_ERR_CONFIG;
+}
+
+cf_status cf_ynode_missing_error(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *n)
+{
+	return missing_var_error(ctx, doc->file, n->line, n->column, n->missing);
+}
+
 static cf_status scalar_node(ybuilder *b, yaml_event_t *ev, cf_ynode *n)
 {
 	const char *raw = (const char *)ev->data.scalar.value;
@@ -136,15 +154,19 @@ static cf_status scalar_node(ybuilder *b, yaml_event_t *ev, cf_ynode *n)
 		return CF_OK;
 	}
 	char *missing = NULL;
+	if (strchr(raw, '$'))
+		n->raw = cf_strdup(raw);
 	n->str = cf_expand_vars(raw, &missing);
 	if (n->str)
 		return CF_OK;
-	cf_error_set(b->ctx, CF_ERR_CONFIG, "environment variable \"%s\" is not set", missing);
-	cf_error_at(b->ctx, b->file, n->line, n->column);
-	cf_error_hint(b->ctx, "Export %s, or write ${%s:-default} to give a default.", missing,
-	              missing);
+	if (b->flags & CF_YAML_DEFER_MISSING) {
+		n->str = cf_strdup(raw);
+		n->missing = missing;
+		return CF_OK;
+	}
+	cf_status st = missing_var_error(b->ctx, b->file, n->line, n->column, missing);
 	free(missing);
-	return CF_ERR_CONFIG;
+	return st;
 }
 
 static cf_status build_node(ybuilder *b, yaml_event_t *ev, cf_ynode **out);

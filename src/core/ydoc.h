@@ -17,6 +17,8 @@ typedef struct cf_ynode {
 	int line, column;      /* 1-based */
 	char *str;             /* scalar text (CF_Y_SCALAR) */
 	bool is_quoted;        /* scalar was quoted: never null/bool by spelling */
+	char *raw;             /* with CF_YAML_EXPAND_VARS: the text as written, when it has a "$" */
+	char *missing;         /* with CF_YAML_DEFER_MISSING: the unset variable (str is raw) */
 	size_t n;
 	struct cf_ynode **k;   /* map keys (scalars) */
 	struct cf_ynode **v;   /* map values or sequence items */
@@ -27,7 +29,13 @@ typedef struct cf_ydoc {
 	cf_ynode *root;        /* NULL for an empty document */
 } cf_ydoc;
 
-enum { CF_YAML_EXPAND_VARS = 1 };
+enum {
+	CF_YAML_EXPAND_VARS = 1,
+	/* A missing variable is no parse error: the scalar keeps its text and
+	 * names the variable in "missing", for the reader to decide (hook
+	 * commands are never expanded; see config.c). */
+	CF_YAML_DEFER_MISSING = 2,
+};
 
 /*
  * Reads and parses a YAML file; SHOWN (or PATH when NULL) names it in
@@ -56,6 +64,8 @@ cf_status cf_ynode_long(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *n, cons
 /* Records "KEY in FILE must be WHAT" at the node. Returns CF_ERR_CONFIG. */
 cf_status cf_ynode_type_error(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *n, const char *key,
                               const char *what);
+/* Records "environment variable ... is not set" for N (which has "missing"). */
+cf_status cf_ynode_missing_error(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *n);
 /* Records an unknown key error with a "did you mean" hint among KNOWN. */
 cf_status cf_ynode_unknown_key(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *keynode,
                                const char *where, const char *const *known, size_t n_known);

@@ -108,13 +108,13 @@ cf_status mig_ledger_read(mig_session *s, bool full)
 	mig_ledger_release(&s->ledger);
 	if (!s->has_ledger)
 		return CF_OK;
-	/* status and current need no slug, checksum or applied_by. */
+	/* status and current need no slug or applied_by. */
 	char *sql = cf_sql_format(
 		s->pg,
 		"SELECT version, name, (extract(epoch FROM applied_at) * 1000000)::bigint, "
-		"execution_time_ms%s%s FROM %Q",
-		full ? ", slug, checksum, " : "",
-		full ? (s->has_applied_by ? "applied_by" : "NULL::text") : "", s->qtable);
+		"execution_time_ms, %s checksum, %s FROM %Q",
+		full ? "slug," : "NULL::text,",
+		full && s->has_applied_by ? "applied_by" : "NULL::text", s->qtable);
 	cf_pgres *r = NULL;
 	cf_status st = cf_pg_query(s->pg, sql, 0, NULL, &r);
 	free(sql);
@@ -128,9 +128,9 @@ cf_status mig_ledger_read(mig_session *s, bool full)
 		row->name = cf_strdup(cf_pgres_get(r, i, 1));
 		row->applied_at = iso_utc(cf_pgres_get(r, i, 2));
 		row->execution_time_ms = cf_pgres_isnull(r, i, 3) ? -1 : atol(cf_pgres_get(r, i, 3));
+		row->checksum = cf_strdup(cf_pgres_get(r, i, 5));
 		if (full) {
 			row->slug = cf_strdup(cf_pgres_get(r, i, 4));
-			row->checksum = cf_strdup(cf_pgres_get(r, i, 5));
 			row->applied_by = cf_strdup(cf_pgres_get(r, i, 6));
 		}
 	}

@@ -243,6 +243,7 @@ typedef struct mig_op {
 	bool has_set, has_sess;
 	bool has_current;  /* result->current was set by the operation */
 	bool light_ledger; /* status, current: no slug, checksum, applied_by */
+	struct cf_prog *prog; /* progress of run_plan, or NULL */
 } mig_op;
 
 /* Clears the context's error, starts the result (*OUT is set at once) and

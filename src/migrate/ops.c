@@ -4,10 +4,12 @@
  * baseline.c and check.c.
  */
 #include "migrate_int.h"
+#include "progress.h"
 #include "ctx.h"
 #include "fs.h"
 #include "hooks.h"
 #include "log.h"
+#include "protect.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -287,15 +289,19 @@ static void status_entries(mig_op *op, bool offline)
 	long pending = 0;
 	while (i < set->n || j < l->n) {
 		int c = i >= set->n ? 1 : j >= l->n ? -1 : strcmp(set->v[i].version, l->v[j].version);
-		const mig_file *f = c <= 0 ? &set->v[i] : NULL;
+		mig_file *f = c <= 0 ? &set->v[i] : NULL;
 		const mig_row *row = c >= 0 ? &l->v[j] : NULL;
 		cf_migration *e = mig_res_add(&op->m, f ? f->version : row->version,
 		                              f ? f->name : row->name);
+		/* The file's checksum, to show beside the stored one; an unreadable
+		 * file shows none (verify-checksums reports it). */
+		if (f && row && mig_file_read(op->ctx, f))
+			cf_ctx_clear_error(op->ctx);
 		mig_entry_fill(e, f, row);
 		if (offline)
 			e->status = "unknown";
 		else if (f && row)
-			e->status = "applied";
+			e->status = "applied", op->m.r->n_applied++;
 		else if (row)
 			e->status = "missing";
 		else
@@ -417,6 +423,8 @@ static void entry_for(mig_op *op, const mig_file *f, const mig_script *sc, const
 	cf_migration *e = mig_res_add(&op->m, f->version, f->name);
 	mig_entry_fill(e, f, NULL);
 	e->status = status;
+	/* n_failed counts the failed entries: the two never disagree. */
+	op->m.r->n_failed += strcmp(status, "failed") == 0;
 	e->is_nontx = sc && sc->is_nontx;
 	if (e->is_nontx)
 		e->note = cf_asprintf("runs statement by statement outside a transaction (%s)",
@@ -449,14 +457,15 @@ static void fire_failed(mig_op *op, const mig_file *f, long long elapsed)
 	free(msg);
 }
 
-static void emit_progress(cf_ctx *ctx, const char *item, long done, long total, double t0,
-                          bool finished)
+/* Reports migration F as done (IS_OK) or failed; batched migrations are
+ * reported when their batch returns. */
+static void progress_item(mig_op *op, const mig_file *f, bool begin, bool is_ok)
 {
-	if (!cf_progress_enabled(ctx))
-		return;
-	cf_progress p = {.phase = "migrate", .item = item, .done = done, .total = total,
-	                 .elapsed_s = cf_now() - t0, .finished = finished};
-	cf_progress_emit(ctx, &p);
+	if (begin)
+		cf_prog_item_begin(op->prog, f->base, 1);
+	if (is_ok)
+		cf_prog_item_add(op->prog, f->base, 1, 0, 0);
+	cf_prog_item_end(op->prog, f->base, is_ok, is_ok ? NULL : cf_last_error(op->ctx));
 }
 
 /* Migrations sent in one message at most (and bytes of SQL). */
@@ -480,12 +489,14 @@ static cf_status run_batch(mig_op *op, mig_run *run, plan *p, size_t *i)
 	cf_status st = mig_apply_batch(run, p->files + *i, p->scripts + *i, j - *i, &n_ok);
 	for (size_t k = *i; k < *i + n_ok; k++) {
 		record_done(op, p->files[k], &p->scripts[k], "applied_now", -1);
+		progress_item(op, p->files[k], true, true);
 		op->m.r->n_applied++;
 		op->m.r->changes_detected = true;
 	}
 	if (st) {
 		mig_file *f = p->files[*i + n_ok];
 		record_done(op, f, &p->scripts[*i + n_ok], "failed", -1);
+		progress_item(op, f, true, false);
 		fire_failed(op, f, run->elapsed_ms);
 	}
 	*i = j;
@@ -501,8 +512,10 @@ static cf_status run_one(mig_op *op, mig_run *run, plan *p, size_t i, mig_dir di
 	/* Autocommit statements get no shared flush: make earlier commits
 	 * durable first, and commit these synchronously. */
 	cf_status st = sc->is_nontx ? mig_async_end(&op->sess) : CF_OK;
+	cf_prog_item_begin(op->prog, f->base, 1);
 	if (!st)
 		st = mig_apply(run, f, dir, sc, dir == MIG_UP ? f->checksum : NULL);
+	progress_item(op, f, false, !st);
 	record_done(op, f, sc, st ? "failed" : done_status, run->elapsed_ms);
 	if (st) {
 		fire_failed(op, f, run->elapsed_ms);
@@ -529,12 +542,14 @@ static cf_status run_plan(mig_op *op, plan *p, mig_dir dir, const char *done_sta
 		st = mig_ledger_ensure(&op->sess);
 	if (!st && p->n)
 		st = mig_async_begin(&op->sess);
+	op->prog = cf_prog_new(ctx, "migrate", "migrations", "migration");
+	cf_prog_plan(op->prog, (long)p->n, (long long)p->n);
+	cf_prog_phase(op->prog, dir == MIG_UP ? "applying" : "rolling back", -1);
 	for (size_t i = 0; !st && i < p->n;) {
 		if (cf_ctx_is_cancelled(ctx)) {
 			st = cf_error_set(ctx, CF_ERR_CANCELLED, "interrupted");
 			break;
 		}
-		emit_progress(ctx, p->files[i]->base, (long)i, (long)p->n, op->t0, false);
 		if (batch && !p->scripts[i].is_nontx) {
 			st = run_batch(op, &run, p, &i);
 		} else {
@@ -549,7 +564,8 @@ static cf_status run_plan(mig_op *op, plan *p, mig_dir dir, const char *done_sta
 	cf_error_unstash(ctx, &stash);
 	if (!st)
 		st = flushed;
-	emit_progress(ctx, NULL, op->m.r->n_applied, (long)p->n, op->t0, true);
+	cf_prog_free(op->prog, st == CF_OK);
+	op->prog = NULL;
 	cf_status after = fire_op(op, "after_migrate", st ? 0 : 1,
 	                          (long long)((cf_now() - op->t0) * 1000));
 	return st ? st : after;
@@ -701,6 +717,16 @@ static cf_status down_end(mig_op *op, cf_status st, const cf_migrate_opts *opts,
 	                  op->m.r->n_applied == 1 ? "" : "s");
 }
 
+/* A rollback loses data: on a protected database only when the user says so.
+ * A dry run writes nothing. */
+static cf_status down_allowed(mig_op *op, const cf_migrate_opts *opts)
+{
+	return cf_protect_guard_env(op->ctx, op->sess.pg, "roll back migrations",
+	                            opts->dry_run || opts->is_production_ok,
+	                            "Run with --dry-run to see the plan; pass "
+	                            "--yes-i-mean-production if this is the database you mean.");
+}
+
 cf_status cf_migrate_down(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out)
 {
 	cf_migrate_opts none = {0};
@@ -709,6 +735,8 @@ cf_status cf_migrate_down(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_r
 	cf_status st = mig_op_begin(&op, ctx, "down", out, true);
 	if (!st)
 		st = mig_op_connect(&op, NULL, !opts->dry_run, true);
+	if (!st)
+		st = down_allowed(&op, opts);
 	size_t steps = opts->steps > 0 ? (size_t)opts->steps : 1, n = 0;
 	const mig_row **rows = NULL;
 	if (!st) {
@@ -736,6 +764,8 @@ cf_status cf_migrate_down_to(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrat
 		st = cf_error_set(ctx, CF_ERR_USAGE, "down-to needs a VERSION");
 	if (!st)
 		st = mig_op_connect(&op, NULL, !opts->dry_run, true);
+	if (!st)
+		st = down_allowed(&op, opts);
 	const mig_ledger *l = &op.sess.ledger;
 	if (!st && !mig_set_find(&op.set, ver) && !mig_ledger_find(l, ver)) {
 		st = cf_error_set(ctx, CF_ERR_SQL, "unknown migration version \"%s\"", ver);

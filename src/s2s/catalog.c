@@ -202,7 +202,6 @@ static void parse_name_array(const char *lit, cf_strv *out)
 				cf_buf_putc(&b, *p);
 		}
 		cf_strv_push_owned(out, cf_buf_detach(&b));
-		cf_buf_release(&b);
 		if (*p == ',')
 			p++;
 	}

@@ -19,6 +19,7 @@
 #include "s2s.h"
 #include "ctx.h"
 #include "log.h"
+#include "progress.h"
 #include "sql_embed.h"
 
 #include <stdio.h>
@@ -51,6 +52,7 @@ typedef struct migrate {
 	pthread_cond_t cv;
 	bool stop;
 	cf_status st;
+	cf_prog *prog;           /* units: ranges; items: tables */
 } migrate;
 
 static long n_ranges_of(const job *j)
@@ -266,15 +268,20 @@ done:
 
 static cf_status check_protected(s2s_run *run)
 {
-	if (!run->opts->is_restart || !run->tgt_ref.is_protected)
+	if (!run->opts->is_restart)
 		return CF_OK;
-	cf_status st = cf_error_set(run->ctx, CF_ERR_VALIDATION,
-	                            "refusing --restart: the target is the protected environment "
-	                            "\"%s\"",
-	                            run->tgt_ref.protected_by);
-	cf_error_detail(run->ctx, "--restart truncates the target tables before copying.");
-	cf_error_hint(run->ctx, "Continue the copy without --restart, use --upsert, or empty the "
-	                        "tables yourself.");
+	cf_protect_verdict v;
+	cf_status st = cf_dbref_check_protected(run->ctx, &run->tgt_ref, run->tgt, &v);
+	if (!st && v.is_protected) {
+		st = cf_error_set(run->ctx, CF_ERR_VALIDATION,
+		                  "refusing --restart: the target is the protected environment \"%s\"",
+		                  v.env);
+		cf_error_detail(run->ctx, "--restart truncates the target tables before copying. %s",
+		                v.why);
+		cf_error_hint(run->ctx, "Continue the copy without --restart, use --upsert, or empty "
+		                        "the tables yourself.");
+	}
+	cf_protect_verdict_release(&v);
 	return st;
 }
 
@@ -436,35 +443,20 @@ static cf_status finish_table(migrate *mg, cf_pg *pg, const job *j)
 	return st;
 }
 
-static void report(migrate *mg, const job *j, long done, long n, long long rows, double t0,
-                   double *last_log, long done_at_start, bool finished)
-{
-	double el = cf_now() - t0;
-	cf_progress pr = {.phase = "s2s migrate", .item = j->t->tgt.display, .done = done,
-	                  .total = n, .rows = rows, .elapsed_s = el, .finished = finished};
-	cf_progress_emit(mg->run->ctx, &pr);
-	if (finished || el - *last_log < 5.0)
-		return;
-	*last_log = el;
-	long this_run = done - done_at_start;
-	double eta = this_run > 0 ? el / (double)this_run * (double)(n - done) : -1;
-	cf_log_info(mg->run->ctx, "%s: %ld of %ld ranges, %lld rows (%.0f rows/s), about %.0f s left",
-	            j->t->tgt.display, done, n, rows, el > 0 ? (double)rows / el : 0.0, eta);
-}
-
 static cf_status copy_table(migrate *mg, cf_pg *pg, job *j)
 {
 	cf_s2s_table *out = j->out;
 	long n = n_ranges_of(j);
 	bool *done = cf_calloc((size_t)n, sizeof(bool));
 	char *sqls[4] = {0};
-	double t0 = cf_now(), last_log = 0;
+	double t0 = cf_now();
 	cf_status st = load_done(mg, pg, j, done);
 	long n_done = 0;
 	for (long r = 0; r < n; r++)
 		n_done += done[r];
-	long done_at_start = n_done;
 	out->n_ranges_skipped = n_done;
+	cf_prog_item_begin(mg->prog, j->t->tgt.display, n);
+	cf_prog_item_skip(mg->prog, j->t->tgt.display, n_done);
 	if (!st)
 		cf_log_info(mg->run->ctx, "%s: %s (%ld ranges%s)", j->t->tgt.display, j->why, n,
 		            n_done ? ", some already done" : "");
@@ -485,17 +477,18 @@ static cf_status copy_table(migrate *mg, cf_pg *pg, job *j)
 			break;
 		out->rows += rows;
 		out->n_ranges_done = ++n_done;
-		report(mg, j, n_done, n, out->rows, t0, &last_log, done_at_start, false);
+		cf_prog_item_step(mg->prog, j->t->tgt.display, 1, rows, 0);
 	}
 	out->n_ranges_done = n_done;
 	if (!st && !j->is_stopped)
 		st = finish_table(mg, pg, j);
 	double el = cf_now() - t0;
-	if (!st && !j->is_stopped) {
-		report(mg, j, n_done, n, out->rows, t0, &last_log, done_at_start, true);
-		cf_log_info(mg->run->ctx, "%s: %lld rows in %.2f s (%.0f rows/s)", j->t->tgt.display,
-		            out->rows, el, el > 0 ? (double)out->rows / el : 0.0);
-	}
+	if (!st && !j->is_stopped)
+		cf_log_debug(mg->run->ctx, "%s: %lld rows in %.2f s", j->t->tgt.display, out->rows, el);
+	cf_prog_item_end(mg->prog, j->t->tgt.display, !st && !j->is_stopped,
+	                 j->is_stopped ? "stopped: another table failed"
+	                 : st          ? cf_last_error(mg->run->ctx)
+	                               : NULL);
 	for (int i = 0; i < 4; i++)
 		free(sqls[i]);
 	free(done);
@@ -735,12 +728,25 @@ static void summarize(s2s_run *run, cf_status st)
 		                   skipped ? " (others were already copied)" : "");
 }
 
+/* The planner's totals: tables and their key ranges; tables an earlier run
+ * copied count as done. */
+static void plan_progress(migrate *mg)
+{
+	long long ranges = 0;
+	for (size_t i = 0; i < mg->n_jobs; i++)
+		ranges += n_ranges_of(&mg->jobs[i]);
+	cf_prog_plan(mg->prog, (long)mg->n_jobs, ranges);
+	for (size_t i = 0; i < mg->n_jobs; i++)
+		if (mg->jobs[i].is_skip)
+			cf_prog_item_skip(mg->prog, mg->jobs[i].t->tgt.display, n_ranges_of(&mg->jobs[i]));
+}
+
 static cf_status do_migrate(s2s_run *run)
 {
 	s2s_mapping m = {0};
 	s2s_table *tables = NULL;
 	size_t n = 0;
-	migrate mg = {.run = run};
+	migrate mg = {.run = run, .prog = cf_prog_new(run->ctx, "s2s", "ranges", "table")};
 	pthread_mutex_init(&mg.mu, NULL);
 	pthread_cond_init(&mg.cv, NULL);
 	cf_status st = check_options(run);
@@ -759,8 +765,12 @@ static cf_status do_migrate(s2s_run *run)
 	if (!st)
 		st = write_plans(&mg);
 	long jobs = run->opts->jobs > 0 ? run->opts->jobs : run->ctx->cfg->s2s.jobs;
-	if (!st)
+	if (!st) {
+		plan_progress(&mg);
+		cf_prog_phase(mg.prog, "copying", -1);
 		st = run_workers(&mg, jobs);
+	}
+	cf_prog_free(mg.prog, st == CF_OK);
 	summarize(run, st);
 	migrate_release(&mg);
 	s2s_tables_free(tables, n);

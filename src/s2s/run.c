@@ -412,7 +412,6 @@ static char *server_options_text(s2s_run *run, cf_pg *pg)
 		cf_ctx_clear_error(run->ctx);
 	cf_error_unstash(run->ctx, &stash);
 	char *text = cf_buf_detach(&b);
-	cf_buf_release(&b);
 	return text;
 }
 

@@ -709,10 +709,31 @@ static cf_status do_cleanup(s2s_run *run)
 	return st;
 }
 
+/* Cleanup drops a schema with CASCADE: on a protected database only when
+ * the user says so. */
+static cf_status cleanup_allowed(s2s_run *run)
+{
+	if (run->opts->is_production_ok)
+		return CF_OK;
+	cf_protect_verdict v;
+	cf_protect_target t = {.conninfo = run->tgt_ref.conninfo, .env = run->tgt_ref.env,
+	                       .is_env_protected = run->tgt_ref.is_protected,
+	                       .is_embedded = run->tgt_ref.is_embedded, .pg = run->tgt,
+	                       .consent_flag = "--yes-i-mean-production"};
+	cf_status st = cf_protect_check(run->ctx, &t, &v);
+	if (!st && v.is_protected)
+		st = cf_protect_refuse(run->ctx, "clean up s2s", &v,
+		                       "Pass --yes-i-mean-production to clean up a protected database.");
+	cf_protect_verdict_release(&v);
+	return st;
+}
+
 cf_status cf_s2s_cleanup(cf_ctx *ctx, const cf_s2s_opts *opts, cf_s2s_result **out)
 {
 	s2s_run run;
 	cf_status st = s2s_run_start(&run, ctx, opts, "cleanup", false, out);
+	if (!st)
+		st = cleanup_allowed(&run);
 	if (!st)
 		st = do_cleanup(&run);
 	return s2s_run_finish(&run, st);

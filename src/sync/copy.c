@@ -25,17 +25,6 @@ static bool table_is_masked(const plan_table *t)
 	return t->has_stream_masks || t->has_pushdown;
 }
 
-static void emit_progress(runner *R, const char *item, long long rows, long long bytes,
-                          double elapsed, bool finished)
-{
-	if (!cf_progress_enabled(R->ctx))
-		return;
-	cf_progress p = {.phase = "sync", .item = item, .done = R->tables_done,
-	                 .total = (long)R->p->n, .rows = rows, .bytes = bytes,
-	                 .elapsed_s = elapsed, .finished = finished};
-	cf_progress_emit(R->ctx, &p);
-}
-
 /* Tables this large get their indexes rebuilt after the load. */
 #define REBUILD_ROWS 20000
 
@@ -160,7 +149,7 @@ static cf_status stream_copy(worker *w, plan_table *t, int range, const char *ke
 	bool pass = !t->has_stream_masks;
 	if (!pass && t->est_rows >= PIPE_ROWS) {
 		pipe_fail pf = {.col = -1};
-		st = pipe_copy(R, w->src, w->dst, t, pipe_maskers(R->jobs), bytes, &pf);
+		st = pipe_copy(R, w->src, w->dst, t, key, pipe_maskers(R->jobs), bytes, &pf);
 		if (pf.source_failed && table_is_masked(t))
 			sync_scrub_error(ctx);
 		if (!pf.reader_done)
@@ -175,7 +164,6 @@ static cf_status stream_copy(worker *w, plan_table *t, int range, const char *ke
 	if (!pass)
 		stream_init(&s, t);
 	long long msgs = 0;
-	double start = cf_now(), last = start;
 	bool source_done = false;
 	for (;;) {
 		char *buf;
@@ -214,11 +202,7 @@ static cf_status stream_copy(worker *w, plan_table *t, int range, const char *ke
 				st = cf_error_code(ctx) ? cf_error_code(ctx) : CF_ERR_CANCELLED;
 				break;
 			}
-			double now = cf_now();
-			if (now - last >= 0.2) {
-				last = now;
-				emit_progress(R, key, msgs, *bytes, now - start, false);
-			}
+			cf_prog_item_part(R->prog, t->st->qname, key, msgs, msgs, *bytes);
 		}
 	}
 	if (!st && !pass) {
@@ -263,8 +247,10 @@ static cf_status item_finished(worker *w, work_item *it, long long rows, long lo
 		R->tables_done++;
 	pthread_mutex_unlock(&R->mu);
 	char *key = plan_item_key(t, it->range);
-	emit_progress(R, key, rows, bytes, dur, true);
+	cf_prog_item_part(R->prog, t->st->qname, key, rows, rows, bytes);
 	free(key);
+	if (table_done)
+		cf_prog_item_end(R->prog, t->st->qname, true, NULL);
 	cf_log_debug(R->ctx, "copied %s: %lld rows, %lld bytes in %.3f s", t->st->qname, rows, bytes,
 	             dur);
 	if (table_done && it->range >= 0)
@@ -285,6 +271,7 @@ cf_status copy_item(worker *w, work_item *it)
 	double t0 = cf_now();
 	char *key = plan_item_key(t, it->range);
 	long long rows = 0, bytes = 0;
+	cf_prog_item_begin(R->prog, t->st->qname, t->est_rows);
 	/* Shell hooks and callbacks run outside the table's transaction (an
 	 * "after" notification only for a committed table); SQL hooks inside. */
 	cf_status st = whole ? sync_fire_table_hook(R, "before_sync_table", CF_HOOKS_OUTSIDE, t,
@@ -305,8 +292,10 @@ cf_status copy_item(worker *w, work_item *it)
 		st = drop_indexes(w->dst, t, &rb);
 	if (!st)
 		st = stream_copy(w, t, it->range, key, &rows, &bytes);
-	if (!st)
+	if (!st && rb.create.n) {
+		cf_prog_item_phase(R->prog, t->st->qname, "building indexes");
 		st = build_indexes(w->dst, &rb);
+	}
 	cf_strv_release(&rb.create);
 	double dur = cf_now() - t0;
 	if (!st) {
@@ -324,6 +313,9 @@ cf_status copy_item(worker *w, work_item *it)
 		st = cf_pg_commit(w->dst);
 	if (st) {
 		cf_pg_rollback(w->dst);
+		cf_prog_item_end(R->prog, t->st->qname, false,
+		                 atomic_load(&R->stop) ? "stopped: another table failed"
+		                                       : cf_last_error(ctx));
 		cf_error_context(ctx, "while copying \"%s\" (its target transaction was rolled back)",
 		                 key);
 		free(key);

@@ -170,8 +170,8 @@ int pipe_maskers(long jobs)
 	return (int)(m < 1 ? 1 : m > 4 ? 4 : m);
 }
 
-cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, int maskers,
-                    long long *bytes, pipe_fail *fail)
+cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, const char *key,
+                    int maskers, long long *bytes, pipe_fail *fail)
 {
 	cf_ctx *ctx = R->ctx;
 	pipeline p = {.t = t, .src = src, .R = R};
@@ -191,7 +191,6 @@ cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, int 
 	cf_status st = CF_OK;
 	if (!reader_up || n_maskers == 0)
 		st = cf_error_set(ctx, CF_ERR_INTERNAL, "could not start the masking threads");
-	double start = cf_now(), last = start;
 	long long rows = 0;
 	while (!st) {
 		pthread_mutex_lock(&p.mu);
@@ -230,14 +229,7 @@ cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, int 
 			st = cf_error_code(ctx) ? cf_error_code(ctx) : CF_ERR_CANCELLED;
 			break;
 		}
-		double now = cf_now();
-		if (now - last >= 0.2 && cf_progress_enabled(ctx)) {
-			last = now;
-			cf_progress pr = {.phase = "sync", .item = t->st->qname, .done = R->tables_done,
-			                  .total = (long)R->p->n, .rows = rows, .bytes = *bytes,
-			                  .elapsed_s = now - start};
-			cf_progress_emit(ctx, &pr);
-		}
+		cf_prog_item_part(R->prog, t->st->qname, key, rows, rows, *bytes);
 	}
 	bool cancelled = false;
 	if (st) {

@@ -453,7 +453,6 @@ static void compute_anchored(subset *s)
 			s->anch[k] = c;
 		} else {
 			s->anch[k] = cf_buf_detach(&b);
-			cf_buf_release(&b);
 		}
 	}
 }

@@ -135,13 +135,18 @@ static cf_status resolve_refs(runner *R)
 	R->has_to = true;
 	R->res->source = cf_strdup(R->from.display);
 	R->res->target = cf_strdup(R->to.display);
-	if (R->to.is_protected) {
+	cf_protect_verdict v;
+	st = cf_dbref_check_protected(ctx, &R->to, NULL, &v);
+	if (!st && v.is_protected) {
 		cf_error_set(ctx, CF_ERR_VALIDATION, "refusing to sync into protected environment \"%s\"",
-		             R->to.protected_by);
-		cf_error_detail(ctx, "The target %s is marked protected: true.", R->to.display);
+		             v.env);
+		cf_error_detail(ctx, "%s", v.why);
 		cf_error_hint(ctx, "Sync into a staging or local database instead.");
-		return CF_ERR_VALIDATION;
+		st = CF_ERR_VALIDATION;
 	}
+	cf_protect_verdict_release(&v);
+	if (st)
+		return st;
 	if (cf_dsn_same_db(R->from.conninfo, R->to.conninfo)) {
 		cf_error_set(ctx, CF_ERR_VALIDATION, "the source and the target are the same database");
 		cf_error_detail(ctx, "Both resolve to %s.", R->to.display);
@@ -552,7 +557,10 @@ static cf_status restore_constraints(runner *R)
 		st = cf_pg_commit(R->dst);
 	else
 		cf_pg_rollback(R->dst);
+	if (!st && validate.n)
+		cf_prog_phase(R->prog, "validating foreign keys", (long)validate.n);
 	for (size_t i = 0; !st && i < validate.n; i++) {
+		cf_prog_phase_step(R->prog, (long)i);
 		st = cf_pg_exec(R->dst, validate.v[i]);
 		if (st) {
 			cf_error_recode(ctx, CF_ERR_CHECK);
@@ -656,6 +664,7 @@ static void make_items(runner *R, const cf_strv *done)
 		if (skipped == (nr > 1 ? nr : 1)) {
 			t->is_skipped = true;
 			R->tables_done++;
+			cf_prog_item_skip(R->prog, t->st->qname, t->est_rows);
 		} else if (nr > 1) {
 			t->ranges_done = skipped;
 		}
@@ -833,6 +842,15 @@ static cf_status fire_run_hook(runner *R, const char *event, int success)
 	return cf_hooks_fire(R->ctx, &f);
 }
 
+/* The planner's totals: tables, and rows as the statistics estimate them. */
+static void plan_progress(runner *R)
+{
+	long long rows = 0;
+	for (size_t i = 0; i < R->p->n; i++)
+		rows += R->p->tables[i].est_rows > 0 ? R->p->tables[i].est_rows : 0;
+	cf_prog_plan(R->prog, (long)R->p->n, rows);
+}
+
 static cf_status execute(runner *R)
 {
 	cf_ctx *ctx = R->ctx;
@@ -858,7 +876,8 @@ static cf_status execute(runner *R)
 			st = adopt_ranges(R, old);
 		}
 	}
-	cf_uuid_v4(R->run_id);
+	/* The run's id is the progress stream's, so events and history agree. */
+	memcpy(R->run_id, cf_prog_run_id(R->prog), sizeof(R->run_id));
 	R->res->run_id = cf_strdup(R->run_id);
 	if (!st)
 		st = start_history(R);
@@ -872,19 +891,30 @@ static cf_status execute(runner *R)
 		st = load_done(R, &done);
 	if (!st)
 		make_items(R, &done);
-	if (!st)
+	if (!st) {
+		plan_progress(R);
+		cf_prog_phase(R->prog, "preparing the target", -1);
 		st = disable_constraints(R);
+	}
 	if (!st)
 		st = truncate_split(R, &done);
 	cf_strv_release(&done);
-	if (!st)
+	if (!st) {
+		cf_prog_phase(R->prog, "copying", -1);
 		st = run_workers(R);
-	if (!st)
+	}
+	if (!st) {
+		cf_prog_phase(R->prog, "setting sequences", -1);
 		st = sync_sequences(R);
-	if (!st)
+	}
+	if (!st) {
+		cf_prog_phase(R->prog, "restoring constraints and triggers", -1);
 		st = restore_constraints(R);
-	if (!st && R->o->verify)
+	}
+	if (!st && R->o->verify) {
+		cf_prog_phase(R->prog, "verifying", -1);
 		st = sync_verify(R);
+	}
 	if (st && st != CF_ERR_CHECK && R->history_started)
 		cf_error_hint(ctx, "Tables copied so far are complete; the others are untouched. Run "
 		                   "\"confiture sync --resume\" with the same options to finish (the "
@@ -984,7 +1014,8 @@ cf_status cf_sync(cf_ctx *ctx, const cf_sync_opts *o, cf_sync_result **out)
 	cf_ctx_clear_error(ctx);
 	cf_sync_result *res = cf_calloc(1, sizeof(*res));
 	*out = res;
-	runner R = {.ctx = ctx, .o = o, .res = res, .t0 = cf_now()};
+	runner R = {.ctx = ctx, .o = o, .res = res, .t0 = cf_now(),
+	            .prog = cf_prog_new(ctx, "sync", "rows", "table")};
 	pthread_mutex_init(&R.mu, NULL);
 	atomic_init(&R.stop, false);
 	cf_strv_init(&R.warnings);
@@ -1014,6 +1045,7 @@ cf_status cf_sync(cf_ctx *ctx, const cf_sync_opts *o, cf_sync_result **out)
 			fire_run_hook(&R, "after_sync", 0);
 		cf_hooks_fire_on_error(ctx, R.dst && !cf_pg_is_bad(R.dst) ? R.dst : NULL);
 	}
+	cf_prog_free(R.prog, st == CF_OK);
 	fill_result(&R, st);
 	runner_release(&R);
 	return st;

@@ -409,6 +409,7 @@ const char *pii_name_reason(const char *column);
 
 #include "dbref.h"
 #include "hooks.h"
+#include "progress.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -455,6 +456,7 @@ struct runner {
 	atomic_bool stop;
 	worker *workers;
 	atomic_long tables_done;
+	cf_prog *prog;           /* progress: totals, phases, ETA (core/progress.c) */
 	double t0;
 	cf_strv warnings;
 };
@@ -486,8 +488,8 @@ cf_status sync_mask_error(cf_ctx *ctx, const plan_table *t, int col, const char 
 /* Masker threads to use per worker. */
 int pipe_maskers(long jobs);
 /* Streams T from SRC into DST (both COPYs started) with MASKERS threads. */
-cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, int maskers,
-                    long long *bytes, pipe_fail *fail);
+cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, const char *key,
+                    int maskers, long long *bytes, pipe_fail *fail);
 /* Dry-run PII warnings (pii.c): by name, and by sampled values. */
 cf_status sync_pii_scan(runner *R);
 

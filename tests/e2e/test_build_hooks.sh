@@ -51,18 +51,18 @@ expect_rc 5 "a failing before_build hook exits 5"
 expect_err 'hook for "before_build" failed with exit code 7' "names the hook's failure"
 expect_eq "$(q "$db2" "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" "0" "nothing was built"
 
-# Progress: one line per phase on a tty, none with -q.
+# Progress: bars redrawn on a tty (each phase drawn), none with -q, none off a tty.
 db3=$(newdb progress)
 url3=$(dburl "$db3")
 script -qec "$CONFITURE_BIN build --apply -d '$url3' --no-color" /dev/null >"$TMP/tty" 2>&1
 tty_out=$(tr '\r' '\n' <"$TMP/tty")
-[[ $tty_out == *"confiture: parse 7/7"* ]] && _ok "progress: the parse phase with counts" || _fail "no parse line" "$tty_out"
-[[ $tty_out == *"confiture: apply 10/10"* ]] && _ok "progress: the apply phase with counts" || _fail "no apply line" "$tty_out"
-[[ $tty_out == *"confiture: seeds 2/2"* ]] && _ok "progress: the seeds phase" || _fail "no seeds line" "$tty_out"
+[[ $tty_out == *"build parsing 0/7 "* ]] && _ok "progress: the parse phase with its file count" || _fail "no parse bar" "$tty_out"
+[[ $tty_out == *"build applying ["*"0/7 files  0/12 statements"* ]] && _ok "progress: the apply phase with the planner's totals" || _fail "no apply bar" "$tty_out"
+[[ $tty_out == *"build seeding ["*"83%  5/7 files  10/12 statements"* ]] && _ok "progress: the seeds phase, with percent and counts" || _fail "no seeds bar" "$tty_out"
 script -qec "$CONFITURE_BIN build --recreate -q -d '$url3' --no-color" /dev/null >"$TMP/tty" 2>&1
 [ ! -s "$TMP/tty" ] && _ok "progress: -q silences it" || _fail "-q printed" "$(cat "$TMP/tty")"
 run cf build --recreate -d "$url3"
-expect_no_err "apply 10/10" "progress: no progress lines when stderr is not a tty"
+expect_no_err "build applying" "progress: no bars when stderr is not a tty"
 
 # Ctrl-C during --apply: the statement is cancelled and everything rolled back.
 db4=$(newdb cancel)

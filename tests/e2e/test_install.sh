@@ -6,9 +6,14 @@ prefix=$TMP/inst
 run make -s -C "$ROOT" install PREFIX="$prefix"
 expect_rc 0 "make install PREFIX=... succeeds"
 for f in bin/confiture lib/libconfiture.a lib/libconfiture.so include/confiture.h \
-	lib/pkgconfig/confiture.pc share/man/man1/confiture.1; do
+	lib/pkgconfig/confiture.pc share/man/man1/confiture.1 share/bash-completion/completions/confiture \
+	share/zsh/site-functions/_confiture share/fish/vendor_completions.d/confiture.fish; do
 	[ -e "$prefix/$f" ] && _ok "installs $f" || _fail "installs $f"
 done
+run "$ROOT/confiture" completion bash
+expect_eq "$(cat "$prefix/share/bash-completion/completions/confiture")" "$out" \
+	"the installed bash completion is the generated one"
+
 run readelf -d "$prefix/lib/libconfiture.so"
 expect_out "Library soname: [libconfiture.so.0]" "the shared library has a soname"
 run sh -c "nm -D --defined-only '$prefix/lib/libconfiture.so' | awk '\$2 == \"T\" {print \$3}' | grep -v '^cf_' | head -5"

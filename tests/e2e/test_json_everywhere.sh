@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every command speaks JSON: one document on stdout, success or failure,
-# with ok, command, and on failure the error envelope with the exit code.
+# Every command speaks JSON: one document on stdout, success or failure, in
+# the envelope every command shares (docs/output.md): command, action,
+# success, exit_code, duration_s, target, error, errors[], warnings[].
 . "$(dirname "$0")/../lib.sh"
 
 p=$(newproject)
@@ -19,12 +20,16 @@ check() {
 	docs=$(printf '%s' "$out" | jq -s 'length' 2>/dev/null)
 	ok=$(printf '%s' "$out" | jq -r '.ok' 2>/dev/null)
 	if [ "$docs" = 1 ] && [ "$ok" = "$want_ok" ]; then
-		if [ "$want_ok" = false ]; then
-			local code
-			code=$(printf '%s' "$out" | jq -r '.error.code // empty')
-			if [ "$code" = "$rc" ]; then _ok "$what"; else _fail "$what: envelope code $code, exit $rc" "$out"; fi
-		else
-			_ok "$what"
+		local shape
+		shape=$(printf '%s' "$out" | jq -r --argjson rc "$rc" '
+			[(.command | type == "string"), has("action"), (.exit_code == $rc),
+			 (.success == ($rc == 0)), (.duration_s | type == "number" and . >= 0),
+			 (.target | type == "null" or type == "object"), (.errors | type == "array"),
+			 (.warnings | type == "array"),
+			 (if $rc == 0 then .error == null else (.errors | length) > 0 end),
+			 (if .error then .error.code == $rc else true end)] | all')
+		if [ "$shape" = true ]; then _ok "$what"; else
+			_fail "$what: the envelope is not right (exit $rc)" "stdout: ${out:0:800}"
 		fi
 	else
 		_fail "$what: expected one document with ok=$want_ok (got $docs documents, ok=$ok, exit $rc)" \
@@ -58,7 +63,15 @@ check true "migrate generate" migrate generate added
 check true "migrate preflight" migrate preflight
 check false "sync without --from" sync --to "$CONFITURE_DATABASE_URL"
 check true "sync history" sync history
+expect_json '[.command, .action] | join(" ")' "sync history" "sync history: the action is not folded into the command"
 check false "s2s migrate without a mapping" s2s migrate --source "$CONFITURE_DATABASE_URL" --target "$CONFITURE_DATABASE_URL"
 check false "an unknown command" frobnicate
+check false "completion writes no JSON: refused with the envelope" completion bash
+run cf -f json migrate up
+expect_json '[.command, .action] | join(" ")' "migrate up" "migrate up: command and action"
+run cf -f json migrate frobnicate
+expect_json '.action' "null" "an unknown action is not echoed as the action"
+run cf -f json embedded status
+expect_json '.action' "status" "embedded: the action"
 
 done_testing

@@ -203,7 +203,7 @@ expect_rc 2 "verify-checksums without a ledger exits 2"
 # ---- current ----
 run m current
 expect_rc 0 "current exits 0"
-expect_out "20260109000000_wrapped" "current names the newest applied migration"
+expect_eq "$out" "20260109000000" "current prints the bare version of the newest applied migration"
 run m current -f json
 expect_json '.current' "20260109000000" "JSON current"
 run cf --project-dir "$P" -d "$(dburl "$E")" migrate current

@@ -5,6 +5,7 @@
 
 p=$(newproject)
 cd "$p"
+rm -f db/migrations/*.sql # the sample project's own: this test counts its events
 run cc -std=c11 -Wall -Wextra -Werror -shared -fPIC -I"$ROOT/include" -o audit.so "$ROOT/contrib/plugins/audit.c"
 expect_rc 0 "the example plugin builds against confiture.h"
 printf 'plugins: [audit.so]\n' >confiture.yaml

@@ -319,7 +319,11 @@ expect_eq "$(q "$TGT" "SELECT count(*) FROM pg_namespace WHERE nspname = 'confit
 printf 'hooks: {}\n' >confiture.yaml
 
 # ---- cleanup -----------------------------------------------------------------
-run cf s2s cleanup --target "$TU" -f json
+run cf s2s cleanup --target "$TU"
+expect_rc 5 "cleanup of a protected database (prod) is refused"
+expect_err "refusing to clean up s2s: the target is the database of protected environment \"prod\"" \
+	"and names the environment"
+run cf s2s cleanup --target "$TU" -f json --yes-i-mean-production
 expect_rc 0 "cleanup exits 0"
 expect_json '.actions | length' 4 "schema, user mapping, server and extension dropped"
 expect_eq "$(q "$TGT" "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = 'confiture_src')
@@ -327,7 +331,7 @@ expect_eq "$(q "$TGT" "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname =
 	+ (SELECT count(*) FROM pg_extension WHERE extname = 'postgres_fdw')
 	+ (SELECT count(*) FROM pg_class WHERE relkind = 'f')")" 0 "cleanup leaves nothing behind"
 expect_eq "$(q "$TGT" "SELECT count(*) FROM users")" 3000 "and keeps the copied data"
-run cf s2s cleanup --target "$TU"
+run cf s2s cleanup --target "$TU" --yes-i-mean-production
 expect_rc 0 "cleanup again exits 0"
 expect_out "nothing to clean up" "cleanup again has nothing to do"
 run cf s2s migrate --source "$SU" --target "$TU" --mapping map.yaml

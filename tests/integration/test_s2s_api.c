@@ -29,9 +29,10 @@ static int on_hook(void *ud, const cf_hook_event *ev)
 }
 
 static int n_progress;
+/* Cancels after the second committed range. */
 static void cancel_after_two(void *ud, const cf_progress *p)
 {
-	if (!p->finished && ++n_progress == 2)
+	if (p->kind == CF_PROGRESS_UPDATE && p->item && ++n_progress == 2)
 		cf_ctx_cancel(ud);
 }
 

@@ -77,6 +77,39 @@ static void test_json(void)
 	cf_buf_release(&b);
 }
 
+/* Escapes S and returns the JSON text (caller frees). */
+static char *escaped(const char *s, size_t n)
+{
+	cf_buf b;
+	cf_buf_init(&b);
+	cf_json_escape(&b, s, n);
+	char *e = cf_buf_detach(&b);
+	cf_buf_release(&b);
+	return e;
+}
+
+static void test_json_utf8(void)
+{
+	static const struct {
+		const char *in, *out, *what;
+	} cases[] = {
+		{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8d\x93", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8d\x93",
+		 "valid 2-, 3- and 4-byte sequences pass through"},
+		{"caf\xe9.sql", "caf\\ufffd.sql", "a LATIN1 byte becomes \\ufffd"},
+		{"\x80x", "\\ufffdx", "a stray continuation byte"},
+		{"a\xe2\x82", "a\\ufffd\\ufffd", "a truncated sequence: each byte"},
+		{"\xc0\xaf", "\\ufffd\\ufffd", "an overlong encoding"},
+		{"\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd", "a surrogate"},
+		{"\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd", "above U+10FFFF"},
+		{"\xff\xfe", "\\ufffd\\ufffd", "bytes that never start a sequence"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char *e = escaped(cases[i].in, strlen(cases[i].in));
+		CHECK_STR(e, cases[i].out, cases[i].what);
+		free(e);
+	}
+}
+
 static void test_dsn(void)
 {
 	char *m = cf_dsn_mask("postgresql://app:s3cret@db.example:5432/prod?sslmode=require");
@@ -176,6 +209,7 @@ int main(int argc, char **argv)
 	test_hash();
 	test_keyed();
 	test_json();
+	test_json_utf8();
 	test_dsn();
 	test_quote();
 	test_errors();
