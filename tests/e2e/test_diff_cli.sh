@@ -24,7 +24,7 @@ expect_rc 2 "diff without --to exits 2"
 expect_err "diff needs --from X and --to Y" "says what is missing"
 run cf diff --from a --to b -f csv
 expect_rc 2 "diff -f csv exits 2"
-expect_err "diff prints text, json or sql, not csv" "says which formats"
+expect_err "format \"csv\" is not available for \"diff\"" "says it does not write it"
 run cf diff --from "$(dburl postgres)" --to nosuchenv
 expect_rc 5 "an unknown environment exits 5"
 expect_err 'environment "nosuchenv"' "names it"
