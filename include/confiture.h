@@ -1007,6 +1007,100 @@ cf_status cf_s2s_cleanup(cf_ctx *ctx, const cf_s2s_opts *opts, cf_s2s_result **o
 void cf_s2s_result_free(cf_s2s_result *r);
 
 
+/* ==== Lint (src/lint) ======================================================== */
+
+/*
+ * `confiture lint`: migration safety rules on PostgreSQL's parse tree. The
+ * rules include Squawk's whole default set under Squawk's names, and rules
+ * only a tool that knows the project can have: which migrations are pending,
+ * whether a file will run inside a transaction, what it would drop.
+ */
+typedef enum cf_lint_severity {
+	CF_LINT_ERROR,       /* fails the lint (CF_ERR_CHECK, exit 1) */
+	CF_LINT_WARNING,
+	CF_LINT_INFO,
+	CF_LINT_OFF          /* not run */
+} cf_lint_severity;
+
+typedef struct cf_lint_rule_info {
+	const char *name;        /* e.g. "ban-drop-column" */
+	const char *family;      /* "squawk", "context", "data-loss", "timeout", "naming",
+	                            "pk", "doc", "security" */
+	bool is_squawk;          /* Squawk has a rule of this name and meaning */
+	const char *alias;       /* another accepted name (the precursor's code), or NULL */
+	cf_lint_severity severity; /* default severity */
+	bool is_default;         /* runs without --select */
+	const char *summary;
+} cf_lint_rule_info;
+
+/* Every rule, in a stable order. Static; N receives the count. */
+const cf_lint_rule_info *cf_lint_rules(size_t *n);
+
+typedef struct cf_lint_finding {
+	char *file;              /* as shown (relative to the working directory) */
+	int line, column;        /* 1-based */
+	int end_line, end_column;/* the statement's end; end column exclusive */
+	cf_lint_severity severity;
+	const char *rule;        /* static */
+	char *message;
+	const char *help;        /* static, or NULL */
+	char *statement;         /* the offending statement's text */
+	char **objects;          /* what would lose data, e.g. "public.users.email" */
+	size_t n_objects;
+} cf_lint_finding;
+
+typedef struct cf_lint_opts {
+	const char *const *paths;/* files or directories of .sql files; none: see below */
+	size_t n_paths;
+	bool is_all;             /* every migration, not only pending ones */
+	bool is_schema;          /* the db/schema files (include_dirs, seeds left out) */
+	const char *pg_version;  /* "13", "15.4"; NULL: lint.pg_version, else the
+	                            server's, else the oldest supported (13) */
+	const char *const *select; /* rules or families to run (NULL: the default set) */
+	size_t n_select;
+	const char *const *ignore; /* rules or families not to run */
+	size_t n_ignore;
+	int assume_in_transaction; /* plain files: 1 run in a transaction, 0 not,
+	                              -1 (or 0 in a zeroed struct) Squawk's default: not */
+	bool is_offline;         /* never connect (pending = every migration) */
+} cf_lint_opts;
+
+typedef struct cf_lint_result {
+	bool success;            /* no error-level finding */
+	char *message;
+	double duration_s;
+	const char *scope;       /* "pending", "all", "schema" or "paths" (static) */
+	int pg_version;          /* the version the rules assumed, e.g. 130000 */
+	const char *pg_version_from; /* "--pg-version", "lint.pg_version", "server" or
+	                                "oldest supported" (static) */
+	char **files;            /* linted, as shown */
+	size_t n_files;
+	size_t n_statements;
+	cf_lint_finding *findings; /* in file order, then position */
+	size_t n_findings;
+	size_t n_error_findings, n_warning_findings, n_info_findings;
+	bool is_blocking;        /* lint.block_on says `migrate` must stop on this result */
+	char **assumptions;      /* what lint assumed, for people: no database, ... */
+	size_t n_assumptions;
+	cf_error_item *errors;   /* the failure, when the status is not OK or CHECK */
+	size_t n_errors;
+} cf_lint_result;
+
+/*
+ * Lints the files OPTS selects: the paths given; else with is_schema the
+ * schema files; else every migration (is_all) or the pending ones, which
+ * needs the ledger when a database is reachable (without one every migration
+ * counts as pending, and result->assumptions says so). OPTS NULL lints the
+ * pending migrations with the config's settings, which is what `confiture
+ * check` and `migrate up --dry-run` do. Returns CF_ERR_CHECK when a finding
+ * has error severity, CF_OK otherwise; CF_ERR_USAGE for an unknown rule or
+ * version in OPTS, CF_ERR_CONFIG in the config, CF_ERR_IO for an unreadable
+ * path. *OUT is filled on success and failure (free with
+ * cf_lint_result_free).
+ */
+cf_status cf_lint(cf_ctx *ctx, const cf_lint_opts *opts, cf_lint_result **out);
+void cf_lint_result_free(cf_lint_result *r);
+
 /* ==== Schema diff and the CI gate (src/schema, src/check) =================== */
 
 /*
@@ -1132,7 +1226,9 @@ typedef struct cf_check_opts {
 	const char *scratch_url;       /* NULL: embedded cluster */
 	bool downs;                    /* check that each down undoes its up */
 	bool checksums;                /* verify the applied migrations' checksums in
-	                                  the loaded environment's database (read only) */
+	                                  the loaded environment's database (read only);
+	                                  lint then takes the migrations pending there
+	                                  (else every migration) */
 } cf_check_opts;
 
 /* A finding of a step, with where it is. */
@@ -1172,6 +1268,7 @@ typedef struct cf_check_result {
 	size_t n_failed;
 	cf_check_migration *migrations;
 	size_t n_migrations;
+	cf_lint_result *lint;          /* the lint step's findings, or NULL when it did not run */
 } cf_check_result;
 
 /*
@@ -1187,100 +1284,6 @@ typedef struct cf_check_result {
  */
 cf_status cf_check(cf_ctx *ctx, const cf_check_opts *opts, cf_check_result **out);
 void cf_check_result_free(cf_check_result *r);
-/* ==== Lint (src/lint) ======================================================== */
-
-/*
- * `confiture lint`: migration safety rules on PostgreSQL's parse tree. The
- * rules include Squawk's whole default set under Squawk's names, and rules
- * only a tool that knows the project can have: which migrations are pending,
- * whether a file will run inside a transaction, what it would drop.
- */
-typedef enum cf_lint_severity {
-	CF_LINT_ERROR,       /* fails the lint (CF_ERR_CHECK, exit 1) */
-	CF_LINT_WARNING,
-	CF_LINT_INFO,
-	CF_LINT_OFF          /* not run */
-} cf_lint_severity;
-
-typedef struct cf_lint_rule_info {
-	const char *name;        /* e.g. "ban-drop-column" */
-	const char *family;      /* "squawk", "context", "data-loss", "timeout", "naming",
-	                            "pk", "doc", "security" */
-	bool is_squawk;          /* Squawk has a rule of this name and meaning */
-	const char *alias;       /* another accepted name (the precursor's code), or NULL */
-	cf_lint_severity severity; /* default severity */
-	bool is_default;         /* runs without --select */
-	const char *summary;
-} cf_lint_rule_info;
-
-/* Every rule, in a stable order. Static; N receives the count. */
-const cf_lint_rule_info *cf_lint_rules(size_t *n);
-
-typedef struct cf_lint_finding {
-	char *file;              /* as shown (relative to the working directory) */
-	int line, column;        /* 1-based */
-	int end_line, end_column;/* the statement's end; end column exclusive */
-	cf_lint_severity severity;
-	const char *rule;        /* static */
-	char *message;
-	const char *help;        /* static, or NULL */
-	char *statement;         /* the offending statement's text */
-	char **objects;          /* what would lose data, e.g. "public.users.email" */
-	size_t n_objects;
-} cf_lint_finding;
-
-typedef struct cf_lint_opts {
-	const char *const *paths;/* files or directories of .sql files; none: see below */
-	size_t n_paths;
-	bool is_all;             /* every migration, not only pending ones */
-	bool is_schema;          /* the db/schema files (include_dirs, seeds left out) */
-	const char *pg_version;  /* "13", "15.4"; NULL: lint.pg_version, else the
-	                            server's, else the oldest supported (13) */
-	const char *const *select; /* rules or families to run (NULL: the default set) */
-	size_t n_select;
-	const char *const *ignore; /* rules or families not to run */
-	size_t n_ignore;
-	int assume_in_transaction; /* plain files: 1 run in a transaction, 0 not,
-	                              -1 (or 0 in a zeroed struct) Squawk's default: not */
-	bool is_offline;         /* never connect (pending = every migration) */
-} cf_lint_opts;
-
-typedef struct cf_lint_result {
-	bool success;            /* no error-level finding */
-	char *message;
-	double duration_s;
-	const char *scope;       /* "pending", "all", "schema" or "paths" (static) */
-	int pg_version;          /* the version the rules assumed, e.g. 130000 */
-	const char *pg_version_from; /* "--pg-version", "lint.pg_version", "server" or
-	                                "oldest supported" (static) */
-	char **files;            /* linted, as shown */
-	size_t n_files;
-	size_t n_statements;
-	cf_lint_finding *findings; /* in file order, then position */
-	size_t n_findings;
-	size_t n_error_findings, n_warning_findings, n_info_findings;
-	bool is_blocking;        /* lint.block_on says `migrate` must stop on this result */
-	char **assumptions;      /* what lint assumed, for people: no database, ... */
-	size_t n_assumptions;
-	cf_error_item *errors;   /* the failure, when the status is not OK or CHECK */
-	size_t n_errors;
-} cf_lint_result;
-
-/*
- * Lints the files OPTS selects: the paths given; else with is_schema the
- * schema files; else every migration (is_all) or the pending ones, which
- * needs the ledger when a database is reachable (without one every migration
- * counts as pending, and result->assumptions says so). OPTS NULL lints the
- * pending migrations with the config's settings, which is what `confiture
- * check` and `migrate up --dry-run` do. Returns CF_ERR_CHECK when a finding
- * has error severity, CF_OK otherwise; CF_ERR_USAGE for an unknown rule or
- * version in OPTS, CF_ERR_CONFIG in the config, CF_ERR_IO for an unreadable
- * path. *OUT is filled on success and failure (free with
- * cf_lint_result_free).
- */
-cf_status cf_lint(cf_ctx *ctx, const cf_lint_opts *opts, cf_lint_result **out);
-void cf_lint_result_free(cf_lint_result *r);
-
 /* ==== Plugins ================================================================ */
 
 /*

@@ -195,20 +195,27 @@ static void replay_results(checker *k, const cf_migrate_result *m)
 	}
 }
 
-/* Build messages name files from the working directory: from the project. */
-void check_relative_files(cf_ctx *ctx, cf_error_item *v, size_t n)
+/* FILE (relative to the working directory) as relative to the project. */
+static char *project_path(cf_ctx *ctx, const char *file)
 {
 	char cwd[4096];
 	if (!getcwd(cwd, sizeof(cwd)))
-		return;
+		return cf_strdup(file);
+	char *abs = cf_path_join(cwd, file);
+	char *rel = cf_path_relative(ctx->project_dir, abs);
+	free(abs);
+	return rel;
+}
+
+/* Build and lint messages name files from the working directory: from the project. */
+void check_relative_files(cf_ctx *ctx, cf_error_item *v, size_t n)
+{
 	for (size_t i = 0; i < n; i++) {
 		if (!v[i].file)
 			continue;
-		char *abs = cf_path_join(cwd, v[i].file);
-		char *rel = cf_path_relative(ctx->project_dir, abs);
+		char *rel = project_path(ctx, v[i].file);
 		free(v[i].file);
 		v[i].file = rel;
-		free(abs);
 	}
 }
 
@@ -261,9 +268,13 @@ static void step_drift(checker *k)
 	sc_diff *d = sc_diff_new(k->mig.snap, k->schema.snap);
 	for (size_t i = 0; i < d->n_changes; i++) {
 		const cf_schema_change *c = &d->changes[i];
-		char *msg = cf_asprintf("the migrations %s: %s %s %s",
-		                        strcmp(c->action, "create") == 0 ? "lack" : "differ from db/schema",
-		                        c->action, c->kind, c->object);
+		char *msg = strcmp(c->action, "create") == 0
+		                ? cf_asprintf("the migrations lack %s %s", c->kind, c->object)
+		            : strcmp(c->action, "drop") == 0
+		                ? cf_asprintf("the migrations create %s %s, which db/schema does not "
+		                              "have", c->kind, c->object)
+		                : cf_asprintf("%s %s differs between the migrations and db/schema",
+		                              c->kind, c->object);
 		cf_error_item e = {.code = CF_ERR_CHECK, .message = msg};
 		step_error(s, &e);
 		free(msg);
@@ -340,12 +351,47 @@ static void step_checksums(checker *k)
 	cf_ctx_clear_error(k->ctx);
 }
 
-static void step_lint(checker *k)
+/* Lint's error findings fail the step; warnings and notes are reported in
+ * the result (check prints them) without failing it. */
+static void step_lint(checker *k, const cf_check_opts *opts)
 {
-	/* Wired when the lint layer (issue 11) is on main: its findings on the
-	 * pending migrations become this step's errors. */
-	cf_check_step *s = step_begin(k, "lint", "the migrations pass lint");
-	step_end(k, s, "skipped", "lint is not part of this build yet");
+	cf_check_step *s = step_begin(k, "lint", "the pending migrations pass lint");
+	if (!k->r->n_migrations) {
+		step_end(k, s, "skipped", "no migrations");
+		return;
+	}
+	cf_ctx *child = NULL;
+	cf_status st = scratch_child(k->ctx, NULL, &child);
+	/* Pending where -e points (read only), else every migration. */
+	cf_lint_opts lo = {.is_offline = !opts->checksums, .assume_in_transaction = -1};
+	if (!st)
+		st = cf_lint(child, &lo, &k->r->lint);
+	cf_lint_result *r = k->r->lint;
+	for (size_t i = 0; r && i < r->n_findings; i++) {
+		cf_lint_finding *f = &r->findings[i];
+		if (f->file) {
+			char *rel = project_path(k->ctx, f->file);
+			free(f->file);
+			f->file = rel;
+		}
+		if (f->severity != CF_LINT_ERROR)
+			continue;
+		char *msg = cf_asprintf("%s: %s", f->rule, f->message);
+		cf_error_item e = {.code = CF_ERR_CHECK, .message = msg, .file = f->file,
+		                   .line = f->line, .column = f->column, .hint = (char *)f->help};
+		step_error(s, &e);
+		free(msg);
+	}
+	if (st && st != CF_ERR_CHECK) {
+		check_copy_error(k->ctx, child);
+		step_error_ctx(s, k->ctx);
+	}
+	cf_ctx_clear_error(k->ctx);
+	scratch_child_free(k->ctx, child);
+	if (s->n_errors)
+		step_end(k, s, "failed", "%s", r && r->message ? r->message : s->errors[0].message);
+	else
+		step_end(k, s, "passed", "%s", r && r->message ? r->message : "no finding");
 }
 
 /* ---- The gate ---------------------------------------------------------------------------- */
@@ -378,7 +424,7 @@ static cf_status run_steps(checker *k, const cf_check_opts *opts)
 		return CF_ERR_CANCELLED;
 	if (opts->checksums)
 		step_checksums(k);
-	step_lint(k);
+	step_lint(k, opts);
 	return CF_OK;
 }
 
@@ -449,6 +495,7 @@ void cf_check_result_free(cf_check_result *r)
 		free(m->sql);
 	}
 	free(r->migrations);
+	cf_lint_result_free(r->lint);
 	free(r->message);
 	free(r->scratch);
 	free(r);

@@ -1,5 +1,6 @@
 /* cmd_check.c -- confiture check: the CI gate, as text, json or junit. */
 #include "cli.h"
+#include "findings.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,14 @@ static void text_result(cli *c, const cf_check_result *r, bool failed)
 		for (size_t e = 0; e < s->n_errors; e++)
 			text_error(&s->errors[e]);
 	}
+	if (r->lint && r->lint->n_findings) {
+		/* Warnings and notes too: they do not fail the step, but are worth a look. */
+		cli_finding *v = cli_lint_findings(r->lint);
+		printf("\nlint:\n");
+		fflush(stdout);
+		cli_findings_text(stdout, v, r->lint->n_findings, c->has_color);
+		free(v);
+	}
 	for (size_t i = 0; i < r->n_steps; i++)
 		if (r->steps[i].sql)
 			printf("\n-- drift: the SQL that brings the migrations to db/schema, for a new "
@@ -112,7 +121,65 @@ static void json_result(cli *c, const cf_check_result *r, cf_status st)
 		cf_json_obj_end(&j);
 	}
 	cf_json_arr_end(&j);
+	cf_json_key(&j, "lint");
+	if (r->lint) {
+		cli_finding *v = cli_lint_findings(r->lint);
+		cli_findings_json(&j, v, r->lint->n_findings);
+		free(v);
+	} else {
+		cf_json_null(&j);
+	}
 	cli_json_end(c, &j, &b);
+}
+
+/* ---- github, sarif: the shared finding writers --------------------------------------- */
+
+/* Each failure of a step as a finding (rule: the step's name), then lint's own
+ * findings. Strings are borrowed from R; the caller frees the array. */
+static cli_finding *check_findings(const cf_check_result *r, size_t *n)
+{
+	size_t cap = 1 + (r->lint ? r->lint->n_findings : 0);
+	for (size_t i = 0; i < r->n_steps; i++)
+		cap += r->steps[i].n_errors;
+	cli_finding *v = cf_calloc(cap, sizeof(*v));
+	*n = 0;
+	for (size_t i = 0; i < r->n_steps; i++) {
+		const cf_check_step *s = &r->steps[i];
+		if (strcmp(s->name, "lint") == 0)
+			continue; /* its errors are lint's findings, below */
+		for (size_t e = 0; e < s->n_errors; e++) {
+			const cf_error_item *it = &s->errors[e];
+			v[(*n)++] = (cli_finding){.file = it->file, .line = it->line > 0 ? it->line : 0,
+			                          .column = it->column > 0 ? it->column : 0,
+			                          .severity = CLI_SEV_ERROR, .rule = s->name,
+			                          .message = it->message, .help = it->hint,
+			                          .statement = strcmp(s->name, "drift") == 0 ? s->sql : NULL};
+		}
+	}
+	if (r->lint && r->lint->n_findings) {
+		cli_finding *lint = cli_lint_findings(r->lint);
+		memcpy(v + *n, lint, r->lint->n_findings * sizeof(*v));
+		*n += r->lint->n_findings;
+		free(lint);
+	}
+	return v;
+}
+
+static void sarif_result(const cf_check_result *r, const cli_finding *v, size_t n)
+{
+	size_t n_lint = 0;
+	cli_rule_info *lint = cli_lint_rule_infos(&n_lint);
+	cli_rule_info *rules = cf_calloc(r->n_steps + n_lint + 1, sizeof(*rules));
+	size_t k = 0;
+	for (size_t i = 0; i < r->n_steps; i++)
+		if (strcmp(r->steps[i].name, "lint") != 0)
+			rules[k++] = (cli_rule_info){r->steps[i].name, r->steps[i].title, NULL,
+			                             CLI_SEV_ERROR};
+	memcpy(rules + k, lint, n_lint * sizeof(*rules));
+	cli_tool_info tool = {"confiture", CONFITURE_VERSION, NULL, rules, k + n_lint};
+	cli_findings_sarif(stdout, &tool, v, n);
+	free(rules);
+	free(lint);
 }
 
 /* ---- junit ----------------------------------------------------------------------------- */
@@ -244,6 +311,15 @@ cf_status cmd_check(cli *c, int argc, char **argv)
 		json_result(c, r, st);
 	else if (c->format == CLI_JUNIT)
 		junit_result(r);
+	else if (!failed && (c->format == CLI_GITHUB || c->format == CLI_SARIF)) {
+		size_t n;
+		cli_finding *v = check_findings(r, &n);
+		if (c->format == CLI_GITHUB)
+			cli_findings_github(stdout, v, n);
+		else
+			sarif_result(r, v, n);
+		free(v);
+	}
 	else if (!failed || r->n_steps)
 		text_result(c, r, failed);
 	cf_check_result_free(r);

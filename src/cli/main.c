@@ -316,22 +316,25 @@ static const cli_command COMMANDS[] = {
 	 "Exit codes: 0 equal; 1 they differ; 2 usage; 3 connection or a migration\n"
 	 "failed; 4 db/schema or a .sql file does not build; 5 configuration.\n",
 	 .formats = CLI_FMTS_DOC | CLI_FMT(CLI_SQL), .opts = &cli_diff_opts},
-	{"check", cmd_check, "the CI gate: DDL, build, replay, drift, downs, checksums",
+	{"check", cmd_check, "the CI gate: DDL, build, replay, drift, downs, checksums, lint",
 	 "usage: confiture check [--downs] [--scratch-url URL]\n\n"
 	 "Runs every step and reports every failure, with no configuration: each DDL\n"
 	 "and migration file parses; db/schema builds; db/migrations replay from\n"
 	 "empty; the replay equals the build (else the drift is printed as SQL for a\n"
 	 "new migration); with --downs, each .down.sql undoes its .up.sql exactly;\n"
 	 "with -e ENV, the checksums of the migrations applied there match their files\n"
-	 "(read only). Work happens in scratch databases on the project's embedded\n"
+	 "(read only); lint passes on the pending migrations (every migration without\n"
+	 "-e). Work happens in scratch databases on the project's embedded\n"
 	 "cluster (or --scratch-url), dropped afterwards; nothing else is touched.\n\n"
 	 "  --downs                  check that each down undoes its up, and that\n"
 	 "                           every migration has one\n"
 	 "  --scratch-url URL        server for scratch databases\n\n"
-	 "Output (-f): text, json, junit (a test case per step and per migration).\n\n"
+	 "Output (-f): text, json, junit (a test case per step and per migration),\n"
+	 "github (workflow annotations), sarif (code scanning).\n\n"
 	 "Exit codes: 0 every step passed; 1 a step failed; 2 usage; 3 the scratch\n"
 	 "server is unreachable; 130 interrupted (scratch databases are dropped).\n",
-	 .formats = CLI_FMTS_DOC | CLI_FMT(CLI_JUNIT), .opts = &cli_check_opts},
+	 .formats = CLI_FMTS_DOC | CLI_FMT(CLI_JUNIT) | CLI_FMT(CLI_SARIF) | CLI_FMT(CLI_GITHUB),
+	 .opts = &cli_check_opts},
 	{"init", cmd_init, "scaffold a project that builds as generated",
 	 "usage: confiture init [DIR] [--force]\n\n"
 	 "Creates db/schema/ (numbered example folders), db/seeds/, db/migrations/,\n"

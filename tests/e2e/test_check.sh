@@ -52,15 +52,15 @@ run_pid cf --project-dir "$P" check --scratch-url "$SCRATCH"
 expect_rc 1 "a missing migration step: exit 1"
 expect_out "FAILED  drift     the migrations give db/schema: 1 difference between the migrations and db/schema" \
 	"the drift step fails"
-expect_out "      the migrations lack: create column public.users.bio" "and says what is missing"
+expect_out "      the migrations lack column public.users.bio" "and says what is missing"
 expect_out "ALTER TABLE public.users ADD COLUMN bio text;" "the missing SQL, ready to paste"
-expect_out "1 of 4 checks failed" "the summary (skipped steps not counted)"
+expect_out "1 of 5 checks failed" "the summary"
 expect_eq "$(scratch_left)" 0 "no scratch database is left"
 run cf --project-dir "$P" check --scratch-url "$SCRATCH" -f json
 expect_json '.ok' true "json: a failed check is not an error"
 expect_json '.success' false "json: success is false"
 expect_json '[.steps[] | .name + "=" + .status] | join(",")' \
-	"parse=passed,build=passed,replay=passed,drift=failed,lint=skipped" "json: every step and its status"
+	"parse=passed,build=passed,replay=passed,drift=failed,lint=passed" "json: every step and its status"
 expect_json '.steps[3].sql | contains("ADD COLUMN bio text")' true "json: the drift's SQL"
 expect_json '.migrations | map(.version + ":" + .replay) | join(",")' "001:passed,002:passed" \
 	"json: each migration's replay"
@@ -131,6 +131,33 @@ expect_eq "$(q "$ENVDB" "SELECT string_agg(version || checksum, ',' ORDER BY ver
 	"$before" "the environment's ledger is untouched"
 run cf --project-dir "$P" check --scratch-url "$SCRATCH" -f json
 expect_json '[.steps[].name] | index("checksums")' null "without -e there is no checksums step"
+
+# ---- lint: an error-level finding fails its step; -f github and -f sarif ----------------------------
+P=$(good_project)
+rm "$P/db/schema/20_index.sql"
+printf 'CREATE TABLE users (id bigint PRIMARY KEY);\n' >"$P/db/schema/10_users.sql"
+migfile "$P" 003_drop.up.sql 'ALTER TABLE users DROP COLUMN email;'
+printf 'lint:\n  severity:\n    error: [ban-drop-column]\n' >"$P/confiture.yaml"
+run cf --project-dir "$P" check --scratch-url "$SCRATCH"
+expect_rc 1 "an error-level lint finding: exit 1"
+expect_out "FAILED  lint      the pending migrations pass lint" "the lint step fails"
+expect_out "      db/migrations/003_drop.up.sql:1:1: ban-drop-column: " "at the migration's line"
+expect_out "passed  drift" "and the other steps still pass"
+expect_out "db/migrations/002_index.up.sql:1:1: warning require-" "warnings are printed too"
+run cf --project-dir "$P" check --scratch-url "$SCRATCH" -f github
+expect_rc 1 "-f github: exit 1"
+expect_out "::error file=db/migrations/003_drop.up.sql,line=1,col=1," "-f github: a workflow annotation at the file and line"
+expect_out "title=ban-drop-column::" "-f github: named after the rule"
+run cf --project-dir "$P" check --scratch-url "$SCRATCH" -f sarif
+expect_json '.version' "2.1.0" "-f sarif: a SARIF 2.1.0 log"
+expect_json '[.runs[0].results[] | select(.ruleId == "ban-drop-column") | .level] | join(",")' "error" \
+	"-f sarif: the finding is an error"
+expect_json '[.runs[0].tool.driver.rules[].id] | index("drift") != null' "true" "-f sarif: check's steps are rules"
+rm "$P/confiture.yaml"
+printf 'CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);\n' >"$P/db/schema/10_users.sql"
+run cf --project-dir "$P" check --scratch-url "$SCRATCH" -f github
+expect_out "::error title=drift::the migrations lack column public.users.email" \
+	"-f github: a drift is an annotation of its own"
 
 # ---- Formats and usage -------------------------------------------------------------------------------------
 run cf check -f sql
