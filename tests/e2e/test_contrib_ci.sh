@@ -47,6 +47,9 @@ printf 'ALTER TABLE notes ADD COLUMN title text;\n' >>"$CLONE/db/schema/10_table
 run bash -c "cd '$CLONE' && $(step_run "confiture check")"
 expect_rc 1 "the check step fails when db/schema has what no migration gives"
 expect_out "ALTER TABLE public.notes ADD COLUMN title text;" "and shows the missing SQL"
+run bash -c "cd '$CLONE' && $(step_run "Annotations on the pull request")"
+expect_out "::error title=drift::the migrations lack column public.notes.title" \
+	"the annotations step names the drift"
 
 # ---- The pre-commit hook ----------------------------------------------------------------
 cp "$ROOT/contrib/git-hooks/pre-commit" "$CLONE/.git/hooks/pre-commit"
