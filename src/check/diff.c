@@ -122,7 +122,8 @@ cf_status cf_diff(cf_ctx *ctx, const cf_diff_opts *opts, cf_diff_result **out)
 		side *sides[2] = {&a, &b};
 		for (int k = 0; k < 2; k++) {
 			l.v = cf_realloc(l.v, (l.n + sides[k]->errors.n + 1) * sizeof(*l.v));
-			memcpy(l.v + l.n, sides[k]->errors.v, sides[k]->errors.n * sizeof(*l.v));
+			if (sides[k]->errors.n)
+				memcpy(l.v + l.n, sides[k]->errors.v, sides[k]->errors.n * sizeof(*l.v));
 			l.n += sides[k]->errors.n;
 			l.cap = l.n;
 			free(sides[k]->errors.v);
