@@ -4,83 +4,60 @@
 -- internally for another (the casts of a range type), are left out.
 WITH usr AS (SELECT oid FROM pg_namespace
          WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'confiture')
-           AND nspname !~ '^pg_(toast|temp_)')
+           AND nspname !~ '^pg_(toast|temp_)'),
+-- Objects with an identity of their own: counted unless pg_depend says they
+-- belong to an extension or to another object.
+owned(kind, cls, oid) AS (
+  SELECT 'event triggers', tableoid, oid FROM pg_event_trigger
+  UNION ALL
+  SELECT 'foreign data wrappers', tableoid, oid FROM pg_foreign_data_wrapper
+  UNION ALL
+  SELECT 'foreign servers', tableoid, oid FROM pg_foreign_server
+  UNION ALL
+  SELECT 'foreign tables', tableoid, oid FROM pg_class
+   WHERE relkind = 'f' AND relnamespace IN (SELECT oid FROM usr)
+  UNION ALL
+  SELECT 'base and shell types', tableoid, oid FROM pg_type
+   WHERE typtype IN ('b', 'p') AND typnamespace IN (SELECT oid FROM usr)
+     AND NOT (typcategory = 'A' AND typelem <> 0)
+  UNION ALL
+  SELECT 'operators', tableoid, oid FROM pg_operator WHERE oprnamespace IN (SELECT oid FROM usr)
+  UNION ALL
+  SELECT 'operator classes and families', tableoid, oid FROM pg_opfamily
+   WHERE opfnamespace IN (SELECT oid FROM usr)
+  UNION ALL
+  SELECT 'casts', tableoid, oid FROM pg_cast WHERE oid >= 16384
+  UNION ALL
+  SELECT 'conversions', tableoid, oid FROM pg_conversion WHERE connamespace IN (SELECT oid FROM usr)
+  UNION ALL
+  SELECT 'text search objects', tableoid, oid FROM pg_ts_config
+   WHERE cfgnamespace IN (SELECT oid FROM usr)
+  UNION ALL
+  SELECT 'text search objects', tableoid, oid FROM pg_ts_dict
+   WHERE dictnamespace IN (SELECT oid FROM usr)
+  UNION ALL
+  SELECT 'procedural languages', tableoid, oid FROM pg_language WHERE oid >= 16384
+  UNION ALL
+  SELECT 'access methods', tableoid, oid FROM pg_am WHERE oid >= 16384
+  UNION ALL
+  SELECT 'extended statistics', tableoid, oid FROM pg_statistic_ext
+   WHERE stxnamespace IN (SELECT oid FROM usr)
+  UNION ALL
+  SELECT 'transforms', tableoid, oid FROM pg_transform
+)
 SELECT kind, n FROM (
-  SELECT 'rules' AS kind, count(*) AS n FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
+  SELECT kind, count(*) AS n FROM owned o
+   WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = o.cls AND d.objid = o.oid
+                      AND d.deptype IN ('e', 'i'))
+   GROUP BY kind
+  UNION ALL
+  SELECT 'rules', count(*) FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
    WHERE r.rulename <> '_RETURN' AND c.relnamespace IN (SELECT oid FROM usr)
-  UNION ALL
-  SELECT 'event triggers', count(*) FROM pg_event_trigger e
-   WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = e.tableoid
-                      AND d.objid = e.oid AND d.deptype IN ('e', 'i'))
-  UNION ALL
-  SELECT 'foreign data wrappers', count(*) FROM pg_foreign_data_wrapper w
-   WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = w.tableoid
-                      AND d.objid = w.oid AND d.deptype IN ('e', 'i'))
-  UNION ALL
-  SELECT 'foreign servers', count(*) FROM pg_foreign_server s
-   WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = s.tableoid
-                      AND d.objid = s.oid AND d.deptype IN ('e', 'i'))
   UNION ALL
   SELECT 'user mappings', count(*) FROM pg_user_mappings
   UNION ALL
-  SELECT 'foreign tables', count(*) FROM pg_class c
-   WHERE c.relkind = 'f' AND c.relnamespace IN (SELECT oid FROM usr)
-     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = c.tableoid
-                      AND d.objid = c.oid AND d.deptype IN ('e', 'i'))
-  UNION ALL
   SELECT 'typed tables', count(*) FROM pg_class c
    WHERE c.reloftype <> 0 AND c.relnamespace IN (SELECT oid FROM usr)
-  UNION ALL
-  SELECT 'base and shell types', count(*) FROM pg_type t
-   WHERE t.typtype IN ('b', 'p') AND t.typnamespace IN (SELECT oid FROM usr)
-     AND NOT (t.typcategory = 'A' AND t.typelem <> 0)
-     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = t.tableoid
-                      AND d.objid = t.oid AND d.deptype IN ('e', 'i'))
-  UNION ALL
-  SELECT 'operators', count(*) FROM pg_operator o
-   WHERE o.oprnamespace IN (SELECT oid FROM usr)
-     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = o.tableoid
-                      AND d.objid = o.oid AND d.deptype IN ('e', 'i'))
-  UNION ALL
-  SELECT 'operator classes and families', count(*) FROM pg_opfamily f
-   WHERE f.opfnamespace IN (SELECT oid FROM usr)
-     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = f.tableoid
-                      AND d.objid = f.oid AND d.deptype IN ('e', 'i'))
-  UNION ALL
-  SELECT 'casts', count(*) FROM pg_cast c
-   WHERE c.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = c.tableoid
-                      AND d.objid = c.oid AND d.deptype IN ('e', 'i'))
-  UNION ALL
-  SELECT 'conversions', count(*) FROM pg_conversion c
-   WHERE c.connamespace IN (SELECT oid FROM usr)
-     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = c.tableoid
-                      AND d.objid = c.oid AND d.deptype IN ('e', 'i'))
-  UNION ALL
-  SELECT 'text search objects', (SELECT count(*) FROM pg_ts_config x
-                                  WHERE x.cfgnamespace IN (SELECT oid FROM usr)
-                                    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = x.tableoid
-                      AND d.objid = x.oid AND d.deptype IN ('e', 'i')))
-                               + (SELECT count(*) FROM pg_ts_dict x
-                                  WHERE x.dictnamespace IN (SELECT oid FROM usr)
-                                    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = x.tableoid
-                      AND d.objid = x.oid AND d.deptype IN ('e', 'i')))
-  UNION ALL
-  SELECT 'procedural languages', count(*) FROM pg_language l
-   WHERE l.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = l.tableoid
-                      AND d.objid = l.oid AND d.deptype IN ('e', 'i'))
-  UNION ALL
-  SELECT 'access methods', count(*) FROM pg_am a
-   WHERE a.oid >= 16384 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = a.tableoid
-                      AND d.objid = a.oid AND d.deptype IN ('e', 'i'))
-  UNION ALL
-  SELECT 'extended statistics', count(*) FROM pg_statistic_ext s
-   WHERE s.stxnamespace IN (SELECT oid FROM usr)
-     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = s.tableoid
-                      AND d.objid = s.oid AND d.deptype IN ('e', 'i'))
-  UNION ALL
-  SELECT 'transforms', count(*) FROM pg_transform t
-   WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = t.tableoid
-                      AND d.objid = t.oid AND d.deptype IN ('e', 'i'))
   UNION ALL
   SELECT 'subscriptions', count(*) FROM pg_subscription s
    WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())

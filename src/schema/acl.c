@@ -185,33 +185,29 @@ static void lists_fill(grant_lists *l, const acl *a, const acl *b, const char *g
 	}
 }
 
+/* One statement for the privileges in L, when there are any: PREFIX VERB
+ * L ON TARGET FROM|TO WHO TAIL. */
+static void list_emit(gen *g, const cf_strv *l, cf_hazard hz, const char *prefix, const char *verb,
+                      const char *target, const char *who, const char *tail)
+{
+	if (!l->n)
+		return;
+	char *v = cf_strv_join(l, ", ");
+	gen_stmt(g, hz, "%s%s %s ON %s %s %s%s", prefix, verb, v, target,
+	         hz == CF_HAZARD_ADDITIVE ? "TO" : "FROM", who, tail);
+	free(v);
+}
+
 /* PREFIX is "" for objects, "ALTER DEFAULT PRIVILEGES ... " for defaults. */
 static void lists_emit(gen *g, const grant_lists *l, const char *prefix, const char *target,
                        const char *who)
 {
-	char *v;
-	if (l->revoke.n) {
-		v = cf_strv_join(&l->revoke, ", ");
-		gen_stmt(g, CF_HAZARD_REVERSIBLE, "%sREVOKE %s ON %s FROM %s", prefix, v, target, who);
-		free(v);
-	}
-	if (l->revoke_opt.n) {
-		v = cf_strv_join(&l->revoke_opt, ", ");
-		gen_stmt(g, CF_HAZARD_REVERSIBLE, "%sREVOKE GRANT OPTION FOR %s ON %s FROM %s", prefix, v,
-		         target, who);
-		free(v);
-	}
-	if (l->grant.n) {
-		v = cf_strv_join(&l->grant, ", ");
-		gen_stmt(g, CF_HAZARD_ADDITIVE, "%sGRANT %s ON %s TO %s", prefix, v, target, who);
-		free(v);
-	}
-	if (l->grant_opt.n) {
-		v = cf_strv_join(&l->grant_opt, ", ");
-		gen_stmt(g, CF_HAZARD_ADDITIVE, "%sGRANT %s ON %s TO %s WITH GRANT OPTION", prefix, v,
-		         target, who);
-		free(v);
-	}
+	list_emit(g, &l->revoke, CF_HAZARD_REVERSIBLE, prefix, "REVOKE", target, who, "");
+	list_emit(g, &l->revoke_opt, CF_HAZARD_REVERSIBLE, prefix, "REVOKE GRANT OPTION FOR", target,
+	          who, "");
+	list_emit(g, &l->grant, CF_HAZARD_ADDITIVE, prefix, "GRANT", target, who, "");
+	list_emit(g, &l->grant_opt, CF_HAZARD_ADDITIVE, prefix, "GRANT", target, who,
+	          " WITH GRANT OPTION");
 }
 
 /* Every grantee of A and B, once, in order of appearance. */

@@ -267,8 +267,16 @@ static void link_parents(sc_snapshot *s, const sc_filter *f)
 
 /* ---- Derived objects ------------------------------------------------------------ */
 
-static int32_t derive(sc_snapshot *s, int32_t of, sc_kind kind, const char *key, const char *val)
+/* The object derived from OF when OF has the property FROM (a name): it is
+ * "KIND NAME-of-OF", holds that name as KEY, and needs the object
+ * "TO_KIND NAME", which OF goes with when that one is dropped. Returns its
+ * index, or -1 when OF has no FROM; *TO is the needed object's index. */
+static int32_t derive(sc_snapshot *s, int32_t of, const char *from, sc_kind kind, const char *key,
+                      const char *to_kind, int32_t *to)
 {
+	const char *val = sc_prop_get(&s->objs[of], from);
+	if (!val)
+		return -1;
 	const char *name = s->objs[of].name, *schema = s->objs[of].schema;
 	bool excluded = s->objs[of].is_excluded;
 	const char *id = sc_arena_printf(&s->arena, "%s %s", sc_kind_name(kind), name);
@@ -285,34 +293,29 @@ static int32_t derive(sc_snapshot *s, int32_t of, sc_kind kind, const char *key,
 	sc_obj_set_prop(s, o, key, val);
 	sc_map_put_str(&s->ids, id, ix);
 	sc_obj_add_dep(s, ix, of, SC_DEP_NORMAL);
+	*to = sc_snapshot_index(s, sc_arena_printf(&s->arena, "%s %s", to_kind, val));
+	sc_obj_add_dep(s, ix, *to, SC_DEP_NORMAL);
+	s->objs[of].owner2 = *to;
 	return ix;
 }
 
 /* A partition's ATTACH PARTITION, so that the partition can be created as a
- * table of its own (with the indexes its parent's indexes need) first. */
+ * table of its own (with the indexes its parent's indexes need) first;
+ * dropping the parent drops its partitions. */
 static void derive_attach(sc_snapshot *s, int32_t t)
 {
-	const char *parent = sc_prop_get(&s->objs[t], "_partition_of");
-	if (!parent)
-		return;
-	const char *bound = sc_prop_get(&s->objs[t], "_bound");
-	const char *ptable = sc_arena_printf(&s->arena, "table %s", parent);
-	int32_t a = derive(s, t, SC_ATTACH, "partition_of", parent);
-	sc_obj_set_prop(s, &s->objs[a], "bound", bound);
-	int32_t p = sc_snapshot_index(s, ptable);
-	sc_obj_add_dep(s, a, p, SC_DEP_NORMAL);
-	s->objs[t].owner2 = p; /* dropping the parent drops its partitions */
+	int32_t p;
+	int32_t a = derive(s, t, "_partition_of", SC_ATTACH, "partition_of", "table", &p);
+	if (a >= 0)
+		sc_obj_set_prop(s, &s->objs[a], "bound", sc_prop_get(&s->objs[t], "_bound"));
 }
 
 static void derive_index_attach(sc_snapshot *s, int32_t i)
 {
-	const char *to = sc_prop_get(&s->objs[i], "_attached_to");
-	if (!to)
+	int32_t p;
+	int32_t a = derive(s, i, "_attached_to", SC_INDEX_ATTACH, "attached_to", "index", &p);
+	if (a < 0)
 		return;
-	int32_t a = derive(s, i, SC_INDEX_ATTACH, "attached_to", to);
-	int32_t p = sc_snapshot_index(s, sc_arena_printf(&s->arena, "index %s", to));
-	sc_obj_add_dep(s, a, p, SC_DEP_NORMAL);
-	s->objs[i].owner2 = p;
 	/* The partition's own index exists before the partition is attached (so
 	 * that ATTACH adopts it instead of building another), and is attached to
 	 * the parent's index after. */
@@ -326,15 +329,11 @@ static void derive_index_attach(sc_snapshot *s, int32_t i)
 	}
 }
 
+/* OWNED BY: dropping the column drops the sequence. */
 static void derive_seq_owned(sc_snapshot *s, int32_t q)
 {
-	const char *col = sc_prop_get(&s->objs[q], "_owned_by");
-	if (!col)
-		return;
-	int32_t a = derive(s, q, SC_SEQ_OWNED, "owned_by", col);
-	int32_t c = sc_snapshot_index(s, sc_arena_printf(&s->arena, "column %s", col));
-	sc_obj_add_dep(s, a, c, SC_DEP_NORMAL);
-	s->objs[q].owner2 = c; /* dropping the column drops the sequence */
+	int32_t c;
+	derive(s, q, "_owned_by", SC_SEQ_OWNED, "owned_by", "column", &c);
 }
 
 static void derive_objects(sc_snapshot *s)

@@ -4,19 +4,9 @@
 # read from an environment, the output formats, and Ctrl-C leaving no
 # scratch database behind.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/diff_lib.inc"
 
 SCRATCH=$(dburl postgres)
-# Scratch databases are named cf_scratch_PID_...: the ones of the last run_pid
-# (other tests run at the same time on this server).
-scratch_left() { q postgres "SELECT count(*) FROM pg_database WHERE datname LIKE 'cf\_scratch\_${1:-$cfpid}\_%'"; }
-run_pid() { # like run, and $cfpid is the process's id
-	"$@" >"$TMP/.out" 2>"$TMP/.err" &
-	cfpid=$!
-	wait "$cfpid"
-	rc=$?
-	out=$(cat "$TMP/.out")
-	err=$(cat "$TMP/.err")
-}
 step() { printf '%s' "$out" | jq -r --arg s "$1" '.steps[] | select(.name == $s) | .status'; }
 
 # A project whose migrations give its db/schema.

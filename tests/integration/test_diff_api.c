@@ -17,32 +17,6 @@ static char *url_of(const char *db)
 	                   getenv("PGPORT") ? getenv("PGPORT") : "5432");
 }
 
-/* The first column of the first row of SQL on database DB, or NULL. */
-static char *query1(const char *db, const char *sql)
-{
-	cf_ctx *ctx = cf_ctx_new();
-	char *url = url_of(db), *v = NULL;
-	cf_pg *pg = NULL;
-	if (cf_pg_connect(ctx, url, &pg) == CF_OK)
-		cf_pg_query_value(pg, sql, 0, NULL, &v);
-	cf_pg_close(pg);
-	free(url);
-	cf_ctx_free(ctx);
-	return v;
-}
-
-static void run_sql(const char *db, const char *sql)
-{
-	cf_ctx *ctx = cf_ctx_new();
-	char *url = url_of(db);
-	cf_pg *pg = NULL;
-	if (cf_pg_connect(ctx, url, &pg) == CF_OK)
-		cf_pg_exec(pg, sql);
-	cf_pg_close(pg);
-	free(url);
-	cf_ctx_free(ctx);
-}
-
 /* How many scratch databases of this process exist (WHERE is "" or a filter
  * of pg_stat_activity's sleeping sessions). */
 static long scratch_count(bool sleeping)
@@ -52,7 +26,7 @@ static long scratch_count(bool sleeping)
 	                            "AND starts_with(datname, 'cf_scratch_%ld_')", (long)getpid())
 	              : cf_asprintf("SELECT count(*) FROM pg_database WHERE starts_with(datname, "
 	                            "'cf_scratch_%ld_')", (long)getpid());
-	char *n = query1("postgres", q);
+	char *n = t_query1("dbname=postgres", q);
 	long v = n ? atol(n) : -1;
 	free(n);
 	free(q);
@@ -71,8 +45,8 @@ static void write_file(const char *dir, const char *rel, const char *text)
 static void test_diff(void)
 {
 	char *a = t_newdb("test_diff_api_a"), *b = t_newdb("test_diff_api_b");
-	run_sql("test_diff_api_a", "CREATE TABLE t (id int)");
-	run_sql("test_diff_api_b", "CREATE TABLE t (id int, v text); CREATE INDEX t_v ON t (v)");
+	t_exec(a, "CREATE TABLE t (id int)");
+	t_exec(b, "CREATE TABLE t (id int, v text); CREATE INDEX t_v ON t (v)");
 	char *ua = url_of("test_diff_api_a"), *ub = url_of("test_diff_api_b");
 	cf_ctx *ctx = cf_ctx_new();
 	cf_ctx_load(ctx, g_root, NULL);
@@ -88,7 +62,7 @@ static void test_diff(void)
 	CHECK(script && strstr(script, "ALTER TABLE public.t ADD COLUMN v text;"), "the script");
 	free(script);
 	cf_diff_result_free(r);
-	char *n = query1("test_diff_api_a", "SELECT count(*) FROM pg_class WHERE relname = 't_v'");
+	char *n = t_query1(a, "SELECT count(*) FROM pg_class WHERE relname = 't_v'");
 	CHECK_STR(n, "0", "the source is only read");
 	free(n);
 
