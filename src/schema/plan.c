@@ -504,37 +504,13 @@ static void emit_all(plan *p)
 
 /* ---- Notes ---------------------------------------------------------------------------- */
 
-static int cmp_position(const void *a, const void *b)
-{
-	const sc_obj *x = *(const sc_obj *const *)a, *y = *(const sc_obj *const *)b;
-	long px = atol(sc_prop_get(x, "_position")), py = atol(sc_prop_get(y, "_position"));
-	return px < py ? -1 : px > py;
-}
-
-/* The columns of table T (in SNAP), in their order; caller frees. */
-static size_t table_columns(const sc_snapshot *snap, int32_t t, const sc_obj ***out)
-{
-	size_t n = 0, cap = 16;
-	const sc_obj **v = cf_malloc(cap * sizeof(*v));
-	for (size_t i = 0; i < snap->n; i++) {
-		const sc_obj *o = &snap->objs[i];
-		if (o->kind == SC_COLUMN && o->parent == t && !o->is_excluded) {
-			if (n == cap)
-				v = cf_realloc(v, (cap *= 2) * sizeof(*v));
-			v[n++] = o;
-		}
-	}
-	qsort(v, n, sizeof(*v), cmp_position);
-	*out = v;
-	return n;
-}
-
 /* After the script, the table's columns are the kept ones in their old order
  * followed by the added ones: when that is not the target's order, say so. */
 static void note_column_order(plan *p, const node *n)
 {
 	const sc_obj **sc, **tc;
-	size_t ns = table_columns(p->src, n->s, &sc), nt = table_columns(p->tgt, n->t, &tc);
+	size_t ns = obj_children(p, p->src, &p->src->objs[n->s], SC_COLUMN, &sc);
+	size_t nt = obj_children(p, p->tgt, &p->tgt->objs[n->t], SC_COLUMN, &tc);
 	cf_strv after, want;
 	cf_strv_init(&after);
 	cf_strv_init(&want);
