@@ -527,7 +527,8 @@ typedef struct cf_migration {
 	char *verify_file;      /* or NULL */
 	/* "applied", "pending", "unknown" (no database), "missing" (applied, no
 	 * file), or what the operation did: "applied_now", "rolled_back",
-	 * "would_apply", "would_roll_back", "baselined", "failed", "verified",
+	 * "would_apply", "not_tried" (a dry run could not try it: see note),
+	 * "would_roll_back", "baselined", "failed", "verified",
 	 * "verify_failed", "checksum_ok", "checksum_mismatch", "checksum_fixed",
 	 * "no_checksum". */
 	const char *status;

@@ -8,6 +8,10 @@
 # "psql -1" (every statement in one transaction, no ledger) is the floor:
 # the server's own cost for the statements, which no tool can go under.
 #
+#   CONFITURE_BASE=/path/to/older/confiture bench/migrate/run.sh
+# also runs that build in the same rounds (column "base"): the cost of a
+# change, e.g. of the session reset between migrations, as a same-run ratio.
+#
 # Needs: hyperfine, psql, a built ./confiture, dbmate (npm install -g dbmate;
 # the native binary under node_modules/@dbmate/linux-x64/bin/ is used).
 # A private cluster is started with tests/pg-cluster (unix socket, fsync off,
@@ -16,6 +20,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RUNS=${1:-7}
 CONFITURE=${CONFITURE_BIN:-$ROOT/confiture}
+BASE=${CONFITURE_BASE:-}
 DBMATE=${DBMATE:-$(npm root -g 2>/dev/null)/dbmate/node_modules/@dbmate/linux-x64/bin/dbmate}
 PORT=${BENCH_PORT:-55432}
 if [ "${BENCH_TMPFS:-0}" = 1 ]; then
@@ -72,11 +77,13 @@ for n in 300 1000; do
 	make_sets "$n"
 	d=$WORK/set$n
 	for round in $(seq 1 "$RUNS"); do
-		for tool in confiture dbmate psql floor; do
+		for tool in confiture ${BASE:+base} dbmate psql floor; do
 			eval "$(fresh "b_$tool")" >/dev/null 2>&1
 			case $tool in
 			confiture) run_timed confiture "$n" "$CONFITURE" --project-dir "$d/confiture" \
 				-d "$(url b_confiture)" -q migrate up ;;
+			base) run_timed base "$n" "$BASE" --project-dir "$d/confiture" \
+				-d "$(url b_base)" -q migrate up ;;
 			dbmate) run_timed dbmate "$n" "$DBMATE" --url "$(dbmate_url b_dbmate)" \
 				--migrations-dir "$d/dbmate/db/migrations" --no-dump-schema up ;;
 			psql) run_timed psql "$n" psql -X -q -v ON_ERROR_STOP=1 -d b_psql -f "$d/all.sql" ;;
@@ -90,6 +97,13 @@ done
 med() {
 	awk -v n="$1" -v l="$2" '$1 == n && $2 == l {print $3}' "$times" | sort -n |
 		awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m / 1e6}'
+}
+
+# Fastest run in seconds of label L at size N: on a loaded machine, load
+# only ever adds time, so the best run is the steadiest comparison.
+best() {
+	awk -v n="$1" -v l="$2" '$1 == n && $2 == l {print $3}' "$times" | sort -n | head -1 |
+		awk '{printf "%.3f", $1 / 1e6}'
 }
 
 # status over 10,000 files, all applied (10,000 ledger rows).
@@ -116,6 +130,16 @@ results=$WORK/results.md
 		printf '| %s | %.3f | %.3f | %.3f | %.3f | %.2f | %.2f | %.2f |\n' "$n" "$c" "$m" "$p" "$f" \
 			"$(echo "$c / $m" | bc -l)" "$(echo "$c / $p" | bc -l)" "$(echo "$f / $m" | bc -l)"
 	done
+	if [ -n "$BASE" ]; then
+		echo
+		echo "| N | confiture (s) | base (s) | confiture/base | best confiture (s) | best base (s) | best/best |"
+		echo "|---|---|---|---|---|---|---|"
+		for n in 300 1000; do
+			c=$(med "$n" confiture) b=$(med "$n" base) bc=$(best "$n" confiture) bb=$(best "$n" base)
+			printf '| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n' "$n" "$c" "$b" \
+				"$(echo "$c / $b" | bc -l)" "$bc" "$bb" "$(echo "$bc / $bb" | bc -l)"
+		done
+	fi
 	s=$(median "$WORK/status.json" "status 10k")
 	o=$(median "$WORK/status.json" "status 10k --offline")
 	printf '\nmigrate status, 10,000 files and 10,000 ledger rows: median %.1f ms, CPU (user+sys) %.1f ms\n' \

@@ -29,7 +29,7 @@
 typedef struct sref {
 	const bfile *f;
 	const cf_stmt *st;
-	const bcopyblk *copy;   /* COPY ... FROM stdin: its inline data */
+	const cf_copyblk *copy; /* COPY ... FROM stdin: its inline data */
 } sref;
 
 typedef struct slist {
@@ -37,7 +37,7 @@ typedef struct slist {
 	size_t n, cap;
 } slist;
 
-static void slist_push(slist *l, const bfile *f, const cf_stmt *st, const bcopyblk *copy)
+static void slist_push(slist *l, const bfile *f, const cf_stmt *st, const cf_copyblk *copy)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 256;
@@ -82,6 +82,15 @@ static cf_status locate(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const bfil
 
 /* ---- Sorting statements ------------------------------------------------------ */
 
+/* The inline data of F's COPY statement ST, or NULL. */
+static const cf_copyblk *copy_of(const bfile *f, const cf_stmt *st)
+{
+	for (size_t i = 0; i < f->n_copies; i++)
+		if (f->copies[i].stmt_offset == st->offset)
+			return &f->copies[i];
+	return NULL;
+}
+
 /* Splits the statements of files [FROM, TO) into the transactional and the
  * non-transactional ones. Transaction control in the files is left out. */
 static cf_status collect(cf_ctx *ctx, const bset *s, size_t from, size_t to, slist *tx,
@@ -91,7 +100,7 @@ static cf_status collect(cf_ctx *ctx, const bset *s, size_t from, size_t to, sli
 		const bfile *f = &s->v[i];
 		for (size_t k = 0; k < f->script->n_stmts; k++) {
 			const cf_stmt *st = &f->script->stmts[k];
-			const bcopyblk *copy = NULL;
+			const cf_copyblk *copy = NULL;
 			switch (st->kind) {
 			case CF_STMT_BEGIN:
 			case CF_STMT_COMMIT:
@@ -107,7 +116,7 @@ static cf_status collect(cf_ctx *ctx, const bset *s, size_t from, size_t to, sli
 				                   "back by itself when a statement fails.");
 				return CF_ERR_SCHEMA;
 			case CF_STMT_COPY_STDIN:
-				copy = bcopy_of(f, st);
+				copy = copy_of(f, st);
 				if (copy)
 					break;
 				cf_error_set(ctx, CF_ERR_SCHEMA, "COPY ... FROM STDIN without data");
@@ -118,24 +127,16 @@ static cf_status collect(cf_ctx *ctx, const bset *s, size_t from, size_t to, sli
 			default:
 				break;
 			}
-			slist_push(st->nontx ? nontx : tx, f, st, copy);
+			/* An ALTER TYPE ... ADD VALUE used later stays in its place: in the
+			 * build's transaction PostgreSQL then says "unsafe use of new
+			 * value", with its hint, as psql -1 would. */
+			slist_push(cf_stmt_needs_autocommit(st) ? nontx : tx, f, st, copy);
 		}
 	}
 	return CF_OK;
 }
 
 /* ---- COPY data ------------------------------------------------------------------ */
-
-#define COPY_CHUNK (256 * 1024)
-
-/* The data line of a COPY error ("COPY users, line 3, column email: ..."). */
-static int copy_error_line(const cf_ctx *ctx)
-{
-	const cf_error_info *e = cf_last_error_info(ctx);
-	const char *p = e && e->context ? strstr(e->context, "COPY ") : NULL;
-	p = p ? strstr(p, ", line ") : NULL;
-	return p ? atoi(p + 7) : 0;
-}
 
 /* Streams a COPY ... FROM stdin statement's inline data. */
 static cf_status run_copy(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const sref *r)
@@ -145,24 +146,15 @@ static cf_status run_copy(cf_ctx *ctx, cf_pg *pg, const bapply_opts *o, const sr
 	free(sql);
 	if (st)
 		return locate(ctx, pg, o, r->f, r->st);
-	const char *d = r->f->text + r->copy->data_offset;
-	size_t left = r->copy->data_len;
-	while (!st && left) {
-		if (cf_ctx_is_cancelled(ctx)) {
-			cf_pg_copy_in_end(pg, "cancelled");
-			return cf_error_set(ctx, CF_ERR_CANCELLED, "interrupted");
-		}
-		size_t n = left < COPY_CHUNK ? left : COPY_CHUNK;
-		st = cf_pg_copy_in_put(pg, d, n);
-		d += n;
-		left -= n;
+	st = cf_psql_copy_put(ctx, pg, r->f->text, r->copy);
+	if (st) {
+		cf_pg_copy_in_end(pg, "aborted");
+		return st == CF_ERR_CANCELLED ? st : locate(ctx, pg, o, r->f, r->st);
 	}
-	st = st ? st : cf_pg_copy_in_end(pg, NULL);
+	st = cf_pg_copy_in_end(pg, NULL);
 	if (!st)
 		return CF_OK;
-	int line = copy_error_line(ctx);
-	if (line > 0 && is_statement_error(ctx, pg)) {
-		cf_error_at(ctx, r->f->path, r->copy->data_line + line - 1, 1);
+	if (is_statement_error(ctx, pg) && cf_psql_copy_locate(ctx, r->f->path, r->copy)) {
 		cf_error_recode(ctx, o->sql_error);
 		return cf_error_code(ctx);
 	}

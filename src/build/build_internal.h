@@ -2,7 +2,8 @@
  * build_internal.h -- the parts of `confiture build` and `seed apply`.
  *
  *   discover.c   include_dirs -> the ordered list of files (schema, then seeds)
- *   load.c       reading and parsing the files (in parallel), the schema hash
+ *   load.c       reading and parsing the files (in parallel, as psql reads them:
+ *                psqlscript.c), the schema hash
  *   output.c     the generated SQL file: header, separators, up-to-date check
  *   cache.c      .confiture/build/cache: files known to parse, the last output
  *   apply.c      running the files on a database: pipeline, nontx, seeds
@@ -18,6 +19,7 @@
 #include "hash.h"
 #include "pg.h"
 #include "progress.h"
+#include "psqlscript.h"
 #include "sqlparse.h"
 
 #include <stdbool.h>
@@ -38,17 +40,6 @@ void bkey_init(bkey *k);
 void bkey_add(bkey *k, const void *data, size_t n);
 void bkey_hex(const bkey *k, char out[BKEY_HEX_LEN + 1]);
 
-/* A COPY ... FROM stdin statement's inline data in a file (copydata.c). */
-typedef struct bcopyblk {
-	size_t stmt_offset;   /* the COPY statement's first byte */
-	size_t data_offset;   /* the first data byte (the line after the statement) */
-	size_t data_len;      /* data bytes, up to the "\." line */
-	size_t end_offset;    /* the end of the "\." line */
-	int line;             /* the statement's line */
-	int data_line;        /* the first data line */
-	bool is_terminated;   /* a "\." line ends the data */
-} bcopyblk;
-
 /* One SQL file of the build. */
 typedef struct bfile {
 	char *abs;           /* lexically normalized absolute path: what is read */
@@ -65,10 +56,10 @@ typedef struct bfile {
 	char *text;          /* content, NUL-terminated (owned) */
 	size_t len;
 	cf_script *script;   /* NULL until parsed, or when the cache vouches for it */
-	bcopyblk *copies;       /* COPY ... FROM stdin blocks, in order */
+	cf_copyblk *copies;  /* COPY ... FROM stdin blocks, in order */
 	size_t n_copies;
-	char *masked;        /* the text with COPY data blanked: what was parsed */
 	bool is_cached;      /* known to parse (cache), so not parsed this time */
+	bool is_scs_off;     /* parsed with standard_conforming_strings off from its start */
 	size_t n_stmts;      /* statements (from the parse or the cache) */
 	cf_error_item err;   /* a read or parse error of this file (message NULL: none) */
 } bfile;
@@ -101,18 +92,6 @@ bool bseed_component(const char *comp, size_t n);
 int bhex_path_cmp(const char *a, const char *b);
 /* "a/./b/../c" -> "a/c"; "/" separated, keeps a leading "/". Caller frees. */
 char *bpath_normalize(const char *path);
-
-/* ---- copydata.c ------------------------------------------------------------- */
-
-/* Finds the COPY ... FROM stdin blocks of F and makes F->masked; false when
- * there are none. */
-bool bcopy_scan(bfile *f);
-/* Does every block follow a statement the parser sees as COPY FROM STDIN? */
-bool bcopy_matches(const bfile *f, const cf_script *s);
-/* Drops the blocks (the file is then parsed as it is). */
-void bcopy_forget(bfile *f);
-/* The block of the COPY statement ST of F, or NULL. */
-const bcopyblk *bcopy_of(const bfile *f, const cf_stmt *st);
 
 /* ---- load.c ----------------------------------------------------------------- */
 

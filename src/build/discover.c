@@ -33,7 +33,7 @@ void bset_release(bset *s)
 		free(f->inrel);
 		free(f->text);
 		cf_script_free(f->script);
-		bcopy_forget(f);
+		free(f->copies);
 		cf_error_item_release(&f->err);
 	}
 	free(s->v);

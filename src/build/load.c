@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -96,121 +95,20 @@ static cf_status check_text(cf_ctx *wctx, const bfile *f)
 	return CF_ERR_SCHEMA;
 }
 
-/* A line "COPY ... FROM stdin", as pg_dump writes before inline data. */
-static bool has_copy_stdin(const char *text)
-{
-	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (strncasecmp(p, "COPY ", 5) != 0)
-			continue;
-		const char *end = strchr(p, '\n');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		for (size_t i = 5; i + 10 <= n; i++)
-			if (strncasecmp(p + i, "from stdin", 10) == 0)
-				return true;
-	}
-	return false;
-}
-
-/* Does the line of the recorded parse error start with a backslash? */
-static bool is_meta_command(const char *text, const cf_ctx *wctx)
-{
-	const cf_error_info *e = cf_last_error_info(wctx);
-	if (!e || e->line < 1)
-		return false;
-	const char *p = text;
-	for (int l = 1; l < e->line && p; l++) {
-		p = strchr(p, '\n');
-		p = p ? p + 1 : NULL;
-	}
-	while (p && (*p == ' ' || *p == '\t'))
-		p++;
-	return p && *p == '\\';
-}
-
-/* Every COPY block of F must end with its "\." line. */
-static cf_status check_copies(cf_ctx *wctx, bfile *f)
-{
-	for (size_t i = 0; i < f->n_copies; i++) {
-		if (f->copies[i].is_terminated)
-			continue;
-		cf_error_set(wctx, CF_ERR_SCHEMA, "COPY data has no terminating \"\\.\" line");
-		cf_error_at(wctx, f->path, f->copies[i].line, 1);
-		cf_error_hint(wctx, "End the data with a line holding only \"\\.\", as pg_dump does; "
-		                    "otherwise the next file would be read as data.");
-		return CF_ERR_SCHEMA;
-	}
-	f->n_stmts = f->script->n_stmts;
-	return CF_OK;
-}
-
-/* Records on TO the error recorded on FROM. */
-static cf_status copy_error(cf_ctx *to, const cf_ctx *from)
-{
-	const cf_error_info *e = cf_last_error_info(from);
-	cf_error_set(to, e->code, "%s", e->message);
-	if (e->detail)
-		cf_error_detail(to, "%s", e->detail);
-	if (e->hint)
-		cf_error_hint(to, "%s", e->hint);
-	if (e->file)
-		cf_error_at(to, e->file, e->line, e->column);
-	if (e->sqlstate)
-		cf_error_sqlstate(to, e->sqlstate);
-	return e->code;
-}
-
-/*
- * Parses F with its COPY data masked out. When the blocks do not follow
- * COPY FROM STDIN statements after all (a "COPY" line inside a function
- * body), the file as it is decides; when neither parses, the masked parse's
- * error is the one (its positions are the file's).
- */
-static cf_status parse_with_copies(cf_ctx *wctx, bfile *f)
-{
-	cf_ctx *mctx = cf_ctx_new();
-	cf_script *ms = NULL;
-	cf_status mst = cf_script_parse_lite(mctx, f->path, f->masked, f->len, &ms);
-	cf_status st;
-	if (!mst && bcopy_matches(f, ms)) {
-		f->script = ms;
-		st = check_copies(wctx, f);
-	} else {
-		cf_script_free(ms);
-		bcopy_forget(f);
-		st = cf_script_parse_lite(wctx, f->path, f->text, f->len, &f->script);
-		if (!st)
-			f->n_stmts = f->script->n_stmts;
-		else if (mst) {
-			cf_ctx_clear_error(wctx);
-			st = copy_error(wctx, mctx);
-		}
-	}
-	cf_ctx_free(mctx);
-	return st;
-}
-
+/* Parses F as psql reads it: COPY data and pg_dump's \restrict lines are
+ * not SQL (psqlscript.c). */
 static cf_status parse_file(cf_ctx *wctx, bfile *f)
 {
-	if (bcopy_scan(f))
-		return parse_with_copies(wctx, f);
-	cf_status st = cf_script_parse_lite(wctx, f->path, f->text, f->len, &f->script);
-	if (!st)
-		f->n_stmts = f->script->n_stmts;
-	else if (strncmp(f->text, "\xEF\xBB\xBF", 3) == 0)
-		cf_error_hint(wctx, "The file starts with a UTF-8 byte order mark, which PostgreSQL "
-		                    "does not accept: save it without one.");
-	else if (is_meta_command(f->text, wctx))
-		cf_error_hint(wctx, "Lines starting with a backslash are psql meta-commands (\\i, "
-		                    "\\set, \\connect, ...): they are not SQL, and confiture does not "
-		                    "run them.");
-	else if (has_copy_stdin(f->text))
-		cf_error_hint(wctx, "The file has COPY ... FROM stdin followed by data that could not "
-		                    "be told apart from SQL. Write the data as pg_dump does (the "
-		                    "statement alone on its line, the data, then a line \"\\.\"), or "
-		                    "use INSERT statements.");
-	return st;
+	cf_psql_script ps;
+	cf_status st = cf_psql_parse_with(wctx, f->path, f->text, f->len, true, f->is_scs_off, &ps);
+	if (st)
+		return st;
+	f->script = ps.script;
+	f->copies = ps.copies;
+	f->n_copies = ps.n_copies;
+	f->n_stmts = f->script->n_stmts;
+	free(ps.blanks);
+	return CF_OK;
 }
 
 /*
@@ -229,6 +127,16 @@ static void warn_unterminated(cf_ctx *ctx, const bfile *f)
 	cf_log_warning(ctx, "%s:%d:%d: the last statement has no \";\": in the generated file it "
 	               "would run into the next file's first statement", f->path, last->line,
 	               last->column);
+}
+
+/* Moves the error recorded on WCTX into F. */
+static void keep_error(cf_ctx *wctx, bfile *f)
+{
+	cf_errlist l = {0};
+	cf_errlist_push_ctx(&l, wctx);
+	f->err = l.v[0];
+	free(l.v);
+	cf_ctx_clear_error(wctx);
 }
 
 /* Reads F unless it was read, then parses it unless it was parsed or (when
@@ -253,12 +161,34 @@ static void load_one(loader *L, cf_ctx *wctx, bfile *f)
 		if (!st)
 			warn_unterminated(L->ctx, f);
 	}
-	if (st) {
-		cf_errlist l = {0};
-		cf_errlist_push_ctx(&l, wctx);
-		f->err = l.v[0];
-		free(l.v);
-		cf_ctx_clear_error(wctx);
+	if (st)
+		keep_error(wctx, f);
+}
+
+/*
+ * The files of a build share one session, as they do when psql -1 runs the
+ * generated file: a SET standard_conforming_strings holds for the files
+ * after its own. A file that starts with the setting off is parsed again
+ * so (rare: the parallel parse assumes it on).
+ */
+static void carry_scs(cf_ctx *wctx, bset *s)
+{
+	bool off = false;
+	for (size_t i = 0; i < s->n; i++) {
+		bfile *f = &s->v[i];
+		if (f->text && (f->script || f->err.message) && f->is_scs_off != off) {
+			cf_script_free(f->script);
+			free(f->copies);
+			f->script = NULL;
+			f->copies = NULL;
+			f->n_copies = 0;
+			cf_error_item_release(&f->err);
+			f->is_scs_off = off;
+			if (parse_file(wctx, f))
+				keep_error(wctx, f);
+		}
+		if (f->script)
+			off = !f->script->scs_end;
 	}
 }
 
@@ -354,6 +284,9 @@ cf_status bload(cf_ctx *ctx, bset *s, bool need_scripts, const bcache *cache,
 		pthread_join(tids[i], NULL);
 	if (cf_ctx_is_cancelled(ctx))
 		return cf_error_set(ctx, CF_ERR_CANCELLED, "interrupted");
+	cf_ctx *wctx = cf_ctx_new();
+	carry_scs(wctx, s);
+	cf_ctx_free(wctx);
 	cf_prog_phase_step(prog, (long)s->n);
 	return report_first(ctx, s);
 }

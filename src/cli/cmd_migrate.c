@@ -101,6 +101,7 @@ static const char *status_word(const char *status)
 		{"checksum_ok", "ok"},              {"checksum_mismatch", "MISMATCH"},
 		{"checksum_fixed", "fixed"},        {"no_checksum", "no checksum"},
 		{"failed", "FAILED"},               {"missing", "missing file"},
+		{"not_tried", "NOT TRIED"},
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
 		if (strcmp(words[i].status, status) == 0)

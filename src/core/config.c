@@ -87,6 +87,9 @@ static const keydef KEYS[] = {
 	 "Ledger table, optionally schema-qualified."},
 	{"migration.strict_mode", KT_BOOL, OFF(migration.strict_mode), "false", NULL,
 	 "Treat orphan .sql files in the migrations directory as errors."},
+	{"migration.ignore_unmatched", KT_BOOL, OFF(migration.ignore_unmatched), "false", NULL,
+	 "Warn about .sql files in the migrations directory that are not named as migrations, "
+	 "instead of refusing to run (exit 5)."},
 	{"migration.locking.enabled", KT_BOOL, OFF(migration.lock_enabled), "true", NULL,
 	 "Take the advisory lock while migrating (--no-lock turns it off)."},
 	{"migration.lock_timeout_ms", KT_LONG, OFF(migration.lock_timeout_ms), "30000", NULL,
@@ -638,6 +641,24 @@ static cf_status hooks_from_node(const layer *ly, const cf_ynode *n)
 	return CF_OK;
 }
 
+/* "database_url:" with nothing after it: only a missing key means the
+ * default (embedded for local), never an empty one. */
+static bool is_empty_url(const keydef *k, const cf_ynode *n)
+{
+	return strcmp(k->path, "database_url") == 0 &&
+	       (n->kind == CF_Y_NULL || (n->kind == CF_Y_SCALAR && !*n->str));
+}
+
+static cf_status empty_url_error(const layer *ly, const cf_ynode *keynode)
+{
+	cf_error_set(ly->ctx, CF_ERR_CONFIG, "\"database_url\" is empty");
+	cf_error_at(ly->ctx, ly->doc->file, keynode->line, keynode->column);
+	cf_error_hint(ly->ctx, "Give a connection URL, or the word embedded for the project's own "
+	                       "cluster; remove the key for the default (embedded in the local "
+	                       "environment, libpq's PG* variables elsewhere).");
+	return CF_ERR_CONFIG;
+}
+
 /*
  * A lenient load (the protection scan) meets a value whose ${VAR} is unset:
  * protection is assumed, a connection setting is kept as written and named
@@ -665,6 +686,8 @@ static cf_status key_from_node(const layer *ly, const keydef *k, const cf_ynode 
 			key_unresolved(ly, k, n);
 		return CF_OK;
 	}
+	if (is_empty_url(k, n))
+		return empty_url_error(ly, keynode);
 	switch (k->type) {
 	case KT_INCLUDE_DIRS:
 		st = include_dirs_from_node(ly, n);

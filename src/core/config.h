@@ -67,6 +67,7 @@ typedef struct cf_config {
 		char *dir;
 		char *tracking_table;
 		bool strict_mode;
+		bool ignore_unmatched;   /* .sql files not named as migrations: a warning, not an error */
 		bool lock_enabled;
 		long lock_timeout_ms;
 		char *on_checksum_mismatch; /* fail | warn | ignore */

@@ -858,6 +858,26 @@ void cf_pg_cancel_shared(cf_pg *pg)
  * checked here, and COPY with no data source is drained or refused. */
 cf_status cf_pg_exec_count(cf_pg *pg, const char *sql, size_t *n_done)
 {
+	return cf_pg_exec_feed(pg, sql, NULL, NULL, n_done);
+}
+
+/* Answers a COPY FROM STDIN of the script: with FEED's data, or refused. */
+static cf_status copy_in(cf_pg *pg, cf_copy_feed feed, void *arg, size_t k)
+{
+	if (!feed) {
+		PQputCopyEnd(pg->conn, "COPY FROM STDIN has no data here");
+		return CF_OK;
+	}
+	cf_status st = feed(arg, pg, k);
+	/* On our own failure the COPY is aborted; the server's error that
+	 * follows is not the one to report. */
+	PQputCopyEnd(pg->conn, st ? "aborted by confiture" : NULL);
+	return st;
+}
+
+cf_status cf_pg_exec_feed(cf_pg *pg, const char *sql, cf_copy_feed feed, void *arg,
+                          size_t *n_done)
+{
 	*n_done = 0;
 	cf_status st = check_cancelled(pg);
 	if (st)
@@ -867,6 +887,7 @@ cf_status cf_pg_exec_count(cf_pg *pg, const char *sql, size_t *n_done)
 	/* One result per statement, in order: the first failing one is the
 	 * number of results that came before it. */
 	PGresult *res;
+	size_t n_copies = 0;
 	while ((res = PQgetResult(pg->conn))) {
 		ExecStatusType t = PQresultStatus(res);
 		if (t == PGRES_COPY_OUT) {
@@ -875,7 +896,11 @@ cf_status cf_pg_exec_count(cf_pg *pg, const char *sql, size_t *n_done)
 			while (PQgetCopyData(pg->conn, &buf, 0) > 0)
 				PQfreemem(buf);
 		} else if (t == PGRES_COPY_IN || t == PGRES_COPY_BOTH) {
-			PQputCopyEnd(pg->conn, "COPY FROM STDIN has no data here");
+			cf_status cst = st ? CF_OK : copy_in(pg, t == PGRES_COPY_IN ? feed : NULL, arg,
+			                                      n_copies++);
+			if (st)
+				PQputCopyEnd(pg->conn, "aborted");
+			st = st ? st : cst;
 		}
 		if (t == PGRES_COPY_OUT || t == PGRES_COPY_IN || t == PGRES_COPY_BOTH) {
 			PQclear(res);

@@ -202,4 +202,13 @@ void cf_pg_cancel_shared(cf_pg *pg);
  */
 cf_status cf_pg_exec_count(cf_pg *pg, const char *sql, size_t *n_done);
 
+/* Streams the data of the K-th COPY ... FROM STDIN of a script (counting
+ * from 0) with cf_pg_copy_in_put; an error aborts that COPY. */
+typedef cf_status (*cf_copy_feed)(void *arg, cf_pg *pg, size_t k);
+
+/* cf_pg_exec_count, with FEED (may be NULL: COPY FROM STDIN is refused)
+ * answering the script's COPY ... FROM STDIN statements in turn. */
+cf_status cf_pg_exec_feed(cf_pg *pg, const char *sql, cf_copy_feed feed, void *arg,
+                          size_t *n_done);
+
 #endif

@@ -151,11 +151,11 @@ static const char *nontx_reason(const PgQuery__Node *n)
 }
 
 static cf_status parse_error(cf_ctx *ctx, const char *file, const char *text, size_t len,
-                             const PgQueryError *e)
+                             size_t base, const PgQueryError *e)
 {
 	int line = 1, col = 1;
 	if (e->cursorpos > 0) {
-		size_t off = cf_text_char_offset(text, len, e->cursorpos);
+		size_t off = base + cf_text_char_offset(text + base, len - base, e->cursorpos);
 		cf_text_linecol(text, off, &line, &col);
 	}
 	cf_error_set(ctx, CF_ERR_SCHEMA, "%s", e->message);
@@ -164,12 +164,11 @@ static cf_status parse_error(cf_ctx *ctx, const char *file, const char *text, si
 	return CF_ERR_SCHEMA;
 }
 
-/* A "-- confiture:no-transaction" comment, found with the scanner. */
-static bool scan_no_tx_marker(const char *text)
+/* A "-- confiture:no-transaction" comment in TEXT[0..N), found with the scanner. */
+static bool scan_no_tx_marker(const char *text, size_t n)
 {
-	if (!strstr(text, "confiture:no-transaction"))
-		return false;
-	PgQueryScanResult sr = pg_query_scan(text);
+	char *piece = cf_strndup(text, n);
+	PgQueryScanResult sr = pg_query_scan(piece);
 	bool found = false;
 	if (!sr.error) {
 		PgQuery__ScanResult *scan =
@@ -178,7 +177,7 @@ static bool scan_no_tx_marker(const char *text)
 			const PgQuery__ScanToken *t = scan->tokens[i];
 			if (t->token != PG_QUERY__TOKEN__SQL_COMMENT && t->token != PG_QUERY__TOKEN__C_COMMENT)
 				continue;
-			char *c = cf_strndup(text + t->start, (size_t)(t->end - t->start));
+			char *c = cf_strndup(piece + t->start, (size_t)(t->end - t->start));
 			found = strstr(c, "confiture:no-transaction") != NULL;
 			free(c);
 		}
@@ -186,6 +185,7 @@ static bool scan_no_tx_marker(const char *text)
 			pg_query__scan_result__free_unpacked(scan, NULL);
 	}
 	pg_query_free_scan_result(sr);
+	free(piece);
 	return found;
 }
 
@@ -195,21 +195,170 @@ static bool is_copy_from_stdin(const PgQuery__Node *n)
 	       (!n->copy_stmt->filename || !*n->copy_stmt->filename);
 }
 
-/* ALTER TYPE ... ADD VALUE is only a problem when a later statement uses it. */
-static void mark_enum_uses(PgQuery__ParseResult *pr, cf_stmt *stmts)
+/* The reason given to an ALTER TYPE ... ADD VALUE that a later statement uses:
+ * it can run in a transaction block, but needs its own transaction. */
+static const char ENUM_USED[] = "ALTER TYPE ... ADD VALUE used later in the file";
+
+bool cf_stmt_needs_autocommit(const cf_stmt *st)
 {
-	for (size_t i = 0; i < pr->n_stmts; i++) {
-		const PgQuery__Node *n = pr->stmts[i]->stmt;
-		if (!n || n->node_case != PG_QUERY__NODE__NODE_ALTER_ENUM_STMT ||
-		    !n->alter_enum_stmt->new_val || !*n->alter_enum_stmt->new_val)
-			continue;
-		for (size_t j = i + 1; j < pr->n_stmts; j++)
-			if (tree_has_string((const ProtobufCMessage *)pr->stmts[j]->stmt,
-			                    n->alter_enum_stmt->new_val)) {
-				stmts[i].nontx = "ALTER TYPE ... ADD VALUE used later in the file";
-				break;
-			}
+	return st->nontx && st->nontx != ENUM_USED;
+}
+
+/* ---- standard_conforming_strings ---------------------------------------------- */
+
+/*
+ * libpg_query's scanner reads backslashes in '...' literals as the server
+ * does, from its own (thread-local) copy of the setting. A script that says
+ * SET standard_conforming_strings = off is split with the setting off from
+ * that statement on, as psql and the server read it: the script is parsed
+ * in pieces, a new one starting at each statement that changes the setting.
+ */
+extern __thread bool standard_conforming_strings;
+
+/* PostgreSQL's parse_bool, enough for this one setting: -1 when not a boolean. */
+static int bool_text(const char *v)
+{
+	static const char *const yes[] = {"on", "true", "yes", "1"}, *const no[] = {"off", "false",
+	                                                                             "no", "0"};
+	size_t n = strlen(v);
+	for (int i = 0; n && i < 4; i++) {
+		if (strncasecmp(v, yes[i], n) == 0 && (i || n >= 2))
+			return 1;
+		if (strncasecmp(v, no[i], n) == 0 && (i || n >= 2))
+			return 0;
 	}
+	return -1;
+}
+
+/* The value STMT gives standard_conforming_strings: 0 or 1, -1 when none. */
+static int scs_value(const PgQuery__Node *n)
+{
+	if (!n || n->node_case != PG_QUERY__NODE__NODE_VARIABLE_SET_STMT)
+		return -1;
+	const PgQuery__VariableSetStmt *v = n->variable_set_stmt;
+	if (v->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL)
+		return 1;
+	if (!v->name || strcmp(v->name, "standard_conforming_strings") != 0)
+		return -1;
+	if (v->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_SET_DEFAULT ||
+	    v->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET)
+		return 1;
+	if (v->kind != PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE || v->n_args != 1 ||
+	    v->args[0]->node_case != PG_QUERY__NODE__NODE_A_CONST)
+		return -1;
+	const PgQuery__AConst *c = v->args[0]->a_const;
+	if (c->val_case == PG_QUERY__A__CONST__VAL_SVAL)
+		return bool_text(c->sval->sval);
+	if (c->val_case == PG_QUERY__A__CONST__VAL_IVAL)
+		return c->ival->ival != 0;
+	if (c->val_case == PG_QUERY__A__CONST__VAL_BOOLVAL)
+		return c->boolval->boolval;
+	return -1;
+}
+
+/* ---- Building a script ------------------------------------------------------------ */
+
+/* A part of the script split with one standard_conforming_strings value. */
+typedef struct piece {
+	size_t start;
+	bool scs;
+} piece;
+
+typedef struct builder {
+	cf_ctx *ctx;
+	const char *file, *text;
+	size_t len;
+	bool is_lite;
+	bool watch_scs;               /* the text mentions standard_conforming_strings */
+	bool scs_start;               /* the setting the script starts with */
+	cf_script *s;
+	size_t cap;
+	PgQuery__ParseResult **trees; /* full mode: one per piece, freed at the end */
+	size_t n_trees;
+	const PgQuery__Node **nodes;  /* full mode: each statement's tree */
+	bool *scs;                    /* each statement's setting */
+	piece *pieces;
+	size_t n_pieces;
+	int line, col;                /* position of last_off */
+	size_t last_off;
+} builder;
+
+static void classify(cf_stmt *st, const PgQuery__Node *n)
+{
+	st->node = n ? node_name(n) : "empty";
+	if (n && n->node_case == PG_QUERY__NODE__NODE_TRANSACTION_STMT)
+		st->kind = txn_kind(n->transaction_stmt);
+	else if (n && is_copy_from_stdin(n))
+		st->kind = CF_STMT_COPY_STDIN;
+	st->nontx = n ? nontx_reason(n) : NULL;
+	st->is_set = n && n->node_case == PG_QUERY__NODE__NODE_VARIABLE_SET_STMT &&
+	             n->variable_set_stmt->kind != PG_QUERY__VARIABLE_SET_KIND__VAR_SET_MULTI;
+}
+
+/* Adds the statement in TEXT[START..END) unless it is blank; its index or -1. */
+static long add_stmt(builder *b, size_t start, size_t end, const PgQuery__Node *n, bool scs)
+{
+	size_t first = skip_blank(b->text, start, end);
+	if (first >= end)
+		return -1;
+	cf_script *s = b->s;
+	if (s->n_stmts == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 64;
+		s->stmts = cf_realloc(s->stmts, b->cap * sizeof(cf_stmt));
+		b->nodes = cf_realloc(b->nodes, b->cap * sizeof(*b->nodes));
+		b->scs = cf_realloc(b->scs, b->cap * sizeof(bool));
+	}
+	size_t i = s->n_stmts++;
+	cf_stmt *st = &s->stmts[i];
+	memset(st, 0, sizeof(*st));
+	st->offset = first;
+	st->len = end - first;
+	/* Positions advance incrementally: O(n) over the whole file. */
+	for (size_t k = b->last_off; k < first; k++) {
+		unsigned char ch = (unsigned char)b->text[k];
+		if (ch == '\n') {
+			b->line++;
+			b->col = 1;
+		} else if ((ch & 0xC0) != 0x80) {
+			b->col++;
+		}
+	}
+	b->last_off = first;
+	st->line = b->line;
+	st->column = b->col;
+	b->nodes[i] = n;
+	b->scs[i] = scs;
+	st->is_scs_off = !scs;
+	if (n)
+		classify(st, n);
+	return (long)i;
+}
+
+static PgQuery__ParseResult *tree_of(const char *text, PgQueryError **err,
+                                     PgQueryProtobufParseResult *res)
+{
+	*res = pg_query_parse_protobuf(text);
+	*err = res->error;
+	if (res->error)
+		return NULL;
+	return pg_query__parse_result__unpack(NULL, res->parse_tree.len,
+	                                      (const uint8_t *)res->parse_tree.data);
+}
+
+/* Parses one statement alone; NULL when it does not parse by itself. */
+static PgQuery__ParseResult *parse_one(const char *text, size_t off, size_t len)
+{
+	char *one = cf_strndup(text + off, len);
+	PgQueryProtobufParseResult res;
+	PgQueryError *err;
+	PgQuery__ParseResult *pr = tree_of(one, &err, &res);
+	pg_query_free_protobuf_parse_result(res);
+	free(one);
+	if (pr && pr->n_stmts != 1) {
+		pg_query__parse_result__free_unpacked(pr, NULL);
+		pr = NULL;
+	}
+	return pr;
 }
 
 /* Parses TEXT into an unpacked tree (free with free_unpacked); a syntax error
@@ -217,69 +366,259 @@ static void mark_enum_uses(PgQuery__ParseResult *pr, cf_stmt *stmts)
 static cf_status parse_tree(cf_ctx *ctx, const char *file, const char *text, size_t len,
                             PgQuery__ParseResult **out)
 {
-	PgQueryProtobufParseResult res = pg_query_parse_protobuf(text);
-	if (res.error) {
-		cf_status st = parse_error(ctx, file, text, len, res.error);
+	PgQueryProtobufParseResult res;
+	PgQueryError *err;
+	*out = tree_of(text, &err, &res);
+	cf_status st = err ? parse_error(ctx, file, text, len, 0, err) : CF_OK;
+	pg_query_free_protobuf_parse_result(res);
+	if (!st && !*out)
+		st = cf_error_set(ctx, CF_ERR_INTERNAL, "could not decode the parse tree of \"%s\"",
+		                  file);
+	return st;
+}
+
+/* The setting the statement in TEXT[OFF..OFF+LEN) gives, parsed alone. */
+static int scs_of_text(const char *text, size_t off, size_t len)
+{
+	size_t i = off;
+	char w[16];
+	i = skip_blank(text, i, off + len);
+	size_t k = 0;
+	while (i < off + len && k + 1 < sizeof(w) && text[i] != ' ' && text[i] != '\t' &&
+	       text[i] != '\n' && text[i] != '\r')
+		w[k++] = text[i++];
+	w[k] = '\0';
+	if (strcasecmp(w, "SET") != 0 && strcasecmp(w, "RESET") != 0)
+		return -1;
+	PgQuery__ParseResult *pr = parse_one(text, off, len);
+	int v = pr ? scs_value(pr->stmts[0]->stmt) : -1;
+	if (pr)
+		pg_query__parse_result__free_unpacked(pr, NULL);
+	return v;
+}
+
+/*
+ * After a parse error at or after a SET standard_conforming_strings, the
+ * text up to that statement (with its ";") is the piece to parse first:
+ * the end of the first such prefix whose last statement changes the setting
+ * away from SCS, or 0.
+ */
+static size_t scs_cut(const builder *b, size_t pos, bool scs)
+{
+	const char *p = b->text + pos;
+	while ((p = strcasestr(p, "standard_conforming_strings"))) {
+		const char *semi = strchr(p, ';');
+		if (!semi)
+			return 0;
+		size_t cut = (size_t)(semi - b->text) + 1;
+		PgQuerySplitResult sp;
+		char *prefix = cf_strndup(b->text + pos, cut - pos);
+		sp = pg_query_split_with_parser(prefix);
+		int v = -1;
+		if (!sp.error && sp.n_stmts > 0) {
+			const PgQuerySplitStmt *last = sp.stmts[sp.n_stmts - 1];
+			size_t s0 = (size_t)last->stmt_location;
+			size_t n = last->stmt_len ? (size_t)last->stmt_len : strlen(prefix) - s0;
+			v = scs_of_text(prefix, s0, n);
+		}
+		pg_query_free_split_result(sp);
+		free(prefix);
+		if (v >= 0 && v != scs)
+			return cut;
+		p = semi + 1;
+	}
+	return 0;
+}
+
+/* Parses the piece at POS (full parse trees); *TO is the setting the next
+ * piece starts with (at *NEXT), or -1 when this piece runs to the end. */
+static cf_status piece_full(builder *b, size_t pos, bool scs, size_t *next, int *to)
+{
+	PgQueryProtobufParseResult res;
+	PgQueryError *err;
+	size_t limit = b->len;
+	PgQuery__ParseResult *pr = tree_of(b->text + pos, &err, &res);
+	size_t cut = err && b->watch_scs ? scs_cut(b, pos, scs) : 0;
+	if (cut) {
+		char *prefix = cf_strndup(b->text + pos, cut - pos);
+		PgQueryProtobufParseResult res2;
+		PgQuery__ParseResult *pr2 = tree_of(prefix, &err, &res2);
+		free(prefix);
+		if (pr2) {
+			pg_query_free_protobuf_parse_result(res);
+			res = res2;
+			pr = pr2;
+			limit = cut;
+		} else {
+			pg_query_free_protobuf_parse_result(res2);
+			err = res.error;
+		}
+	}
+	if (err) {
+		cf_status st = parse_error(b->ctx, b->file, b->text, b->len, pos, err);
 		pg_query_free_protobuf_parse_result(res);
 		return st;
 	}
-	*out = pg_query__parse_result__unpack(NULL, res.parse_tree.len,
-	                                      (const uint8_t *)res.parse_tree.data);
 	pg_query_free_protobuf_parse_result(res);
-	if (!*out)
-		return cf_error_set(ctx, CF_ERR_INTERNAL, "could not decode the parse tree of \"%s\"",
-		                    file);
+	if (!pr)
+		return cf_error_set(b->ctx, CF_ERR_INTERNAL, "could not decode the parse tree of \"%s\"",
+		                    b->file);
+	b->trees = cf_realloc(b->trees, (b->n_trees + 1) * sizeof(*b->trees));
+	b->trees[b->n_trees++] = pr;
+	for (size_t i = 0; i < pr->n_stmts; i++) {
+		const PgQuery__RawStmt *raw = pr->stmts[i];
+		size_t s0 = pos + (size_t)raw->stmt_location;
+		size_t e0 = raw->stmt_len ? s0 + (size_t)raw->stmt_len : limit;
+		add_stmt(b, s0, e0, raw->stmt, scs);
+		int v = b->watch_scs ? scs_value(raw->stmt) : -1;
+		if (v >= 0 && v != scs) {
+			*next = e0;
+			*to = v;
+			break;
+		}
+	}
+	return CF_OK;
+}
+
+/* Same as piece_full, with the parser's split only (no trees kept). */
+static cf_status piece_lite(builder *b, size_t pos, bool scs, size_t *next, int *to)
+{
+	size_t limit = b->len;
+	PgQuerySplitResult res = pg_query_split_with_parser(b->text + pos);
+	size_t cut = res.error && b->watch_scs ? scs_cut(b, pos, scs) : 0;
+	if (cut) {
+		char *prefix = cf_strndup(b->text + pos, cut - pos);
+		PgQuerySplitResult res2 = pg_query_split_with_parser(prefix);
+		free(prefix);
+		if (!res2.error) {
+			pg_query_free_split_result(res);
+			res = res2;
+			limit = cut;
+		} else {
+			pg_query_free_split_result(res2);
+		}
+	}
+	if (res.error) {
+		cf_status st = parse_error(b->ctx, b->file, b->text, b->len, pos, res.error);
+		pg_query_free_split_result(res);
+		return st;
+	}
+	for (int i = 0; i < res.n_stmts; i++) {
+		size_t s0 = pos + (size_t)res.stmts[i]->stmt_location;
+		size_t e0 = res.stmts[i]->stmt_len ? s0 + (size_t)res.stmts[i]->stmt_len : limit;
+		long k = add_stmt(b, s0, e0, NULL, scs);
+		if (k < 0 || !b->watch_scs)
+			continue;
+		const cf_stmt *st = &b->s->stmts[k];
+		int v = scs_of_text(b->text, st->offset, st->len);
+		if (v >= 0 && v != scs) {
+			*next = e0;
+			*to = v;
+			break;
+		}
+	}
+	pg_query_free_split_result(res);
+	return CF_OK;
+}
+
+static cf_status build_pieces(builder *b)
+{
+	size_t pos = 0;
+	bool scs = b->scs_start;
+	cf_status st = CF_OK;
+	for (;;) {
+		b->pieces = cf_realloc(b->pieces, (b->n_pieces + 1) * sizeof(piece));
+		b->pieces[b->n_pieces++] = (piece){pos, scs};
+		standard_conforming_strings = scs;
+		size_t next = 0;
+		int to = -1;
+		st = b->is_lite ? piece_lite(b, pos, scs, &next, &to) : piece_full(b, pos, scs, &next, &to);
+		if (st || to < 0)
+			break;
+		pos = next;
+		scs = to != 0;
+	}
+	return st;
+}
+
+/* ALTER TYPE ... ADD VALUE is only a problem when a later statement uses it.
+ * NODES[i] is statement I's tree (NULL when it has none). */
+static void mark_enum_nodes(const PgQuery__Node *const *nodes, cf_stmt *stmts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const PgQuery__Node *a = nodes[i];
+		if (!a || a->node_case != PG_QUERY__NODE__NODE_ALTER_ENUM_STMT ||
+		    !a->alter_enum_stmt->new_val || !*a->alter_enum_stmt->new_val)
+			continue;
+		for (size_t j = i + 1; j < n; j++)
+			if (nodes[j] && tree_has_string((const ProtobufCMessage *)nodes[j],
+			                                a->alter_enum_stmt->new_val)) {
+				stmts[i].nontx = ENUM_USED;
+				break;
+			}
+	}
+}
+
+static void mark_enum_uses(builder *b)
+{
+	mark_enum_nodes(b->nodes, b->s->stmts, b->s->n_stmts);
+}
+
+static void lite_classify(builder *b);
+
+static bool has_no_tx_marker(const builder *b)
+{
+	if (!strstr(b->text, "confiture:no-transaction"))
+		return false;
+	for (size_t i = 0; i < b->n_pieces; i++) {
+		size_t end = i + 1 < b->n_pieces ? b->pieces[i + 1].start : b->len;
+		standard_conforming_strings = b->pieces[i].scs;
+		if (scan_no_tx_marker(b->text + b->pieces[i].start, end - b->pieces[i].start))
+			return true;
+	}
+	return false;
+}
+
+static cf_status script_build(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                              bool is_lite, bool scs, cf_script **out)
+{
+	*out = NULL;
+	cf_script *s = cf_calloc(1, sizeof(*s));
+	s->text = text;
+	s->len = len;
+	builder b = {.ctx = ctx, .file = file, .text = text, .len = len, .is_lite = is_lite,
+	             .s = s, .line = 1, .col = 1, .scs_start = scs};
+	b.watch_scs = !scs || strcasestr(text, "standard_conforming_strings") != NULL;
+	cf_status st = build_pieces(&b);
+	if (!st) {
+		if (is_lite)
+			lite_classify(&b);
+		else
+			mark_enum_uses(&b);
+		s->has_no_tx_marker = has_no_tx_marker(&b);
+		s->scs_end = b.pieces[b.n_pieces - 1].scs;
+	}
+	standard_conforming_strings = true;
+	for (size_t i = 0; i < b.n_trees; i++)
+		pg_query__parse_result__free_unpacked(b.trees[i], NULL);
+	free(b.trees);
+	free(b.nodes);
+	free(b.scs);
+	free(b.pieces);
+	if (st) {
+		cf_script_free(s);
+		return st;
+	}
+	if (!s->stmts)
+		s->stmts = cf_calloc(1, sizeof(cf_stmt));
+	*out = s;
 	return CF_OK;
 }
 
 cf_status cf_script_parse(cf_ctx *ctx, const char *file, const char *text, size_t len,
                           cf_script **out)
 {
-	*out = NULL;
-	PgQuery__ParseResult *pr = NULL;
-	cf_status st = parse_tree(ctx, file, text, len, &pr);
-	if (st)
-		return st;
-	cf_script *s = cf_calloc(1, sizeof(*s));
-	s->text = text;
-	s->len = len;
-	s->stmts = cf_calloc(pr->n_stmts, sizeof(cf_stmt));
-	int line = 1, col = 1;
-	size_t last_off = 0;
-	for (size_t i = 0; i < pr->n_stmts; i++) {
-		const PgQuery__RawStmt *raw = pr->stmts[i];
-		size_t start = (size_t)raw->stmt_location;
-		size_t end = raw->stmt_len ? start + (size_t)raw->stmt_len : len;
-		size_t first = skip_blank(text, start, end);
-		cf_stmt *st = &s->stmts[s->n_stmts++];
-		st->offset = first;
-		st->len = end - first;
-		/* Positions advance incrementally: O(n) over the whole file. */
-		for (size_t k = last_off; k < first; k++) {
-			unsigned char ch = (unsigned char)text[k];
-			if (ch == '\n') {
-				line++;
-				col = 1;
-			} else if ((ch & 0xC0) != 0x80) {
-				col++;
-			}
-		}
-		last_off = first;
-		st->line = line;
-		st->column = col;
-		const PgQuery__Node *n = raw->stmt;
-		st->node = n ? node_name(n) : "empty";
-		if (n && n->node_case == PG_QUERY__NODE__NODE_TRANSACTION_STMT)
-			st->kind = txn_kind(n->transaction_stmt);
-		else if (n && is_copy_from_stdin(n))
-			st->kind = CF_STMT_COPY_STDIN;
-		st->nontx = n ? nontx_reason(n) : NULL;
-	}
-	mark_enum_uses(pr, s->stmts);
-	pg_query__parse_result__free_unpacked(pr, NULL);
-	s->has_no_tx_marker = scan_no_tx_marker(text);
-	*out = s;
-	return CF_OK;
+	return script_build(ctx, file, text, len, false, true, out);
 }
 
 void cf_script_free(cf_script *s)
@@ -438,60 +777,36 @@ static bool needs_tree(const char *t, size_t start, size_t end)
 	return false;
 }
 
-/* Parses one statement alone; NULL when it does not parse by itself. */
-static PgQuery__ParseResult *parse_one(const char *text, size_t off, size_t len)
-{
-	char *one = cf_strndup(text + off, len);
-	PgQueryProtobufParseResult res = pg_query_parse_protobuf(one);
-	free(one);
-	PgQuery__ParseResult *pr = NULL;
-	if (!res.error)
-		pr = pg_query__parse_result__unpack(NULL, res.parse_tree.len,
-		                                    (const uint8_t *)res.parse_tree.data);
-	pg_query_free_protobuf_parse_result(res);
-	if (pr && pr->n_stmts != 1) {
-		pg_query__parse_result__free_unpacked(pr, NULL);
-		pr = NULL;
-	}
-	return pr;
-}
-
-static void classify(cf_stmt *st, const PgQuery__Node *n)
-{
-	st->node = n ? node_name(n) : "empty";
-	if (n && n->node_case == PG_QUERY__NODE__NODE_TRANSACTION_STMT)
-		st->kind = txn_kind(n->transaction_stmt);
-	else if (n && is_copy_from_stdin(n))
-		st->kind = CF_STMT_COPY_STDIN;
-	st->nontx = n ? nontx_reason(n) : NULL;
-}
-
 /* ALTER TYPE ... ADD VALUE 'v' at I: does a later statement use 'v'? */
-static void lite_enum_uses(cf_script *s, size_t i, const char *val)
+static void lite_enum_uses(builder *b, size_t i, const char *val)
 {
+	cf_script *s = b->s;
 	size_t vl = strlen(val);
 	for (size_t j = i + 1; j < s->n_stmts; j++) {
 		const cf_stmt *later = &s->stmts[j];
 		if (!memmem(s->text + later->offset, later->len, val, vl))
 			continue;
+		standard_conforming_strings = b->scs[j];
 		PgQuery__ParseResult *pr = parse_one(s->text, later->offset, later->len);
 		bool uses = pr && tree_has_string((const ProtobufCMessage *)pr->stmts[0]->stmt, val);
 		if (pr)
 			pg_query__parse_result__free_unpacked(pr, NULL);
 		if (uses) {
-			s->stmts[i].nontx = "ALTER TYPE ... ADD VALUE used later in the file";
+			s->stmts[i].nontx = ENUM_USED;
 			return;
 		}
 	}
 }
 
 /* Parse trees for the statements needs_tree picks. */
-static void lite_classify(cf_script *s)
+static void lite_classify(builder *b)
 {
+	cf_script *s = b->s;
 	for (size_t i = 0; i < s->n_stmts; i++) {
 		cf_stmt *st = &s->stmts[i];
 		if (!needs_tree(s->text, st->offset, st->offset + st->len))
 			continue;
+		standard_conforming_strings = b->scs[i];
 		PgQuery__ParseResult *pr = parse_one(s->text, st->offset, st->len);
 		if (!pr)
 			continue;
@@ -499,7 +814,7 @@ static void lite_classify(cf_script *s)
 		classify(st, n);
 		if (n && n->node_case == PG_QUERY__NODE__NODE_ALTER_ENUM_STMT &&
 		    n->alter_enum_stmt->new_val && *n->alter_enum_stmt->new_val)
-			lite_enum_uses(s, i, n->alter_enum_stmt->new_val);
+			lite_enum_uses(b, i, n->alter_enum_stmt->new_val);
 		pg_query__parse_result__free_unpacked(pr, NULL);
 	}
 }
@@ -507,46 +822,13 @@ static void lite_classify(cf_script *s)
 cf_status cf_script_parse_lite(cf_ctx *ctx, const char *file, const char *text, size_t len,
                                cf_script **out)
 {
-	*out = NULL;
-	PgQuerySplitResult res = pg_query_split_with_parser(text);
-	if (res.error) {
-		cf_status st = parse_error(ctx, file, text, len, res.error);
-		pg_query_free_split_result(res);
-		return st;
-	}
-	cf_script *s = cf_calloc(1, sizeof(*s));
-	s->text = text;
-	s->len = len;
-	s->stmts = cf_calloc(res.n_stmts > 0 ? (size_t)res.n_stmts : 1, sizeof(cf_stmt));
-	int line = 1, col = 1;
-	size_t last_off = 0;
-	for (int i = 0; i < res.n_stmts; i++) {
-		size_t start = (size_t)res.stmts[i]->stmt_location;
-		size_t end = res.stmts[i]->stmt_len ? start + (size_t)res.stmts[i]->stmt_len : len;
-		size_t first = skip_blank(text, start, end);
-		if (first >= end)
-			continue;
-		cf_stmt *st = &s->stmts[s->n_stmts++];
-		st->offset = first;
-		st->len = end - first;
-		for (size_t k = last_off; k < first; k++) {
-			unsigned char ch = (unsigned char)text[k];
-			if (ch == '\n') {
-				line++;
-				col = 1;
-			} else if ((ch & 0xC0) != 0x80) {
-				col++;
-			}
-		}
-		last_off = first;
-		st->line = line;
-		st->column = col;
-	}
-	pg_query_free_split_result(res);
-	lite_classify(s);
-	s->has_no_tx_marker = scan_no_tx_marker(text);
-	*out = s;
-	return CF_OK;
+	return script_build(ctx, file, text, len, true, true, out);
+}
+
+cf_status cf_script_parse_with(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                               bool lite, bool scs_off, cf_script **out)
+{
+	return script_build(ctx, file, text, len, lite, !scs_off, out);
 }
 
 /* ---- Added for lint: the parse tree itself --------------------------------- */
@@ -685,7 +967,11 @@ cf_status cf_sqltree_parse(cf_ctx *ctx, const char *file, const char *text, size
 		cf_sqltree_linecol(t, s->offset, &s->line, &s->column);
 		classify(s, raw->stmt);
 	}
-	mark_enum_uses(pr, t->stmts);
+	const PgQuery__Node **nodes = cf_calloc(pr->n_stmts + 1, sizeof(*nodes));
+	for (size_t i = 0; i < pr->n_stmts; i++)
+		nodes[i] = pr->stmts[i]->stmt;
+	mark_enum_nodes(nodes, t->stmts, t->n_stmts);
+	free(nodes);
 	scan_extras(t);
 	*out = t;
 	return CF_OK;

@@ -29,6 +29,8 @@ typedef struct cf_stmt {
 	cf_stmt_kind kind;
 	const char *node;       /* parse node name, e.g. "create_stmt" (static) */
 	const char *nontx;      /* why it cannot run in a transaction block, or NULL */
+	bool is_set;            /* SET or RESET of a run-time parameter (full parse only) */
+	bool is_scs_off;        /* split with standard_conforming_strings off */
 } cf_stmt;
 
 typedef struct cf_script {
@@ -37,13 +39,17 @@ typedef struct cf_script {
 	cf_stmt *stmts;
 	size_t n_stmts;
 	bool has_no_tx_marker;  /* a "-- confiture:no-transaction" comment */
+	bool scs_end;           /* standard_conforming_strings after the last statement */
 } cf_script;
 
 /*
  * Parses TEXT (LEN bytes, NUL-terminated). FILE names the source in errors.
  * A syntax error returns CF_ERR_SCHEMA with FILE:LINE:COLUMN and the
  * parser's message. *OUT is freed with cf_script_free; it points into TEXT,
- * which must outlive it.
+ * which must outlive it. The script starts with standard_conforming_strings
+ * on; from a statement that sets it off (SET standard_conforming_strings =
+ * off), backslashes in '...' literals are escapes, as psql and the server
+ * read them.
  */
 cf_status cf_script_parse(cf_ctx *ctx, const char *file, const char *text, size_t len,
                           cf_script **out);
@@ -51,6 +57,11 @@ void cf_script_free(cf_script *s);
 
 /* Any statement that cannot run in a transaction block (or the marker). */
 bool cf_script_needs_autocommit(const cf_script *s);
+
+/* Must ST run outside a transaction block? Unlike ST->nontx, false for an
+ * ALTER TYPE ... ADD VALUE used later in its script: that one may run in a
+ * transaction block, it only needs a commit before the use. */
+bool cf_stmt_needs_autocommit(const cf_stmt *st);
 
 /* ---- Added for migrate --------------------------------------------------- */
 
@@ -90,6 +101,12 @@ void cf_nontx_target_release(cf_nontx_target *t);
  */
 cf_status cf_script_parse_lite(cf_ctx *ctx, const char *file, const char *text, size_t len,
                                cf_script **out);
+
+/* cf_script_parse (or, with LITE, cf_script_parse_lite) of a script that
+ * starts with standard_conforming_strings off when SCS_OFF: one that runs
+ * after another script left it off in the same session. */
+cf_status cf_script_parse_with(cf_ctx *ctx, const char *file, const char *text, size_t len,
+                               bool lite, bool scs_off, cf_script **out);
 
 /* ---- Added for lint: the parse tree itself --------------------------------- */
 

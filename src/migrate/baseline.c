@@ -31,30 +31,6 @@ static bool is_numeric(const char *s)
 	return true;
 }
 
-/* Compares dotted numbers component by component ("001" == "1", "1.10" > "1.9"). */
-static int num_cmp(const char *a, const char *b)
-{
-	while (*a || *b) {
-		while (*a == '0' && isdigit((unsigned char)a[1]))
-			a++;
-		while (*b == '0' && isdigit((unsigned char)b[1]))
-			b++;
-		size_t la = strcspn(a, "."), lb = strcspn(b, ".");
-		if (la != lb)
-			return la < lb ? -1 : 1;
-		int c = strncmp(a, b, la);
-		if (c)
-			return c;
-		a += la;
-		b += lb;
-		if (*a == '.')
-			a++;
-		if (*b == '.')
-			b++;
-	}
-	return 0;
-}
-
 /* Another tool's version V names local version L when the strings are
  * equal, or both are numbers that are equal (Flyway "1" and local "001"). */
 static const mig_file *match_local(const mig_set *set, const char *v)
@@ -63,7 +39,7 @@ static const mig_file *match_local(const mig_set *set, const char *v)
 	if (f || !is_numeric(v))
 		return f;
 	for (size_t i = 0; i < set->n; i++)
-		if (is_numeric(set->v[i].version) && num_cmp(set->v[i].version, v) == 0)
+		if (is_numeric(set->v[i].version) && mig_num_cmp(set->v[i].version, v) == 0)
 			return &set->v[i];
 	return NULL;
 }
@@ -115,7 +91,7 @@ static cf_status read_tool(cf_ctx *ctx, cf_pg *pg, const char *tool, const mig_s
 			                   "its history (migrate force) first.");
 		}
 		for (size_t i = 0; !st && i < set->n; i++)
-			if (is_numeric(set->v[i].version) && num_cmp(set->v[i].version, cur) <= 0)
+			if (is_numeric(set->v[i].version) && mig_num_cmp(set->v[i].version, cur) <= 0)
 				cf_strv_push(versions, set->v[i].version);
 	} else {
 		for (int i = 0; i < cf_pgres_nrows(r); i++)
@@ -128,11 +104,16 @@ static cf_status read_tool(cf_ctx *ctx, cf_pg *pg, const char *tool, const mig_s
 static cf_status insert_mark(mig_op *op, const mark *k)
 {
 	mig_session *s = &op->sess;
+	/* Slugs stay unique, as on every path that writes the ledger: a history
+	 * with 001_client and 002_client is common, and copied slugs may meet
+	 * ours. The server knows them all. */
 	char *sql = cf_sql_format(s->pg,
 	                          "INSERT INTO %Q (slug, version, name, applied_at, execution_time_ms, "
-	                          "checksum, applied_by) VALUES ($1, $2, $3, coalesce($4::timestamptz, "
-	                          "now()), $5::integer, $6, coalesce($7, current_user))",
-	                          s->qtable);
+	                          "checksum, applied_by) VALUES (CASE WHEN EXISTS (SELECT 1 FROM %Q "
+	                          "WHERE slug = $1) THEN $1 || '_' || $2 ELSE $1 END, $2, $3, "
+	                          "coalesce($4::timestamptz, now()), $5::integer, $6, "
+	                          "coalesce($7, current_user))",
+	                          s->qtable, s->qtable);
 	char *slug = NULL, ms[32];
 	const char *params[7];
 	if (k->row) {
@@ -262,6 +243,7 @@ static cf_status record(mig_op *op, const mark *marks, size_t n, bool dry_run)
 			st = cf_pg_commit(op->sess.pg);
 		if (st)
 			cf_pg_rollback(op->sess.pg);
+		mig_ledger_created(&op->sess, st == CF_OK);
 	}
 	for (size_t i = 0; !st && i < n; i++) {
 		const mark *k = &marks[i];

@@ -213,6 +213,8 @@ static void static_checks(mig_op *op, mig_script *scripts, bool *ok)
 	for (size_t i = 0; i < op->set.orphans.n; i++) {
 		if (ctx->cfg->migration.strict_mode)
 			finding(op, op->set.orphans.v[i], "orphan file (strict mode)");
+		else if (!ctx->cfg->migration.ignore_unmatched)
+			finding(op, op->set.orphans.v[i], "not named as a migration: it would never run");
 		else
 			mig_res_warn(&op->m, ctx, "%s: not a migration (not named VERSION_NAME.up.sql)",
 			             op->set.orphans.v[i]);
@@ -248,47 +250,31 @@ static void drift_checks(mig_op *op)
 	}
 }
 
-/* Replays the pending migrations in savepoints, then rolls everything back. */
-static cf_status replay(mig_op *op, mig_script *scripts, const bool *ok)
+/* Replays the pending migrations that parse as the real run would run them
+ * (dryrun.c), then rolls everything back. */
+static cf_status replay(mig_op *op, mig_script *scripts, const bool *ok, mig_dry *d)
 {
-	cf_ctx *ctx = op->ctx;
 	mig_session *s = &op->sess;
-	cf_status st = cf_pg_begin(s->pg);
-	for (size_t i = 0; !st && i < op->set.n; i++) {
-		const mig_file *f = &op->set.v[i];
-		if (!ok[i] || mig_ledger_find(&s->ledger, f->version))
+	size_t n = 0;
+	mig_file **files = cf_calloc(op->set.n + 1, sizeof(mig_file *));
+	mig_script *pending = cf_calloc(op->set.n + 1, sizeof(mig_script));
+	for (size_t i = 0; i < op->set.n; i++) {
+		if (!ok[i] || mig_ledger_find(&s->ledger, op->set.v[i].version))
 			continue;
-		cf_migration *e = mig_res_add(&op->m, f->version, f->name);
-		mig_entry_fill(e, f, NULL);
-		if (scripts[i].is_nontx) {
-			e->status = "pending";
-			e->is_nontx = true;
-			e->note = cf_strdup("not replayed: runs outside a transaction");
-			continue;
-		}
-		st = cf_pg_exec(s->pg, "SAVEPOINT confiture_preflight");
-		if (st)
-			break;
-		cf_status rs = mig_exec_script(s, &scripts[i], NULL);
-		if (rs == CF_ERR_CANCELLED || cf_pg_is_bad(s->pg)) {
-			st = rs;
-			break;
-		}
-		e->status = rs ? "failed" : "would_apply";
-		if (rs) {
-			cf_error_recode(ctx, CF_ERR_PREFLIGHT);
-			keep_error(op);
-			st = cf_pg_exec(s->pg, "ROLLBACK TO SAVEPOINT confiture_preflight");
-		} else {
-			st = cf_pg_exec(s->pg, "RELEASE SAVEPOINT confiture_preflight");
-		}
+		files[n] = &op->set.v[i];
+		pending[n++] = scripts[i]; /* a view: the scripts stay the caller's */
 	}
+	cf_status st = cf_pg_begin(s->pg);
+	if (!st)
+		st = mig_dry_run(d, files, pending, n);
 	cf_pg_rollback(s->pg);
+	free(files);
+	free(pending);
 	return st;
 }
 
 static cf_status preflight_db(mig_op *op, const cf_migrate_opts *o, mig_script *scripts,
-                              const bool *ok)
+                              const bool *ok, mig_dry *d)
 {
 	cf_ctx *ctx = op->ctx;
 	cf_dbref ref = {0};
@@ -304,7 +290,7 @@ static cf_status preflight_db(mig_op *op, const cf_migrate_opts *o, mig_script *
 	if (!st)
 		drift_checks(op);
 	if (!st && o->against)
-		st = replay(op, scripts, ok);
+		st = replay(op, scripts, ok, d);
 	return st;
 }
 
@@ -317,9 +303,10 @@ cf_status cf_migrate_preflight(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migr
 	size_t n = op.set.n;
 	mig_script *scripts = cf_calloc(n + 1, sizeof(mig_script));
 	bool *ok = cf_calloc(n + 1, sizeof(bool));
+	mig_dry d = {.op = &op, .what = "preflight", .keep_going = true};
 	if (!st) {
 		static_checks(&op, scripts, ok);
-		st = preflight_db(&op, o, scripts, ok);
+		st = preflight_db(&op, o, scripts, ok, &d);
 	}
 	for (size_t i = 0; i < n; i++)
 		mig_script_release(&scripts[i]);
@@ -332,6 +319,10 @@ cf_status cf_migrate_preflight(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migr
 		                  n_err > 1 ? "s" : "");
 	if (st)
 		return mig_op_end(&op, st, "preflight failed");
+	if (d.n_not_tried)
+		return mig_op_end(&op, st, "preflight passed: %zu migration%s checked, %zu pending "
+		                  "replayed and rolled back, %zu not replayed (see the warning)",
+		                  n, n == 1 ? "" : "s", d.n_tried, d.n_not_tried);
 	return mig_op_end(&op, st, "preflight passed: %zu migration%s checked%s", n, n == 1 ? "" : "s",
 	                  o->against ? ", pending ones replayed and rolled back" : "");
 }

@@ -33,6 +33,7 @@ cf_status mig_session_probe(mig_session *s)
 		s->has_ledger = strcmp(cf_pgres_get(r, 0, 2), "t") == 0;
 		s->has_applied_by = strcmp(cf_pgres_get(r, 0, 3), "t") == 0;
 		s->has_progress = strcmp(cf_pgres_get(r, 0, 4), "t") == 0;
+		s->has_check_interval = !cf_pgres_isnull(r, 0, 6);
 		const char *schema = cf_pgres_get(r, 0, 5), *base = table_base(s->table);
 		free(s->qtable);
 		free(s->qprogress);
@@ -66,6 +67,7 @@ void mig_session_close(mig_session *s)
 	cf_strv_release(&s->slugs);
 	free(s->slug_ts);
 	free(s->sync_commit);
+	free(s->reset_sql);
 	free(s->table);
 	free(s->progress);
 	free(s->qtable);
@@ -203,10 +205,8 @@ cf_status mig_ledger_ensure(mig_session *s)
 		char *sql = mig_ledger_ddl(s);
 		st = cf_pg_exec(s->pg, sql);
 		free(sql);
-		if (!st) {
-			s->has_ledger = s->has_applied_by = true;
-			cf_log_info(s->ctx, "created the tracking table \"%s\"", s->table);
-		}
+		if (!st)
+			s->has_ledger = s->has_applied_by = s->created_ledger = true;
 		return st;
 	}
 	if (!s->has_applied_by) {
@@ -218,6 +218,41 @@ cf_status mig_ledger_ensure(mig_session *s)
 		s->has_applied_by = st == CF_OK;
 	}
 	return st;
+}
+
+void mig_ledger_created(mig_session *s, bool committed)
+{
+	if (s->created_ledger && committed)
+		cf_log_info(s->ctx, "created the tracking table \"%s\"", s->table);
+	else if (s->created_ledger)
+		s->has_ledger = s->has_applied_by = false;
+	s->created_ledger = false;
+}
+
+/*
+ * What a migration can leave in the session that changes what the next one
+ * does: session authorization and role, settings, prepared statements,
+ * temporary tables. (DISCARD ALL does this and more, and cannot run in a
+ * transaction block; nor may the advisory lock go.) Each statement is
+ * cheap, but there are as many resets as migrations: cursors, LISTEN,
+ * sequence state and cached plans, which change nothing another migration
+ * does, are left.
+ */
+static const char RESET_SQL[] = "RESET SESSION AUTHORIZATION;RESET ROLE;RESET ALL;"
+                                "DEALLOCATE ALL;DISCARD TEMP";
+enum { RESET_STMTS = 5 };
+
+const char *mig_session_reset_sql(mig_session *s, size_t *n_stmts)
+{
+	/* RESET ALL also resets the settings the run made itself: put them back. */
+	free(s->reset_sql);
+	s->reset_sql = cf_asprintf("%s%s%s", RESET_SQL,
+	                           s->has_check_interval
+	                               ? ";SET client_connection_check_interval = '1s'" : "",
+	                           s->sync_commit ? ";SET synchronous_commit = off" : "");
+	if (n_stmts)
+		*n_stmts = RESET_STMTS + s->has_check_interval + (s->sync_commit != NULL);
+	return s->reset_sql;
 }
 
 cf_status mig_progress_ensure(mig_session *s)
@@ -253,6 +288,9 @@ static bool slug_has_ts(const char *slug, const char *ts)
  * with the same name are applied within one second; the column is UNIQUE,
  * so such a slug gets the version appended. Only slugs of the current second
  * can collide: s->slugs holds those (from the ledger and from this run).
+ * Decided here rather than by the server: a run of a thousand migrations
+ * would pay a lookup each. (baseline.c, which copies other ledgers' slugs,
+ * asks the server.)
  */
 static char *unique_slug(mig_session *s, const char *name, const char *version)
 {
@@ -275,29 +313,85 @@ static char *unique_slug(mig_session *s, const char *name, const char *version)
 	return slug;
 }
 
-char *mig_ledger_insert_sql(mig_session *s, const mig_file *f, const char *checksum, long ms)
+/* The INSERT of F's row; APPLIED_AT and ELAPSED are SQL expressions. */
+static char *insert_sql(mig_session *s, const mig_file *f, const char *checksum,
+                        const char *applied_at, const char *elapsed)
 {
 	char *slug = unique_slug(s, f->name, f->version);
-	char *elapsed = ms >= 0 ? cf_asprintf("%ld", ms)
-	                : ms == -2 ? cf_strdup("(extract(epoch FROM clock_timestamp() - "
-	                                       "coalesce(nullif(current_setting('confiture.t0', "
-	                                       "true), ''), statement_timestamp()::text)"
-	                                       "::timestamptz) * 1000)::integer")
-	                           : cf_strdup("(extract(epoch FROM clock_timestamp() - "
-	                                       "statement_timestamp()) * 1000)::integer");
 	char *sql = cf_sql_format(
 		s->pg,
-		"INSERT INTO %Q (slug, version, name, execution_time_ms, checksum, applied_by) "
-		"VALUES (%L, %L, %L, %s, %L, current_user)",
-		s->qtable, slug, f->version, f->name, elapsed, checksum);
-	free(elapsed);
+		"INSERT INTO %Q (slug, version, name, applied_at, execution_time_ms, checksum, "
+		"applied_by) VALUES (%L, %L, %L, %s, %s, %L, current_user)",
+		s->qtable, slug, f->version, f->name, applied_at, elapsed, checksum);
 	free(slug);
+	return sql;
+}
+
+char *mig_ledger_insert_sql(mig_session *s, const mig_file *f, const char *checksum, long ms)
+{
+	char *elapsed = ms >= 0 ? cf_asprintf("%ld", ms)
+	                        : cf_strdup("(extract(epoch FROM clock_timestamp() - "
+	                                    "statement_timestamp()) * 1000)::integer");
+	char *sql = insert_sql(s, f, checksum, "now()", elapsed);
+	free(elapsed);
+	return sql;
+}
+
+char *mig_ledger_insert_batch_sql(mig_session *s, const mig_file *f, const char *checksum,
+                                  const char *prev)
+{
+	char *start = prev ? cf_sql_format(s->pg, "coalesce((SELECT applied_at FROM %Q WHERE "
+	                                          "version = %L), statement_timestamp())",
+	                                   s->qtable, prev)
+	                   : cf_strdup("statement_timestamp()");
+	char *elapsed = cf_asprintf("(extract(epoch FROM clock_timestamp() - %s) * 1000)::integer",
+	                            start);
+	char *sql = insert_sql(s, f, checksum, "clock_timestamp()", elapsed);
+	free(elapsed);
+	free(start);
 	return sql;
 }
 
 char *mig_ledger_delete_sql(mig_session *s, const char *version)
 {
 	return cf_sql_format(s->pg, "DELETE FROM %Q WHERE version = %L", s->qtable, version);
+}
+
+void mig_ledger_times(mig_session *s, mig_file **files, size_t n, long *ms)
+{
+	cf_buf arr;
+	cf_buf_init(&arr);
+	cf_buf_putc(&arr, '{');
+	for (size_t i = 0; i < n; i++) {
+		ms[i] = -1;
+		cf_buf_puts(&arr, i ? ",\"" : "\"");
+		for (const char *c = files[i]->version; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				cf_buf_putc(&arr, '\\');
+			cf_buf_putc(&arr, *c);
+		}
+		cf_buf_putc(&arr, '"');
+	}
+	cf_buf_putc(&arr, '}');
+	cf_err_stash stash;
+	cf_error_stash(s->ctx, &stash);
+	char *sql = cf_sql_format(s->pg, "SELECT version, execution_time_ms FROM %Q "
+	                                 "WHERE version = ANY ($1::text[])",
+	                          s->qtable);
+	const char *params[] = {arr.data};
+	cf_pgres *r = NULL;
+	if (!cf_pg_is_bad(s->pg) && cf_pg_query(s->pg, sql, 1, params, &r) == CF_OK) {
+		for (int row = 0; row < cf_pgres_nrows(r); row++)
+			for (size_t i = 0; i < n; i++)
+				if (!cf_pgres_isnull(r, row, 1) &&
+				    strcmp(files[i]->version, cf_pgres_get(r, row, 0)) == 0)
+					ms[i] = atol(cf_pgres_get(r, row, 1));
+	}
+	cf_pgres_free(r);
+	free(sql);
+	cf_buf_release(&arr);
+	cf_ctx_clear_error(s->ctx);
+	cf_error_unstash(s->ctx, &stash);
 }
 
 /* ---- Commit durability ----------------------------------------------------------- */

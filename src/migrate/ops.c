@@ -336,8 +336,11 @@ cf_status cf_migrate_status(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate
 		                  op.sess.table, op.sess.dbname);
 		cf_error_hint(ctx, "Run confiture migrate up to apply the migrations (it creates the "
 		                   "table), or confiture migrate baseline to adopt an existing database.");
-	} else if (r->n_pending > 0) {
-		st = CF_ERR_CHECK; /* a finding, not an error: the result says what */
+	} else {
+		/* Files that will never run make "0 pending" a lie. */
+		st = mig_set_check_unmatched(ctx, &op.set);
+		if (!st && r->n_pending > 0)
+			st = CF_ERR_CHECK; /* a finding, not an error: the result says what */
 	}
 	long applied = (long)op.sess.ledger.n;
 	const char *s = r->n_total == 1 ? "" : "s";
@@ -483,12 +486,14 @@ static void record_done(mig_op *op, mig_file *f, const mig_script *sc, const cha
 static cf_status run_batch(mig_op *op, mig_run *run, plan *p, size_t *i)
 {
 	size_t j = *i, bytes = 0;
-	while (j < p->n && !p->scripts[j].is_nontx && j - *i < BATCH_MAX && bytes < BATCH_BYTES)
+	while (j < p->n && mig_script_is_batchable(&p->scripts[j]) && j - *i < BATCH_MAX &&
+	       bytes < BATCH_BYTES)
 		bytes += p->scripts[j++].len;
 	size_t n_ok = 0;
-	cf_status st = mig_apply_batch(run, p->files + *i, p->scripts + *i, j - *i, &n_ok);
+	long *ms = cf_calloc(j - *i, sizeof(long));
+	cf_status st = mig_apply_batch(run, p->files + *i, p->scripts + *i, j - *i, &n_ok, ms);
 	for (size_t k = *i; k < *i + n_ok; k++) {
-		record_done(op, p->files[k], &p->scripts[k], "applied_now", -1);
+		record_done(op, p->files[k], &p->scripts[k], "applied_now", ms[k - *i]);
 		progress_item(op, p->files[k], true, true);
 		op->m.r->n_applied++;
 		op->m.r->changes_detected = true;
@@ -499,6 +504,7 @@ static cf_status run_batch(mig_op *op, mig_run *run, plan *p, size_t *i)
 		progress_item(op, f, true, false);
 		fire_failed(op, f, run->elapsed_ms);
 	}
+	free(ms);
 	*i = j;
 	return st;
 }
@@ -538,8 +544,10 @@ static cf_status run_plan(mig_op *op, plan *p, mig_dir dir, const char *done_sta
 	bool batch = dir == MIG_UP && !cf_hooks_any(ctx, "before_migration") &&
 	             !cf_hooks_any(ctx, "after_migration");
 	cf_status st = fire_op(op, "before_migrate", -1, -1);
-	if (!st && dir == MIG_UP)
+	if (!st && dir == MIG_UP) {
 		st = mig_ledger_ensure(&op->sess);
+		mig_ledger_created(&op->sess, st == CF_OK); /* autocommit: done */
+	}
 	if (!st && p->n)
 		st = mig_async_begin(&op->sess);
 	op->prog = cf_prog_new(ctx, "migrate", "migrations", "migration");
@@ -550,7 +558,7 @@ static cf_status run_plan(mig_op *op, plan *p, mig_dir dir, const char *done_sta
 			st = cf_error_set(ctx, CF_ERR_CANCELLED, "interrupted");
 			break;
 		}
-		if (batch && !p->scripts[i].is_nontx) {
+		if (batch && mig_script_is_batchable(&p->scripts[i])) {
 			st = run_batch(op, &run, p, &i);
 		} else {
 			st = run_one(op, &run, p, i, dir, done_status);
@@ -574,33 +582,22 @@ static cf_status run_plan(mig_op *op, plan *p, mig_dir dir, const char *done_sta
 /* up --dry-run-execute: everything in one transaction, rolled back. */
 static cf_status run_dry_execute(mig_op *op, plan *p)
 {
-	cf_ctx *ctx = op->ctx;
-	mig_run run = {.sess = &op->sess, .in_outer_tx = true};
+	mig_dry d = {.op = op, .what = "--dry-run-execute", .with_ledger = true};
 	cf_status st = cf_pg_begin(op->sess.pg);
 	if (!st && !op->sess.has_ledger) {
 		char *ddl = mig_ledger_ddl(&op->sess);
 		st = cf_pg_exec(op->sess.pg, ddl);
 		free(ddl);
 	}
-	size_t i = 0;
-	for (; !st && i < p->n; i++) {
-		mig_file *f = p->files[i];
-		if (p->scripts[i].is_nontx) {
-			mig_res_warn(&op->m, ctx, "%s runs outside a transaction, so --dry-run-execute "
-			                          "stops before it; it and the %zu after it were not run",
-			             f->up, p->n - i - 1);
-			break;
-		}
-		st = mig_apply(&run, f, MIG_UP, &p->scripts[i], f->checksum);
-		entry_for(op, f, &p->scripts[i], st ? "failed" : "would_apply");
-		op->m.r->migrations[op->m.r->n_migrations - 1].execution_time_ms = run.elapsed_ms;
-		if (!st)
-			op->m.r->n_applied++;
-	}
-	for (; i < p->n && !st; i++)
-		entry_for(op, p->files[i], &p->scripts[i], "would_apply");
+	if (!st)
+		st = mig_dry_run(&d, p->files, p->scripts, p->n);
+	cf_err_stash stash;
+	cf_error_stash(op->ctx, &stash);
 	cf_pg_rollback(op->sess.pg);
+	cf_error_unstash(op->ctx, &stash);
+	op->m.r->n_applied = (long)d.n_tried;
 	op->m.r->changes_detected = p->n > 0;
+	op->n_not_tried = d.n_not_tried;
 	return st;
 }
 
@@ -639,6 +636,13 @@ cf_status cf_migrate_up(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_res
 	set_current(&op, NULL);
 	if (st)
 		return mig_op_end(&op, st, "migrate up failed");
+	if (opts->dry_run_execute && op.n_not_tried)
+		return mig_op_end(&op, st, "would apply %zu migration%s: %ld tried and rolled back, %zu "
+		                  "not tried (see the warning)",
+		                  n, n == 1 ? "" : "s", r->n_applied, op.n_not_tried);
+	if (opts->dry_run_execute)
+		return mig_op_end(&op, st, "would apply %zu migration%s: all tried and rolled back", n,
+		                  n == 1 ? "" : "s");
 	if (r->is_dry_run)
 		return mig_op_end(&op, st, "would apply %zu migration%s", n, n == 1 ? "" : "s");
 	if (n == 0)
@@ -660,7 +664,7 @@ static cf_status plan_down(mig_op *op, const mig_row **rows, size_t n, plan *p)
 	for (size_t i = 0; i < n; i++) {
 		mig_file *f = mig_set_find(&op->set, rows[i]->version);
 		if (!f || !f->down)
-			cf_strv_push_owned(&missing, f ? cf_asprintf("%s.down.sql", f->base)
+			cf_strv_push_owned(&missing, f ? mig_down_name(f)
 			                               : cf_asprintf("%s_%s (no files at all)",
 			                                             rows[i]->version, rows[i]->name));
 		p->files[i] = f;

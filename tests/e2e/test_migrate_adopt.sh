@@ -181,11 +181,11 @@ URL=$(dburl "$DB")
 migfile "$P" 001_a.up.sql 'CREATE TABLE a (id int);'
 migfile "$P" 001_a.down.sql 'DROP TABLE a;'
 migfile "$P" 002_b.up.sql 'CREATE TABLE b (id int);'
-migfile "$P" 003_idx.up.sql 'CREATE INDEX CONCURRENTLY a_idx ON a (id);'
+migfile "$P" 009_idx.up.sql 'CREATE INDEX CONCURRENTLY a_idx ON a (id);'
 run cf --project-dir "$P" -d "$URL" migrate preflight
 expect_rc 0 "preflight exits 0 without errors"
 expect_err "002_b.up.sql has no .down.sql" "preflight warns about missing downs"
-expect_err "003_idx.up.sql runs statement by statement outside a transaction (CREATE INDEX CONCURRENTLY)" \
+expect_err "009_idx.up.sql runs statement by statement outside a transaction (CREATE INDEX CONCURRENTLY)" \
 	"preflight names non-transactional statements"
 migfile "$P" 004_bad.up.sql 'CREATE TABLE a (id int);'
 migfile "$P" 005_worse.up.sql 'SELECT * FROM nosuch_table;'
@@ -196,6 +196,8 @@ expect_out "error: db/migrations/004_bad.up.sql:1:1: relation \"a\" already exis
 expect_out "error: db/migrations/005_worse.up.sql:1:15: relation \"nosuch_table\" does not exist" \
 	"goes on and reports the next one"
 expect_out "would apply        006_fine" "and the migrations that would pass"
+expect_out "NOT TRIED          009_idx -- it runs outside a transaction (CREATE INDEX CONCURRENTLY), which a dry run cannot roll back" \
+	"and the one it cannot replay, with why"
 expect_eq "$(q "$DB" "SELECT to_regclass('a') IS NULL AND to_regclass('f') IS NULL AND to_regclass('tb_confiture') IS NULL")" \
 	"t" "preflight rolls everything back"
 run cf --project-dir "$P" migrate preflight --against "$URL" -f json

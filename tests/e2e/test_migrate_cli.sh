@@ -290,9 +290,16 @@ run cf --project-dir "$O" -d "$BAD" migrate up
 expect_rc 1 "strict mode turns orphans into errors (exit 1)"
 expect_err 'orphan migration file (strict mode): db/migrations/notes.sql' "names the orphan"
 rm "$O/confiture.yaml"
+run cf --project-dir "$O" -d "$BAD" migrate up
+expect_rc 5 "a file not named as a migration is an error by default (exit 5)"
+expect_err '1 file in "db/migrations" is not named as a migration and would never run: db/migrations/notes.sql' \
+	"naming the file, before connecting"
+printf 'migration:\n  ignore_unmatched: true\n' >"$O/confiture.yaml"
 run cf --project-dir "$O" -d "$(dburl "$(newdb orphans)")" migrate up
-expect_rc 0 "without strict mode orphans are a warning"
-expect_err 'warning: ignoring 1 file that is not named' "warns about the orphan"
+expect_rc 0 "with migration.ignore_unmatched it is a warning"
+expect_err 'warning: ignoring 1 file that is not named as a migration (migration.ignore_unmatched): db/migrations/notes.sql' \
+	"that names the file"
+rm "$O/confiture.yaml"
 N=$(mktemp -d "$TMP/n.XXXXXX")
 run cf --project-dir "$N" -d "$BAD" migrate up
 expect_rc 5 "a missing migrations directory exits 5"

@@ -148,6 +148,55 @@ static void put(const char *dir, const char *name, const char *text)
 	free(p);
 }
 
+/* Flyway's layout: V<version>__<desc>.sql, U<version>__<desc>.sql. */
+static void test_flyway(cf_ctx *ctx)
+{
+	char tmpl[] = "/tmp/cfmig.XXXXXX";
+	char *root = mkdtemp(tmpl);
+	char *dir = cf_path_join(root, "db/migrations");
+	cf_mkdirs(ctx, dir, 0755);
+	put(dir, "V1__init.sql", "SELECT 1;");
+	put(dir, "U1__init.sql", "SELECT -1;");
+	put(dir, "V1_1__add_users.sql", "SELECT 2;");
+	put(dir, "V2__more.sql", "SELECT 3;");
+	put(dir, "R__views.sql", "SELECT 4;");
+	put(dir, "V0002.WebAuthn.up.sql", "SELECT 5;");
+	cf_str_set(&ctx->project_dir, root);
+	mig_set set;
+	cf_status st = mig_set_load(ctx, &set);
+	CHECK(st == CF_OK && set.n == 3, "Flyway: three versioned migrations");
+	if (set.n == 3) {
+		CHECK_STR(set.v[0].version, "1", "Flyway: V1__init.sql is version 1");
+		CHECK_STR(set.v[1].version, "1.1", "Flyway: V1_1__ is version 1.1, as Flyway records it");
+		CHECK_STR(set.v[1].name, "add_users", "Flyway: the description is the name");
+		CHECK_STR(set.v[0].down, "db/migrations/U1__init.sql", "Flyway: U1__ is V1__'s down");
+		CHECK(!set.v[2].down, "Flyway: no undo file, no down");
+		char *dn = mig_down_name(&set.v[2]);
+		CHECK_STR(dn, "U2__more.sql", "Flyway: the missing down is named in its layout");
+		free(dn);
+	}
+	char *orph = cf_strv_join(&set.orphans, ",");
+	CHECK_STR(orph, "db/migrations/R__views.sql,db/migrations/V0002.WebAuthn.up.sql",
+	          "Flyway: repeatables and other names are not migrations");
+	free(orph);
+	mig_set_release(&set);
+	put(dir, "V10__late.sql", "SELECT 6;");
+	const char *gone[] = {"R__views.sql", "V0002.WebAuthn.up.sql"};
+	for (int i = 0; i < 2; i++) {
+		char *p = cf_path_join(dir, gone[i]);
+		unlink(p);
+		free(p);
+	}
+	mig_set_load(ctx, &set);
+	CHECK_INT(mig_set_check(ctx, &set), CF_ERR_VALIDATION,
+	          "Flyway: V10 and V2, whose text order is not their order, are refused");
+	CHECK_STR(cf_last_error(ctx), "Flyway versions \"10\" and \"2\" do not sort as text the way "
+	          "they sort as numbers", "Flyway: naming the pair");
+	cf_ctx_clear_error(ctx);
+	mig_set_release(&set);
+	free(dir);
+}
+
 static void test_discover(cf_ctx *ctx)
 {
 	char tmpl[] = "/tmp/cfmig.XXXXXX";
@@ -179,7 +228,15 @@ static void test_discover(cf_ctx *ctx)
 	CHECK_STR(orph, "db/migrations/999_ghost.down.sql,db/migrations/notes.sql",
 	          "orphans: .sql files that are not migrations, and downs without ups");
 	free(orph);
-	CHECK(set.dups.n == 0 && mig_set_check(ctx, &set) == CF_OK, "no duplicates");
+	CHECK(set.dups.n == 0 && mig_set_check(ctx, &set) == CF_ERR_VALIDATION,
+	      "files not named as migrations are an error (exit 5)");
+	CHECK_STR(cf_last_error(ctx), "2 files in \"db/migrations\" are not named as a migration and "
+	          "would never run: db/migrations/999_ghost.down.sql, db/migrations/notes.sql",
+	          "naming every one");
+	cf_ctx_clear_error(ctx);
+	ctx->cfg->migration.ignore_unmatched = true;
+	CHECK(mig_set_check(ctx, &set) == CF_OK, "no duplicates; migration.ignore_unmatched lets them be");
+	ctx->cfg->migration.ignore_unmatched = false;
 	CHECK(mig_set_find(&set, "20260102000000") == &set.v[2] && !mig_set_find(&set, "2"),
 	      "lookup by version");
 	mig_set_release(&set);
@@ -229,6 +286,7 @@ int main(int argc, char **argv)
 	test_wrappers(ctx);
 	test_nontx(ctx);
 	test_discover(ctx);
+	test_flyway(ctx);
 	test_slug();
 	cf_ctx_free(ctx);
 	return t_done();

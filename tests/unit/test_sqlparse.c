@@ -124,6 +124,47 @@ static void test_errors(void)
 	cf_ctx_free(ctx);
 }
 
+/* SET standard_conforming_strings = off: backslash escapes in '...', as psql splits. */
+static void test_standard_conforming_strings(void)
+{
+	cf_ctx *ctx = cf_ctx_new();
+	const char *text = "SET standard_conforming_strings = off;\n"
+	                   "INSERT INTO t VALUES ('it\\'s; here');\n"
+	                   "RESET standard_conforming_strings;\n"
+	                   "SELECT 'c\\';\n"
+	                   "SET standard_conforming_strings TO 'false'; SELECT 'd\\'';";
+	for (int lite = 0; lite < 2; lite++) {
+		cf_script *s = NULL;
+		cf_status st = lite ? cf_script_parse_lite(ctx, "s.sql", text, strlen(text), &s)
+		                    : cf_script_parse(ctx, "s.sql", text, strlen(text), &s);
+		CHECK(st == CF_OK && s && s->n_stmts == 6, "%s: a script with scs off splits in six",
+		      lite ? "lite" : "full");
+		if (s && s->n_stmts == 6) {
+			CHECK(strncmp(text + s->stmts[1].offset, "INSERT", 6) == 0 &&
+			          text[s->stmts[1].offset + s->stmts[1].len - 1] == ')',
+			      "%s: 'it\\'s; here' is one literal", lite ? "lite" : "full");
+			CHECK_INT(s->stmts[3].line, 4, "lines stay those of the file");
+			CHECK_INT(s->stmts[5].column, 45, "columns too");
+			CHECK(!s->scs_end, "the script ends with the setting off");
+			CHECK(lite || s->stmts[0].is_set, "SET is flagged");
+		}
+		cf_script_free(s);
+		cf_ctx_clear_error(ctx);
+	}
+	text = "SELECT 1;\nINSERT INTO t VALUES ('it\\'s');\n";
+	cf_script *s = NULL;
+	CHECK_INT(cf_script_parse(ctx, "t.sql", text, strlen(text), &s), CF_ERR_SCHEMA,
+	          "without the SET, \\' ends the literal (the server would say so too)");
+	CHECK_INT(cf_last_error_info(ctx)->line, 2, "and the error is on its line");
+	cf_ctx_clear_error(ctx);
+	text = "SET standard_conforming_strings = off;\nSELECT 1 FROM FROM;\n";
+	CHECK_INT(cf_script_parse(ctx, "u.sql", text, strlen(text), &s), CF_ERR_SCHEMA,
+	          "a syntax error after the SET is reported");
+	CHECK_INT(cf_last_error_info(ctx)->line, 2, "at its line");
+	CHECK_INT(cf_last_error_info(ctx)->column, 15, "and column");
+	cf_ctx_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -132,5 +173,6 @@ int main(int argc, char **argv)
 	test_kinds();
 	test_nontx();
 	test_errors();
+	test_standard_conforming_strings();
 	return t_done();
 }
