@@ -9,6 +9,7 @@
 #include "dbref.h"
 #include "fs.h"
 #include "log.h"
+#include "psqlscript.h"
 #include "secret.h"
 #include "sqlparse.h"
 
@@ -144,38 +145,45 @@ static cf_status replay(cf_ctx *ctx, side *sd)
 	return st;
 }
 
-/* psql meta-commands (pg_dump writes \restrict and \connect) are not SQL:
- * blank them, keeping every byte's line and column. */
-static void blank_meta_commands(char *text)
+/* Spaces over TEXT[A, B), newlines kept: lines and columns stay the file's. */
+static void blank(char *text, size_t a, size_t b)
 {
-	for (char *p = text; *p;) {
-		char *eol = strchr(p, '\n');
-		if (*p == '\\')
-			memset(p, ' ', eol ? (size_t)(eol - p) : strlen(p));
-		if (!eol)
-			break;
-		p = eol + 1;
-	}
+	for (size_t k = a; k < b; k++)
+		if (text[k] != '\n')
+			text[k] = ' ';
 }
 
+/* Runs FILE as psql would, but for the rows of COPY ... FROM stdin (a
+ * schema needs none of them: pg_dump output with its data works). */
 static cf_status apply_file(cf_ctx *ctx, cf_pg *pg, const char *file)
 {
 	char *text = NULL;
 	size_t len = 0;
-	cf_script *script = NULL;
+	cf_psql_script ps = {0};
 	cf_status st = cf_file_read(ctx, file, &text, &len);
-	if (!st) {
-		blank_meta_commands(text);
-		st = cf_script_parse_lite(ctx, file, text, len, &script);
+	if (!st)
+		st = cf_psql_parse(ctx, file, text, len, true, &ps);
+	size_t n_run = 0, done = 0;
+	for (size_t i = 0; !st && i < ps.n_blanks; i++)
+		blank(text, ps.blanks[i].start, ps.blanks[i].end);
+	for (size_t i = 0; !st && i < ps.script->n_stmts; i++) {
+		const cf_stmt *t = &ps.script->stmts[i];
+		if (t->kind == CF_STMT_COPY_STDIN)
+			blank(text, t->offset, t->offset + t->len);
+		else
+			n_run++;
 	}
-	size_t done = 0;
-	if (!st && script->n_stmts)
+	if (!st && n_run)
 		st = cf_pg_exec_count(pg, text, &done);
-	if (st && script && done < script->n_stmts) {
+	if (st && ps.script && done < n_run) {
+		size_t i = 0;
+		for (size_t k = 0; i < ps.script->n_stmts; i++)
+			if (ps.script->stmts[i].kind != CF_STMT_COPY_STDIN && k++ == done)
+				break;
 		cf_error_recode(ctx, CF_ERR_SCHEMA);
-		cf_error_locate(ctx, file, text, script->stmts[done].offset);
+		cf_error_locate(ctx, file, text, ps.script->stmts[i].offset);
 	}
-	cf_script_free(script);
+	cf_psql_script_release(&ps);
 	free(text);
 	return st;
 }

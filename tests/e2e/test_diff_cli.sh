@@ -57,7 +57,7 @@ expect_out "-- Note: column order of table public.t differs" "sql: notes as comm
 # ---- A protected production database is only read ---------------------------------------------------
 P=$(migproject)
 PROD=$(newdb prod)
-q "$PROD" "CREATE TABLE users (id int PRIMARY KEY, email text)" >/dev/null
+q "$PROD" "CREATE TABLE users (id int PRIMARY KEY, email text); INSERT INTO users VALUES (1, 'a@example.com'), (2, NULL)" >/dev/null
 q postgres "ALTER DATABASE \"$PROD\" SET default_transaction_read_only = on" >/dev/null
 mkdir -p "$P/db/environments" "$P/db/schema"
 printf 'database_url: %s\nprotected: true\n' "$(dburl "$PROD")" >"$P/db/environments/production.yaml"
@@ -86,6 +86,13 @@ pg_dump -s -d "$PROD" >"$TMP/dump.sql"
 run_pid cf --project-dir "$P" diff --from "$TMP/dump.sql" --to production --scratch-url "$SCRATCH"
 expect_rc 0 "pg_dump output (with its psql meta-commands) as a side: equal to its database"
 expect_eq "$(scratch_left)" 0 "no scratch database is left"
+pg_dump -d "$PROD" >"$TMP/dump_data.sql"
+run cf --project-dir "$P" diff --from "$TMP/dump_data.sql" --to production --scratch-url "$SCRATCH"
+expect_rc 0 "pg_dump output with its data (COPY ... FROM stdin): equal, the rows skipped"
+printf 'CREATE TABLE a (id int);\n\\i other.sql\n' >"$TMP/meta.sql"
+run cf --project-dir "$P" diff --from "$TMP/meta.sql" --to production --scratch-url "$SCRATCH"
+expect_rc 4 "a psql meta-command that is not pg_dump's: exit 4"
+expect_err "meta.sql:2" "at its line"
 run cf --project-dir "$P" diff --from "$TMP/none.sql" --to schema --scratch-url "$SCRATCH"
 expect_rc 2 "a missing file exits 2"
 expect_err "is neither an environment nor a file or directory" "says so"
