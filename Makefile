@@ -5,6 +5,7 @@
 #   make test              run every test against a throwaway cluster
 #   make test SAN=1        the same under AddressSanitizer and UBSan
 #   make test VALGRIND=1   the same under valgrind memcheck
+#   make fuzz              build the libFuzzer targets (clang); FUZZ_TIME=600 runs each
 #   make install PREFIX=/usr/local
 #   make demo              deps, build, then init and build a sample database
 
@@ -133,10 +134,43 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory test-run
 
-test-run: all tests-bin
+test-run: all tests-bin fuzz-if-clang
 	CONFITURE_BIN=$(CURDIR)/$(BUILD)/confiture TEST_BIN_DIR=$(CURDIR)/$(BUILD)/tests SAN=$(SAN) \
 		VALGRIND=$(VALGRIND) \
 		bash tests/run $(TESTS)
+
+# ---- Fuzzing: clang's libFuzzer under ASan and UBSan (fuzz/README.md) --------
+# Each fuzz/fuzz_NAME.c becomes build/fuzz/fuzz_NAME, linked against a clang
+# build of the library in build/fuzz. `make fuzz FUZZ_TIME=S` then runs each
+# target for S seconds, one after the other, niced. make test only runs each
+# one over its seed corpus (tests/e2e/test_fuzz_corpus.sh), when clang is here.
+FUZZ_TIME     ?= 0
+FUZZ_BUILD    := build/fuzz
+FUZZ_SAN      := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+                 -fno-sanitize-recover=undefined
+FUZZ_TARGETS  := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+FUZZ_DEB_PKGS := clang libclang-rt-14-dev
+
+.PHONY: fuzz fuzz-bins fuzz-deps fuzz-if-clang
+fuzz: fuzz-deps fuzz-bins
+	@if [ "$(FUZZ_TIME)" -gt 0 ]; then bash fuzz/run $(FUZZ_TIME) $(FUZZ_TARGETS); fi
+
+fuzz-deps:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(FUZZ_DEB_PKGS)"
+
+fuzz-bins:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g" \
+		SANFLAGS="$(FUZZ_SAN)" $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+fuzz-if-clang:
+	@t=$$(mktemp); if printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' | \
+		clang -fsanitize=fuzzer -x c - -o $$t >/dev/null 2>&1; then rm -f $$t; \
+		$(MAKE) --no-print-directory fuzz-bins; \
+	else rm -f $$t; echo "no clang with libFuzzer: the fuzz corpus test will skip"; fi
+
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(BUILD)/libconfiture.a
+	$(CC) $(CPPFLAGS) -Ifuzz $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libconfiture.a \
+		$(LDFLAGS) $(LDLIBS)
 
 demo: deps
 	@$(MAKE) --no-print-directory demo-run

@@ -726,6 +726,14 @@ typedef struct cf_sync_opts {
 	long long split_rows;        /* with jobs > 1, split tables estimated above
 	                                this many rows into PK ranges; 0 = 1,000,000 */
 	long verify_sample;          /* source values sampled per masked column; 0 = 100 */
+	bool allow_unmasked;         /* copy columns that look personal and have no rule */
+	bool continue_on_error;      /* a table that keeps failing is recorded, the others go on */
+	bool no_analyze;             /* do not ANALYZE the loaded tables */
+	bool incremental;            /* move only the rows changed since the last sync
+	                                (tables without a usable key: in full) */
+	bool backup;                 /* keep the overwritten tables in a schema
+	                                confiture_backup_<run> of the target */
+	const char *backup_dir;      /* or dump them (pg_dump -Fc) into this directory */
 } cf_sync_opts;
 
 /* One table of a sync: its plan and, after the run, what moved. */
@@ -742,7 +750,18 @@ typedef struct cf_sync_table {
 	char *where;                 /* the subset predicate run on the source, or NULL */
 	char **masked;               /* "column: strategy" per masked column */
 	size_t n_masked;
+	char **kept;                 /* "column: reason" per column kept on purpose */
+	size_t n_kept;
 	int verified;                /* -1 not verified, 1 ok, 0 found a problem */
+	int retries;                 /* transient failures retried */
+	bool is_failed;              /* given up on (continue_on_error) */
+	char *error;                 /* why, when is_failed */
+	const char *mode;            /* "incremental" or "full" (static) */
+	char *mode_reason;           /* why "full" when incremental was asked, or NULL */
+	bool has_diff;               /* the counts below are known (incremental runs, dry runs) */
+	long long added, updated, deleted, unchanged, failed_rows;
+	long long src_count, dst_count; /* dry run: rows on each side, -1 unknown */
+	bool is_in_line;             /* dry run: nothing would change */
 } cf_sync_table;
 
 /* A finding: a column mismatch (stops the run before any data moves), a PII
@@ -755,6 +774,7 @@ typedef struct cf_sync_issue {
 	                                row_count, checksum, masked_value_kept,
 	                                fk_orphans */
 	char *message;
+	char *suggestion;            /* pii_*: the rule to add, as YAML; else NULL */
 } cf_sync_issue;
 
 typedef struct cf_sync_result {
@@ -762,7 +782,9 @@ typedef struct cf_sync_result {
 	char *message;
 	double duration_s;
 	bool changes_detected;       /* rows were written */
-	char *run_id;                /* uuid of the run in the target's history */
+	char *run_id;                /* uuid of the run (in the target's history once it
+	                                starts writing; dry runs have one too) */
+	bool is_nothing_to_resume;   /* resume found no interrupted run: nothing done */
 	char *resumed_from;          /* run_id continued by --resume, or NULL */
 	char *source;                /* connection, password masked */
 	char *target;
@@ -771,6 +793,12 @@ typedef struct cf_sync_result {
 	bool is_verified;            /* --verify ran and found nothing */
 	long n_copied;               /* tables copied by this run */
 	long n_skipped;              /* tables already done (resume) */
+	long n_failed;               /* tables given up on (continue_on_error) */
+	bool is_incremental;
+	long long added, updated, deleted, unchanged, failed_rows; /* totals of the tables' */
+	const char *backup_kind;     /* "schema", "dir", or NULL without a backup (static) */
+	char *backup_location;       /* the schema, or the dump file */
+	char *restored_from;         /* cf_sync_restore: the run whose backup was restored */
 	long long rows;              /* rows written by this run */
 	long long bytes;
 	cf_sync_table *tables;       /* in load order */
@@ -781,6 +809,9 @@ typedef struct cf_sync_result {
 	size_t n_warnings;
 	cf_error_item *errors;
 	size_t n_errors;
+	char **unmasked;             /* "schema.table.column" copied as they are under
+	                                allow_unmasked though they look personal */
+	size_t n_unmasked;
 } cf_sync_result;
 
 /*
@@ -814,6 +845,12 @@ typedef struct cf_sync_run {
 	long long bytes;
 	double duration_s;
 	bool is_anonymized;
+	char *mode;                  /* "full", "incremental", "restore" */
+	char *backup_kind;           /* "schema", "dir", or NULL when the run kept none */
+	char *backup_location;
+	bool is_backup_present;      /* not pruned since */
+	bool has_counts;             /* incremental runs: the counts below */
+	long long added, updated, deleted, unchanged;
 } cf_sync_run;
 
 typedef struct cf_sync_history {
@@ -833,6 +870,50 @@ typedef struct cf_sync_history {
 cf_status cf_sync_history_list(cf_ctx *ctx, const char *target, long limit,
                                cf_sync_history **out);
 void cf_sync_history_free(cf_sync_history *h);
+
+/*
+ * Puts back the tables run RUN_ID of a sync overwrote, from the backup it
+ * kept (sync --backup or --backup-dir), into TARGET (ENV or URL): each table
+ * in one transaction, its foreign keys and triggers taken away and back as
+ * in a sync, the sequences the sync set back to their values. Refuses a
+ * protected target (CF_ERR_VALIDATION), a run without a backup
+ * (CF_ERR_VALIDATION). *OUT lists the tables restored (free with
+ * cf_sync_result_free).
+ */
+cf_status cf_sync_restore(cf_ctx *ctx, const char *target, const char *run_id,
+                          cf_sync_result **out);
+
+/* A backup kept by a sync run. */
+typedef struct cf_sync_backup {
+	char *run_id;
+	char *kind;                  /* "schema" or "dir" */
+	char *location;              /* the schema, or the dump file */
+	char *created_at;            /* ISO 8601, UTC */
+	char **tables;
+	size_t n_tables;
+	bool is_present;             /* the schema (or file) is still there */
+	bool is_removed;             /* removed by cf_sync_backups_prune */
+} cf_sync_backup;
+
+typedef struct cf_sync_backups {
+	bool success;
+	char *target;                /* masked */
+	cf_sync_backup *backups;     /* newest first */
+	size_t n_backups;
+	size_t n_removed;
+	cf_error_item *errors;
+	size_t n_errors;
+} cf_sync_backups;
+
+/* Lists the backups recorded in TARGET (ENV or URL; NULL = the loaded
+ * environment), newest first. Free with cf_sync_backups_free. */
+cf_status cf_sync_backups_list(cf_ctx *ctx, const char *target, cf_sync_backups **out);
+/* Removes all but the KEEP newest backups of TARGET (their schemas dropped,
+ * their dump files deleted, their records gone); refuses a protected
+ * target. *OUT lists every backup, the removed ones marked. */
+cf_status cf_sync_backups_prune(cf_ctx *ctx, const char *target, long keep,
+                                cf_sync_backups **out);
+void cf_sync_backups_free(cf_sync_backups *b);
 
 
 /* ==== Medium 4: schema-to-schema (src/s2s) ================================ */

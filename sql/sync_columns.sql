@@ -1,10 +1,15 @@
 -- sync_columns.sql: every column of every user table, with what sync needs to
 -- copy and mask it. One row per column, tables in (schema, name) order.
--- Left out: system schemas, confiture's own schema, tables of extensions.
+-- Left out: system schemas, tables of extensions, and everything confiture
+-- keeps for itself: its schema "confiture" (sync history, progress), sync
+-- backups (schemas confiture_backup_*), s2s bookkeeping (confiture_s2s_*),
+-- migration ledgers (found by their pk_confiture column, whatever their
+-- name) and the progress tables of non-transactional migrations.
 -- bin_ok: the binary COPY form carries no database-specific type OIDs
 -- (composites and arrays or ranges of user types do), so it can travel
 -- between databases as it is. seq: the sequence the column owns, or the one its
--- default draws from (nextval('...')).
+-- default draws from (nextval('...')). uniq: the unique index (or the
+-- constraint it backs) of which the column is the only key, if any.
 SELECT n.nspname,
        c.relname,
        c.reltuples::bigint AS est_rows,
@@ -33,7 +38,15 @@ SELECT n.nspname,
                   LIMIT 1)) AS seq,
        COALESCE((SELECT k.ord FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
                   WHERE k.attnum = a.attnum), 0) AS pk_pos,
-       a.atttypmod
+       a.atttypmod,
+       (SELECT coalesce(uc.conname, ic.relname)
+          FROM pg_index ui
+          JOIN pg_class ic ON ic.oid = ui.indexrelid
+          LEFT JOIN pg_constraint uc ON uc.conindid = ui.indexrelid AND uc.conrelid = c.oid
+         WHERE ui.indrelid = c.oid AND ui.indisunique AND ui.indnkeyatts = 1
+           AND ui.indkey[0] = a.attnum AND ui.indpred IS NULL AND ui.indexprs IS NULL
+         ORDER BY ui.indisprimary DESC, ic.relname
+         LIMIT 1) AS uniq
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -47,6 +60,14 @@ SELECT n.nspname,
    AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'confiture')
    AND n.nspname NOT LIKE 'pg\_toast%'
    AND n.nspname NOT LIKE 'pg\_temp\_%'
+   AND n.nspname NOT LIKE 'confiture\_backup\_%'
+   AND c.relname NOT LIKE 'confiture\_s2s\_%'
+   AND NOT EXISTS (SELECT 1 FROM pg_attribute la
+                    WHERE la.attrelid = c.oid AND la.attname = 'pk_confiture' AND NOT la.attisdropped)
+   AND NOT (c.relname LIKE '%\_progress'
+            AND (SELECT count(*) FROM pg_attribute pa
+                  WHERE pa.attrelid = c.oid AND NOT pa.attisdropped
+                    AND pa.attname IN ('version', 'direction', 'stmt_index', 'checksum', 'state')) = 5)
    AND NOT EXISTS (SELECT 1 FROM pg_depend d
                     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                       AND d.deptype = 'e')

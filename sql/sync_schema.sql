@@ -5,7 +5,9 @@
 --                  a split table); an item turns "done" in the same
 --                  transaction that loads it, so --resume knows what is done
 --   sync_restore   foreign keys dropped and triggers disabled while loading,
---                  until a run completes and puts them back
+--                  until the run (or its guard process, or the next run) puts
+--                  them back; state "added": a foreign key back but NOT VALID,
+--                  waiting to be validated
 CREATE SCHEMA IF NOT EXISTS confiture;
 CREATE TABLE IF NOT EXISTS confiture.sync_history (
     run_id uuid PRIMARY KEY,
@@ -47,4 +49,41 @@ CREATE TABLE IF NOT EXISTS confiture.sync_restore (
     definition text NOT NULL,
     run_id uuid NOT NULL,
     PRIMARY KEY (kind, table_name, name)
+);
+ALTER TABLE confiture.sync_restore ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'dropped';
+-- sync_table_state: per table, what the target holds, so that an incremental
+-- sync can compare row versions: the source table it came from (cluster,
+-- database, oid, file node), how it was copied (a hash of columns, key,
+-- subset and rules), and the source snapshot it was read in.
+CREATE TABLE IF NOT EXISTS confiture.sync_table_state (
+    table_name text PRIMARY KEY,
+    source_id text NOT NULL,
+    shape text NOT NULL,
+    snapshot text NOT NULL,
+    is_complete boolean NOT NULL,
+    run_id uuid NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+-- source_deletes: the source's statistics count of deleted rows at that
+-- sync; unchanged, the next incremental sync first tries the cheap check
+-- that no key went (a hint only: statistics may be reset or lag).
+ALTER TABLE confiture.sync_table_state ADD COLUMN IF NOT EXISTS source_deletes bigint;
+ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS mode text NOT NULL DEFAULT 'full';
+ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS added bigint;
+ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS updated bigint;
+ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS deleted bigint;
+ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS unchanged bigint;
+ALTER TABLE confiture.sync_progress ADD COLUMN IF NOT EXISTS added bigint;
+ALTER TABLE confiture.sync_progress ADD COLUMN IF NOT EXISTS updated bigint;
+ALTER TABLE confiture.sync_progress ADD COLUMN IF NOT EXISTS deleted bigint;
+-- sync_backups: the backup a run kept of the tables it overwrote (--backup:
+-- a schema confiture_backup_<run>; --backup-dir: a pg_dump file), its
+-- tables, and the values of the sequences the run set.
+CREATE TABLE IF NOT EXISTS confiture.sync_backups (
+    run_id uuid PRIMARY KEY,
+    kind text NOT NULL,
+    location text NOT NULL,
+    tables text[] NOT NULL DEFAULT '{}',
+    sequences jsonb,
+    created_at timestamptz NOT NULL DEFAULT now()
 )

@@ -418,33 +418,37 @@ static cf_status walk_dir(walk *w, int dirfd, const char *rel, int depth)
 		if (de->d_name[0] == '.')
 			continue;
 		bool maybe_dir = de->d_type == DT_DIR || de->d_type == DT_LNK || de->d_type == DT_UNKNOWN;
-		if (!maybe_dir && !(de->d_type == DT_REG && is_sql_name(de->d_name)) &&
-		    !w->d->cfg->include.n)
+		if (!maybe_dir && !is_sql_name(de->d_name) && !w->d->cfg->include.n)
 			continue; /* not a directory, and no pattern could take it */
 		struct stat sb;
-		if (fstatat(dirfd, de->d_name, &sb, 0) != 0)
-			continue; /* a dangling symlink is not a file we can build from */
+		cf_ftype t = cf_ftype_at(dirfd, de->d_name, de->d_type, &sb);
 		char *child = rel ? join2(rel, de->d_name) : cf_strdup(de->d_name);
-		if (S_ISREG(sb.st_mode)) {
-			if (is_included(w->d, child, de->d_name)) {
-				char *abs = join2(w->d->abs, child);
-				if (!in_exclude_dirs(w->excl, abs))
-					file_add(w->s, w->d, w->rank, child, abs, &sb);
-				else
-					free(abs);
+		bool wanted = is_included(w->d, child, de->d_name);
+		char *abs = join2(w->d->abs, child);
+		if (t == CF_FT_REGULAR) {
+			if (wanted && !in_exclude_dirs(w->excl, abs)) {
+				file_add(w->s, w->d, w->rank, child, abs, &sb);
+				abs = NULL;
 			}
-		} else if (S_ISDIR(sb.st_mode) && w->d->cfg->recursive) {
-			char *abs = join2(w->d->abs, child);
-			if (depth > 64) {
+		} else if (t == CF_FT_DIR && !(wanted && is_sql_name(de->d_name))) {
+			if (!w->d->cfg->recursive || in_exclude_dirs(w->excl, abs)) {
+				/* not entered */
+			} else if (depth > 64) {
 				errno = ELOOP;
 				st = walk_error(w->ctx, "walk directory", abs);
-			} else if (!in_exclude_dirs(w->excl, abs)) {
+			} else {
 				int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 				st = fd < 0 ? walk_error(w->ctx, "open directory", abs)
 				            : walk_dir(w, fd, child, depth + 1);
 			}
-			free(abs);
+		} else if (wanted && !in_exclude_dirs(w->excl, abs)) {
+			/* Named like a file the build takes, but not one: skipping it would
+			 * build something other than what the directory holds. */
+			char *shown = shown_path(abs);
+			st = cf_not_a_file_error(w->ctx, "SQL file", shown, t);
+			free(shown);
 		}
+		free(abs);
 		free(child);
 	}
 	closedir(dir);

@@ -197,7 +197,9 @@ static const cli_command COMMANDS[] = {
 	/* -- medium 3: sync -- */
 	{"sync", cmd_sync, "copy data between databases, masking PII in the stream",
 	 "usage: confiture sync --from ENV|URL --to ENV|URL [OPTIONS]\n"
-	 "       confiture sync history [--to ENV|URL] [--limit N]\n\n"
+	 "       confiture sync history [--to ENV|URL] [--limit N]\n"
+	 "       confiture sync restore --to ENV|URL --run RUN_ID\n"
+	 "       confiture sync backups [list|prune --keep N] [--to ENV|URL]\n\n"
 	 "Streams every table (all non-system schemas) from the source into the\n"
 	 "target with COPY, in foreign-key order, each table truncated and loaded\n"
 	 "in one target transaction. With --anonymize, columns named in the rules\n"
@@ -209,17 +211,26 @@ static const cli_command COMMANDS[] = {
 	 "  --anonymize          mask with the rules file (db/sync/anonymization.yaml)\n"
 	 "  --rules FILE         another rules file (implies --anonymize)\n"
 	 "  --allow-random       with no key set, mask with a random per-run key\n"
+	 "  --allow-unmasked     copy columns that look personal and have no rule\n"
+	 "                       (refused otherwise)\n"
 	 "  --tables GLOB,...    only these tables (\"users\", \"sales.*\")\n"
 	 "  --exclude GLOB,...   leave these tables out\n"
 	 "  -j, --jobs N         tables (and primary-key ranges) copied in parallel\n"
 	 "  --split-rows N       with --jobs, split tables above N rows (default 1000000)\n"
-	 "  --dry-run            print the plan and PII warnings; move nothing\n"
+	 "  --dry-run            compare, write nothing; exit 1 if something would change\n"
 	 "  --resume             continue the last interrupted run\n"
 	 "  --verify             check counts, checksums, masking and foreign keys after\n"
-	 "  --verify-sample N    source values sampled per masked column (default 100)\n\n"
+	 "  --verify-sample N    source values sampled per masked column (default 100)\n"
+	 "  --continue-on-error  record a table that keeps failing, copy the others (exit 3)\n"
+	 "  --no-analyze         do not ANALYZE the loaded tables\n"
+	 "  --incremental        move only the rows changed since the last sync\n"
+	 "  --backup             keep the overwritten tables in a schema confiture_backup_<run>\n"
+	 "  --backup-dir DIR     or dump them (pg_dump custom format) into DIR\n\n"
 	 "history lists the runs recorded in the target (default: the environment\n"
-	 "chosen with --env).\n\n"
-	 "Exit: 0 done, 1 verify found problems, 2 usage, 3 connection or copy\n"
+	 "chosen with --env), and which have a backup; restore puts a run's backup\n"
+	 "back; backups lists them, backups prune --keep N removes the older ones.\n\n"
+	 "Exit: 0 done (or in line), 1 verify found problems or a dry run found\n"
+	 "changes, 2 usage, 3 connection or copy\n"
 	 "failed (rolled back), 5 rules/key/columns invalid or target refused,\n"
 	 "6 another sync holds the target, 130 interrupted.\n",
 	 .formats = CLI_FMTS_DOC, .opts = &cli_sync_opts, .actions = cli_sync_actions,
@@ -505,6 +516,9 @@ static const cli_option_value OPTION_VALUES[] = {
 	{"sync", "limit", CLI_V_NONE},
 	{"sync", "split-rows", CLI_V_NONE},
 	{"sync", "verify-sample", CLI_V_NONE},
+	{"sync", "backup-dir", CLI_V_DIR},
+	{"sync", "run", CLI_V_NONE},
+	{"sync", "keep", CLI_V_NONE},
 	{"s2s", "source", CLI_V_ENV},
 	{"s2s", "target", CLI_V_ENV},
 	{"s2s", "staging-schema", CLI_V_NONE},

@@ -12,11 +12,14 @@
 #include "pg.h"
 #include "secret.h"
 #include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <errno.h>
 #include <limits.h>
 #include <unistd.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +104,11 @@ static const keydef KEYS[] = {
 	{"sync.key_env", KT_STR, OFF(sync.key_env), "CONFITURE_ANON_KEY", NULL,
 	 "Name of the environment variable holding the anonymization key."},
 	{"sync.jobs", KT_LONG, OFF(sync.jobs), "1", NULL, "Tables copied in parallel."},
+	{"sync.retries", KT_LONG, OFF(sync.retries), "3", NULL,
+	 "Times a table (or range) is retried after a transient failure (lost connection, "
+	 "serialization failure, deadlock, admin shutdown)."},
+	{"sync.table_timeout_s", KT_LONG, OFF(sync.table_timeout_s), "0", NULL,
+	 "Statement timeout for each table's statements, in seconds (0: none)."},
 	{"s2s.staging_schema", KT_STR, OFF(s2s.staging_schema), "confiture_src", NULL,
 	 "Schema on the target holding the imported foreign tables."},
 	{"s2s.batch_size", KT_LONG, OFF(s2s.batch_size), "0", NULL,
@@ -172,6 +180,80 @@ static const alias ALIASES[] = {
 };
 
 #define N_ALIASES (sizeof(ALIASES) / sizeof(ALIASES[0]))
+
+/*
+ * Bounds on values, checked wherever a value is set (YAML, CONFITURE_*
+ * variables, flags, the API), so that a bad value is refused at its file
+ * and line rather than failing later against a server. Kept apart from
+ * KEYS so that its rows stay as they are.
+ */
+typedef enum kshape {
+	KS_RANGE,       /* KT_LONG within [min, max] */
+	KS_IDENT,       /* a PostgreSQL identifier: 1 to 63 bytes */
+	KS_TABLE        /* letters, digits, "_": 1 to 63 of them, optionally schema.table */
+} kshape;
+
+typedef struct keybound {
+	const char *path;
+	kshape shape;
+	long min, max;
+} keybound;
+
+static const keybound BOUNDS[] = {
+	{"migration.lock_timeout_ms", KS_RANGE, 0, INT_MAX}, /* PostgreSQL's lock_timeout */
+	{"sync.jobs", KS_RANGE, 1, 32},                       /* src/sync/run.c caps at 32 */
+	{"s2s.jobs", KS_RANGE, 1, 32},
+	{"s2s.batch_size", KS_RANGE, 0, 1000000000},
+	{"migration.tracking_table", KS_TABLE, 0, 0},
+	{"s2s.staging_schema", KS_IDENT, 0, 0},
+};
+
+/* A hook's timeout_s: 0 waits forever; at most a day. */
+#define HOOK_TIMEOUT_MAX 86400
+
+#define N_BOUNDS (sizeof(BOUNDS) / sizeof(BOUNDS[0]))
+
+static const keybound *bound_find(const char *path)
+{
+	for (size_t i = 0; i < N_BOUNDS; i++)
+		if (strcmp(BOUNDS[i].path, path) == 0)
+			return &BOUNDS[i];
+	return NULL;
+}
+
+/* "an integer from MIN to MAX", in a per-thread buffer (key_set_text's
+ * reasons are otherwise static strings). */
+static const char *range_text(long min, long max)
+{
+	static _Thread_local char buf[64];
+	snprintf(buf, sizeof(buf), "an integer from %ld to %ld", min, max);
+	return buf;
+}
+
+static bool ident_chars_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
+/* Why TEXT is out of B's bounds, or NULL. */
+static const char *bound_check_str(const keybound *b, const char *text)
+{
+	size_t n = strlen(text);
+	if (b->shape == KS_IDENT)
+		return n == 0 || n > 63 ? "a name of 1 to 63 bytes" : NULL;
+	const char *dot = strchr(text, '.');
+	bool ok = dot ? ident_chars_ok(text, (size_t)(dot - text)) &&
+	                    ident_chars_ok(dot + 1, strlen(dot + 1))
+	              : ident_chars_ok(text, n);
+	return ok ? NULL
+	          : "a table name of 1 to 63 letters, digits or underscores, optionally "
+	            "schema.table";
+}
 
 static const keydef *key_find(const char *path)
 {
@@ -304,9 +386,14 @@ static const char *key_set_text(cf_config *cfg, const keydef *k, const char *tex
 {
 	void *field = (char *)cfg + k->off;
 	switch (k->type) {
-	case KT_STR:
+	case KT_STR: {
+		const keybound *b = bound_find(k->path);
+		const char *why = b ? bound_check_str(b, text) : NULL;
+		if (why)
+			return why;
 		cf_str_set(field, text);
 		return NULL;
+	}
 	case KT_ENUM: {
 		size_t n = strlen(text);
 		for (const char *c = k->choices; c;) {
@@ -329,8 +416,10 @@ static const char *key_set_text(cf_config *cfg, const keydef *k, const char *tex
 	}
 	case KT_LONG: {
 		long v;
-		if (cf_parse_long(text, &v) != 0 || v < 0)
-			return "a non-negative integer";
+		const keybound *b = bound_find(k->path);
+		long min = b ? b->min : 0, max = b ? b->max : LONG_MAX;
+		if (cf_parse_long(text, &v) != 0 || v < min || v > max)
+			return b ? range_text(min, max) : "a non-negative integer";
 		*(long *)field = v;
 		return NULL;
 	}
@@ -434,20 +523,39 @@ static char *origin_of(const layer *ly, const cf_ynode *n)
 	return cf_asprintf("%s:%d", ly->shown, n->line);
 }
 
+/*
+ * An unquoted 5 or true where a path is expected is a number or a boolean in
+ * YAML, not a directory name: "include_dirs: 5" is a mistake, not db/5.
+ */
+static cf_status path_node(const layer *ly, const cf_ynode *n, const char *key, const char *what)
+{
+	long v;
+	if (n->kind != CF_Y_SCALAR)
+		return cf_ynode_type_error(ly->ctx, ly->doc, n, key, what);
+	if (n->is_quoted || (cf_parse_long(n->str, &v) != 0 && cf_parse_bool(n->str) < 0))
+		return CF_OK;
+	cf_ynode_type_error(ly->ctx, ly->doc, n, key, what);
+	cf_error_hint(ly->ctx, "Quote it (\"%s\") if a path is really named so.", n->str);
+	return CF_ERR_CONFIG;
+}
+
 static cf_status strv_from_node(const layer *ly, const cf_ynode *n, const char *key, cf_strv *out)
 {
 	cf_strv_release(out);
 	if (n->kind == CF_Y_NULL)
 		return CF_OK;
 	if (n->kind == CF_Y_SCALAR) {
-		cf_strv_push(out, n->str);
-		return CF_OK;
+		cf_status st = path_node(ly, n, key, "a string or a list of strings");
+		if (!st)
+			cf_strv_push(out, n->str);
+		return st;
 	}
 	if (n->kind != CF_Y_SEQ)
 		return cf_ynode_type_error(ly->ctx, ly->doc, n, key, "a string or a list of strings");
 	for (size_t i = 0; i < n->n; i++) {
-		if (n->v[i]->kind != CF_Y_SCALAR)
-			return cf_ynode_type_error(ly->ctx, ly->doc, n->v[i], key, "a string");
+		cf_status st = path_node(ly, n->v[i], key, "a string");
+		if (st)
+			return st;
 		cf_strv_push(out, n->v[i]->str);
 	}
 	return CF_OK;
@@ -464,6 +572,9 @@ static cf_status include_dir_from_map(const layer *ly, const cf_ynode *m)
 		cf_error_hint(ly->ctx, "Write {path: db/schema} or just the path as a string.");
 		return CF_ERR_CONFIG;
 	}
+	cf_status pst = path_node(ly, path, "include_dirs.path", "a path");
+	if (pst)
+		return pst;
 	char *origin = origin_of(ly, m);
 	cf_include_dir *d = include_dir_add(ly->cfg, path->str, origin);
 	free(origin);
@@ -511,8 +622,10 @@ static cf_status include_dirs_read(const layer *ly, const cf_ynode *n, const cha
 	size_t first = ly->cfg->n_include_dirs;
 	cf_status st = CF_OK;
 	if (n->kind == CF_Y_SCALAR) {
+		st = path_node(ly, n, key, "a path or a list of paths");
 		char *origin = origin_of(ly, n);
-		include_dir_add(ly->cfg, n->str, origin);
+		if (!st)
+			include_dir_add(ly->cfg, n->str, origin);
 		free(origin);
 	} else if (n->kind != CF_Y_SEQ && n->kind != CF_Y_NULL) {
 		return cf_ynode_type_error(ly->ctx, ly->doc, n, key, "a list");
@@ -520,8 +633,10 @@ static cf_status include_dirs_read(const layer *ly, const cf_ynode *n, const cha
 	for (size_t i = 0; n->kind == CF_Y_SEQ && i < n->n && !st; i++) {
 		const cf_ynode *item = n->v[i];
 		if (item->kind == CF_Y_SCALAR) {
+			st = path_node(ly, item, key, "a path or {path: ...}");
 			char *origin = origin_of(ly, item);
-			include_dir_add(ly->cfg, item->str, origin);
+			if (!st)
+				include_dir_add(ly->cfg, item->str, origin);
 			free(origin);
 		} else if (item->kind == CF_Y_MAP) {
 			st = include_dir_from_map(ly, item);
@@ -586,6 +701,9 @@ static cf_status hook_from_map(const layer *ly, const char *event, const cf_ynod
 			}
 		} else if (strcmp(k, "timeout_s") == 0) {
 			st = cf_ynode_long(ly->ctx, ly->doc, v, "timeout_s", &h->timeout_s);
+			if (!st && (h->timeout_s < 0 || h->timeout_s > HOOK_TIMEOUT_MAX))
+				st = cf_ynode_type_error(ly->ctx, ly->doc, v, "timeout_s",
+				                         range_text(0, HOOK_TIMEOUT_MAX));
 		} else if (strcmp(k, "on_failure") == 0) {
 			if (v->kind == CF_Y_SCALAR && strcmp(v->str, "abort") == 0)
 				h->is_abort = true;
@@ -700,8 +818,12 @@ static cf_status key_from_node(const layer *ly, const keydef *k, const cf_ynode 
 		break;
 	default:
 		if (n->kind == CF_Y_NULL && k->type == KT_STR) {
+			/* "key: ~" unsets the key: back to its default, never a NULL
+			 * where a default is relied on. */
 			free(*(char **)field);
 			*(char **)field = NULL;
+			if (k->dflt)
+				key_set_text(ly->cfg, k, k->dflt);
 			break;
 		}
 		if (n->kind != CF_Y_SCALAR) {
@@ -1156,7 +1278,9 @@ static cf_status config_layers(cf_ctx *ctx, cf_config *cfg, const char *project_
 	const cf_ynode *envmap = envs ? cf_ynode_get(envs, env) : NULL;
 	if (!st && envmap)
 		st = apply_doc(ctx, cfg, doc, envmap, project_dir, false, m.is_lenient);
-	bool has_file = cf_is_file(env_path);
+	/* Anything there but a regular file is an error from cf_yaml_load, not
+	 * an environment silently without its file. */
+	bool has_file = cf_ftype_at(AT_FDCWD, env_path, DT_UNKNOWN, NULL) != CF_FT_MISSING;
 	if (!st && has_file) {
 		st = config_doc(ctx, env_path, m.is_lenient, &envdoc);
 		if (!st)

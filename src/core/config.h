@@ -76,6 +76,8 @@ typedef struct cf_config {
 		char *rules;
 		char *key_env;
 		long jobs;
+		long retries;
+		long table_timeout_s;
 	} sync;
 	struct {
 		char *staging_schema;

@@ -6,7 +6,9 @@
 #include "pg.h"
 #include "secret.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,9 +109,18 @@ static cf_status refuse_env_file(cf_ctx *ctx, const char *path, const char *real
 
 cf_status cf_ctx_set_config_file(cf_ctx *ctx, const char *path)
 {
-	if (!cf_is_file(path)) {
+	cf_ftype t = cf_ftype_at(AT_FDCWD, path, DT_UNKNOWN, NULL);
+	if (t == CF_FT_MISSING || t == CF_FT_UNREADABLE || t == CF_FT_DIR) {
 		cf_error_set(ctx, CF_ERR_CONFIG, "could not open config file \"%s\": %s", path,
-		             cf_is_dir(path) ? "it is a directory" : strerror(errno ? errno : ENOENT));
+		             t == CF_FT_DIR ? "it is a directory" : strerror(errno ? errno : ENOENT));
+		return CF_ERR_CONFIG;
+	}
+	if (t != CF_FT_REGULAR) {
+		/* -c /dev/null: say what it is rather than what reading it did. */
+		cf_error_set(ctx, CF_ERR_CONFIG, "could not use config file \"%s\": it is %s, not a "
+		             "regular file", path, cf_ftype_name(t));
+		cf_error_hint(ctx, "Pass a YAML project file, or leave out -c: the project directory's "
+		                   "confiture.yaml is read when present, and none is required.");
 		return CF_ERR_CONFIG;
 	}
 	char real[PATH_MAX];

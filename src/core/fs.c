@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,11 @@ static cf_status io_error(cf_ctx *ctx, const char *what, const char *path, int e
 }
 
 cf_status cf_file_read(cf_ctx *ctx, const char *path, char **out, size_t *len)
+{
+	return cf_file_read_max(ctx, path, SIZE_MAX, out, len);
+}
+
+cf_status cf_file_read_max(cf_ctx *ctx, const char *path, size_t max, char **out, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -51,6 +57,14 @@ cf_status cf_file_read(cf_ctx *ctx, const char *path, char **out, size_t *len)
 		if (n == 0)
 			break;
 		b.len += (size_t)n;
+		if (b.len > max) {
+			/* A pipe or a device can stream forever: stop at the cap. */
+			close(fd);
+			cf_buf_release(&b);
+			cf_error_set(ctx, CF_ERR_IO, "could not read file \"%s\": larger than %zu MB",
+			             path, max >> 20);
+			return CF_ERR_IO;
+		}
 	}
 	b.data[b.len] = '\0';
 	close(fd);
@@ -193,6 +207,70 @@ bool cf_is_file(const char *path)
 	return stat(path, &stbuf) == 0 && S_ISREG(stbuf.st_mode);
 }
 
+static cf_ftype ftype_of_mode(mode_t m)
+{
+	return S_ISREG(m)    ? CF_FT_REGULAR
+	       : S_ISDIR(m)  ? CF_FT_DIR
+	       : S_ISFIFO(m) ? CF_FT_FIFO
+	       : S_ISCHR(m)  ? CF_FT_CHAR
+	       : S_ISBLK(m)  ? CF_FT_BLOCK
+	                     : CF_FT_SOCKET;
+}
+
+cf_ftype cf_ftype_at(int dirfd, const char *name, unsigned char d_type, struct stat *sb)
+{
+	if (!sb && d_type == DT_REG)
+		return CF_FT_REGULAR;
+	if (!sb && d_type == DT_DIR)
+		return CF_FT_DIR;
+	struct stat local;
+	if (!sb)
+		sb = &local;
+	if (fstatat(dirfd, name, sb, 0) == 0)
+		return ftype_of_mode(sb->st_mode);
+	int err = errno;
+	struct stat link;
+	if ((err == ENOENT || err == ELOOP) &&
+	    fstatat(dirfd, name, &link, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(link.st_mode))
+		return CF_FT_BROKEN_LINK;
+	errno = err;
+	return err == ENOENT || err == ENOTDIR ? CF_FT_MISSING : CF_FT_UNREADABLE;
+}
+
+const char *cf_ftype_name(cf_ftype t)
+{
+	switch (t) {
+	case CF_FT_REGULAR: return "a regular file";
+	case CF_FT_DIR: return "a directory";
+	case CF_FT_MISSING: return "missing";
+	case CF_FT_BROKEN_LINK: return "a broken symbolic link";
+	case CF_FT_FIFO: return "a FIFO";
+	case CF_FT_CHAR: return "a character device";
+	case CF_FT_BLOCK: return "a block device";
+	case CF_FT_SOCKET: return "a socket";
+	case CF_FT_UNREADABLE: break;
+	}
+	return "unreadable";
+}
+
+cf_status cf_not_a_file_error(cf_ctx *ctx, const char *what, const char *shown, cf_ftype t)
+{
+	if (t == CF_FT_UNREADABLE || t == CF_FT_MISSING) {
+		int err = errno ? errno : ENOENT; /* as cf_ftype_at left it */
+		return cf_error_set(ctx, CF_ERR_IO, "could not read %s \"%s\": %s", what, shown,
+		                    strerror(err));
+	}
+	cf_error_set(ctx, CF_ERR_IO, "could not read %s \"%s\": it is %s, not a regular file", what,
+	             shown, cf_ftype_name(t));
+	if (t == CF_FT_BROKEN_LINK)
+		cf_error_hint(ctx, "Point the link at an existing file, or remove it.");
+	else if (t == CF_FT_DIR)
+		cf_error_hint(ctx, "Rename the directory, or move it away.");
+	else
+		cf_error_hint(ctx, "Replace it with a regular file, or move it away.");
+	return CF_ERR_IO;
+}
+
 char *cf_path_join(const char *a, const char *b)
 {
 	if (b[0] == '/' || !a || !*a || strcmp(a, ".") == 0)
@@ -291,8 +369,8 @@ cf_status cf_dir_list(cf_ctx *ctx, const char *root, bool recursive, cf_strv *ou
 {
 	size_t first = out->n;
 	cf_status st = list_into(ctx, root, NULL, recursive, out, 0);
-	if (st)
-		return st;
+	if (st || out->n == first)
+		return st; /* out->v may be NULL: no pointer arithmetic on it */
 	cf_strv tail = {.v = out->v + first, .n = out->n - first};
 	cf_strv_sort_paths(&tail);
 	return CF_OK;

@@ -7,9 +7,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 /* Reads a whole file into *OUT (NUL-terminated, caller frees). CF_ERR_IO. */
 cf_status cf_file_read(cf_ctx *ctx, const char *path, char **out, size_t *len);
+/* Same, refusing (CF_ERR_IO, nothing kept) a file longer than MAX bytes. */
+cf_status cf_file_read_max(cf_ctx *ctx, const char *path, size_t max, char **out, size_t *len);
 
 /*
  * Writes DATA to PATH atomically: a temporary file in the same directory,
@@ -25,6 +28,36 @@ cf_status cf_remove_tree(cf_ctx *ctx, const char *path);
 
 bool cf_is_dir(const char *path);
 bool cf_is_file(const char *path);
+
+/* What a path is, symlinks followed. */
+typedef enum cf_ftype {
+	CF_FT_REGULAR,
+	CF_FT_DIR,
+	CF_FT_MISSING,      /* nothing there */
+	CF_FT_BROKEN_LINK,  /* a symlink to nothing, or a symlink loop */
+	CF_FT_FIFO,
+	CF_FT_CHAR,         /* /dev/zero, /dev/null, a tty */
+	CF_FT_BLOCK,
+	CF_FT_SOCKET,
+	CF_FT_UNREADABLE    /* stat failed otherwise, e.g. EACCES; errno kept */
+} cf_ftype;
+
+/*
+ * Classifies NAME in the directory DIRFD (AT_FDCWD for a path). D_TYPE is
+ * readdir's d_type, or DT_UNKNOWN: when it already says a regular file or a
+ * directory and SB is NULL, no system call is made. Otherwise the entry is
+ * stat'ed (into SB when given).
+ */
+cf_ftype cf_ftype_at(int dirfd, const char *name, unsigned char d_type, struct stat *sb);
+/* "a directory", "a FIFO", "a broken symbolic link", ... for messages. */
+const char *cf_ftype_name(cf_ftype t);
+
+/*
+ * Records that WHAT "SHOWN" (e.g. "migration file", "db/migrations/x.up.sql")
+ * cannot be read because it is of type T, not a regular file: CF_ERR_IO,
+ * "could not read migration file "SHOWN": it is a FIFO", with a hint.
+ */
+cf_status cf_not_a_file_error(cf_ctx *ctx, const char *what, const char *shown, cf_ftype t);
 
 /* A joined with B ("a/b"); B absolute returns a copy of B. Caller frees. */
 char *cf_path_join(const char *a, const char *b);

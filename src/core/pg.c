@@ -246,6 +246,26 @@ char *cf_dsn_with_dbname(const char *conninfo, const char *dbname)
 	return b.data;
 }
 
+char *cf_dsn_without_password(const char *conninfo)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", NULL);
+	cf_buf b;
+	cf_buf_init(&b);
+	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+		if (!o->val)
+			continue;
+		if (strcmp(o->keyword, "password") != 0) {
+			char *lit = cf_dsn_quote(o->val);
+			cf_buf_printf(&b, "%s%s=%s", b.len ? " " : "", o->keyword, lit);
+			free(lit);
+		}
+		cf_memzero(o->val, strlen(o->val));
+	}
+	if (opts)
+		PQconninfoFree(opts);
+	return b.data;
+}
+
 cf_status cf_ctx_conninfo(cf_ctx *ctx, char **out)
 {
 	if (cf_config_is_embedded(ctx->cfg))

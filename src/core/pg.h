@@ -50,6 +50,9 @@ char *cf_dsn_quote(const char *value);
 char *cf_dsn_with_dbname(const char *conninfo, const char *dbname);
 /* The dbname CONNINFO resolves to (after libpq defaults). Caller frees. */
 char *cf_dsn_dbname(const char *conninfo);
+/* CONNINFO as a key=value string without its password: for a child
+ * program's argv (the password goes through its environment). */
+char *cf_dsn_without_password(const char *conninfo);
 
 /*
  * The connection string of the context's environment: database_url, or the

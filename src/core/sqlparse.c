@@ -12,6 +12,7 @@
 #include <pg_query/pg_query.pb-c.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Skips whitespace and comments (nested block comments included). */
 static size_t skip_blank(const char *t, size_t i, size_t end)
@@ -20,7 +21,8 @@ static size_t skip_blank(const char *t, size_t i, size_t end)
 		if (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r' || t[i] == '\f') {
 			i++;
 		} else if (t[i] == '-' && i + 1 < end && t[i + 1] == '-') {
-			while (i < end && t[i] != '\n')
+			/* As PostgreSQL's scanner: "\r" ends a comment too. */
+			while (i < end && t[i] != '\n' && t[i] != '\r')
 				i++;
 		} else if (t[i] == '/' && i + 1 < end && t[i + 1] == '*') {
 			int depth = 0;
@@ -777,6 +779,23 @@ static bool needs_tree(const char *t, size_t start, size_t end)
 	return false;
 }
 
+/*
+ * Could the tree of T[0..LEN) hold a String node equal to VAL? A string
+ * constant or a quoted identifier can spell VAL with escapes ('it''s',
+ * E'\x68', U&'\0068', 'a' 'b' across lines), so any quote sends the statement
+ * to the parser; without quotes there are only bare words, which the parser
+ * folds to lower case.
+ */
+static bool may_hold_string(const char *t, size_t len, const char *val, size_t vl)
+{
+	if (memchr(t, '\'', len) || memchr(t, '"', len))
+		return true;
+	for (size_t i = 0; i + vl <= len; i++)
+		if (strncasecmp(t + i, val, vl) == 0)
+			return true;
+	return false;
+}
+
 /* ALTER TYPE ... ADD VALUE 'v' at I: does a later statement use 'v'? */
 static void lite_enum_uses(builder *b, size_t i, const char *val)
 {
@@ -784,7 +803,7 @@ static void lite_enum_uses(builder *b, size_t i, const char *val)
 	size_t vl = strlen(val);
 	for (size_t j = i + 1; j < s->n_stmts; j++) {
 		const cf_stmt *later = &s->stmts[j];
-		if (!memmem(s->text + later->offset, later->len, val, vl))
+		if (!may_hold_string(s->text + later->offset, later->len, val, vl))
 			continue;
 		standard_conforming_strings = b->scs[j];
 		PgQuery__ParseResult *pr = parse_one(s->text, later->offset, later->len);

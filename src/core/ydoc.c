@@ -9,7 +9,9 @@
 #include "error.h"
 #include "fs.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -26,6 +28,11 @@ typedef struct ybuilder {
 	int flags;
 	anchor *anchors;
 	size_t n_anchors;
+	int depth;              /* open mappings and sequences */
+	size_t alias_nodes;     /* nodes and scalar bytes added by aliases and merges */
+	size_t alias_bytes;
+	cf_ynode **dead;        /* detached subtrees anchors may still point into */
+	size_t n_dead;
 } ybuilder;
 
 static void ynode_free(cf_ynode *n)
@@ -74,6 +81,73 @@ static cf_ynode *ynode_copy(const cf_ynode *src)
 		n->v = NULL;
 	}
 	return n;
+}
+
+typedef struct weight {
+	size_t nodes, bytes;
+	int depth;              /* collection levels, counted from where the copy lands */
+} weight;
+
+static bool over_budget(const weight *w)
+{
+	return w->nodes > CF_YAML_MAX_ALIAS_NODES || w->bytes > CF_YAML_MAX_ALIAS_BYTES ||
+	       w->depth > CF_YAML_MAX_DEPTH;
+}
+
+/* Adds the size of N (at collection level LEVEL) to W, stopping once over. */
+static void ynode_weigh(const cf_ynode *n, int level, weight *w)
+{
+	if (over_budget(w))
+		return;
+	w->nodes++;
+	w->bytes += (n->str ? strlen(n->str) : 0) + (n->raw ? strlen(n->raw) : 0);
+	if (n->kind != CF_Y_MAP && n->kind != CF_Y_SEQ)
+		return;
+	if (++level > w->depth)
+		w->depth = level;
+	for (size_t i = 0; i < n->n; i++) {
+		if (n->k)
+			ynode_weigh(n->k[i], level, w);
+		ynode_weigh(n->v[i], level, w);
+	}
+}
+
+static cf_status too_deep(ybuilder *b, int line, int col);
+
+/*
+ * Copies SRC for an alias or a merge key at LINE:COL, within the document's
+ * expansion budget: nine levels of nine aliases would otherwise build a
+ * billion nodes from a few hundred bytes.
+ */
+static cf_status budget_copy(ybuilder *b, const cf_ynode *src, int line, int col, cf_ynode **out)
+{
+	weight w = {b->alias_nodes, b->alias_bytes, b->depth};
+	ynode_weigh(src, b->depth, &w);
+	if (w.depth > CF_YAML_MAX_DEPTH)
+		return too_deep(b, line, col);
+	if (over_budget(&w)) {
+		cf_error_set(b->ctx, CF_ERR_CONFIG,
+		             "could not parse YAML file \"%s\": aliases expand to too much data", b->file);
+		cf_error_at(b->ctx, b->file, line, col);
+		cf_error_detail(b->ctx, "Aliases and merge keys may add at most %d nodes and %d MB of "
+		                "text to a document.", CF_YAML_MAX_ALIAS_NODES,
+		                CF_YAML_MAX_ALIAS_BYTES >> 20);
+		cf_error_hint(b->ctx, "Write the repeated part out, or use fewer levels of aliases.");
+		return CF_ERR_CONFIG;
+	}
+	b->alias_nodes = w.nodes;
+	b->alias_bytes = w.bytes;
+	*out = ynode_copy(src);
+	return CF_OK;
+}
+
+/* Keeps N alive until the parse ends: an anchor may point into it. */
+static void ynode_retire(ybuilder *b, cf_ynode *n)
+{
+	if (!n)
+		return;
+	b->dead = cf_realloc(b->dead, (b->n_dead + 1) * sizeof(cf_ynode *));
+	b->dead[b->n_dead++] = n;
 }
 
 static void ynode_add(cf_ynode *parent, cf_ynode *key, cf_ynode *val)
@@ -182,18 +256,30 @@ static void remember_anchor(ybuilder *b, const yaml_char_t *name, cf_ynode *n)
 }
 
 /* "<<: *base" merges the keys of base that the map does not set itself. */
-static void merge_into(cf_ynode *map, const cf_ynode *src)
+static cf_status merge_into(ybuilder *b, cf_ynode *map, const cf_ynode *src)
 {
+	cf_status st = CF_OK;
 	if (src->kind == CF_Y_SEQ) {
-		for (size_t i = 0; i < src->n; i++)
-			merge_into(map, src->v[i]);
-		return;
+		for (size_t i = 0; i < src->n && !st; i++)
+			st = merge_into(b, map, src->v[i]);
+		return st;
 	}
 	if (src->kind != CF_Y_MAP)
-		return;
-	for (size_t i = 0; i < src->n; i++)
-		if (!cf_ynode_get(map, src->k[i]->str))
-			ynode_add(map, ynode_copy(src->k[i]), ynode_copy(src->v[i]));
+		return CF_OK;
+	for (size_t i = 0; i < src->n && !st; i++) {
+		if (cf_ynode_get(map, src->k[i]->str))
+			continue;
+		cf_ynode *k = NULL, *v = NULL;
+		st = budget_copy(b, src->k[i], src->line, src->column, &k);
+		if (!st)
+			st = budget_copy(b, src->v[i], src->line, src->column, &v);
+		if (st) {
+			ynode_free(k);
+			break;
+		}
+		ynode_add(map, k, v);
+	}
+	return st;
 }
 
 static cf_status build_map(ybuilder *b, cf_ynode *n)
@@ -228,8 +314,8 @@ static cf_status build_map(ybuilder *b, cf_ynode *n)
 			goto fail;
 		}
 		if (strcmp(key->str, "<<") == 0 && !key->is_quoted) {
-			ynode_free(key);
-			ynode_free(merges);
+			ynode_retire(b, key);
+			ynode_retire(b, merges);
 			merges = val;
 			continue;
 		}
@@ -246,13 +332,12 @@ static cf_status build_map(ybuilder *b, cf_ynode *n)
 		ynode_add(n, key, val);
 		continue;
 	fail:
-		ynode_free(merges);
+		ynode_retire(b, merges);
 		return st;
 	}
-	if (merges)
-		merge_into(n, merges);
-	ynode_free(merges);
-	return CF_OK;
+	cf_status st = merges ? merge_into(b, n, merges) : CF_OK;
+	ynode_retire(b, merges);
+	return st;
 }
 
 static cf_status build_seq(ybuilder *b, cf_ynode *n)
@@ -275,12 +360,33 @@ static cf_status build_seq(ybuilder *b, cf_ynode *n)
 	}
 }
 
+/* Collections nest by recursion here and in every walk of the tree: the
+ * depth cap keeps that far below the stack, aliases included. */
+static cf_status too_deep(ybuilder *b, int line, int col)
+{
+	cf_error_set(b->ctx, CF_ERR_CONFIG,
+	             "could not parse YAML file \"%s\": nested deeper than %d levels", b->file,
+	             CF_YAML_MAX_DEPTH);
+	cf_error_at(b->ctx, b->file, line, col);
+	cf_error_hint(b->ctx, "confiture's files need a few levels of mappings and lists; check "
+	                      "for unclosed brackets.");
+	return CF_ERR_CONFIG;
+}
+
 static cf_status build_node(ybuilder *b, yaml_event_t *ev, cf_ynode **out)
 {
 	cf_ynode *n = cf_calloc(1, sizeof(*n));
 	n->line = (int)ev->start_mark.line + 1;
 	n->column = (int)ev->start_mark.column + 1;
 	cf_status st = CF_OK;
+	bool is_collection =
+		ev->type == YAML_MAPPING_START_EVENT || ev->type == YAML_SEQUENCE_START_EVENT;
+	if (is_collection && b->depth >= CF_YAML_MAX_DEPTH) {
+		st = too_deep(b, n->line, n->column);
+		ynode_free(n);
+		return st;
+	}
+	b->depth += is_collection;
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
 		st = scalar_node(b, ev, n);
@@ -311,14 +417,19 @@ static cf_status build_node(ybuilder *b, yaml_event_t *ev, cf_ynode **out)
 			free(msg);
 			break;
 		}
-		free(n);
-		n = ynode_copy(a->node);
+		cf_ynode *copy = NULL;
+		st = budget_copy(b, a->node, n->line, n->column, &copy);
+		if (!st) {
+			free(n);
+			n = copy;
+		}
 		break;
 	}
 	default:
 		st = syntax_error(b, "unexpected YAML event", n->line, n->column);
 		break;
 	}
+	b->depth -= is_collection;
 	if (st) {
 		ynode_free(n);
 		return st;
@@ -363,6 +474,9 @@ cf_status cf_yaml_parse(cf_ctx *ctx, const char *name, const char *text, size_t 
 	for (size_t i = 0; i < b.n_anchors; i++)
 		free(b.anchors[i].name);
 	free(b.anchors);
+	for (size_t i = 0; i < b.n_dead; i++)
+		ynode_free(b.dead[i]);
+	free(b.dead);
 	if (st) {
 		cf_ydoc_free(doc);
 		return st;
@@ -378,9 +492,18 @@ cf_status cf_yaml_parse(cf_ctx *ctx, const char *name, const char *text, size_t 
 cf_status cf_yaml_load(cf_ctx *ctx, const char *path, const char *shown, int flags,
                        cf_ydoc **out)
 {
+	/* /dev/zero would be read forever, a FIFO without a writer waited on
+	 * forever: only regular files are read (missing and unreadable ones get
+	 * the system's reason below). */
+	cf_ftype t = cf_ftype_at(AT_FDCWD, path, DT_UNKNOWN, NULL);
+	if (t != CF_FT_REGULAR && t != CF_FT_MISSING && t != CF_FT_UNREADABLE) {
+		cf_not_a_file_error(ctx, "YAML file", shown ? shown : path, t);
+		cf_error_recode(ctx, CF_ERR_CONFIG);
+		return CF_ERR_CONFIG;
+	}
 	char *text = NULL;
 	size_t len = 0;
-	cf_status st = cf_file_read(ctx, path, &text, &len);
+	cf_status st = cf_file_read_max(ctx, path, CF_YAML_MAX_FILE, &text, &len);
 	if (st) {
 		cf_error_recode(ctx, CF_ERR_CONFIG);
 		return st == CF_ERR_IO ? CF_ERR_CONFIG : st;

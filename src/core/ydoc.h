@@ -38,11 +38,25 @@ enum {
 };
 
 /*
+ * Limits on every YAML file confiture reads (documented in
+ * docs/configuration.md): cf_yaml_load reads regular files only, of at
+ * most CF_YAML_MAX_FILE bytes; mappings and lists nest at most
+ * CF_YAML_MAX_DEPTH deep, and aliases and "<<" merge keys add at most
+ * CF_YAML_MAX_ALIAS_NODES nodes and CF_YAML_MAX_ALIAS_BYTES bytes of scalar
+ * text to one document.
+ */
+#define CF_YAML_MAX_FILE (64 << 20)  /* bytes read from one file (cf_yaml_load) */
+#define CF_YAML_MAX_DEPTH 64
+#define CF_YAML_MAX_ALIAS_NODES 100000
+#define CF_YAML_MAX_ALIAS_BYTES (10 << 20)
+
+/*
  * Reads and parses a YAML file; SHOWN (or PATH when NULL) names it in
  * messages. With CF_YAML_EXPAND_VARS, ${VAR} and
  * ${VAR:-default} are expanded in every scalar; a missing variable is an
  * error at its line. Errors: CF_ERR_IO (unreadable), CF_ERR_CONFIG (syntax,
- * duplicate key, missing variable), each with file and line.
+ * duplicate key, missing variable, a limit above exceeded), each with file
+ * and line.
  * *OUT is freed with cf_ydoc_free.
  */
 cf_status cf_yaml_load(cf_ctx *ctx, const char *path, const char *shown, int flags,

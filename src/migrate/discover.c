@@ -44,29 +44,6 @@ static int file_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->base, y->base);
 }
 
-/* Is the entry a regular file? Symlinks and unknown types need stat. */
-static cf_status entry_is_file(cf_ctx *ctx, const char *dir, const struct dirent *de, bool *is_file)
-{
-	if (de->d_type == DT_REG) {
-		*is_file = true;
-		return CF_OK;
-	}
-	if (de->d_type != DT_LNK && de->d_type != DT_UNKNOWN) {
-		*is_file = false;
-		return CF_OK;
-	}
-	char *p = cf_path_join(dir, de->d_name);
-	struct stat stbuf;
-	cf_status st = CF_OK;
-	if (stat(p, &stbuf) != 0)
-		st = cf_error_set(ctx, CF_ERR_IO, "could not read migration file \"%s\": %s", p,
-		                  strerror(errno));
-	else
-		*is_file = S_ISREG(stbuf.st_mode);
-	free(p);
-	return st;
-}
-
 static void push_entry(entry **ents, size_t *n, size_t *cap, entry e)
 {
 	if (*n == *cap) {
@@ -127,21 +104,18 @@ static bool flyway_entry(const char *nm, size_t len, entry *e)
 }
 
 /* Classifies one directory entry. */
-static cf_status classify(cf_ctx *ctx, mig_set *set, const struct dirent *de, entry **ents,
-                          size_t *n, size_t *cap)
+static cf_status classify(cf_ctx *ctx, mig_set *set, DIR *d, const struct dirent *de,
+                          entry **ents, size_t *n, size_t *cap)
 {
 	const char *nm = de->d_name;
 	size_t len = strlen(nm);
 	if (nm[0] == '.' || !ends_with(nm, len, ".sql"))
 		return CF_OK;
-	bool is_file = false;
-	cf_status st = entry_is_file(ctx, set->dir_abs, de, &is_file);
-	if (st)
-		return st;
-	if (!is_file) {
+	/* d_type answers for regular files; symlinks and the rest need a stat. */
+	cf_ftype t = cf_ftype_at(dirfd(d), nm, de->d_type, NULL);
+	if (t != CF_FT_REGULAR) {
 		char *p = cf_path_join(set->dir, nm);
-		st = cf_error_set(ctx, CF_ERR_IO, "could not read migration file \"%s\": not a regular file",
-		                  p);
+		cf_status st = cf_not_a_file_error(ctx, "migration file", p, t);
 		free(p);
 		return st;
 	}
@@ -254,7 +228,7 @@ cf_status mig_set_load(cf_ctx *ctx, mig_set *set)
 	cf_status st = CF_OK;
 	struct dirent *de;
 	while (!st && (de = readdir(d)))
-		st = classify(ctx, set, de, &ents, &n, &cap);
+		st = classify(ctx, set, d, de, &ents, &n, &cap);
 	closedir(d);
 	if (!st) {
 		if (n) /* an empty directory: no array to sort (NULL to qsort is undefined) */

@@ -14,9 +14,13 @@ static void table_release(table_info *t)
 		free(c->base);
 		free(c->base_full);
 		free(c->seq);
+		free(c->uniq);
 	}
 	free(t->cols);
 	free(t->pk);
+	free(t->ukey);
+	free(t->ukey_name);
+	free(t->relid);
 	free(t->schema);
 	free(t->name);
 	free(t->qname);
@@ -144,6 +148,7 @@ static void add_column(table_info *t, const cf_pgres *r, int row)
 	c->is_bin_ok = is_true(cf_pgres_get(r, row, 13));
 	c->seq = cf_strdup(cf_pgres_get(r, row, 14));
 	c->pk_pos = atoi(cf_pgres_get(r, row, 15));
+	c->uniq = cf_strdup(cf_pgres_get(r, row, 17));
 	c->vt = vtype_of(c->base, c->category);
 	if (c->vt == VT_NUMERIC)
 		numeric_typmod(atoi(cf_pgres_get(r, row, 16)), &c->precision, &c->scale);
@@ -233,12 +238,43 @@ static cf_status load_fks(cf_ctx *ctx, cf_pg *pg, catalog *c)
 	return CF_OK;
 }
 
+static cf_status load_keys(cf_pg *pg, catalog *c)
+{
+	cf_pgres *r = NULL;
+	cf_status st = cf_pg_query(pg, cf_sql_sync_keys, 0, NULL, &r);
+	for (int i = 0; !st && i < cf_pgres_nrows(r); i++) {
+		int ti = catalog_find(c, cf_pgres_get(r, i, 0), cf_pgres_get(r, i, 1));
+		if (ti < 0)
+			continue;
+		table_info *t = &c->tables[ti];
+		t->relid = cf_strdup(cf_pgres_get(r, i, 2));
+		if (!cf_pgres_get(r, i, 3))
+			continue;
+		t->ukey_name = cf_strdup(cf_pgres_get(r, i, 3));
+		t->is_ukey_nullable = is_true(cf_pgres_get(r, i, 5));
+		cf_strv cols;
+		cf_strv_init(&cols);
+		parse_text_array(cf_pgres_get(r, i, 4), &cols);
+		t->ukey = cf_calloc(cols.n + 1, sizeof(int));
+		for (size_t k = 0; k < cols.n; k++) {
+			int ci = table_col(t, cols.v[k]);
+			if (ci >= 0)
+				t->ukey[t->n_ukey++] = ci;
+		}
+		cf_strv_release(&cols);
+	}
+	cf_pgres_free(r);
+	return st;
+}
+
 cf_status catalog_load(cf_ctx *ctx, cf_pg *pg, catalog **out)
 {
 	catalog *c = cf_calloc(1, sizeof(*c));
 	cf_status st = load_columns(ctx, pg, c);
 	if (!st)
 		st = load_fks(ctx, pg, c);
+	if (!st)
+		st = load_keys(pg, c);
 	if (st) {
 		catalog_free(c);
 		return st;

@@ -125,14 +125,11 @@ cf_status sync_mask_error(cf_ctx *ctx, const plan_table *t, int col, const char 
 /* Large masked tables are masked on several cores (pipe.c). */
 #define PIPE_ROWS 50000
 
-/* Streams the rows of T (RANGE) from w->src into w->dst. */
-static cf_status stream_copy(worker *w, plan_table *t, int range, const char *key,
-                             long long *rows, long long *bytes)
+cf_status sync_stream(worker *w, plan_table *t, const char *out_sql, const char *in_sql,
+                      long long est, const char *key, long long *rows, long long *bytes)
 {
 	runner *R = w->R;
-	cf_ctx *ctx = R->ctx;
-	char *in_sql = plan_copy_in_sql(w->dst, t, range < 0);
-	char *out_sql = plan_copy_out_sql(w->src, t, range);
+	cf_ctx *ctx = w->ctx;
 	cf_status st = cf_pg_copy_in_start(w->dst, in_sql);
 	if (!st) {
 		st = cf_pg_copy_out_start(w->src, out_sql);
@@ -142,14 +139,12 @@ static cf_status stream_copy(worker *w, plan_table *t, int range, const char *ke
 			cf_pg_copy_in_end(w->dst, "the source failed");
 		}
 	}
-	free(in_sql);
-	free(out_sql);
 	if (st)
 		return st;
 	bool pass = !t->has_stream_masks;
-	if (!pass && t->est_rows >= PIPE_ROWS) {
+	if (!pass && est >= PIPE_ROWS) {
 		pipe_fail pf = {.col = -1};
-		st = pipe_copy(R, w->src, w->dst, t, key, pipe_maskers(R->jobs), bytes, &pf);
+		st = pipe_copy(R, ctx, w->src, w->dst, t, key, pipe_maskers(R->jobs), bytes, &pf);
 		if (pf.source_failed && table_is_masked(t))
 			sync_scrub_error(ctx);
 		if (!pf.reader_done)
@@ -225,10 +220,27 @@ static cf_status stream_copy(worker *w, plan_table *t, int range, const char *ke
 	return st;
 }
 
+/* A loaded table gets fresh statistics, so that the target's planner is warm
+ * (--no-analyze skips it). A failure here only warns: the data is in. */
+static void analyze_table(worker *w, const plan_table *t)
+{
+	runner *R = w->R;
+	if (R->o->no_analyze)
+		return;
+	cf_prog_item_phase(R->prog, t->st->qname, "analyzing");
+	char *sql = cf_sql_format(w->dst, "ANALYZE %s", t->dt->quoted);
+	if (cf_pg_exec(w->dst, sql) != CF_OK) {
+		cf_log_warning(R->ctx, "could not analyze \"%s\": %s", t->st->qname,
+		               cf_last_error(w->ctx));
+		cf_ctx_clear_error(w->ctx);
+	}
+	free(sql);
+}
+
 /* Done: counts go to the table; the last range of a split table fires
- * after_sync_table. */
-static cf_status item_finished(worker *w, work_item *it, long long rows, long long bytes,
-                               double dur)
+ * after_sync_table. ANALYZE only when something was written. */
+cf_status sync_item_finished(worker *w, work_item *it, long long rows, long long bytes,
+                             double dur, bool analyze)
 {
 	runner *R = w->R;
 	plan_table *t = it->t;
@@ -249,8 +261,11 @@ static cf_status item_finished(worker *w, work_item *it, long long rows, long lo
 	char *key = plan_item_key(t, it->range);
 	cf_prog_item_part(R->prog, t->st->qname, key, rows, rows, bytes);
 	free(key);
-	if (table_done)
+	if (table_done) {
+		if (analyze)
+			analyze_table(w, t);
 		cf_prog_item_end(R->prog, t->st->qname, true, NULL);
+	}
 	cf_log_debug(R->ctx, "copied %s: %lld rows, %lld bytes in %.3f s", t->st->qname, rows, bytes,
 	             dur);
 	if (table_done && it->range >= 0)
@@ -262,12 +277,66 @@ static cf_status item_finished(worker *w, work_item *it, long long rows, long lo
 	return CF_OK;
 }
 
+/* Streams the rows of T (RANGE) from w->src into the table on w->dst. */
+static cf_status stream_copy(worker *w, plan_table *t, int range, const char *key,
+                             long long *rows, long long *bytes)
+{
+	char *in_sql = plan_copy_in_sql(w->dst, t, range < 0);
+	char *out_sql = plan_copy_out_sql(w->src, t, range);
+	cf_status st = sync_stream(w, t, out_sql, in_sql, t->est_rows, key, rows, bytes);
+	free(in_sql);
+	free(out_sql);
+	return st;
+}
+
+/* The rows a full copy in an incremental run deletes: the target's. */
+static cf_status count_rows(cf_pg *dst, const plan_table *t, long long *n)
+{
+	char *sql = cf_sql_format(dst, "SELECT count(*) FROM ONLY %s", t->dt->quoted);
+	char *v = NULL;
+	cf_status st = cf_pg_query_value(dst, sql, 0, NULL, &v);
+	*n = v ? atoll(v) : 0;
+	free(v);
+	free(sql);
+	return st;
+}
+
+/* An incremental run does not copy a table that is already in line. */
+static cf_status skip_in_line(worker *w, work_item *it, bool *skipped)
+{
+	runner *R = w->R;
+	plan_table *t = it->t;
+	long long rows = 0;
+	*skipped = false;
+	cf_status st = sync_in_line(w->src, w->dst, t, &rows, skipped);
+	if (st || !*skipped)
+		return st;
+	char *key = plan_item_key(t, it->range);
+	const char *params[] = {R->run_id, key, "0", "0", "0"};
+	st = cf_pg_exec_params(w->dst, SQL_ITEM_DONE, 5, params);
+	free(key);
+	t->unchanged = rows;
+	t->has_diff = true;
+	/* It holds the source as of this run: the next run can compare it. */
+	if (!st)
+		st = delta_state_save(R, w->dst, t, true);
+	if (!st)
+		st = sync_item_finished(w, it, 0, 0, 0, false);
+	return st;
+}
+
 cf_status copy_item(worker *w, work_item *it)
 {
 	runner *R = w->R;
-	cf_ctx *ctx = R->ctx;
+	cf_ctx *ctx = w->ctx;
 	plan_table *t = it->t;
 	bool whole = it->range < 0;
+	if (R->o->incremental && whole) {
+		bool skipped;
+		cf_status st = skip_in_line(w, it, &skipped);
+		if (st || skipped)
+			return st;
+	}
 	double t0 = cf_now();
 	char *key = plan_item_key(t, it->range);
 	long long rows = 0, bytes = 0;
@@ -283,6 +352,10 @@ cf_status copy_item(worker *w, work_item *it)
 		st = sync_fire_table_hook(R, "before_sync_table", CF_HOOKS_SQL, t, w->dst, -1, -1, -1);
 	rebuild rb;
 	cf_strv_init(&rb.create);
+	if (!st && whole && R->o->incremental)
+		st = count_rows(w->dst, t, &t->deleted);
+	if (!st && whole)
+		st = sync_backup_table(R, w->dst, t);
 	if (!st && whole) {
 		char *sql = cf_sql_format(w->dst, "TRUNCATE ONLY %s", t->dt->quoted);
 		st = cf_pg_exec(w->dst, sql);
@@ -306,6 +379,10 @@ cf_status copy_item(worker *w, work_item *it)
 		const char *params[] = {R->run_id, key, r, b, d};
 		st = cf_pg_exec_params(w->dst, SQL_ITEM_DONE, 5, params);
 	}
+	/* The table's record: an incremental run can start from here (a split
+	 * table's is completed by the run once every range is in). */
+	if (!st && whole)
+		st = delta_state_save(R, w->dst, t, true);
 	if (!st && whole)
 		st = sync_fire_table_hook(R, "after_sync_table", CF_HOOKS_SQL, t, w->dst, rows, 1,
 		                          (long long)(dur * 1000));
@@ -322,5 +399,9 @@ cf_status copy_item(worker *w, work_item *it)
 		return st;
 	}
 	free(key);
-	return item_finished(w, it, rows, bytes, dur);
+	if (R->o->incremental && whole) {
+		t->added = rows;
+		t->has_diff = true;
+	}
+	return sync_item_finished(w, it, rows, bytes, dur, true);
 }

@@ -2,15 +2,24 @@
 #include "sync.h"
 #include "dbref.h"
 #include "error.h"
+#include "fs.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+/* Columns added by later versions are read through to_jsonb, so that the
+ * history of a target last synced by an older confiture still lists. */
 static const char SQL_HISTORY[] =
-	"SELECT run_id, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	"to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), run_by, source, "
-	"outcome, error, resumed_from, tables::text, rows, bytes, duration_s, anonymized "
-	"FROM confiture.sync_history ORDER BY started_at DESC, run_id";
+	"SELECT h.run_id, to_char(h.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	"to_char(h.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), h.run_by, "
+	"h.source, h.outcome, h.error, h.resumed_from, h.tables::text, h.rows, h.bytes, h.duration_s, "
+	"h.anonymized, coalesce(to_jsonb(h)->>'mode', 'full'), to_jsonb(h)->>'added', "
+	"to_jsonb(h)->>'updated', to_jsonb(h)->>'deleted', to_jsonb(h)->>'unchanged', %s "
+	"FROM confiture.sync_history h %s ORDER BY h.started_at DESC, h.run_id";
+static const char SQL_BACKUP_COLS[] =
+	"b.kind, b.location, b.kind = 'schema' AND to_regnamespace(quote_ident(b.location)) IS NOT NULL";
+static const char SQL_BACKUP_JOIN[] =
+	"LEFT JOIN confiture.sync_backups b ON b.run_id = h.run_id";
 
 static void fill_run(cf_sync_run *run, const cf_pgres *r, int i)
 {
@@ -32,9 +41,21 @@ static void fill_run(cf_sync_run *run, const cf_pgres *r, int i)
 	const char *d = cf_pgres_get(r, i, 11);
 	run->duration_s = d ? atof(d) : 0;
 	run->is_anonymized = strcmp(cf_pgres_get(r, i, 12), "t") == 0;
+	run->mode = cf_strdup(cf_pgres_get(r, i, 13));
+	run->has_counts = cf_pgres_get(r, i, 14) != NULL;
+	run->added = run->has_counts ? atoll(cf_pgres_get(r, i, 14)) : 0;
+	run->updated = run->has_counts ? atoll(cf_pgres_get(r, i, 15)) : 0;
+	run->deleted = run->has_counts ? atoll(cf_pgres_get(r, i, 16)) : 0;
+	run->unchanged = run->has_counts ? atoll(cf_pgres_get(r, i, 17)) : 0;
+	run->backup_kind = cf_strdup(cf_pgres_get(r, i, 18));
+	run->backup_location = cf_strdup(cf_pgres_get(r, i, 19));
+	run->is_backup_present = run->backup_kind &&
+	                         (strcmp(run->backup_kind, "dir") == 0
+	                              ? cf_is_file(run->backup_location)
+	                              : strcmp(cf_pgres_get(r, i, 20), "t") == 0);
 }
 
-static cf_status connect_target(cf_ctx *ctx, const char *target, cf_pg **pg, char **display)
+cf_status sync_connect_target(cf_ctx *ctx, const char *target, cf_pg **pg, char **display)
 {
 	if (!target) {
 		cf_status st = cf_pg_connect_env(ctx, pg);
@@ -58,14 +79,22 @@ cf_status cf_sync_history_list(cf_ctx *ctx, const char *target, long limit, cf_s
 	cf_sync_history *h = cf_calloc(1, sizeof(*h));
 	*out = h;
 	cf_pg *pg = NULL;
-	cf_status st = connect_target(ctx, target, &pg, &h->target);
+	cf_status st = sync_connect_target(ctx, target, &pg, &h->target);
 	char *exists = NULL;
 	if (!st)
 		st = cf_pg_query_value(pg, "SELECT to_regclass('confiture.sync_history') IS NOT NULL", 0,
 		                       NULL, &exists);
+	char *backups = NULL;
+	if (!st)
+		st = cf_pg_query_value(pg, "SELECT to_regclass('confiture.sync_backups') IS NOT NULL", 0,
+		                       NULL, &backups);
 	if (!st && exists && strcmp(exists, "t") == 0) {
 		cf_pgres *r = NULL;
-		st = cf_pg_query(pg, SQL_HISTORY, 0, NULL, &r);
+		bool has_b = backups && strcmp(backups, "t") == 0;
+		char *sql = cf_asprintf(SQL_HISTORY, has_b ? SQL_BACKUP_COLS : "NULL, NULL, NULL",
+		                        has_b ? SQL_BACKUP_JOIN : "");
+		st = cf_pg_query(pg, sql, 0, NULL, &r);
+		free(sql);
 		int n = st ? 0 : cf_pgres_nrows(r);
 		if (limit > 0 && n > limit)
 			n = (int)limit;
@@ -75,6 +104,7 @@ cf_status cf_sync_history_list(cf_ctx *ctx, const char *target, long limit, cf_s
 		cf_pgres_free(r);
 	}
 	free(exists);
+	free(backups);
 	cf_pg_close(pg);
 	h->success = st == CF_OK;
 	if (st) {
@@ -100,6 +130,9 @@ void cf_sync_history_free(cf_sync_history *h)
 		free(r->outcome);
 		free(r->error);
 		free(r->resumed_from);
+		free(r->mode);
+		free(r->backup_kind);
+		free(r->backup_location);
 		for (size_t k = 0; k < r->n_tables; k++)
 			free(r->tables[k]);
 		free(r->tables);

@@ -170,10 +170,9 @@ int pipe_maskers(long jobs)
 	return (int)(m < 1 ? 1 : m > 4 ? 4 : m);
 }
 
-cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, const char *key,
-                    int maskers, long long *bytes, pipe_fail *fail)
+cf_status pipe_copy(runner *R, cf_ctx *ctx, cf_pg *src, cf_pg *dst, const plan_table *t,
+                    const char *key, int maskers, long long *bytes, pipe_fail *fail)
 {
-	cf_ctx *ctx = R->ctx;
 	pipeline p = {.t = t, .src = src, .R = R};
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);

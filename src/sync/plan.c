@@ -42,6 +42,7 @@ void plan_issue(plan *p, const char *table, const char *column, const char *kind
 	is->table = cf_strdup(table);
 	is->column = cf_strdup(column);
 	is->kind = cf_strdup(kind);
+	is->suggestion = NULL;
 }
 
 void plan_free(plan *p)
@@ -53,6 +54,11 @@ void plan_free(plan *p)
 		free(t->cols);
 		free(t->pred);
 		free(t->type_note);
+		free(t->error);
+		free(t->mode_reason);
+		free(t->shape);
+		free(t->source_id);
+		free(t->changed_pred);
 		for (int k = 0; k + 1 < t->n_ranges; k++)
 			free(t->bounds[k]);
 		free(t->bounds);
@@ -63,6 +69,7 @@ void plan_free(plan *p)
 		free(p->issues[i].column);
 		free(p->issues[i].kind);
 		free(p->issues[i].message);
+		free(p->issues[i].suggestion);
 	}
 	free(p->issues);
 	cf_strv_release(&p->warnings);
@@ -274,6 +281,10 @@ static void attach_rules(plan_table *t)
 			plan_col *pc = &t->cols[i];
 			if (strcmp(pc->sc->name, mr->column) != 0)
 				continue;
+			if (mr->kind == ST_KEEP) {
+				pc->kept = mr;
+				continue;
+			}
 			pc->rule = mr;
 			pc->in_stream = !strat_is_pushdown(mr);
 			if (pc->in_stream)

@@ -114,6 +114,38 @@ static cf_status table_from_map(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode 
 	return CF_OK;
 }
 
+/* A canonical text of a YAML node (for the fingerprint of a table's rules:
+ * comments, spacing and quoting do not count, values and order do). */
+static void node_text(const cf_ynode *n, cf_buf *b)
+{
+	switch (n->kind) {
+	case CF_Y_NULL:
+		cf_buf_puts(b, "~");
+		break;
+	case CF_Y_SCALAR:
+		cf_buf_printf(b, "%zu:%s", strlen(n->str), n->str);
+		break;
+	case CF_Y_MAP:
+		cf_buf_putc(b, '{');
+		for (size_t i = 0; i < n->n; i++) {
+			node_text(n->k[i], b);
+			cf_buf_putc(b, '=');
+			node_text(n->v[i], b);
+			cf_buf_putc(b, ';');
+		}
+		cf_buf_putc(b, '}');
+		break;
+	case CF_Y_SEQ:
+		cf_buf_putc(b, '[');
+		for (size_t i = 0; i < n->n; i++) {
+			node_text(n->v[i], b);
+			cf_buf_putc(b, ';');
+		}
+		cf_buf_putc(b, ']');
+		break;
+	}
+}
+
 static cf_status rules_from_doc(cf_ctx *ctx, const cf_ydoc *doc, sync_rules *r)
 {
 	const cf_ynode *root = doc->root;
@@ -134,6 +166,11 @@ static cf_status rules_from_doc(cf_ctx *ctx, const cf_ydoc *doc, sync_rules *r)
 		t->name = cf_strdup(k->str);
 		t->line = k->line;
 		t->col = k->column;
+		cf_buf canon;
+		cf_buf_init(&canon);
+		node_text(v, &canon);
+		cf_sha256_hex(canon.data, canon.len, t->sha256);
+		cf_buf_release(&canon);
 		cf_status st;
 		if (v->kind == CF_Y_MAP) {
 			st = table_from_map(ctx, doc, v, t);
@@ -220,5 +257,11 @@ cf_status rules_set_key(cf_ctx *ctx, sync_rules *r, const char *default_env, boo
 	for (size_t i = 0; i < r->n_tables; i++)
 		for (size_t k = 0; k < r->tables[i].n_rules; k++)
 			strat_prime(&r->tables[i].rules[k], r->master);
+	/* Tells one key from another (an incremental sync must mask every row
+	 * again under a new key), revealing nothing of it. */
+	static const char ftag[] = "confiture key fingerprint v1";
+	unsigned char fp[16];
+	cf_keyed_hash(r->master, sizeof(r->master), ftag, sizeof(ftag) - 1, fp, sizeof(fp));
+	cf_hex_encode(fp, sizeof(fp), r->key_fingerprint);
 	return CF_OK;
 }

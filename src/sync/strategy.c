@@ -48,6 +48,7 @@ static const strat_def DEFS[] = {
 	{"text_redact", ST_TEXT_REDACT, "patterns custom replacement"},
 	{"json", ST_JSON, "keys paths with"},
 	{"sql", ST_SQL, "expression"},
+	{"keep", ST_KEEP, "reason"},
 };
 #define N_DEFS (sizeof(DEFS) / sizeof(DEFS[0]))
 
@@ -127,6 +128,7 @@ void strat_release(mask_rule *r)
 	free(r->value);
 	free(r->mask_char);
 	free(r->expression);
+	free(r->reason);
 	for (size_t i = 0; i < r->n_custom; i++)
 		regfree(&r->custom[i]);
 	free(r->custom);
@@ -342,7 +344,8 @@ static cf_status p_json(const pctx *p, const char *k, const cf_ynode *v, mask_ru
 		} else {
 			st = bad_param(p, v, "with", "a strategy name or {strategy: ..., ...}");
 		}
-		if (!st && (r->inner->kind == ST_SQL || r->inner->kind == ST_JSON)) {
+		if (!st && (r->inner->kind == ST_SQL || r->inner->kind == ST_JSON ||
+		            r->inner->kind == ST_KEEP)) {
 			cf_error_set(p->ctx, CF_ERR_CONFIG, "strategy \"%s\" cannot be used inside json",
 			             r->inner->strategy);
 			cf_error_at(p->ctx, p->doc->file, v->line, v->column);
@@ -423,6 +426,8 @@ static cf_status parse_param(const pctx *p, const char *k, const cf_ynode *v, ma
 		return p_json(p, k, v, r);
 	case ST_SQL:
 		return p_str(p, v, k, false, &r->expression);
+	case ST_KEEP:
+		return p_str(p, v, k, false, &r->reason);
 	default:
 		break;
 	}
@@ -639,6 +644,14 @@ cf_status strat_parse(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *map,
 		                   "|| '***'\"}.");
 		return CF_ERR_CONFIG;
 	}
+	if (r->kind == ST_KEEP && !r->reason) {
+		cf_error_set(ctx, CF_ERR_CONFIG, "strategy \"keep\" needs a \"reason\"");
+		cf_error_at(ctx, doc->file, map->line, map->column);
+		cf_error_detail(ctx, "A column kept as it is must say why it holds no personal data.");
+		cf_error_hint(ctx, "Write {column: ..., strategy: keep, reason: \"public product "
+		                   "names\"}.");
+		return CF_ERR_CONFIG;
+	}
 	if (r->kind == ST_JSON && !r->n_keys && !r->n_paths) {
 		cf_error_set(ctx, CF_ERR_CONFIG, "strategy \"json\" needs \"keys\" or \"paths\"");
 		cf_error_at(ctx, doc->file, map->line, map->column);
@@ -680,7 +693,7 @@ cf_status strat_default(cf_ctx *ctx, const char *strategy, mask_rule *r)
 	if (st)
 		return st;
 	set_defaults(r);
-	if (r->kind == ST_CONSTANT || r->kind == ST_SQL || r->kind == ST_JSON) {
+	if (r->kind == ST_CONSTANT || r->kind == ST_SQL || r->kind == ST_JSON || r->kind == ST_KEEP) {
 		cf_error_set(ctx, CF_ERR_CONFIG, "strategy \"%s\" needs parameters", r->strategy);
 		cf_error_hint(ctx, "Write it as a mapping: {strategy: %s, ...}.", r->strategy);
 		return CF_ERR_CONFIG;
@@ -1009,18 +1022,30 @@ static void numeric_limits(vtype t, int precision, int scale, double *max)
 	*max = INFINITY;
 }
 
+static mask_rc numeric_masked(const mask_rule *r, vcol c, const char *buf, const char *in,
+                              size_t n, cf_buf *out, const char **why);
+
 static mask_rc m_numeric(const mask_rule *r, vcol c, const char *in, size_t n, cf_buf *out,
                          const char **why)
 {
-	vtype t = c.vt;
-	char buf[128];
 	trim(&in, &n);
-	if (n == 0 || n >= sizeof(buf)) {
+	if (n == 0) {
 		*why = "value is not a number";
 		return MASK_FAIL;
 	}
-	memcpy(buf, in, n);
-	buf[n] = '\0';
+	/* A numeric may have thousands of digits (and masking 1e200 gives 201):
+	 * no fixed-size copy. */
+	char *buf = cf_strndup(in, n);
+	mask_rc rc = numeric_masked(r, c, buf, in, n, out, why);
+	free(buf);
+	return rc;
+}
+
+/* m_numeric on BUF, the NUL-terminated copy of IN[0..N). */
+static mask_rc numeric_masked(const mask_rule *r, vcol c, const char *buf, const char *in,
+                              size_t n, cf_buf *out, const char **why)
+{
+	vtype t = c.vt;
 	char *end;
 	double v = strtod(buf, &end);
 	if (*end || end == buf) {
@@ -1338,6 +1363,9 @@ mask_rc strat_mask(const mask_rule *r, vcol c, const char *in, size_t n, cf_buf 
 	case ST_TEXT_REDACT: return m_text_redact(r, in, n, out);
 	case ST_JSON: return json_mask(r, in, n, out, why);
 	case ST_PLUGIN: return m_plugin(r, in, n, out, why);
+	case ST_KEEP:
+		cf_buf_append(out, in, n);
+		return MASK_OK;
 	case ST_SQL:
 		break;
 	}
@@ -1353,6 +1381,7 @@ bool strat_accepts(const mask_rule *r, vtype t)
 	case ST_CONSTANT:
 	case ST_SQL:
 	case ST_PLUGIN:
+	case ST_KEEP:
 		return true;
 	case ST_DATE:
 	case ST_TIMESTAMP:
@@ -1374,6 +1403,38 @@ bool strat_accepts(const mask_rule *r, vtype t)
 bool strat_is_pushdown(const mask_rule *r)
 {
 	return r->kind == ST_NULL || r->kind == ST_CONSTANT || r->kind == ST_SQL;
+}
+
+double strat_output_bits(const mask_rule *r)
+{
+	switch (r->kind) {
+	case ST_EMAIL:
+	case ST_HASH:
+		return 4.0 * (double)r->length;
+	case ST_UUID:
+		return 122;
+	case ST_NAME:
+		return log2(r->part == 1 ? (double)cf_n_first_names
+		            : r->part == 2 ? (double)cf_n_last_names
+		                           : (double)cf_n_first_names * (double)cf_n_last_names);
+	case ST_PHONE: /* counted as a 10-digit number */
+		return log2(10.0) * (double)(10 - r->keep_first);
+	case ST_CARD: /* 16 digits, the last one a check digit */
+		return log2(10.0) * (double)(15 - r->keep_first - r->keep_last);
+	case ST_DATE:
+		return log2(2.0 * (double)r->max_days);
+	case ST_TIMESTAMP:
+		return log2(2.0 * (double)r->max_days * 86400.0);
+	case ST_IP:
+		return (double)(32 - r->prefix_v4);
+	case ST_REDACT:
+	case ST_CONSTANT:
+	case ST_PARTIAL:
+	case ST_NUMERIC:
+		return 0; /* many inputs give one output */
+	default:
+		return -1;
+	}
 }
 
 char strat_verify_mode(const mask_rule *r)

@@ -123,7 +123,8 @@ extern const size_t cf_n_last_names;
 typedef enum strat_kind {
 	ST_EMAIL, ST_PHONE, ST_NAME, ST_HASH, ST_REDACT, ST_NULL, ST_CONSTANT, ST_PARTIAL,
 	ST_DATE, ST_TIMESTAMP, ST_NUMERIC, ST_IP, ST_CARD, ST_UUID, ST_TEXT_REDACT, ST_JSON,
-	ST_SQL, ST_PLUGIN
+	ST_SQL, ST_PLUGIN,
+	ST_KEEP                  /* not masked: copied as it is, on purpose (needs a reason) */
 } strat_kind;
 
 typedef struct mask_rule mask_rule;
@@ -159,6 +160,7 @@ struct mask_rule {
 	size_t n_paths;
 	mask_rule *inner;        /* json: what matched values get */
 	char *expression;        /* sql */
+	char *reason;            /* keep: why the column holds no personal data */
 	const cf_plugin_strategy *plugin;
 	void *plugin_state;
 	mask_rule *sub[PAT_N];   /* text_redact: lookalike makers per kind */
@@ -187,6 +189,10 @@ const char *const *strat_names(void);
 bool strat_accepts(const mask_rule *r, vtype t);
 /* True when the strategy is applied in the source query, not in the stream. */
 bool strat_is_pushdown(const mask_rule *r);
+/* Distinct outputs the strategy can give a column, as bits (log2), or a
+ * negative value when it cannot be told (sql, plugins, text_redact, json,
+ * keep) or does not matter (null). */
+double strat_output_bits(const mask_rule *r);
 /* Whether verify can expect "no source value kept": 's' the whole column holds
  * none of the sampled values, 'r' each sampled row changed, 0 not checkable. */
 char strat_verify_mode(const mask_rule *r);
@@ -218,6 +224,7 @@ mask_rc json_mask(const mask_rule *r, const char *in, size_t n, cf_buf *out, con
 
 typedef struct table_rules {
 	char *name;              /* as written: "users" or "sales.orders" */
+	char sha256[65];         /* of the entry's canonical text: its rules' fingerprint */
 	int line, col;
 	char *where;             /* subset predicate, or NULL */
 	int where_line;
@@ -235,6 +242,7 @@ typedef struct sync_rules {
 	bool has_key;
 	bool is_random;          /* --allow-random without a key */
 	unsigned char master[32];
+	char key_fingerprint[33]; /* a keyed hash of a constant: tells keys apart */
 } sync_rules;
 
 /* Reads and checks the rules file PATH (shown as SHOWN). Plugin strategies
@@ -263,6 +271,7 @@ typedef struct col_info {
 	bool is_bin_ok;          /* binary COPY carries no database-specific OIDs */
 	char *seq;               /* owned sequence (quoted, qualified), or NULL */
 	int pk_pos;              /* 1-based position in the primary key, 0 when not */
+	char *uniq;              /* unique index (or constraint) keyed on this column alone */
 	int precision, scale;    /* numeric(p,s), or -1 */
 } col_info;
 
@@ -277,6 +286,13 @@ typedef struct table_info {
 	size_t n_cols;
 	int *pk;                 /* column indexes in key order */
 	size_t n_pk;
+	/* The key an incremental sync matches rows by (sql/sync_keys.sql): the
+	 * primary key, else a unique index on NOT NULL columns. */
+	int *ukey;               /* column indexes in key order */
+	size_t n_ukey;
+	char *ukey_name;         /* its index, or NULL when the table has none */
+	bool is_ukey_nullable;   /* the only unique key allows NULLs */
+	char *relid;             /* "oid/filenode": changes when rewritten or replaced */
 } table_info;
 
 typedef struct fk_info {
@@ -310,6 +326,7 @@ void parse_text_array(const char *lit, cf_strv *sv);
 typedef struct plan_col {
 	const col_info *sc, *dc; /* source and target column */
 	const mask_rule *rule;   /* NULL: copied verbatim */
+	const mask_rule *kept;   /* a keep rule: copied verbatim on purpose */
 	bool in_stream;          /* masked in the COPY stream (else in the source query) */
 	vtype vt;                /* type the masked value is written in */
 } plan_col;
@@ -336,7 +353,23 @@ typedef struct plan_table {
 	bool is_skipped;
 	int ranges_done;
 	int verified;
+	int retries;             /* transient failures retried */
+	bool is_failed;          /* given up on (--continue-on-error) */
+	char *error;             /* why, when is_failed */
+	/* --incremental and the dry run's diff (delta.c, merge.c, diff.c) */
+	int mode;                /* TM_FULL or TM_INCREMENTAL */
+	char *mode_reason;       /* why a full copy, when incremental was asked */
+	char *shape;             /* what is copied and how (a hash) */
+	char *source_id;         /* cluster/database/oid/filenode of the source table */
+	char *changed_pred;      /* source rows changed since the last sync */
+	long long src_deletes;   /* the source's count of deleted rows (statistics), -1 */
+	bool no_deletes_seen;    /* the same count as at the last sync: a hint only */
+	bool has_diff;           /* the counts below are known */
+	long long added, updated, deleted, unchanged, failed_rows;
+	long long src_count, dst_count; /* dry run: rows on each side */
 } plan_table;
+
+enum { TM_FULL, TM_INCREMENTAL };
 
 typedef struct plan {
 	plan_table *tables;      /* load order: parents first */
@@ -425,9 +458,10 @@ typedef struct work_item {
 typedef struct worker {
 	runner *R;
 	int id;
+	cf_ctx *ctx;             /* the worker's own: its errors, its cancellation */
 	cf_pg *src, *dst;        /* guarded by R->mu while they change */
-	bool owns_conns;         /* jobs > 1: its own connections */
 	pthread_t thread;
+	atomic_bool is_done;
 	cf_status status;
 } worker;
 
@@ -441,6 +475,7 @@ struct runner {
 	bool anonymize;
 	long jobs;
 	long long split_rows;
+	long retries;            /* sync.retries */
 	cf_pg *src, *dst;        /* coordinator connections */
 	char *snapshot;          /* exported by the coordinator (jobs > 1) */
 	char *encoding;          /* the source's server encoding */
@@ -459,10 +494,151 @@ struct runner {
 	cf_prog *prog;           /* progress: totals, phases, ETA (core/progress.c) */
 	double t0;
 	cf_strv warnings;
+	cf_strv unmasked;        /* schema.table.column accepted by --allow-unmasked */
+	bool is_policy_ok;       /* the rules mask what they must (policy.c) */
+	int guard_fd;            /* the guard's pipe (guard.c), or -1 */
+	char *src_ident;         /* the source cluster and database (delta.c) */
+	char *src_snapshot;      /* the run's source snapshot, txid_current_snapshot() */
+	bool is_disabled;        /* the target's constraints were taken away */
+	bool is_restored;        /* and put back */
 };
+
+/* The target's records (record.c): the one-sync-at-a-time lock, the history
+ * row and the progress items that --resume reads. */
+cf_status sync_take_lock(runner *R);
+/* The latest run into this target, when it did not finish and copied from
+ * the same source with the same rules; NULL in *RUN_ID when there is none. */
+cf_status sync_find_resumable(runner *R, char **run_id);
+cf_status sync_history_start(runner *R);
+/* Closes the history row with the run's outcome (also after a Ctrl-C). */
+cf_status sync_history_finish(runner *R, cf_status st);
+cf_status sync_items_insert(runner *R);
+/* Resuming: the ranges of run OLD, and its items copied into this run. */
+cf_status sync_adopt_ranges(runner *R, const char *old);
+cf_status sync_copy_old_items(runner *R, const char *old);
+/* Items of this run already done (copied from the resumed run). */
+cf_status sync_load_done(runner *R, cf_strv *done);
+/* "schema.table#truncate": the item of a split table's truncation. */
+char *sync_truncate_key(const plan_table *t);
+/* Streams rows from w->src (OUT_SQL, a COPY TO) into w->dst (IN_SQL, a COPY
+ * FROM), masking T's columns in the stream; EST rows expected (large masked
+ * streams are masked on several threads). Errors in the worker's context. */
+cf_status sync_stream(worker *w, plan_table *t, const char *out_sql, const char *in_sql,
+                      long long est, const char *key, long long *rows, long long *bytes);
+
+/* ---- Incremental (delta.c, merge.c, diff.c) ---- */
+
+/* The source's identity and the run's snapshot (coordinator, after BEGIN). */
+cf_status delta_source_identity(runner *R);
+/* Shapes and source ids of the plan's tables; with --incremental or a dry
+ * run, each table's mode (TM_INCREMENTAL when the target's record allows it,
+ * else TM_FULL with a reason). */
+cf_status delta_plan(runner *R);
+/* Records (in DST's transaction) that T holds the source's rows as of this
+ * run's snapshot; COMPLETE false while a split table is being loaded. Tables
+ * without a usable key get no record. */
+cf_status delta_state_save(runner *R, cf_pg *dst, const plan_table *t, bool complete);
+cf_status delta_state_complete(cf_pg *dst, const plan_table *t);
+/* The SQL predicate of the rows SNAPSHOT could not see, or NULL. */
+char *delta_changed_pred(const char *snapshot);
+/* SQL: the key of T as text (one column, or a JSON array), and its bucket. */
+void delta_key_text(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b);
+typedef struct delta_buckets {
+	int n;                   /* buckets, numbered 0..n-1 */
+	bool is_range;           /* an integer key: ranges of values (its index serves) */
+	long long *bounds;       /* is_range: n-1 ascending bounds from a sample of keys */
+	size_t n_bounds;
+	char *bounds_sql;        /* the same as a bigint[] literal */
+} delta_buckets;
+void delta_buckets_release(delta_buckets *B);
+/* "count,sum,sum" of T's integer keys on PG (the source through its subset
+ * predicate; the target with the new keys of pg_temp.confiture_in): equal on
+ * both sides when no key went or is missing. NULL for other keys. */
+cf_status delta_key_sums(cf_pg *pg, const plan_table *t, bool is_source, char **out);
+
+/* How T's keys are bucketed in this run (one query on SRC for an integer key). */
+cf_status delta_buckets_plan(cf_pg *src, const plan_table *t, delta_buckets *B);
+void delta_bucket(cf_pg *pg, const table_info *t, const char *alias, const delta_buckets *B,
+                  cf_buf *b);
+/* " FROM ... t WHERE ...": TI's rows (alias t) in the listed BUCKETS ("{1,5}"),
+ * with PRED when given. */
+void delta_rows_in(cf_pg *pg, const table_info *ti, const char *pred, const delta_buckets *B,
+                   const char *buckets, cf_buf *b);
+/* "k1, k2": the key's columns (with ALIAS. when given). */
+void delta_key_cols(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b);
+cf_status delta_bucket_counts(cf_pg *pg, const plan_table *t, bool is_source,
+                              const delta_buckets *B, long long *counts);
+/* Runs SQL (rows of bucket, count) and adds each count to COUNTS[bucket]. */
+cf_status delta_add_counts(cf_pg *pg, const char *sql, const delta_buckets *B, long long *counts);
+char *delta_bucket_list(const long long *diff, int n_buckets);
+char *delta_keys_copy_sql(cf_pg *pg, const plan_table *t, bool is_source,
+                          const delta_buckets *B, const char *buckets);
+/* Applies the changes of an incremental table in one target transaction
+ * (merge.c); a table whose merge hits a unique conflict is copied in full. */
+cf_status merge_item(worker *w, work_item *it);
+/* The dry run's diff of every table (diff.c): counts on both sides and, for
+ * tables that can be compared, exactly what an incremental run would add,
+ * update and delete. */
+cf_status sync_dry_diff(runner *R);
+/* True in *IN_LINE when T's columns are not masked and both sides hold the
+ * same rows (counts and checksums), with their number in *ROWS (diff.c). */
+cf_status sync_in_line(cf_pg *src, cf_pg *dst, const plan_table *t, long long *rows,
+                       bool *in_line);
+
+/* Backups (backup.c): the schema of run RUN_ID's backup. */
+char *sync_backup_schema(const char *run_id);
+/* Before anything changes: the backup's record (and with --backup-dir, the
+ * dump of every table). */
+cf_status sync_backup_begin(runner *R);
+/* --backup: T's rows copied into the backup schema, in DST's transaction,
+ * before they are replaced. */
+cf_status sync_backup_table(runner *R, cf_pg *dst, const plan_table *t);
+/* pg_dump and pg_restore: run from the server binaries' directory, the
+ * password of CONNINFO (if any) in their environment, never on argv. */
+cf_status sync_run_tool(cf_ctx *ctx, const char *name, const char **argv, const char *conninfo);
+
+/* CF_ERR_VALIDATION ("refusing to WHAT protected environment ...") when REF
+ * is a protected database, decided as for a sync (run.c). */
+cf_status sync_refuse_protected(cf_ctx *ctx, const cf_dbref *ref, const char *what);
+/* Connects to TARGET (ENV or URL; NULL: the loaded environment), for
+ * reading its records (history.c). *DISPLAY: its name, password masked. */
+cf_status sync_connect_target(cf_ctx *ctx, const char *target, cf_pg **pg, char **display);
+
+/* Runs the workers over R->items (workers.c). */
+cf_status sync_run_workers(runner *R);
+/* Fills R->res from the run (result.c). */
+void sync_fill_result(runner *R, cf_status st);
+/* The target's foreign keys and triggers during the load (constraints.c):
+ * dropped and disabled, recorded in confiture.sync_restore, in one
+ * transaction. */
+cf_status sync_constraints_disable(runner *R);
+/* The same for the tables of DCAT marked in COPIED, recorded under RUN_ID. */
+cf_status sync_constraints_take(cf_ctx *ctx, cf_pg *dst, const catalog *dcat, const bool *copied,
+                                const char *run_id);
+/* Puts back everything recorded in confiture.sync_restore (by this run or
+ * an earlier one): triggers enabled, foreign keys added back NOT VALID then
+ * validated one by one. Those that do not validate stay NOT VALID and
+ * recorded, with a line each in FAILED. Errors only for the first step.
+ * PROG (may be NULL) shows the validation phase. */
+cf_status sync_constraints_restore(cf_ctx *ctx, cf_pg *dst, cf_prog *prog, cf_strv *failed);
+/* The same on a fresh connection to CONNINFO (a run's own may be broken or
+ * cancelled); on failure, *WHY (to free) says why. */
+cf_status sync_constraints_restore_anew(const char *conninfo, cf_strv *failed, char **why);
+/* The guard process (guard.c): started before anything is dropped, it puts
+ * the constraints back if the run dies without doing it. Release with
+ * RESTORED true when the run put everything back itself. */
+cf_status sync_guard_start(runner *R);
+void sync_guard_release(runner *R, bool restored);
+/* The same for any writer of TARGET (sync restore): *FD is the pipe. */
+cf_status sync_guard_spawn(cf_ctx *ctx, const char *target, const char *run_id, int *fd);
+void sync_guard_done(int *fd, bool restored);
 
 /* Session settings both sides use, so that text forms agree. */
 cf_status sync_session_setup(runner *R, cf_pg *pg, bool is_source);
+/* After an item's COMMIT (copy.c): counts, progress, ANALYZE (when ANALYZE
+ * and the table is complete), after_sync_table hooks. */
+cf_status sync_item_finished(worker *w, work_item *it, long long rows, long long bytes,
+                             double dur, bool analyze);
 /* Copies one work item in one target transaction (copy.c). */
 cf_status copy_item(worker *w, work_item *it);
 /* Fires a table hook under R->mu: PART says which hooks (SQL ones run in the
@@ -472,6 +648,10 @@ cf_status sync_fire_table_hook(runner *R, const char *event, cf_hook_part part,
                                long long elapsed_ms);
 /* Replaces the recorded server error with one that cannot quote data. */
 void sync_scrub_error(cf_ctx *ctx);
+/* An order-independent checksum of T's unmasked columns, as an SQL
+ * aggregate over its rows (on the source: cast to the target's types), or
+ * NULL when every column is masked (verify.c). */
+char *sync_checksum_expr(cf_pg *pg, const plan_table *t, bool source);
 /* --verify (verify.c): issues go to the plan; CF_ERR_CHECK when any. */
 cf_status sync_verify(runner *R);
 /* The parallel masking pipeline (pipe.c) for large masked tables. */
@@ -487,10 +667,14 @@ cf_status sync_mask_error(cf_ctx *ctx, const plan_table *t, int col, const char 
                           long long row);
 /* Masker threads to use per worker. */
 int pipe_maskers(long jobs);
-/* Streams T from SRC into DST (both COPYs started) with MASKERS threads. */
-cf_status pipe_copy(runner *R, cf_pg *src, cf_pg *dst, const plan_table *t, const char *key,
-                    int maskers, long long *bytes, pipe_fail *fail);
-/* Dry-run PII warnings (pii.c): by name, and by sampled values. */
+/* Streams T from SRC into DST (both COPYs started) with MASKERS threads;
+ * errors go to CTX (the worker's). */
+cf_status pipe_copy(runner *R, cf_ctx *ctx, cf_pg *src, cf_pg *dst, const plan_table *t,
+                    const char *key, int maskers, long long *bytes, pipe_fail *fail);
+/* PII findings (pii.c): columns without a rule that look personal, by name
+ * and by sampled values; each becomes an issue with the rule to add. */
 cf_status sync_pii_scan(runner *R);
+/* What an anonymized run must satisfy before any data moves (policy.c). */
+cf_status sync_policy_check(runner *R);
 
 #endif

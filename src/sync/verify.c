@@ -32,7 +32,7 @@ static bool is_masked(const plan_col *c)
 /* The order-independent checksum of the unmasked columns, as SQL over the
  * table's rows. On the source, columns are cast to the target's types
  * through text (what COPY does), so both sides print the same. */
-static char *checksum_expr(cf_pg *pg, const plan_table *t, bool source)
+char *sync_checksum_expr(cf_pg *pg, const plan_table *t, bool source)
 {
 	cf_buf b;
 	cf_buf_init(&b);
@@ -77,7 +77,7 @@ static cf_status check_counts(runner *R, plan_table *t, bool *ok)
 
 static cf_status check_checksum(runner *R, plan_table *t, bool *ok)
 {
-	char *se = checksum_expr(R->src, t, true), *de = checksum_expr(R->dst, t, false);
+	char *se = sync_checksum_expr(R->src, t, true), *de = sync_checksum_expr(R->dst, t, false);
 	cf_status st = CF_OK;
 	if (se && de) {
 		char *src_sql = plan_select_sql(R->src, t, -1, se);
@@ -101,67 +101,58 @@ static cf_status check_checksum(runner *R, plan_table *t, bool *ok)
 	return st;
 }
 
-/* A JSON array of the result's first column (values of masked columns:
- * wiped by the caller). */
-static char *json_column(const cf_pgres *r, int col)
+/* ---- Masked columns: keyed digests, compared on the client ----------------------------
+ *
+ * Source values of masked columns are personal data: they must never reach
+ * the target's session (as parameters they would land in its server log).
+ * So both sides' values come to confiture, each is reduced to a keyed digest
+ * (HMAC-SHA256 under a random key made for this check) and the digests are
+ * compared here. The target only ever receives confiture's own SQL (and, for
+ * the per-row check, the sampled rows' primary keys, which are not masked). */
+
+#define DLEN 16
+
+typedef struct vdigest {
+	char *key;               /* ROW(pk)::text for per-row checks, else NULL */
+	unsigned char d[DLEN];
+} vdigest;
+
+static void digest_of(const cf_hmac_key *hk, const char *v, size_t n, unsigned char out[DLEN])
 {
-	cf_buf b;
-	cf_buf_init(&b);
-	cf_json j;
-	cf_json_init(&j, &b, false);
-	cf_json_arr_begin(&j);
-	for (int i = 0; i < cf_pgres_nrows(r); i++)
-		cf_json_str(&j, cf_pgres_get(r, i, col));
-	cf_json_arr_end(&j);
-	return b.data;
+	unsigned char full[32];
+	cf_hmac_key_hash(hk, v, n, full);
+	memcpy(out, full, DLEN);
+	cf_memzero(full, sizeof(full));
 }
 
-static char *json_pairs(const cf_pgres *r)
+static int cmp_digest(const void *a, const void *b)
 {
-	cf_buf b;
-	cf_buf_init(&b);
-	cf_json j;
-	cf_json_init(&j, &b, false);
-	cf_json_arr_begin(&j);
-	for (int i = 0; i < cf_pgres_nrows(r); i++) {
-		cf_json_obj_begin(&j);
-		cf_json_kv_str(&j, "k", cf_pgres_get(r, i, 0));
-		cf_json_kv_str(&j, "v", cf_pgres_get(r, i, 1));
-		cf_json_obj_end(&j);
-	}
-	cf_json_arr_end(&j);
-	return b.data;
+	return memcmp(((const vdigest *)a)->d, ((const vdigest *)b)->d, DLEN);
 }
 
-static void secret_free(char *s)
+static int cmp_key(const void *a, const void *b)
 {
-	if (s)
-		cf_memzero(s, strlen(s));
-	free(s);
+	return strcmp(((const vdigest *)a)->key, ((const vdigest *)b)->key);
 }
 
-static void row_key(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b)
+static void row_key(cf_pg *pg, const table_info *t, cf_buf *b)
 {
 	cf_buf_puts(b, "ROW(");
 	for (size_t k = 0; k < t->n_pk; k++)
-		cf_sql_appendf(pg, b, "%s%s%s%I", k ? ", " : "", alias ? alias : "", alias ? "." : "",
-		               t->cols[t->pk[k]].name);
+		cf_sql_appendf(pg, b, "%s%I", k ? ", " : "", t->cols[t->pk[k]].name);
 	cf_buf_puts(b, ")::text");
 }
 
-/* Does a masked column still hold sampled source values? */
-static cf_status check_masked(runner *R, plan_table *t, const plan_col *c, bool *ok)
+/* Samples up to N source values of C (with their row keys in mode 'r') and
+ * digests them; the values themselves are not kept. */
+static cf_status sample_source(runner *R, const plan_table *t, const plan_col *c, char mode,
+                               const cf_hmac_key *hk, vdigest **out, size_t *n_out)
 {
-	char mode = strat_verify_mode(c->rule);
 	long n = R->o->verify_sample > 0 ? R->o->verify_sample : 100;
-	if (mode == 'r' && (t->st->n_pk == 0 || t->dt->n_pk == 0))
-		mode = 's';
-	if (!mode)
-		return CF_OK;
 	cf_buf list;
 	cf_buf_init(&list);
 	if (mode == 'r') {
-		row_key(R->src, t->st, NULL, &list);
+		row_key(R->src, t->st, &list);
 		cf_buf_puts(&list, ", ");
 	}
 	cf_sql_appendf(R->src, &list, "%I::text", c->sc->name);
@@ -173,37 +164,130 @@ static cf_status check_masked(runner *R, plan_table *t, const plan_col *c, bool 
 	cf_pgres *r = NULL;
 	cf_status st = cf_pg_query(R->src, sql, 0, NULL, &r);
 	free(sql);
-	if (st || cf_pgres_nrows(r) == 0) {
-		cf_pgres_free(r);
-		return st;
+	int rows = st ? 0 : cf_pgres_nrows(r);
+	vdigest *d = cf_calloc((size_t)rows + 1, sizeof(vdigest));
+	int vc = mode == 'r' ? 1 : 0;
+	for (int i = 0; i < rows; i++) {
+		const char *v = cf_pgres_get(r, i, vc);
+		digest_of(hk, v, strlen(v), d[i].d);
+		if (mode == 'r')
+			d[i].key = cf_strdup(cf_pgres_get(r, i, 0));
 	}
-	char *vals = mode == 'r' ? json_pairs(r) : json_column(r, 0);
-	int sampled = cf_pgres_nrows(r);
 	cf_pgres_free(r);
-	cf_buf q;
-	cf_buf_init(&q);
-	if (mode == 's') {
-		cf_sql_appendf(R->dst, &q, "SELECT count(*) FROM ONLY %s WHERE %I::text IN (SELECT "
-		               "json_array_elements_text($1::json))", t->dt->quoted, c->dc->name);
-	} else {
-		cf_sql_appendf(R->dst, &q, "SELECT count(*) FROM json_to_recordset($1::json) AS "
-		               "s(k text, v text) JOIN ONLY %s confiture_t ON ", t->dt->quoted);
-		row_key(R->dst, t->dt, "confiture_t", &q);
-		cf_sql_appendf(R->dst, &q, " = s.k WHERE confiture_t.%I::text = s.v", c->dc->name);
+	qsort(d, (size_t)rows, sizeof(vdigest), mode == 'r' ? cmp_key : cmp_digest);
+	*out = d;
+	*n_out = (size_t)rows;
+	return st;
+}
+
+/* Mode 's': how many target values of C are among the sampled digests. The
+ * whole column is read (COPY), one value at a time. */
+static cf_status kept_in_column(runner *R, const plan_table *t, const plan_col *c,
+                                const cf_hmac_key *hk, const vdigest *d, size_t n,
+                                long long *kept)
+{
+	char *sql = cf_sql_format(R->dst, "COPY (SELECT %I::text FROM ONLY %s WHERE %I IS NOT NULL) "
+	                          "TO STDOUT", c->dc->name, t->dt->quoted, c->dc->name);
+	cf_status st = cf_pg_copy_out_start(R->dst, sql);
+	free(sql);
+	cf_buf v;
+	cf_buf_init(&v);
+	long len;
+	char *buf;
+	while (!st && (len = cf_pg_copy_out_read(R->dst, &buf)) != 0) {
+		if (len < 0) {
+			st = cf_error_code(R->ctx) ? cf_error_code(R->ctx) : CF_ERR_SQL;
+			break;
+		}
+		cf_buf_reset(&v);
+		copy_text_unescape(buf, (size_t)(len > 0 && buf[len - 1] == '\n' ? len - 1 : len), &v);
+		cf_pg_copy_free(buf);
+		vdigest probe = {0};
+		digest_of(hk, v.data, v.len, probe.d);
+		*kept += bsearch(&probe, d, n, sizeof(vdigest), cmp_digest) != NULL;
 	}
-	char *kept = NULL;
-	const char *params[] = {vals};
-	st = value_of(R->dst, q.data, 1, params, &kept);
+	cf_memzero(v.data, v.cap);
+	cf_buf_release(&v);
+	return st;
+}
+
+/* Mode 'r': how many sampled rows (by primary key) still hold their value. */
+static cf_status kept_in_rows(runner *R, const plan_table *t, const plan_col *c,
+                              const cf_hmac_key *hk, const vdigest *d, size_t n, long long *kept)
+{
+	cf_buf keys, q;
+	cf_buf_init(&keys);
+	cf_buf_init(&q);
+	cf_json j;
+	cf_json_init(&j, &keys, false);
+	cf_json_arr_begin(&j);
+	for (size_t i = 0; i < n; i++)
+		cf_json_str(&j, d[i].key);
+	cf_json_arr_end(&j);
+	cf_buf_puts(&q, "SELECT ");
+	row_key(R->dst, t->dt, &q);
+	cf_sql_appendf(R->dst, &q, ", %I::text FROM ONLY %s WHERE ", c->dc->name, t->dt->quoted);
+	row_key(R->dst, t->dt, &q);
+	cf_buf_puts(&q, " IN (SELECT json_array_elements_text($1::json))");
+	cf_pgres *r = NULL;
+	const char *params[] = {keys.data};
+	cf_status st = cf_pg_query(R->dst, q.data, 1, params, &r);
+	for (int i = 0; !st && i < cf_pgres_nrows(r); i++) {
+		const char *v = cf_pgres_get(r, i, 1);
+		if (!v)
+			continue;
+		vdigest probe = {.key = (char *)cf_pgres_get(r, i, 0)};
+		const vdigest *hit = bsearch(&probe, d, n, sizeof(vdigest), cmp_key);
+		digest_of(hk, v, strlen(v), probe.d);
+		*kept += hit && memcmp(hit->d, probe.d, DLEN) == 0;
+	}
+	cf_pgres_free(r);
+	cf_buf_release(&keys);
 	cf_buf_release(&q);
-	secret_free(vals);
-	if (!st && kept && atoll(kept) > 0) {
+	return st;
+}
+
+static bool key_is_masked(const plan_table *t)
+{
+	for (size_t k = 0; k < t->st->n_pk; k++)
+		for (size_t i = 0; i < t->n_cols; i++)
+			if (t->cols[i].rule && t->cols[i].sc == &t->st->cols[t->st->pk[k]])
+				return true;
+	return false;
+}
+
+/* Does a masked column still hold sampled source values? */
+static cf_status check_masked(runner *R, plan_table *t, const plan_col *c, bool *ok)
+{
+	char mode = strat_verify_mode(c->rule);
+	if (mode == 'r' && (t->st->n_pk == 0 || t->dt->n_pk == 0))
+		mode = 's';
+	/* A masked key cannot be sent to the target: the rows cannot be matched. */
+	if (!mode || (mode == 'r' && key_is_masked(t)))
+		return CF_OK;
+	unsigned char key[32];
+	cf_random_bytes(key, sizeof(key));
+	cf_hmac_key hk;
+	cf_hmac_key_init(&hk, key, sizeof(key));
+	cf_memzero(key, sizeof(key));
+	vdigest *d = NULL;
+	size_t n = 0;
+	long long kept = 0;
+	cf_status st = sample_source(R, t, c, mode, &hk, &d, &n);
+	if (!st && n)
+		st = mode == 's' ? kept_in_column(R, t, c, &hk, d, n, &kept)
+		                 : kept_in_rows(R, t, c, &hk, d, n, &kept);
+	cf_hmac_key_wipe(&hk);
+	for (size_t i = 0; i < n; i++)
+		free(d[i].key);
+	free(d);
+	if (!st && kept > 0) {
 		plan_issue(R->p, t->st->qname, c->sc->name, "masked_value_kept",
-		           "masked column \"%s\" of \"%s\" still holds source values (%s %s of %d "
+		           "masked column \"%s\" of \"%s\" still holds source values (%lld %s of %zu "
 		           "sampled)", c->sc->name, t->st->qname, kept,
-		           mode == 'r' ? "rows unchanged" : "values found", sampled);
+		           mode == 'r' ? "rows unchanged" : "values found", n);
 		*ok = false;
 	}
-	free(kept);
 	return st;
 }
 
@@ -247,6 +331,7 @@ cf_status sync_verify(runner *R)
 	cf_ctx *ctx = R->ctx;
 	bool all_ok = true;
 	cf_status st = CF_OK;
+	size_t first = R->p->n_issues; /* earlier issues (PII findings) are not verify's */
 	for (size_t i = 0; !st && i < R->p->n; i++) {
 		plan_table *t = &R->p->tables[i];
 		bool ok = true;
@@ -266,9 +351,7 @@ cf_status sync_verify(runner *R)
 		cf_error_context(ctx, "while verifying the sync");
 		return st;
 	}
-	size_t problems = 0;
-	for (size_t i = 0; i < R->p->n_issues; i++)
-		problems++;
+	size_t problems = R->p->n_issues - first;
 	if (all_ok && !orphans) {
 		cf_log_info(ctx, "verified %zu tables: counts, checksums, masking and foreign keys agree",
 		            R->p->n);
@@ -278,8 +361,8 @@ cf_status sync_verify(runner *R)
 	             problems == 1 ? "" : "s");
 	cf_buf b;
 	cf_buf_init(&b);
-	for (size_t i = 0; i < R->p->n_issues && i < 20; i++)
-		cf_buf_printf(&b, "%s%s.", i ? "\n" : "", R->p->issues[i].message);
+	for (size_t i = first; i < R->p->n_issues && i < first + 20; i++)
+		cf_buf_printf(&b, "%s%s.", i > first ? "\n" : "", R->p->issues[i].message);
 	cf_error_detail(ctx, "%s", b.data);
 	cf_buf_release(&b);
 	return CF_ERR_CHECK;

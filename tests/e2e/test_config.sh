@@ -18,7 +18,7 @@ expect_err "could not parse YAML file" "malformed YAML says what is wrong"
 printf 'database_url: embedded\nmigration:\n  lock_timeout_ms: soon\n' >db/environments/local.yaml
 run cf validate-config
 expect_rc 5 "a wrong type exits 5"
-expect_err 'confiture: error: db/environments/local.yaml:3:20: invalid value for "migration.lock_timeout_ms": expected a non-negative integer, got "soon"' "a wrong type names file, line and key"
+expect_err 'confiture: error: db/environments/local.yaml:3:20: invalid value for "migration.lock_timeout_ms": expected an integer from 0 to 2147483647, got "soon"' "a wrong type names file, line and key"
 
 printf 'databse_url: embedded\n' >db/environments/local.yaml
 run cf validate-config

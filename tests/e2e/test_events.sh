@@ -167,7 +167,7 @@ INSERT INTO slow SELECT g, 'v' || g FROM generate_series(1, 250) g;
 CREATE FUNCTION slow_ok(int) RETURNS bool LANGUAGE sql AS 'SELECT pg_sleep(0.01) IS NOT NULL';
 ANALYZE slow;" >/dev/null
 q "$DST" "CREATE TABLE slow (id int PRIMARY KEY, v text)" >/dev/null
-printf 'slow:\n  where: "slow_ok(id)"\n' >"$P/slow.yaml"
+printf 'slow:\n  where: "slow_ok(id)"\n  columns:\n    - {column: v, strategy: redact}\n' >"$P/slow.yaml"
 CONFITURE_PROGRESS_INTERVAL=1 run cf sync --from prod --to staging --tables slow --rules slow.yaml \
 	--events "$TMP/slow.jsonl"
 expect_rc 0 "a slow sync exits 0"

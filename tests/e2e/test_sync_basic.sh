@@ -147,7 +147,7 @@ before=$(tdump "$DST" customers)
 q "$SRC" "CREATE TABLE contacts (id int PRIMARY KEY, info text, ssn text, tel text); INSERT INTO contacts SELECT g, 'zq' || g || '@corp-mail.example', '078-05-1120', '' FROM generate_series(1, 20) g" >/dev/null
 q "$DST" "CREATE TABLE contacts (id int PRIMARY KEY, info text, ssn text, tel text)" >/dev/null
 run S --from prod --to staging --rules "$P/partial.yaml" --dry-run
-expect_rc 0 "a dry run exits 0"
+expect_rc 5 "a dry run with unruled personal columns exits 5, as the real run would"
 expect_out "plan: 4 tables from" "prints the plan"
 expect_out "public.customers                 ~40 rows  binary  masked: email: email" "tables with estimates and rules"
 expect_out 'column "full_name" of "public.customers" looks like a person name and has no rule' "warns by column name"
@@ -237,7 +237,7 @@ rm -f "$P/confiture.yaml"
 
 # ---- Verify finds what is wrong ------------------------------------------------------------------------------------
 printf 'customers:\n  - {column: email, strategy: sql, expression: "lower(email)"}\n' >"$P/weak.yaml"
-run S --from prod --to staging --rules "$P/weak.yaml" --verify --tables customers
+run S --from prod --to staging --rules "$P/weak.yaml" --verify --tables customers --allow-unmasked
 expect_rc 1 "verify failing exits 1"
 expect_err 'verify found 1 problem' "counts problems"
 expect_err 'masked column "email" of "public.customers" still holds source values (40 rows unchanged of 40 sampled)' \
@@ -249,8 +249,18 @@ expect_json '.runs[0].outcome' "verify_failed" "the history says so"
 cat >"$P/subset.yaml" <<'YAML'
 customers:
   where: "id <= 5"
+  columns:
+    - {column: email, strategy: email}
+    - {column: full_name, strategy: name}
+    - {column: phone, strategy: phone}
+    - {column: birth, strategy: date, keep_year: true}
 orders:
   where: "id IN (100, 101)"
+  columns:
+    - {column: card, strategy: credit_card}
+    - {column: note, strategy: text_redact}
+    - {column: meta, strategy: json, keys: [email]}
+    - {column: ip, strategy: ip}
 YAML
 run S --from prod --to staging --rules "$P/subset.yaml" --verify -f json
 expect_rc 0 "a subset sync with verify"
@@ -269,7 +279,7 @@ expect_eq "$(q "$DST" "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AN
 q "$SRC" "CREATE TABLE staff (id int PRIMARY KEY, boss int REFERENCES staff(id), name text);
           INSERT INTO staff VALUES (1, NULL, 'a'), (2, 1, 'b'), (3, 2, 'c'), (4, 1, 'd'), (5, 4, 'e')" >/dev/null
 q "$DST" "CREATE TABLE staff (id int PRIMARY KEY, boss int REFERENCES staff(id), name text)" >/dev/null
-printf 'staff:\n  where: "id = 3"\n' >"$P/self.yaml"
+printf 'staff:\n  where: "id = 3"\n  columns:\n    - {column: name, strategy: name}\n' >"$P/self.yaml"
 run S --from prod --to staging --rules "$P/self.yaml" --tables staff --verify
 expect_rc 0 "a self-referencing subset"
 expect_eq "$(q "$DST" "SELECT string_agg(id::text, ',' ORDER BY id) FROM staff")" "1,2,3" "keeps the chain of bosses"

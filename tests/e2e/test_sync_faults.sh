@@ -18,7 +18,28 @@ q "$SRC" "INSERT INTO t1 SELECT g, 'one ' || g FROM generate_series(1, 500) g;
           INSERT INTO t4 SELECT g, 1 + g % 3000, 'four ' || g FROM generate_series(1, 3000) g; ANALYZE" >/dev/null
 # The target holds an older copy: a rolled-back table must keep it.
 q "$DST" "INSERT INTO t1 VALUES (1, 'old'); INSERT INTO t2 VALUES (1, 1, 'old'); INSERT INTO t3 VALUES (1, 1, 'old')" >/dev/null
+# And triggers in three firing modes, which must come back as they were.
+q "$DST" "CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN RETURN NEW; END\$\$;
+          CREATE TRIGGER t2_origin BEFORE INSERT ON t2 FOR EACH ROW EXECUTE FUNCTION noop();
+          CREATE TRIGGER t3_always BEFORE INSERT ON t3 FOR EACH ROW EXECUTE FUNCTION noop();
+          ALTER TABLE t3 ENABLE ALWAYS TRIGGER t3_always;
+          CREATE TRIGGER t4_replica BEFORE INSERT ON t4 FOR EACH ROW EXECUTE FUNCTION noop();
+          ALTER TABLE t4 ENABLE REPLICA TRIGGER t4_replica" >/dev/null
 S() { cf sync --project-dir "$P" "$@"; }
+# The target's foreign keys (name:validated) and user triggers (name=mode).
+constraints() {
+	q "$DST" "SELECT (SELECT string_agg(conname || ':' || convalidated::text, ',' ORDER BY conname) FROM pg_constraint WHERE contype = 'f')
+	          || ' ' || (SELECT string_agg(tgname || '=' || tgenabled::text, ',' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal)"
+}
+AS_THEY_WERE="t2_t1_id_fkey:true,t3_t2_id_fkey:true,t4_t3_id_fkey:true t2_origin=O,t3_always=A,t4_replica=R"
+expect_eq "$(constraints)" "$AS_THEY_WERE" "the target's foreign keys and triggers, before any sync"
+# The guard process of a killed run needs a moment to put them back.
+wait_restored() {
+	for _ in $(seq 100); do
+		[ "$(q "$DST" "SELECT count(*) FROM confiture.sync_restore")" = 0 ] && break
+		sleep 0.1
+	done
+}
 
 # ---- kill -9 between tables, then --resume ----------------------------------------------
 cat >"$P/confiture.yaml" <<YAML
@@ -30,6 +51,13 @@ touch "$TMP/kill-me"
 run S --from prod --to staging
 expect_rc 137 "confiture is killed with -9 while loading public.t3"
 rm -f "$TMP/kill-me"
+wait_restored
+expect_eq "$(constraints)" "$AS_THEY_WERE" \
+	"after kill -9, the target's foreign keys are back and validated, its triggers in their modes"
+expect_eq "$(q "$DST" "SELECT count(*) FROM confiture.sync_restore")" "0" "nothing is left to restore"
+run cf sync history --project-dir "$P" --to staging -f json
+expect_json '.runs[0].outcome' "interrupted" "the guard marked the killed run interrupted"
+expect_json '.runs[0].error | test("its guard restored")' "true" "and says what it did"
 expect_eq "$(tcount "$DST" t1)/$(tcount "$DST" t2)" "500/1000" "tables before the kill are complete"
 expect_eq "$(q "$DST" "SELECT string_agg(label, ',') FROM t3")" "old" "the table being loaded kept its old contents"
 expect_eq "$(q "$DST" "SELECT count(*) FROM confiture.sync_progress WHERE state = 'done'")" "2" "the progress record says two tables are done"
@@ -43,7 +71,7 @@ expect_json '.verified' "true" "and the result verifies"
 for t in t1 t2 t3 t4; do
 	expect_eq "$(tdump "$DST" $t)" "$(tdump "$SRC" $t)" "$t is complete and consistent"
 done
-expect_eq "$(q "$DST" "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated")" "3" "foreign keys are back, validated"
+expect_eq "$(constraints)" "$AS_THEY_WERE" "foreign keys are back, validated, and triggers as they were"
 run cf sync history --project-dir "$P" --to staging -f json
 expect_json '[.runs[].outcome] | join(",")' "success,resumed" "history: the resumed run succeeded, the killed one is marked resumed"
 run S --from prod --to staging --resume
@@ -67,10 +95,11 @@ for _ in $(seq 300); do
 done
 kill -9 $pid
 wait $pid 2>/dev/null
-done_before=$(q "$DST" "SELECT count(*) FROM confiture.sync_progress p JOIN confiture.sync_history h USING (run_id)
-                        WHERE h.outcome = 'running' AND p.state = 'done' AND p.range_no >= 0")
-ranges=$(q "$DST" "SELECT count(*) FROM confiture.sync_progress p JOIN confiture.sync_history h USING (run_id)
-                   WHERE h.outcome = 'running' AND p.range_no >= 0")
+wait_restored
+expect_eq "$(constraints)" "$AS_THEY_WERE" "kill -9 with --jobs 2 mid-table: constraints back as they were"
+LAST="(SELECT run_id FROM confiture.sync_history ORDER BY started_at DESC LIMIT 1)"
+done_before=$(q "$DST" "SELECT count(*) FROM confiture.sync_progress WHERE run_id = $LAST AND state = 'done' AND range_no >= 0")
+ranges=$(q "$DST" "SELECT count(*) FROM confiture.sync_progress WHERE run_id = $LAST AND range_no >= 0")
 expect_eq "$([ "$done_before" -ge 2 ] && [ "$done_before" -lt "$ranges" ] && echo yes)" "yes" \
 	"killed with some of the $ranges ranges done ($done_before)"
 run S --from prod --to staging --rules "$P/db/sync/slow.yaml" --tables t4 --jobs 2 --split-rows 300 --resume -f json
@@ -96,6 +125,7 @@ expect_err "terminating connection due to administrator command" "with the serve
 expect_err 'while copying "public.t3" (its target transaction was rolled back)' "naming the table rolled back"
 expect_eq "$(q "$DST" "SELECT string_agg(label, ',') FROM t3")" "old" "t3 keeps its old contents"
 expect_eq "$(tcount "$DST" t2)" "1000" "the tables before it are complete"
+expect_eq "$(constraints)" "$AS_THEY_WERE" "a failed run leaves the constraints as they were"
 run cf sync history --project-dir "$P" --to staging -f json
 expect_json '.runs[0].outcome' "failed" "the history records the failure"
 expect_json '.runs[0].error' "terminating connection due to administrator command" "and its reason"
@@ -118,6 +148,7 @@ expect_eq "$rc" "130" "Ctrl-C exits 130"
 expect_eq "$(grep -c -e 'interrupted, cancelling' -e 'while copying "public.t4" (its target transaction was rolled back)' "$TMP/int.err")" "2" \
 	"says it was interrupted while copying the table, rolled back"
 expect_eq "$(tcount "$DST" t4)" "3000" "the table being loaded was rolled back (kept its previous contents)"
+expect_eq "$(constraints)" "$AS_THEY_WERE" "an interrupted run leaves the constraints as they were"
 run cf sync history --project-dir "$P" --to staging -f json
 expect_json '.runs[0].outcome' "interrupted" "the history says interrupted"
 run S --from prod --to staging --rules "$P/db/sync/slow.yaml" --tables t4 --resume

@@ -149,8 +149,8 @@ static void test_errors(void)
 	ctx = cf_ctx_new();
 	CHECK_INT(load(ctx, "local"), CF_ERR_CONFIG, "wrong type is a config error");
 	e = cf_last_error_info(ctx);
-	CHECK_STR(e->message, "invalid value for \"migration.lock_timeout_ms\": expected a non-negative "
-	                      "integer, got \"soon\"", "wrong type message");
+	CHECK_STR(e->message, "invalid value for \"migration.lock_timeout_ms\": expected an integer "
+	                      "from 0 to 2147483647, got \"soon\"", "wrong type message");
 	CHECK_INT(e->line, 2, "wrong type line");
 	CHECK_INT(e->column, 20, "wrong type column");
 	cf_ctx_free(ctx);

@@ -542,6 +542,34 @@ static void test_codecs_and_patterns(void)
 	      pii_name_reason("product_name") == NULL, "pii: ordinary names are not PII");
 }
 
+static void test_keep_and_output_space(void)
+{
+	sync_rules *r = load("t:\n"
+	                     "  - {column: a, strategy: keep, reason: \"public data\"}\n"
+	                     "  - {column: b, strategy: email, length: 8}\n"
+	                     "  - {column: c, strategy: hash}\n"
+	                     "  - {column: d, strategy: name, part: first}\n"
+	                     "  - {column: e, strategy: redact}\n"
+	                     "  - {column: f, strategy: sql, expression: \"1\"}\n");
+	if (!r) {
+		CHECK(false, "keep: rules load");
+		return;
+	}
+	CHECK_STR(rule(r, 0, 0)->reason, "public data", "keep: carries its reason");
+	CHECK_STR(maskv(rule(r, 0, 0), VT_TEXT, "as it is"), "as it is", "keep: the value is kept");
+	CHECK(strat_output_bits(rule(r, 0, 1)) == 32, "output space: email of 8 hex characters is 32 bits");
+	CHECK(strat_output_bits(rule(r, 0, 2)) == 64, "output space: hash of 16 is 64 bits");
+	CHECK(strat_output_bits(rule(r, 0, 3)) > 7.0 && strat_output_bits(rule(r, 0, 3)) < 7.1,
+	      "output space: a first name is about 7 bits");
+	CHECK(strat_output_bits(rule(r, 0, 4)) == 0, "output space: redact gives one value");
+	CHECK(strat_output_bits(rule(r, 0, 5)) < 0, "output space: sql cannot be told");
+	rules_free(r);
+	expect_rules_error("t:\n  - {column: a, strategy: keep}\n", "k",
+	                   "strategy \"keep\" needs a \"reason\"", 2, "keep: a reason is required");
+	CHECK_STR(pii_name_reason("E-Mail Address"), "an email address", "pii: \"E-Mail Address\"");
+	CHECK_STR(pii_name_reason("contact_email"), "an email address", "pii: contact_email");
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -558,6 +586,7 @@ int main(int argc, char **argv)
 	test_json();
 	test_rules_errors();
 	test_codecs_and_patterns();
+	test_keep_and_output_space();
 	unlink(rules_path);
 	cf_ctx_free(ctx);
 	return t_done();

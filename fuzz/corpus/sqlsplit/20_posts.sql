@@ -1,0 +1,11 @@
+CREATE TABLE posts (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    author_id   bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    title       text NOT NULL,
+    body        text NOT NULL DEFAULT '',
+    status      post_status NOT NULL DEFAULT 'draft',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX posts_author_id_idx ON posts (author_id);

@@ -1,0 +1,5 @@
+SELECT 1;
+CREATE TABLE b (
+    id int,,
+    name text
+);

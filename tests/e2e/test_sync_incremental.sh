@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# confiture sync --incremental (issue 13 §1): only the rows changed since the
+# last sync move (inserts, updates and deletes across key ranges, composite
+# keys, a NOT NULL unique key), masked like a full sync; tables without a
+# usable key (none, or one that allows NULLs) are copied in full and say so;
+# foreign keys hold; counts per table and in total; the history says so.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/test_sync_lib.inc"
+
+sync_project
+SCHEMA="CREATE TABLE parent (id int PRIMARY KEY, name text, email text);
+CREATE TABLE child (id bigint PRIMARY KEY, parent_id int NOT NULL REFERENCES parent(id), note text, amount numeric(10,2));
+CREATE TABLE pairs (region text, code int, label text, PRIMARY KEY (region, code));
+CREATE TABLE handles (handle text NOT NULL UNIQUE, score int);
+CREATE TABLE maybe (ref int UNIQUE, v text);
+CREATE TABLE loose (a int, b text);
+CREATE TABLE logins (id int PRIMARY KEY, login text NOT NULL UNIQUE);"
+q "$SRC" "$SCHEMA" >/dev/null
+q "$DST" "$SCHEMA" >/dev/null
+TWIN=$(newdb twin) # a full sync of the same source, to compare with
+q "$TWIN" "$SCHEMA" >/dev/null
+q "$SRC" "INSERT INTO parent SELECT g, 'Name' || g, 'px' || g || '@inc-secret.example' FROM generate_series(1, 300) g;
+INSERT INTO child SELECT g, 1 + g % 300, 'note ' || g || ' from cx' || g || '@inc-secret.example', g * 1.5 FROM generate_series(1, 3000) g;
+INSERT INTO pairs SELECT r, g, 'label ' || r || g FROM unnest(ARRAY['north', 'south', 'east']) r, generate_series(1, 200) g;
+INSERT INTO handles SELECT 'h' || g, g FROM generate_series(1, 500) g;
+INSERT INTO maybe SELECT CASE WHEN g % 10 = 0 THEN NULL ELSE g END, 'v' || g FROM generate_series(1, 100) g;
+INSERT INTO loose SELECT g, 'b' || g FROM generate_series(1, 100) g;
+INSERT INTO logins SELECT g, 'login' || g FROM generate_series(1, 50) g;
+ANALYZE" >/dev/null
+cat >"$P/db/sync/anonymization.yaml" <<'YAML'
+parent:
+  - {column: name, strategy: name}
+  - {column: email, strategy: email}
+child:
+  - {column: note, strategy: text_redact}
+YAML
+S() { cf sync --project-dir "$P" --anonymize "$@"; }
+# Every table of a database, as one digest.
+digest() { q "$1" "SELECT md5(string_agg(x, '|' ORDER BY x)) FROM (
+	SELECT 'p' || p::text x FROM parent p UNION ALL SELECT 'c' || c::text FROM child c
+	UNION ALL SELECT 'r' || r::text FROM pairs r UNION ALL SELECT 'h' || h::text FROM handles h
+	UNION ALL SELECT 'm' || m::text FROM maybe m UNION ALL SELECT 'l' || l::text FROM loose l) s"; }
+
+run S --from prod --to staging
+expect_rc 0 "a full anonymized sync first"
+
+# ---- Nothing changed: nothing moves ------------------------------------------------------------
+run S --from prod --to staging --incremental -f json
+expect_rc 0 "an incremental sync right after"
+expect_json '.mode' "incremental" "the run says incremental"
+expect_json '.tables["public.parent"].mode + " " + .tables["public.child"].mode + " " + .tables["public.pairs"].mode + " " + .tables["public.handles"].mode' \
+	"incremental incremental incremental incremental" "keyed tables are compared (composite key, NOT NULL unique key)"
+expect_json '[.tables["public.parent", "public.child", "public.pairs", "public.handles"] | .counts | .added + .updated + .deleted] | add' \
+	"0" "the compared tables: nothing to add, update or delete"
+expect_json '[.counts.added, .counts.updated, .counts.deleted] | join(",")' "0,0,0" \
+	"the keyless tables are in line too (unmasked: compared by checksum, not copied)"
+expect_json '.tables["public.child"].counts.unchanged' "3000" "every row unchanged"
+expect_json '.tables["public.child"].rows' "0" "and no row crossed the wire"
+expect_json '.tables["public.loose"].mode_reason' "it has no primary key or unique key on NOT NULL columns" \
+	"a table without a key is copied in full, and says why"
+expect_json '.tables["public.maybe"].mode_reason' 'its only unique key "maybe_ref_key" allows NULLs' \
+	"a unique key with NULLs cannot match rows: copied in full"
+expect_json '.tables["public.loose"].counts | [.unchanged, .added, .deleted] | join(",")' "100,0,0" \
+	"and count as unchanged"
+
+# ---- Inserts, updates and deletes across key ranges ------------------------------------------------
+q "$SRC" "UPDATE parent SET name = name || ' Jr' WHERE id IN (1, 150, 300);
+INSERT INTO parent VALUES (301, 'New Parent', 'new301@inc-secret.example');
+UPDATE child SET amount = amount + 1 WHERE id % 500 = 0;
+DELETE FROM child WHERE id IN (7, 1500, 2999);
+INSERT INTO child SELECT g, 301, 'fresh ' || g, 1 FROM generate_series(3001, 3004) g;
+UPDATE pairs SET label = 'moved' WHERE region = 'south' AND code IN (1, 100, 200);
+DELETE FROM pairs WHERE region = 'east' AND code > 195;
+INSERT INTO pairs VALUES ('west', 1, 'w');
+DELETE FROM handles WHERE handle = 'h10'; INSERT INTO handles VALUES ('h10b', 10);
+UPDATE maybe SET v = 'x' WHERE ref = 1;
+UPDATE loose SET b = 'z' WHERE a = 1" >/dev/null
+run S --from prod --to staging --incremental -f json
+expect_rc 0 "an incremental sync after changes"
+expect_json '.tables["public.parent"].counts | [.added, .updated, .deleted, .unchanged] | join(",")' "1,3,0,297" \
+	"parent: one insert, three updates"
+expect_json '.tables["public.child"].counts | [.added, .updated, .deleted, .unchanged] | join(",")' "4,5,3,2992" \
+	"child: inserts, updates and deletes across the key range"
+expect_json '.tables["public.pairs"].counts | [.added, .updated, .deleted] | join(",")' "1,3,5" \
+	"a composite key"
+expect_json '.tables["public.handles"].counts | [.added, .updated, .deleted] | join(",")' "1,0,1" \
+	"a NOT NULL unique key instead of a primary key"
+expect_json '.tables["public.loose"].counts | [.added, .deleted] | join(",")' "100,100" \
+	"a changed keyless table is copied in full, counting what it wrote and removed"
+expect_json '[.counts.added, .counts.updated, .counts.deleted] | join(",")' "207,11,209" \
+	"the totals (with the full copies of the two keyless tables that changed)"
+expect_json '.tables["public.child"].rows' "9" "only the changed rows crossed the wire"
+run S --from prod --to "$(dburl "$TWIN")"
+expect_rc 0 "a full sync of the same source into another database"
+expect_eq "$(digest "$DST")" "$(digest "$TWIN")" \
+	"the incremental target is identical to a full anonymized sync: same rows, masked alike"
+expect_eq "$(q "$DST" "SELECT count(*) FROM child WHERE note LIKE '%inc-secret%'")" "0" "new rows are masked too"
+expect_eq "$(q "$DST" "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated")" "1" \
+	"the foreign key holds at the end"
+run cf sync history --project-dir "$P" --to staging -f json
+expect_json '.runs[0].mode' "incremental" "the history records the mode"
+expect_json '.runs[0].counts | [.added, .updated, .deleted] | join(",")' "207,11,209" "and the counts"
+expect_json '.runs[2].mode' "full" "and a full run as full"
+
+# ---- Text output --------------------------------------------------------------------------------------
+q "$SRC" "UPDATE parent SET name = 'Again' WHERE id = 2" >/dev/null
+run S --from prod --to staging --incremental --verify
+expect_rc 0 "an incremental sync with --verify"
+expect_out "public.parent                    +0 ~1 -0 =300" "each table's counts"
+expect_out "incremental: 0 added, 1 updated, 0 deleted" "and the totals"
+q "$SRC" "UPDATE loose SET b = 'text' WHERE a = 5" >/dev/null
+run S --from prod --to staging --incremental
+expect_out "in full: it has no primary key or unique key on NOT NULL columns" "full copies say why"
+
+# ---- Rows the target lost on its own come back ---------------------------------------------------------
+q "$DST" "DELETE FROM child WHERE id IN (100, 2000); INSERT INTO pairs VALUES ('nowhere', 9, 'stray')" >/dev/null
+run S --from prod --to staging --incremental -f json
+expect_json '.tables["public.child"].counts | [.added, .deleted] | join(",")' "2,0" "rows deleted in the target come back"
+expect_json '.tables["public.pairs"].counts.deleted' "1" "a row the source never had goes"
+run S --from prod --to "$(dburl "$TWIN")"
+expect_eq "$(digest "$DST")" "$(digest "$TWIN")" "the target is in line again"
+
+# ---- A dry run is a real diff: its counts are what the run then does (issue 13 §2) ---------------
+run S --from prod --to staging --incremental
+run S --from prod --to staging --dry-run
+expect_rc 0 "a dry run of a target in line exits 0"
+expect_out "source 3001 rows, target 3001 rows: in line" "and says each table is in line, with both sides' rows"
+q "$SRC" "UPDATE parent SET name = 'Dry' WHERE id IN (5, 6); DELETE FROM child WHERE id IN (10, 20, 30);
+          INSERT INTO pairs VALUES ('west', 2, 'w2'); DELETE FROM pairs WHERE region = 'north' AND code = 50;
+          UPDATE loose SET b = 'dry' WHERE a = 2" >/dev/null
+before=$(digest "$DST")
+runs_before=$(q "$DST" "SELECT count(*) FROM confiture.sync_history")
+run S --from prod --to staging --dry-run --incremental -f json
+expect_rc 1 "a dry run exits 1 when something would change"
+dry=$out
+expect_json '.tables["public.child"] | [.source_rows, .target_rows] | join(",")' "2998,3001" "row counts on both sides"
+expect_json '.tables["public.child"].counts | [.added, .updated, .deleted] | join(",")' "0,0,3" "the exact deletes"
+expect_json '.tables["public.pairs"].counts | [.added, .updated, .deleted] | join(",")' "1,0,1" "inserts and deletes"
+expect_json '.tables["public.parent"].counts | [.added, .updated, .deleted] | join(",")' "0,2,0" "updates"
+expect_json '.error.message' "4 of 7 tables would change" "names how many tables would change"
+expect_json '.tables["public.loose"].counts | [.added, .deleted] | join(",")' "100,100" \
+	"a changed keyless table: copied in full"
+expect_json '.tables["public.maybe"] | [.mode, .in_line] | join(",")' "full,true" \
+	"a keyless table in line (unmasked: compared by checksum) is left alone"
+expect_eq "$(digest "$DST")" "$before" "a dry run writes nothing to the tables"
+expect_eq "$(q "$DST" "SELECT count(*) FROM confiture.sync_history")" "$runs_before" "nor to the history"
+run S --from prod --to staging --incremental -f json
+expect_rc 0 "the real run"
+for tbl in parent child pairs handles logins maybe loose; do
+	expect_eq "$(jq -c ".tables[\"public.$tbl\"].counts" <<<"$out")" "$(jq -c ".tables[\"public.$tbl\"].counts" <<<"$dry")" \
+		"the dry run's counts of $tbl are what the run did"
+done
+run S --from prod --to staging --dry-run --incremental
+expect_rc 0 "then the target is in line"
+run S --from prod --to staging --dry-run
+expect_rc 0 "also for a plain dry run (keyless tables compared by checksum)"
+q "$SRC" "UPDATE loose SET b = 'again' WHERE a = 3" >/dev/null
+run S --from prod --to staging --dry-run
+expect_rc 1 "a changed keyless table is seen by a plain dry run"
+expect_out "a sync copies it in full" "which says it would copy it in full"
+
+# ---- When row versions cannot be trusted: in full, saying why -------------------------------------------
+q "$SRC" "CREATE TABLE pairs_tmp AS SELECT * FROM pairs; TRUNCATE pairs; INSERT INTO pairs SELECT * FROM pairs_tmp; DROP TABLE pairs_tmp" >/dev/null
+run S --from prod --to staging --incremental -f json
+expect_json '.tables["public.pairs"].mode_reason' "the target holds another source table (or it was rewritten since)" \
+	"a rewritten source table is copied in full"
+run S --from prod --to staging --incremental -f json
+expect_json '.tables["public.pairs"].mode' "incremental" "and compared again next time"
+printf 'parent:\n  - {column: name, strategy: name, part: first}\n  - {column: email, strategy: email}\nchild:\n  - {column: note, strategy: text_redact}\n' \
+	>"$P/db/sync/anonymization.yaml"
+run S --from prod --to staging --incremental -f json
+expect_json '.tables["public.parent"].mode_reason' "the columns, subset, masking rules or key changed since the last sync" \
+	"other masking rules: every row must be masked again"
+expect_json '.tables["public.child"].mode' "incremental" "only where the rules changed"
+run env CONFITURE_ANON_KEY=another-key-for-the-incremental-test "$CONFITURE_BIN" sync --project-dir "$P" --anonymize \
+	--from prod --to staging --incremental -f json
+expect_json '[.tables["public.parent", "public.child"] | .mode_reason] | join(",")' \
+	"the columns, subset, masking rules or key changed since the last sync,the columns, subset, masking rules or key changed since the last sync" \
+	"another key: every masked table is masked again"
+expect_json '.tables["public.pairs"].mode' "incremental" "tables without masks are compared as usual"
+expect_eq "$(q "$DST" "SELECT count(*) FROM parent WHERE name LIKE '% %'")" "0" "and was"
+
+# ---- A unique value that moves between rows: the merge falls back to a full copy ---------------------------
+q "$SRC" "UPDATE logins SET login = 'swap' WHERE id = 1; UPDATE logins SET login = 'login1' WHERE id = 2;
+          UPDATE logins SET login = 'login2' WHERE id = 1" >/dev/null
+run S --from prod --to staging --incremental -f json
+expect_rc 0 "a unique value swapped between two rows"
+expect_json '.tables["public.logins"].mode_reason' "a unique value moved between rows during the merge" \
+	"falls back to a full copy of the table"
+expect_eq "$(q "$DST" "SELECT string_agg(id || '=' || login, ',' ORDER BY id) FROM logins WHERE id <= 2")" \
+	"1=login2,2=login1" "with the right contents"
+
+done_testing
