@@ -111,7 +111,8 @@ static void test_drop_in_reverse(void)
 	CHECK(du >= 0 && du < dt, "a table goes before the table its foreign key references");
 	CHECK(find(d, "drop", "app.u.u_t_fkey") < 0, "the foreign key goes with its table");
 	CHECK(find(d, "drop", "app.t.a") < 0, "and the columns with theirs");
-	CHECK(dt >= 0 && d->changes[dt].hazard == CF_HAZARD_DESTRUCTIVE, "dropping a table is destructive");
+	CHECK(dt >= 0 && d->changes[dt].hazard == CF_HAZARD_DESTRUCTIVE,
+	      "dropping a table is destructive");
 	CHECK(dv >= 0 && d->changes[dv].hazard == CF_HAZARD_REVERSIBLE, "dropping a view is reversible");
 	sc_diff_free(d);
 	sc_snapshot_free(a);
@@ -148,7 +149,8 @@ static void test_enum(void)
 {
 	sc_snapshot *a = snap_new(), *b = snap_new(), *c = snap_new();
 	add(a, SC_TYPE, "app.mood", -1, "typtype", "enum", "labels", "'sad', 'ok'", NULL);
-	add(b, SC_TYPE, "app.mood", -1, "typtype", "enum", "labels", "'bad', 'sad', 'meh', 'ok', E'a''\\\\b'", NULL);
+	add(b, SC_TYPE, "app.mood", -1, "typtype", "enum", "labels",
+	    "'bad', 'sad', 'meh', 'ok', E'a''\\\\b'", NULL);
 	add(c, SC_TYPE, "app.mood", -1, "typtype", "enum", "labels", "'ok'", NULL);
 	sc_diff *d = sc_diff_new(a, b);
 	CHECK_INT((long long)d->n_changes, 1, "added values: one change");
