@@ -459,6 +459,18 @@ typedef struct cf_build_result {
 cf_status cf_build(cf_ctx *ctx, const cf_build_options *opts, cf_build_result **out);
 void cf_build_result_free(cf_build_result *r);
 
+/*
+ * The files cf_build would read for the loaded environment, in build order,
+ * found the same way (include_dirs and their globs, exclude_dirs, seeds,
+ * sort_mode; the output file left out), without reading or running them
+ * and without firing hooks: fills env, files, n_files, n_schema_files and
+ * n_seed_files (with is_schema_only, the seed files are left out). Errors
+ * are the build's discovery errors (CF_ERR_SCHEMA: a configured include dir
+ * is missing, a file is reached twice, no files). *OUT is filled on success
+ * and failure alike; free it with cf_build_result_free.
+ */
+cf_status cf_build_list(cf_ctx *ctx, const cf_build_options *opts, cf_build_result **out);
+
 /* `confiture seed apply`: the seed files of a build, alone. */
 typedef struct cf_seed_options {
 	bool is_sequential;      /* each file in its own savepoint (or also seed.execution_mode) */

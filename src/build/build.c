@@ -535,6 +535,35 @@ cf_status cf_build(cf_ctx *ctx, const cf_build_options *opts, cf_build_result **
 	return st;
 }
 
+cf_status cf_build_list(cf_ctx *ctx, const cf_build_options *opts, cf_build_result **out)
+{
+	cf_build_options o = opts ? *opts : (cf_build_options){0};
+	cf_build_result *r = cf_calloc(1, sizeof(*r));
+	*out = r;
+	double t0 = cf_now();
+	cf_ctx_clear_error(ctx);
+	bset s = {0};
+	cf_status st = need_project(ctx);
+	if (!st) {
+		r->env = cf_strdup(ctx->env);
+		if (!o.is_no_output)
+			r->output_path = output_path(ctx, &o);
+		st = bdiscover(ctx, o.is_schema_only, false, r->output_path, &s);
+	}
+	if (s.v)
+		fill_files(r, &s);
+	r->timings.discover_s = r->duration_s = cf_now() - t0;
+	r->success = st == CF_OK;
+	if (st) {
+		fill_errors(r, ctx, &s, false);
+		r->message = cf_strdup(cf_last_error(ctx));
+	} else {
+		r->message = cf_asprintf("%zu file%s", r->n_files, r->n_files == 1 ? "" : "s");
+	}
+	bset_release(&s);
+	return st;
+}
+
 /* ---- cf_seed_apply ------------------------------------------------------------------- */
 
 void cf_seed_result_free(cf_seed_result *r)

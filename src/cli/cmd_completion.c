@@ -491,6 +491,8 @@ static void gen_fish(cf_buf *b)
 
 cf_status cmd_completion(cli *c, int argc, char **argv)
 {
+	if (argc > 2 && strcmp(argv[1], "-h") == 0)
+		return cli_help_host(c, argv[2]);
 	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
 		return cli_help(c);
 	if (argc < 2)

@@ -51,6 +51,18 @@ static cf_status hooks_list(cli *c)
 	return CF_OK;
 }
 
+/* Whether EVENT has a sql: or sql_file: hook, which runs on the database. */
+static bool has_sql_hook(cli *c, const char *event)
+{
+	cf_hook_info *v = NULL;
+	size_t n = cf_hooks_list(c->ctx, &v);
+	bool found = false;
+	for (size_t i = 0; i < n && !found; i++)
+		found = strcmp(v[i].event, event) == 0 && strncmp(v[i].kind, "sql", 3) == 0;
+	free(v);
+	return found;
+}
+
 static const struct option OPTIONS[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 const cli_action cli_hooks_actions[] = {
 	{"list", NULL, CLI_V_NONE, CLI_FMTS_TABLE, NULL},
@@ -80,7 +92,10 @@ cf_status cmd_hooks(cli *c, int argc, char **argv)
 	if (st || !is_test)
 		return st ? st : hooks_list(c);
 	const char *event = argv[optind + 1];
-	st = cf_hooks_test(c->ctx, event);
+	if (has_sql_hook(c, event))
+		st = cli_target(c, NULL);
+	if (!st)
+		st = cf_hooks_test(c->ctx, event);
 	if (c->format == CLI_JSON && !st) {
 		cf_buf b;
 		cf_json j;

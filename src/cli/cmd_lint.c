@@ -212,9 +212,11 @@ cf_status cli_lint_gate(cli *c, cf_status blocked)
 		const char *sev = f->severity == CF_LINT_ERROR ? "error" : "warning";
 		if (f->severity == CF_LINT_INFO && !c->is_verbose)
 			continue;
-		fprintf(stderr, "confiture: %swarning:%s lint %s:%d:%d: %s %s: %s\n",
-		        cli_color(c, "warn"), cli_color(c, "reset"), f->file, f->line, f->column, sev,
-		        f->rule, f->message);
+		/* As a warning of the command: on stderr, and in JSON's warnings[]. */
+		char *msg = cf_asprintf("lint %s:%d:%d: %s %s: %s", f->file, f->line, f->column, sev,
+		                        f->rule, f->message);
+		cli_logger(c, CF_LOG_WARNING, msg);
+		free(msg);
 	}
 	st = CF_OK;
 	if (r->is_blocking) {

@@ -412,6 +412,8 @@ cf_status cmd_migrate(cli *c, int argc, char **argv)
 	st = cli_load(c);
 	if (!st && writes(a))
 		st = cli_target(c, NULL);
+	else if (!st && o.against) /* preflight replays the pending migrations there */
+		st = cli_target(c, o.against);
 	if (st)
 		return st;
 	if (from_diff.is_on) {

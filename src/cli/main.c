@@ -536,21 +536,47 @@ const cli_option_value *cli_option_values(size_t *n)
 	return OPTION_VALUES;
 }
 
-static void print_main_help(void)
+/*
+ * Prints help TEXT; with -f json, the help document instead (command "help",
+ * however it was asked for: TOPIC is the command, or null).
+ */
+static cf_status show_help(cli *c, const char *topic, const char *text)
 {
-	printf("confiture %s -- PostgreSQL migration toolkit\n\n"
-	       "usage: confiture [OPTIONS] COMMAND [ARGS]\n\nCommands:\n",
-	       CONFITURE_VERSION);
+	if (c->format != CLI_JSON) {
+		fputs(text, stdout);
+		return CF_OK;
+	}
+	c->command = "help";
+	c->action = NULL;
+	cf_buf b;
+	cf_json j;
+	cli_json_begin(c, &j, &b, true);
+	cf_json_kv_str(&j, "topic", topic);
+	cf_json_kv_str(&j, "usage", text);
+	cli_json_end(c, &j, &b);
+	return CF_OK;
+}
+
+static cf_status main_help(cli *c)
+{
+	cf_buf b;
+	cf_buf_init(&b);
+	cf_buf_printf(&b, "confiture %s -- PostgreSQL migration toolkit\n\n"
+	              "usage: confiture [OPTIONS] COMMAND [ARGS]\n\nCommands:\n",
+	              CONFITURE_VERSION);
 	size_t n;
 	const cli_command *cmds = cli_commands(&n);
 	for (size_t i = 0; i < n; i++)
-		printf("  %-17s %s\n", cmds[i].name, cmds[i].summary);
-	printf("\n%s"
-	       "      --version            print the version\n"
-	       "      --exit-codes         print the exit codes (--exit-codes-json for JSON)\n"
-	       "  -h, --help               this help; `confiture help COMMAND` for a command\n\n"
-	       "Docs: docs/ in the source tree, and `man confiture`.\n",
-	       HELP_GLOBAL);
+		cf_buf_printf(&b, "  %-17s %s\n", cmds[i].name, cmds[i].summary);
+	cf_buf_printf(&b, "\n%s"
+	              "      --version            print the version\n"
+	              "      --exit-codes         print the exit codes (--exit-codes-json for JSON)\n"
+	              "  -h, --help               this help; `confiture help COMMAND` for a command\n\n"
+	              "Docs: docs/ in the source tree, and `man confiture`.\n",
+	              HELP_GLOBAL);
+	cf_status st = show_help(c, NULL, b.data);
+	cf_buf_release(&b);
+	return st;
 }
 
 /* `confiture help config`: every key, its default and what it does. */
@@ -591,10 +617,10 @@ static cf_status help_config(cli *c)
 
 static cf_status cmd_help(cli *c, int argc, char **argv)
 {
-	if (argc < 2) {
-		print_main_help();
-		return CF_OK;
-	}
+	if (argc < 2)
+		return main_help(c);
+	if (argc > 2)
+		return cli_usage(c, "unexpected argument \"%s\"", argv[2]);
 	if (strcmp(argv[1], "config") == 0)
 		return help_config(c);
 	const cli_command *cmd = cli_find_command(argv[1]);
@@ -606,8 +632,12 @@ static cf_status cmd_help(cli *c, int argc, char **argv)
 
 static cf_status cmd_version(cli *c, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (argc > 2 && strcmp(argv[1], "-h") == 0)
+		return cli_help_host(c, argv[2]);
+	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+		return cli_help(c);
+	if (argc > 1)
+		return cli_usage(c, "unexpected argument \"%s\"", argv[1]);
 	if (c->format == CLI_JSON) {
 		cf_buf b;
 		cf_json j;
@@ -625,8 +655,10 @@ cf_status cli_help(cli *c)
 	const cli_command *cmd = cli_find_command(c->command);
 	if (!cmd)
 		return CF_OK;
-	printf("%s\n%s", cmd->help, HELP_GLOBAL);
-	return CF_OK;
+	char *text = cf_asprintf("%s\n%s", cmd->help, HELP_GLOBAL);
+	cf_status st = show_help(c, cmd->name, text);
+	free(text);
+	return st;
 }
 
 /* ---- Options ------------------------------------------------------------- */
@@ -880,16 +912,15 @@ static void setup_signals(cli *c)
 static cf_status dispatch(cli *c, int argc, char **argv)
 {
 	if (argc < 2) {
-		print_main_help();
+		if (c->format != CLI_JSON) /* one document: the error's */
+			main_help(c);
 		return cli_usage(c, "no command given");
 	}
 	const char *name = argv[1];
 	if (strcmp(name, "-h") == 0 && argc > 2)
 		return cli_help_host(c, argv[2]);
-	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
-		print_main_help();
-		return CF_OK;
-	}
+	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0)
+		return main_help(c);
 	const cli_command *cmd = cli_find_command(name);
 	if (!cmd) {
 		size_t n;

@@ -29,7 +29,8 @@ static void print_lines(cli *c, const char *label, const char *color, const char
 	while (p) {
 		const char *nl = strchr(p, '\n');
 		int n = nl ? (int)(nl - p) : (int)strlen(p);
-		fprintf(stderr, "confiture: %s%s:%s %.*s\n", color, label, cli_color(c, "reset"), n, p);
+		fprintf(stderr, "confiture: %s%s:%s %.*s\n", color, label,
+		        *color ? cli_color(c, "reset") : "", n, p);
 		p = nl ? nl + 1 : NULL;
 	}
 }

@@ -516,6 +516,8 @@ typedef struct layer {
 	const char *shown;    /* file name for messages and origins */
 	bool hooks_append;    /* hooks accumulate across layers */
 	bool is_lenient;      /* a missing ${VAR} is tolerated (see cf_config_load_files) */
+	char **set_by;        /* per key: the name that set it in this mapping, if any */
+	int *set_line;        /* and its line */
 } layer;
 
 static char *origin_of(const layer *ly, const cf_ynode *n)
@@ -654,24 +656,6 @@ static cf_status include_dirs_from_node(const layer *ly, const cf_ynode *n)
 	return include_dirs_read(ly, n, "include_dirs", false);
 }
 
-/*
- * A hook command as written: ${VAR} is left for the shell to expand from the
- * hook's environment, as data, never spliced into the command (or the SQL)
- * when the config loads. "$${" still stands for a literal "${".
- */
-static char *hook_command(const cf_ynode *v)
-{
-	const char *s = v->raw ? v->raw : v->str;
-	cf_buf b;
-	cf_buf_init(&b);
-	for (; *s; s++) {
-		if (s[0] == '$' && s[1] == '$' && s[2] == '{')
-			s++;
-		cf_buf_putc(&b, *s);
-	}
-	return b.data; /* the caller owns it */
-}
-
 static cf_status hook_from_map(const layer *ly, const char *event, const cf_ynode *m)
 {
 	static const char *const known[] = {"run", "sql", "sql_file", "timeout_s", "on_failure"};
@@ -695,9 +679,11 @@ static cf_status hook_from_map(const layer *ly, const char *event, const cf_ynod
 			char **field = k[0] == 'r' ? &h->run : k[3] == '\0' ? &h->sql : &h->sql_file;
 			n_actions++;
 			st = cf_ynode_str(ly->ctx, ly->doc, v, k, field);
+			/* Commands as written: ${VAR} is left for the shell to expand
+			 * from the hook's environment, as data, and stays literal in SQL. */
 			if (!st && v->kind == CF_Y_SCALAR && field != &h->sql_file) {
 				free(*field);
-				*field = hook_command(v);
+				*field = cf_ynode_as_written(v);
 			}
 		} else if (strcmp(k, "timeout_s") == 0) {
 			st = cf_ynode_long(ly->ctx, ly->doc, v, "timeout_s", &h->timeout_s);
@@ -887,6 +873,26 @@ static void alias_notice(const layer *ly, const cf_ynode *keynode, const char *p
 	free(msg);
 }
 
+/* A key set twice in one mapping, under two spellings (a precursor's name
+ * and ours), is an error naming both: which one wins is not for us to guess. */
+static cf_status set_once(const layer *ly, const keydef *k, const cf_ynode *keynode,
+                          const char *path)
+{
+	size_t i = key_index(k);
+	if (!ly->set_by[i]) {
+		ly->set_by[i] = cf_strdup(path);
+		ly->set_line[i] = keynode->line;
+		return CF_OK;
+	}
+	cf_error_set(ly->ctx, CF_ERR_CONFIG,
+	             "conflicting values for \"%s\": \"%s\" at line %d and \"%s\" at line %d",
+	             k->path, ly->set_by[i], ly->set_line[i], path, keynode->line);
+	cf_error_at(ly->ctx, ly->doc->file, keynode->line, keynode->column);
+	cf_error_hint(ly->ctx, "They are two names of one key (the precursor's and confiture's): "
+	                       "keep one.");
+	return CF_ERR_CONFIG;
+}
+
 static cf_status apply_entry(const layer *ly, const cf_ynode *keynode, const cf_ynode *val,
                              const char *prefix, bool is_project_top)
 {
@@ -899,7 +905,13 @@ static cf_status apply_entry(const layer *ly, const cf_ynode *keynode, const cf_
 		alias_notice(ly, keynode, path, al);
 	if (al && al->to)
 		k = key_find(al->to);
-	if (al && al->how == AL_NONE) {
+	/* seed_dirs adds to include_dirs; any other second spelling of a key
+	 * would leave one of two values silently unused. */
+	if (k && !(al && al->how == AL_SEEDS) && k->type != KT_IGNORED)
+		st = set_once(ly, k, keynode, path);
+	if (st) {
+		/* the conflict is the error */
+	} else if (al && al->how == AL_NONE) {
 		/* said by alias_notice */
 	} else if (al && al->how == AL_SEEDS) {
 		st = include_dirs_read(ly, val, path, true);
@@ -1201,8 +1213,14 @@ static cf_status apply_doc(cf_ctx *ctx, cf_config *cfg, const cf_ydoc *doc, cons
 	(void)project_dir;
 	char *shown = cf_strdup(doc->file);
 	layer ly = {.ctx = ctx, .cfg = cfg, .doc = doc, .project_dir = project_dir, .shown = shown,
-	            .hooks_append = true, .is_lenient = lenient};
+	            .hooks_append = true, .is_lenient = lenient,
+	            .set_by = cf_calloc(N_KEYS, sizeof(char *)),
+	            .set_line = cf_calloc(N_KEYS, sizeof(int))};
 	cf_status st = apply_map(&ly, map, "", is_project_top);
+	for (size_t i = 0; i < N_KEYS; i++)
+		free(ly.set_by[i]);
+	free(ly.set_by);
+	free(ly.set_line);
 	free(shown);
 	return st;
 }
@@ -1388,4 +1406,16 @@ void cf_config_visit(const cf_config *cfg, cf_config_visit_fn fn, void *ud)
 		fn(ud, k->path, text, cfg->origins[i]);
 		free(text);
 	}
+}
+
+void cf_config_error_at_key(cf_ctx *ctx, const cf_config *cfg, const char *key)
+{
+	const keydef *k = key_find(key);
+	const char *origin = k ? cfg->origins[key_index(k)] : NULL;
+	const char *colon = origin ? strrchr(origin, ':') : NULL;
+	if (!colon || colon[1] < '1' || colon[1] > '9')
+		return; /* a default, a variable or a flag: no place in a file */
+	char *file = cf_strndup(origin, (size_t)(colon - origin));
+	cf_error_at(ctx, file, atoi(colon + 1), 0);
+	free(file);
 }

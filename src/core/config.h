@@ -157,6 +157,10 @@ typedef void (*cf_config_visit_fn)(void *ud, const char *key, const char *value,
 void cf_config_visit(const cf_config *cfg, cf_config_visit_fn fn, void *ud);
 
 
+/* Places the last error at the file and line KEY's value came from, when it
+ * came from a file (not from a default, a variable or a flag). */
+void cf_config_error_at_key(cf_ctx *ctx, const cf_config *cfg, const char *key);
+
 /* True when CFG uses the embedded cluster. */
 bool cf_config_is_embedded(const cf_config *cfg);
 

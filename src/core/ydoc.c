@@ -635,3 +635,16 @@ cf_status cf_ynode_unknown_key(cf_ctx *ctx, const cf_ydoc *doc, const cf_ynode *
 	}
 	return CF_ERR_CONFIG;
 }
+
+char *cf_ynode_as_written(const cf_ynode *n)
+{
+	const char *s = n->raw ? n->raw : n->str;
+	cf_buf b;
+	cf_buf_init(&b);
+	for (; *s; s++) {
+		if (s[0] == '$' && s[1] == '$' && s[2] == '{')
+			s++;
+		cf_buf_putc(&b, *s);
+	}
+	return b.data;
+}

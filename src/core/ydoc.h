@@ -89,5 +89,12 @@ int cf_parse_bool(const char *s);
 int cf_parse_long(const char *s, long *out);
 /* Expands ${VAR} and ${VAR:-default} in S. Missing variable: NULL and *MISSING set. */
 char *cf_expand_vars(const char *s, char **missing);
+/*
+ * A scalar's text as written, for values a variable must never reach: SQL
+ * and shell commands (hooks' run: and sql:, s2s mappings' expressions and
+ * where). ${VAR} is kept as it is; "$${" is written "${", as expansion would
+ * have written it. The caller frees the result.
+ */
+char *cf_ynode_as_written(const cf_ynode *n);
 
 #endif

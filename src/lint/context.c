@@ -52,6 +52,8 @@ static cf_status check_selectors(cf_ctx *ctx, const char *const *list, size_t n,
 		const char *best = cf_closest(list[i], names, nr);
 		cf_status st = cf_error_set(ctx, from_opts ? CF_ERR_USAGE : CF_ERR_CONFIG,
 		                            "unknown lint rule \"%s\" in %s", list[i], where);
+		if (!from_opts)
+			cf_config_error_at_key(ctx, ctx->cfg, where);
 		if (best)
 			cf_error_hint(ctx, "Did you mean \"%s\"? confiture lint --list-rules lists them.",
 			              best);

@@ -10,6 +10,7 @@
 #include "fs.h"
 #include "log.h"
 #include "pg.h"
+#include "psqlscript.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -137,6 +138,27 @@ static cf_status pg_version(cf_ctx *ctx, const cf_lint_opts *opts, lint_run *run
 
 /* ---- Files ----------------------------------------------------------------------------- */
 
+/*
+ * Blanks what psql reads as no SQL (COPY ... FROM stdin data, pg_dump's
+ * \restrict lines), newlines kept, so that lint parses the SQL that build and
+ * migrate run, at the same lines. A file psql would refuse is left as it is:
+ * the parser then reports it.
+ */
+static void blank_psql_lines(cf_ctx *ctx, const char *file, char *text, size_t len)
+{
+	if (!memchr(text, '\\', len))
+		return;
+	cf_psql_script ps;
+	if (cf_psql_parse(ctx, file, text, len, true, &ps) == CF_OK) {
+		for (size_t i = 0; i < ps.n_blanks; i++)
+			for (size_t k = ps.blanks[i].start; k < ps.blanks[i].end && k < len; k++)
+				if (text[k] != '\n')
+					text[k] = ' ';
+		cf_psql_script_release(&ps);
+	}
+	cf_ctx_clear_error(ctx);
+}
+
 static cf_status lint_one(cf_ctx *ctx, lint_run *run, cf_lint_result *r, const char *abs,
                           lint_kind kind, bool runs_in_tx)
 {
@@ -163,6 +185,7 @@ static cf_status lint_one(cf_ctx *ctx, lint_run *run, cf_lint_result *r, const c
 		}
 		cf_ctx_clear_error(ctx);
 	}
+	blank_psql_lines(ctx, name, text, len);
 	lint_file_run(run, &in);
 	strs_push(&r->files, &r->n_files, name);
 	free((char *)in.refused);
@@ -268,8 +291,10 @@ static cf_status lint_migrations(cf_ctx *ctx, const cf_lint_opts *opts, lint_run
 		} else {
 			char *text = NULL;
 			size_t len = 0;
-			if (cf_file_read(ctx, abs, &text, &len) == CF_OK)
+			if (cf_file_read(ctx, abs, &text, &len) == CF_OK) {
+				blank_psql_lines(ctx, m->file, text, len);
 				lint_model_file(run, m->file, text, len);
+			}
 			cf_ctx_clear_error(ctx);
 			free(text);
 		}
@@ -279,57 +304,17 @@ static cf_status lint_migrations(cf_ctx *ctx, const cf_lint_opts *opts, lint_run
 	return st;
 }
 
-static bool is_seed_path(const char *rel)
-{
-	for (const char *p = rel; *p;) {
-		size_t n = strcspn(p, "/");
-		if ((n == 4 && strncmp(p, "seed", 4) == 0) || (n == 5 && strncmp(p, "seeds", 5) == 0))
-			return true;
-		p += n;
-		if (*p == '/')
-			p++;
-	}
-	return false;
-}
-
-static bool is_excluded(cf_ctx *ctx, const char *abs)
-{
-	const cf_strv *ex = &ctx->cfg->exclude_dirs;
-	for (size_t i = 0; i < ex->n; i++) {
-		char *d = cf_path_join(ctx->project_dir, ex->v[i]);
-		size_t n = strlen(d);
-		bool hit = strncmp(abs, d, n) == 0 && abs[n] == '/';
-		free(d);
-		if (hit)
-			return true;
-	}
-	return false;
-}
-
-/* The schema files of include_dirs (seeds left out), each directory in order. */
+/* The schema files, as the build finds them (seeds and excluded files left
+ * out), in build order. */
 static cf_status lint_schema(cf_ctx *ctx, lint_run *run, cf_lint_result *r)
 {
-	const cf_config *cfg = ctx->cfg;
-	for (size_t i = 0; i < cfg->n_include_dirs; i++) {
-		const cf_include_dir *d = &cfg->include_dirs[i];
-		char *root = cf_path_join(ctx->project_dir, d->path);
-		cf_strv files;
-		cf_strv_init(&files);
-		cf_status st = cf_is_dir(root) ? cf_dir_list(ctx, root, d->recursive, &files) : CF_OK;
-		for (size_t k = 0; !st && k < files.n; k++) {
-			char *abs = cf_path_join(root, files.v[k]);
-			char *rel = cf_path_relative(ctx->project_dir, abs);
-			if (is_sql(abs) && !is_seed_path(rel) && !is_excluded(ctx, abs))
-				st = lint_one(ctx, run, r, abs, LINT_SCHEMA, cfg->build.transaction);
-			free(rel);
-			free(abs);
-		}
-		cf_strv_release(&files);
-		free(root);
-		if (st)
-			return st;
-	}
-	return CF_OK;
+	cf_build_result *b = NULL;
+	cf_build_options o = {.is_schema_only = true};
+	cf_status st = cf_build_list(ctx, &o, &b);
+	for (size_t i = 0; !st && i < b->n_files; i++)
+		st = lint_one(ctx, run, r, b->files[i].path, LINT_SCHEMA, ctx->cfg->build.transaction);
+	cf_build_result_free(b);
+	return st;
 }
 
 /* ---- Result -------------------------------------------------------------------------- */

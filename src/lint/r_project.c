@@ -389,6 +389,16 @@ static void security_stmt(lint_file *f, const PgQuery__Node *n)
 			            "GRANT ... TO PUBLIC gives every role of the cluster, present and "
 			            "future, these privileges.");
 		break;
+	case PG_QUERY__NODE__NODE_ALTER_DEFAULT_PRIVILEGES_STMT: {
+		/* The grant of every object created from now on. */
+		const PgQuery__GrantStmt *g = n->alter_default_privileges_stmt->action;
+		if (g && g->is_grant && to_public(g))
+			lint_report(f, "grant-to-public", -1,
+			            "Grant to the roles that need it (a group role), not to PUBLIC.",
+			            "ALTER DEFAULT PRIVILEGES ... TO PUBLIC gives every role of the "
+			            "cluster these privileges on every object created from now on.");
+		break;
+	}
 	default:
 		break;
 	}

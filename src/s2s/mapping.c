@@ -13,6 +13,10 @@
  * (SQL filter over source columns), key (the source column ranges are cut
  * on) and batch_size. Every value keeps its line, so that a problem found
  * later against the databases still points into this file.
+ *
+ * ${VAR} is expanded in names and defaults (names are quoted identifiers,
+ * defaults travel as $n parameters), never in expressions and where: they
+ * are SQL, and a variable's value must not become SQL (as in sql: hooks).
  */
 #include "s2s.h"
 
@@ -76,13 +80,37 @@ void s2s_mapping_release(s2s_mapping *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* An unset ${VAR} in a value that is expanded is an error at its line. */
+static cf_status check_set(cf_ctx *ctx, const s2s_mapping *m, const cf_ynode *n)
+{
+	return n->missing ? cf_ynode_missing_error(ctx, &(cf_ydoc){.file = m->file}, n) : CF_OK;
+}
+
 /* A non-empty string scalar, or an error naming WHAT. */
 static cf_status want_name(cf_ctx *ctx, const s2s_mapping *m, const cf_ynode *n, const char *what,
                            char **out)
 {
 	if (n->kind != CF_Y_SCALAR || !*n->str)
 		return s2s_mapping_error(ctx, m, pos_of(n), "%s must be a non-empty string", what);
-	*out = cf_strdup(n->str);
+	cf_status st = check_set(ctx, m, n);
+	if (!st)
+		*out = cf_strdup(n->str);
+	return st;
+}
+
+/* Whether N is a scalar whose text, as written, is not empty. */
+static bool has_text(const cf_ynode *n)
+{
+	return n->kind == CF_Y_SCALAR && *(n->raw ? n->raw : n->str);
+}
+
+/* A non-empty SQL text, kept as written (see the top of the file). */
+static cf_status want_sql(cf_ctx *ctx, const s2s_mapping *m, const cf_ynode *n, const char *what,
+                          char **out)
+{
+	if (!has_text(n))
+		return s2s_mapping_error(ctx, m, pos_of(n), "%s must be a non-empty string", what);
+	*out = cf_ynode_as_written(n);
 	return CF_OK;
 }
 
@@ -151,11 +179,13 @@ static cf_status parse_values(cf_ctx *ctx, const s2s_mapping *m, const char *ent
 		st = want_name(ctx, m, n->k[i], what, &p->key);
 		if (!st && val->kind == CF_Y_NULL && allow_null) {
 			p->value = NULL;
-		} else if (!st && (val->kind != CF_Y_SCALAR || (!allow_null && !*val->str))) {
+		} else if (!st && (val->kind != CF_Y_SCALAR || (!allow_null && !has_text(val)))) {
 			st = s2s_mapping_error(ctx, m, pos_of(val),
 			                       "the %s for \"%s\" in \"%s\" must be %s", key, p->key, entry,
 			                       allow_null ? "a value" : "a SQL expression");
-		} else if (!st) {
+		} else if (!st && !allow_null) {
+			p->value = cf_ynode_as_written(val); /* an expression is SQL */
+		} else if (!st && !(st = check_set(ctx, m, val))) {
 			p->value = cf_strdup(val->str);
 		}
 		if (!st) {
@@ -202,6 +232,8 @@ static cf_status parse_entry(cf_ctx *ctx, const s2s_mapping *m, const cf_ynode *
 {
 	e->name = cf_strdup(keynode->str);
 	e->at = pos_of(keynode);
+	if (keynode->missing)
+		return check_set(ctx, m, keynode);
 	if (n->kind != CF_Y_MAP) {
 		cf_status st = s2s_mapping_error(ctx, m, pos_of(n),
 		                                 "entry \"%s\" must be a mapping", e->name);
@@ -226,13 +258,16 @@ static cf_status parse_entry(cf_ctx *ctx, const s2s_mapping *m, const cf_ynode *
 		} else if (strcmp(k, "defaults") == 0) {
 			st = parse_values(ctx, m, e->name, k, v, true, &e->defaults, &e->n_defaults);
 		} else if (strcmp(k, "where") == 0) {
-			st = want_name(ctx, m, v, "where", &e->where);
+			st = want_sql(ctx, m, v, "where", &e->where);
 			e->at_where = pos_of(v);
 		} else if (strcmp(k, "key") == 0) {
 			st = want_name(ctx, m, v, "key", &e->key);
 			e->at_key = pos_of(v);
 		} else if (strcmp(k, "batch_size") == 0) {
-			st = cf_ynode_long(ctx, &(cf_ydoc){.file = m->file}, v, "batch_size", &e->batch_size);
+			st = check_set(ctx, m, v);
+			if (!st)
+				st = cf_ynode_long(ctx, &(cf_ydoc){.file = m->file}, v, "batch_size",
+				                   &e->batch_size);
 			if (!st && e->batch_size <= 0)
 				st = s2s_mapping_error(ctx, m, pos_of(v), "batch_size must be positive");
 		} else {
@@ -284,7 +319,8 @@ cf_status s2s_mapping_load(cf_ctx *ctx, const char *file, s2s_mapping *out)
 {
 	memset(out, 0, sizeof(*out));
 	cf_ydoc *doc = NULL;
-	cf_status st = cf_yaml_load(ctx, file, file, CF_YAML_EXPAND_VARS, &doc);
+	int flags = CF_YAML_EXPAND_VARS | CF_YAML_DEFER_MISSING;
+	cf_status st = cf_yaml_load(ctx, file, file, flags, &doc);
 	if (st) {
 		cf_error_context(ctx, "while reading the mapping file \"%s\"", file);
 		return st;
@@ -300,7 +336,8 @@ cf_status s2s_mapping_parse(cf_ctx *ctx, const char *name, const char *text, s2s
 {
 	memset(out, 0, sizeof(*out));
 	cf_ydoc *doc = NULL;
-	cf_status st = cf_yaml_parse(ctx, name, text, strlen(text), CF_YAML_EXPAND_VARS, &doc);
+	int flags = CF_YAML_EXPAND_VARS | CF_YAML_DEFER_MISSING;
+	cf_status st = cf_yaml_parse(ctx, name, text, strlen(text), flags, &doc);
 	if (st)
 		return st;
 	st = parse_doc(ctx, doc, out);

@@ -211,6 +211,18 @@ static s2s_pos locate(const char *sql, const s2s_frag *frags, size_t n, size_t o
 	return dflt;
 }
 
+/* Whether the entry's SQL (expressions, where) holds a "${", which the
+ * mapping keeps as written (mapping.c). */
+static bool sql_has_var(const s2s_entry *e)
+{
+	if (e->where && strstr(e->where, "${"))
+		return true;
+	for (size_t i = 0; i < e->n_exprs; i++)
+		if (strstr(e->exprs[i].value, "${"))
+			return true;
+	return false;
+}
+
 /* PREPAREs the copy statement (parse analysis: names, types, casts,
  * expressions, ON CONFLICT) without running it. */
 static cf_status check_statement(s2s_run *run, cf_pg *pg, const s2s_mapping *m, s2s_table *t,
@@ -229,6 +241,11 @@ static cf_status check_statement(s2s_run *run, cf_pg *pg, const s2s_mapping *m, 
 		s2s_pos at = off >= prefix ? locate(sql, frags, n_frags, off - prefix, t->e->at) : t->e->at;
 		s2s_error_rewrite(run->ctx, CF_ERR_CONFIG, m->file, at,
 		                  "invalid mapping for \"%s\"", t->e->name);
+		if (sql_has_var(t->e) && !cf_last_error_info(run->ctx)->hint)
+			cf_error_hint(run->ctx, "${VAR} is not expanded in expressions and where: they are "
+			                        "SQL, and a variable's value must not become SQL. A value "
+			                        "can come from a variable through defaults, as a "
+			                        "parameter.");
 		st = CF_ERR_CONFIG;
 	} else if (!st) {
 		st = cf_pg_exec(pg, "DEALLOCATE confiture_s2s_check");

@@ -101,30 +101,25 @@ static bool snap_parse(const char *s, snap *out)
 }
 
 /*
- * The rows a snapshot could not see: their xmin is at or past the snapshot's
- * xmax, in the circular order of transaction ids (age() is the distance
- * back from the current one, without the text round trip a 32-bit
- * comparison would need), or was in progress when it was taken. A frozen
- * row keeps its xmin (PostgreSQL 9.4 and later); the special ids age as
- * "infinitely old".
+ * The rows a snapshot may not have seen: their xmin is at or past the
+ * snapshot's xmin, in the circular order of transaction ids (age() is the
+ * distance back from the current one, without the text round trip a 32-bit
+ * comparison would need). Not its xmax plus its list of transactions in
+ * progress: that list names top-level transactions only, and a row written
+ * under a savepoint carries its subtransaction's id, which can be below the
+ * xmax and in no list. Every transaction in progress, and each of its
+ * subtransactions, has an id at or past the snapshot's xmin; the rows of the
+ * few transactions between xmin and xmax that had committed are sent again,
+ * which the merge makes harmless. A frozen row keeps its xmin (PostgreSQL
+ * 9.4 and later); the special ids age as "infinitely old".
  */
 char *delta_changed_pred(const char *snapshot)
 {
 	snap s;
 	if (!snap_parse(snapshot, &s))
 		return NULL;
-	cf_buf b;
-	cf_buf_init(&b);
-	cf_buf_printf(&b, "(age(xmin) <= age('%lld'::xid)", (long long)(s.xmax & 0xffffffffLL));
-	if (s.n_xip) {
-		cf_buf_puts(&b, " OR xmin = ANY('{");
-		for (size_t i = 0; i < s.n_xip; i++)
-			cf_buf_printf(&b, "%s%lld", i ? "," : "", (long long)(s.xip[i] & 0xffffffffLL));
-		cf_buf_puts(&b, "}'::xid[])");
-	}
-	cf_buf_putc(&b, ')');
 	free(s.xip);
-	return b.data;
+	return cf_asprintf("(age(xmin) <= age('%lld'::xid))", (long long)(s.xmin & 0xffffffffLL));
 }
 
 /* ---- The table's shape and state ---------------------------------------------------------- */

@@ -58,6 +58,21 @@ expect_json '.error.code' "2" "the envelope carries the exit code"
 expect_json '.error.message' 'unknown command "frobnicate"' "the envelope carries the message"
 expect_eq "$err" "" "JSON mode keeps stderr free of the error text"
 
+# On a terminal, with color: every color code is closed, none stands alone.
+if command -v script >/dev/null 2>&1; then
+	p=$(migproject)
+	migfile "$p" 001_bad.up.sql 'CREATE TABLE t (id nosuchtype);'
+	db=$(newdb tty)
+	script -qec "env -u NO_COLOR $CONFITURE_BIN migrate up --project-dir '$p' -d '$(dburl "$db")'" /dev/null \
+		>"$TMP/tty" 2>&1
+	line=$(grep 'sqlstate' "$TMP/tty" | tr -d '\r')
+	expect_eq "$line" "confiture: sqlstate: 42704" "the uncolored sqlstate line has no stray reset code"
+	grep -q $'\033\[1;31merror:' "$TMP/tty" && _ok "(the error label is colored there)" ||
+		_fail "(the error label is colored there)" "$(cat -v "$TMP/tty")"
+else
+	skip "script(1) is not installed: no terminal test"
+fi
+
 run cf embedded status --format=json --project-dir "$TMP"
 expect_rc 0 "global options after the command"
 expect_json '.initialized' "false" "embedded status before init"

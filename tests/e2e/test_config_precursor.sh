@@ -78,6 +78,25 @@ expect_eq "$(q "$db3" "SELECT version FROM tb_confiture")" "007" "both flags are
 run cf migrate status --migrations-dir
 expect_rc 2 "--migrations-dir needs a value"
 
+# Both names of one key in one mapping: which value wins is not guessed.
+cat >db/environments/both.yaml <<YAML
+database_url: $(dburl "$db")
+database:
+  url: $(dburl "$db2")
+YAML
+run cf -e both migrate up --migrations-dir db/mig
+expect_rc 5 "database_url and database.url in one file: a config error"
+expect_err 'db/environments/both.yaml:3:3: conflicting values for "database_url": "database_url" at line 1 and "database.url" at line 3' \
+	"naming both spellings and their lines"
+printf 'schema_dirs: [db/schema]\ninclude_dirs: [db/schema]\n' >db/environments/both.yaml
+run cf -e both validate-config
+expect_rc 5 "schema_dirs and include_dirs in one file: a config error too"
+printf 'database_url: %s\nenvironments:\n  both:\n    database: {url: "%s"}\n' "$(dburl "$db")" "$(dburl "$db2")" \
+	>"$TMP/layers.yaml"
+rm db/environments/both.yaml
+run cf -c "$TMP/layers.yaml" -e both validate-config
+expect_rc 0 "an environment block may still override the top level under the other name"
+
 # The "known keys" hint lists each key once.
 printf 'zzqqxxyy: 1\n' >db/environments/odd.yaml
 run cf -e odd validate-config

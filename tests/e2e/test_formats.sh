@@ -54,4 +54,20 @@ run cf -f table migrate status --offline
 expect_rc 0 "table is another name for text"
 expect_out "VERSION" "and prints the table"
 
+# Help is a document too: -f json never prints text on stdout.
+for h in "help" "help migrate" "migrate up --help" "--help" "migrate -h"; do
+	# shellcheck disable=SC2086
+	run cf -f json $h
+	if [ "$rc" = 0 ] && printf '%s' "$out" | jq -e '.command == "help" and (.usage | test("usage: confiture"))' >/dev/null 2>&1; then
+		_ok "-f json $h: one JSON document (command help) holding the usage"
+	else
+		_fail "-f json $h: one JSON document (command help) holding the usage" "$(_evidence)"
+	fi
+done
+run cf -f json help migrate
+expect_json .topic migrate "the topic is the command"
+run cf -f json
+expect_rc 2 "-f json and no command: exit 2"
+expect_json .error.message "no command given" "the error envelope alone, no help text"
+
 done_testing

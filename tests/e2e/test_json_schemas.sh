@@ -44,6 +44,7 @@ broken "a member the schema does not know" '.timings = {}'
 broken "warnings that are not strings" '.warnings = [1]'
 broken "an error that is not an error object" '.exit_code = 3 | .success = false | .ok = false | .error = {"message": "x"} | .errors = [{"message": "x"}]'
 broken "an error without errors[]" '.exit_code = 3 | .success = false | .ok = false | .error = {"code": 3, "status": "failed", "message": "x", "detail": null, "hint": null, "context": null, "file": null, "line": null, "column": null, "sqlstate": null}'
+broken "a failure (exit 3) without its error" '.exit_code = 3 | .success = false'
 broken "a command with no schema" '.command = "frobnicate"'
 printf '{"command":"version","command":"version"}\n' >"$TMP/bad.jsonl"
 run "$CHECK" --commands "$S" "$TMP/bad.jsonl"

@@ -83,7 +83,7 @@ expect_json '.pg_version' "130000" "--pg-version beats lint.pg_version"
 printf 'lint:\n  ignore: [ban-drop-colum]\n' >confiture.yaml
 run cf lint two.sql
 expect_rc 5 "an unknown rule in the config exits 5"
-expect_err 'unknown lint rule "ban-drop-colum" in lint.ignore' "names the key"
+expect_err 'error: confiture.yaml:2: unknown lint rule "ban-drop-colum" in lint.ignore' "names the key, at its file and line"
 expect_err 'Did you mean "ban-drop-column"?' "with a did-you-mean"
 printf 'lint:\n  block_on: sometimes\n' >confiture.yaml
 run cf lint two.sql

@@ -90,6 +90,43 @@ run l -f json lint --schema --select prefer-identity,require-concurrent-index-cr
 expect_json '.scope' "schema" "scope schema"
 expect_eq "$(rules)" "accounts.sql:1:prefer-identity" \
 	"schema files build a fresh database: no CONCURRENTLY needed; seeds left out"
+# --schema lints exactly the files the build reads as schema: the build's
+# seed rules (a "_seed_" component, seed_dirs), include globs, exclude_dirs.
+mkdir -p "$P/db/fixtures" "$P/db/schema/old"
+printf 'DROP TABLE accounts;\n' >"$P/db/schema/10_tables/99_seed_data.sql"
+printf 'DROP TABLE accounts;\n' >"$P/db/schema/10_tables/skip_me.sql"
+printf 'DROP TABLE accounts;\n' >"$P/db/schema/old/gone.sql"
+printf 'TRUNCATE accounts;\n' >"$P/db/fixtures/f.sql"
+cat >"$P/confiture.yaml" <<'YAML'
+include_dirs:
+  - path: db/schema
+    exclude: ["**/skip_me.sql"]
+exclude_dirs: [db/schema/old]
+seed_dirs: [db/fixtures]
+YAML
+run l -f json lint --schema
+expect_json '.files | map(sub(".*/"; "")) | join(",")' "accounts.sql" \
+	"--schema lints the build's schema files: no seed, excluded or seed_dirs file"
+run l -f json build --no-output
+expect_json '[.files[] | select(.seed | not) | .path | sub(".*/"; "")] | join(",")' "accounts.sql" \
+	"(the build's own schema files)"
+rm -r "$P/confiture.yaml" "$P/db/fixtures" "$P/db/schema/old" "$P/db/schema/10_tables/99_seed_data.sql" \
+	"$P/db/schema/10_tables/skip_me.sql"
+E=$(migproject)
+run cf --project-dir "$E" lint --schema
+expect_rc 4 "--schema with no schema files: exit 4, as the build"
+expect_err 'no SQL files found' "saying so"
+
+# ---- what psql reads (pg_dump's COPY data, \restrict lines), as build and migrate do ----
+D=$(migproject)
+printf '\\restrict k3y\nCREATE TABLE dumped (id bigint PRIMARY KEY, v text);\nCOPY dumped (id, v) FROM stdin;\n1\thello\n2\tworld\n\\.\nDROP TABLE old_stuff;\n\\unrestrict k3y\n' \
+	>"$D/db/migrations/001_dump.up.sql"
+run cf --project-dir "$D" -f json lint --offline --select syntax-error,data-loss-drop-table,ban-drop-table
+expect_eq "$(rules)" "001_dump.up.sql:7:ban-drop-table 001_dump.up.sql:7:data-loss-drop-table" \
+	"a pg_dump-style migration lints as migrate runs it: no syntax error, rules at the file's own lines"
+printf 'SELECT 1;\n\\i other.sql\n' >"$D/db/migrations/002_meta.up.sql"
+run cf --project-dir "$D" -f json lint --offline --select syntax-error
+expect_eq "$(rules)" "002_meta.up.sql:2:syntax-error" "a meta-command psql would run and migrate refuses is still reported"
 
 # ---- migrate up --dry-run and preflight ----
 rm "$P"/db/migrations/00[456]_*
@@ -97,6 +134,9 @@ run l migrate up --dry-run
 expect_rc 0 "migrate up --dry-run runs lint but does not block by default"
 expect_err 'confiture: warning: lint ' "and prints its findings as warnings"
 expect_err 'data-loss-narrowing' "(the narrowing)"
+run l -f json migrate up --dry-run
+expect_json '[.warnings[] | select(startswith("lint ") and contains("data-loss-narrowing"))] | length' 1 \
+	"with -f json the lint findings are in warnings[], as every warning on stderr"
 printf 'lint:\n  block_on: error\n' >"$P/confiture.yaml"
 run l migrate up --dry-run
 expect_rc 1 "with lint.block_on: error, an error-level finding stops the dry run"

@@ -193,6 +193,18 @@ bad 'users:
   columns: {id: id, full_name: display_name}'
 expect_err 'target column "status" of "public.users" is NOT NULL and "users" gives it no value' \
 	"a NOT NULL column without a value is caught before copying"
+# ${VAR} in SQL stays as written: a variable's value never becomes SQL.
+export CF_S2S_MIN='0 OR true'
+bad 'users:
+  source_table: old_users
+  columns: {id: id, full_name: display_name}
+  defaults: {status: "${CF_S2S_MIN}"}
+  where: "id > ${CF_S2S_MIN}"'
+expect_rc 5 "\${VAR} in where is not expanded: the SQL as written does not parse (exit 5)"
+expect_err 'bad.yaml:5:16: invalid mapping for "users": syntax error at or near "$"' \
+	"the error points at the \${ in the file"
+expect_err '${VAR} is not expanded in expressions and where' "and the hint says why"
+unset CF_S2S_MIN
 expect_eq "$(q "$TGT" "SELECT count(*) FROM users")" 0 "no row moved after bad mappings"
 
 # ---- migrate -----------------------------------------------------------------

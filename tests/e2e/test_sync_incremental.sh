@@ -190,4 +190,30 @@ expect_json '.tables["public.logins"].mode_reason' "a unique value moved between
 expect_eq "$(q "$DST" "SELECT string_agg(id || '=' || login, ',' ORDER BY id) FROM logins WHERE id <= 2")" \
 	"1=login2,2=login1" "with the right contents"
 
+# ---- A transaction in progress during a sync, whose row came from a savepoint --------------------------------
+# txid_current_snapshot() lists only top-level transactions as in progress: a
+# row written under a savepoint carries the subtransaction's id, which is
+# neither in that list nor past the snapshot's xmax. It must still be seen as
+# changed by the next run, once its transaction commits.
+mkfifo "$TMP/held.in"
+psql -XAtq -d "$SRC" <"$TMP/held.in" >/dev/null 2>&1 &
+held=$!
+exec 9>"$TMP/held.in"
+echo "BEGIN; SELECT txid_current(); SAVEPOINT s; UPDATE handles SET score = -7 WHERE handle = 'h7'; SELECT 1;" >&9
+for _ in $(seq 50); do
+	[ "$(q "$SRC" "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND backend_xid IS NOT NULL")" = 1 ] && break
+	sleep 0.1
+done
+# A later transaction commits, so the snapshot's xmax passes the savepoint's id.
+q "$SRC" "SELECT txid_current()" >/dev/null
+run S --from prod --to staging --incremental
+expect_rc 0 "an incremental sync while a transaction with a savepoint is open"
+echo "COMMIT;" >&9
+exec 9>&-
+wait $held
+run S --from prod --to staging --incremental -f json
+expect_rc 0 "the next incremental sync, once it committed"
+expect_eq "$(q "$DST" "SELECT score FROM handles WHERE handle = 'h7'")" "-7" \
+	"takes the row its savepoint updated"
+
 done_testing

@@ -47,6 +47,16 @@ run cf -h
 expect_rc 0 "-h alone is still help"
 run cf migrate -h
 expect_rc 0 "migrate -h alone is still help"
+for c in completion version; do
+	run cf $c -h db.prod
+	expect_rc 2 "$c -h HOST: exit 2, as every other command"
+	run cf $c -h
+	expect_rc 0 "$c -h alone is still help"
+done
+run cf version extra
+expect_rc 2 "version with an argument: exit 2"
+run cf help migrate extra
+expect_rc 2 "help COMMAND with another argument: exit 2"
 
 # ---- the target line (item 8) ---------------------------------------------------------------
 run cf migrate down -e staging
@@ -79,6 +89,27 @@ q "$S2" "CREATE TABLE s (id int)"
 run cf sync --from staging --to "$(dburl "$S2")"
 expect_err "target: postgres@$PGHOST:$PGPORT/$S2" "sync names its target"
 expect_no_err "s3cr" "sync: no password anywhere on stderr"
+
+# hooks test runs sql: hooks on the database: it writes, so it names its target.
+cat >confiture.yaml <<'EOF'
+hooks:
+  before_migrate:
+    - sql: "CREATE TABLE IF NOT EXISTS hook_ran (id int)"
+  after_migrate:
+    - run: "echo shell only"
+EOF
+run cf hooks test before_migrate -e staging
+expect_rc 0 "hooks test with a sql: hook"
+expect_eq "$(printf '%s\n' "$err" | head -n 1)" "confiture: target: postgres@$PGHOST:$PGPORT/$STG (env staging)" \
+	"hooks test names the database its sql: hook writes to, first"
+run cf hooks test after_migrate -e staging
+expect_no_err "target:" "a run:-only event writes no database: no target line"
+rm confiture.yaml
+# preflight --against replays the pending migrations there (rolled back).
+run cf migrate preflight -e staging --against "$(dburl "$S2")"
+expect_err "target: postgres@$PGHOST:$PGPORT/$S2" "preflight --against names the database it replays on"
+run cf migrate preflight -e staging
+expect_no_err "target:" "preflight alone writes nothing: no target line"
 
 # ---- -d with a bare database name (item 8) -----------------------------------------------
 run cf migrate status -d "$STG"

@@ -102,8 +102,47 @@ static void test_errors(cf_ctx *ctx)
 	            "expected an integer", "a batch size that is not a number");
 	check_error(ctx, "users:\n  source_table: [a]\n  columns: {a: b}\n", 2, 17,
 	            "source_table must be a non-empty string", "a list as source_table");
-	check_error(ctx, "users:\n  columns: {a: b}\n  where: \"${CF_S2S_UNSET_VAR}\"\n", 3, 0,
-	            "CF_S2S_UNSET_VAR", "a missing ${VAR}");
+	check_error(ctx, "users:\n  source_table: \"${CF_S2S_UNSET_VAR}\"\n  columns: {a: b}\n", 2, 0,
+	            "CF_S2S_UNSET_VAR", "a missing ${VAR} in a name");
+	check_error(ctx, "users:\n  columns: {a: b}\n  defaults: {c: \"${CF_S2S_UNSET_VAR}\"}\n", 3, 0,
+	            "CF_S2S_UNSET_VAR", "a missing ${VAR} in a default");
+	check_error(ctx, "users:\n  columns: {a: b}\n  batch_size: ${CF_S2S_UNSET_VAR}\n", 3, 0,
+	            "CF_S2S_UNSET_VAR", "a missing ${VAR} in batch_size");
+}
+
+/* ${VAR} never becomes SQL: expressions and where keep it as written (like
+ * sql: hooks); names and defaults (quoted, or sent as parameters) expand. */
+static void test_vars(cf_ctx *ctx)
+{
+	setenv("CF_S2S_EVIL", "1); DROP TABLE users; --", 1);
+	setenv("CF_S2S_TABLE", "old_users", 1);
+	cf_status st = parse(ctx, "users:\n"
+	                          "  source_table: ${CF_S2S_TABLE}\n"
+	                          "  columns: {id: id}\n"
+	                          "  expressions:\n"
+	                          "    slug: \"lower('${CF_S2S_EVIL}')\"\n"
+	                          "    tag: \"'$${literal}'\"\n"
+	                          "  defaults: {note: \"${CF_S2S_EVIL}\"}\n"
+	                          "  where: \"id > ${CF_S2S_EVIL}\"\n");
+	CHECK_INT(st, CF_OK, "a mapping with ${VAR} in SQL parses");
+	CHECK_STR(m.v[0].source_table, "old_users", "a name expands ${VAR}");
+	CHECK_STR(m.v[0].exprs[0].value, "lower('${CF_S2S_EVIL}')",
+	          "an expression keeps ${VAR} as written: the value never becomes SQL");
+	CHECK_STR(m.v[0].exprs[1].value, "'${literal}'", "$${ is written ${, as before");
+	CHECK_STR(m.v[0].where, "id > ${CF_S2S_EVIL}", "the where clause keeps ${VAR} as written");
+	CHECK_STR(m.v[0].defaults[0].value, "1); DROP TABLE users; --",
+	          "a default expands ${VAR}: it is sent as a parameter");
+	unsetenv("CF_S2S_EVIL");
+	st = parse(ctx, "users:\n  columns: {id: id}\n  where: \"x = '${CF_S2S_EVIL}'\"\n"
+	                "  expressions: {a: \"${CF_S2S_EVIL:-1}\"}\n");
+	CHECK_INT(st, CF_OK, "an unset ${VAR} in SQL is no error: it is not a variable there");
+	CHECK_STR(m.v[0].exprs[0].value, "${CF_S2S_EVIL:-1}", "nor is a default applied");
+	setenv("CF_S2S_EMPTY", "", 1);
+	st = parse(ctx, "users:\n  columns: {id: id}\n  where: \"${CF_S2S_EMPTY}\"\n");
+	CHECK(st == CF_OK && strcmp(m.v[0].where, "${CF_S2S_EMPTY}") == 0,
+	      "a where that is only a ${VAR} is not empty");
+	unsetenv("CF_S2S_EMPTY");
+	unsetenv("CF_S2S_TABLE");
 }
 
 static void test_batch(void)
@@ -126,6 +165,7 @@ int main(int argc, char **argv)
 	test_precursor_format(ctx);
 	test_extensions(ctx);
 	test_errors(ctx);
+	test_vars(ctx);
 	test_batch();
 	s2s_mapping_release(&m);
 	cf_ctx_free(ctx);
