@@ -39,8 +39,8 @@ CFLAGS   += -std=c11 -Wall -Wextra -Werror -fPIC -pthread $(OPT) $(SANFLAGS)
 LDFLAGS  += -pthread $(SANFLAGS)
 LDLIBS   += -lpg_query $(PKG_LIBS) -ldl -lm
 
-LIB_SRC  := $(sort $(wildcard src/core/*.c src/build/*.c src/migrate/*.c src/sync/*.c src/s2s/*.c \
-                              src/lint/*.c))
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/schema/*.c src/build/*.c src/migrate/*.c src/sync/*.c \
+                              src/s2s/*.c src/lint/*.c src/check/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 SQL_SRC  := $(sort $(wildcard sql/*.sql))
 TPL_SRC  := $(sort $(shell find db -type f ! -path 'db/generated/*' 2>/dev/null))

@@ -565,6 +565,9 @@ typedef struct cf_migrate_opts {
 	const char *against;    /* preflight: ENV|URL to replay pending migrations on */
 	bool fix;               /* verify-checksums: rewrite stored checksums */
 	bool offline;           /* status: list files only, never connect */
+	const char *up_sql;     /* generate: the .up.sql's text instead of the template
+	                           (with down_sql; see cf_migrate_generate_from_diff) */
+	const char *down_sql;   /* generate: the .down.sql's text */
 	bool is_production_ok;  /* down, down-to: allowed on a protected database
 	                           (--yes-i-mean-production) */
 } cf_migrate_opts;
@@ -669,8 +672,10 @@ cf_status cf_migrate_current(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrat
 /*
  * Creates {VERSION}_{OPTS->name}.up.sql and .down.sql in the migrations
  * directory (created when missing); VERSION is OPTS->version or the local
- * time as YYYYMMDDHHMMSS. Refuses (CF_ERR_VALIDATION, nothing written) to
- * overwrite a file or reuse a version. result->created lists the files.
+ * time as YYYYMMDDHHMMSS. Their text is OPTS->up_sql and OPTS->down_sql when
+ * set, else a commented template. Refuses (CF_ERR_VALIDATION, nothing
+ * written) to overwrite a file or reuse a version. result->created lists the
+ * files.
  */
 cf_status cf_migrate_generate(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migrate_result **out);
 
@@ -1190,6 +1195,189 @@ typedef struct cf_lint_result {
 cf_status cf_lint(cf_ctx *ctx, const cf_lint_opts *opts, cf_lint_result **out);
 void cf_lint_result_free(cf_lint_result *r);
 
+/* ==== Schema diff and the CI gate (src/schema, src/check) =================== */
+
+/*
+ * confiture compares schemas by their catalogs: a snapshot of each side (a
+ * few bulk queries, read-only), objects identified by name and signature,
+ * and the SQL that turns one into the other, ordered by pg_depend and tagged
+ * with a hazard. A side is an environment, a URL, "schema" (db/schema built
+ * in a scratch database), "migrations" (replayed from empty in a scratch
+ * database), or a path to a .sql file or a directory of them. Scratch
+ * databases live on the project's embedded cluster, or on scratch_url, and
+ * are always dropped afterwards. See docs/diff.md and docs/check.md.
+ */
+
+/* How risky a change is, from the least to the most. */
+typedef enum cf_hazard {
+	CF_HAZARD_ADDITIVE,          /* adds something; nothing existing changes */
+	CF_HAZARD_REVERSIBLE,        /* changes or removes something without losing data */
+	CF_HAZARD_LOCK_RISKY,        /* rewrites a table or holds a long lock */
+	CF_HAZARD_DESTRUCTIVE,       /* data is lost (a dropped table or column) */
+	CF_HAZARD_NON_TRANSACTIONAL  /* cannot run inside a transaction block */
+} cf_hazard;
+
+/* "additive", "reversible", "lock_risky", "destructive", "non_transactional". */
+const char *cf_hazard_name(cf_hazard h);
+
+/* One change, in the order the script runs them. */
+typedef struct cf_schema_change {
+	char *action;        /* "create", "drop", "alter", "recreate" (dropped, then
+	                        created again around a change it depends on) */
+	char *kind;          /* "table", "column", "index", "function", ... */
+	char *object;        /* the identity: app.person, app.person.email,
+	                        app.add(integer, integer) */
+	char *group;         /* the top-level object it belongs to, for grouping:
+	                        "table app.person" (its own kind and name if none) */
+	char *sql;           /* the statements, each ending with ";\n" */
+	cf_hazard hazard;
+	char *note;          /* why it is risky, or what to know; or NULL */
+	bool is_refused;     /* cannot be generated (sql is a comment saying why) */
+} cf_schema_change;
+
+typedef struct cf_diff_opts {
+	const char *from;              /* ENV, URL, "schema", "migrations" or a path (required) */
+	const char *to;                /* the same (required) */
+	const char *scratch_url;       /* server for scratch databases; NULL: embedded cluster */
+	const char *const *schemas;    /* compare only these schemas */
+	size_t n_schemas;
+	const char *const *exclude_schemas;
+	size_t n_exclude_schemas;
+	bool no_privileges;            /* leave GRANTs and default privileges out */
+} cf_diff_opts;
+
+typedef struct cf_diff_result {
+	bool success;
+	char *message;
+	double duration_s;
+	bool is_equal;                 /* no change (notes aside) */
+	char *from;                    /* each side as shown: "production (postgresql://...)",
+	                                  "schema (db/schema, scratch)", a path */
+	char *to;
+	cf_schema_change *changes;
+	size_t n_changes;
+	size_t n_by_hazard[5];         /* indexed by cf_hazard */
+	size_t n_refused;
+	char **notes;                  /* column order, probable renames */
+	size_t n_notes;
+	char **not_compared;           /* object kinds present but not modeled: "rules (2)" */
+	size_t n_not_compared;
+	cf_error_item *errors;
+	size_t n_errors;
+} cf_diff_result;
+
+/*
+ * Compares OPTS->from with OPTS->to and lists what turns the first into the
+ * second. An environment or URL is only read (one read-only transaction), so
+ * a protected database can be compared. CF_OK when they are equal,
+ * CF_ERR_CHECK when they differ; a side that cannot be built is
+ * CF_ERR_SCHEMA (DDL) or CF_ERR_SQL (a migration), with the file and line.
+ * Scratch databases are dropped before returning, also on failure and after
+ * cf_ctx_cancel. *OUT is filled on success and failure alike.
+ */
+cf_status cf_diff(cf_ctx *ctx, const cf_diff_opts *opts, cf_diff_result **out);
+void cf_diff_result_free(cf_diff_result *r);
+
+/* The SQL script of R's changes with a header listing the hazards (what
+ * `diff -f sql` prints). Caller frees. */
+char *cf_diff_result_script(const cf_diff_result *r);
+
+/* `confiture migrate generate NAME --from-diff`. Strings are borrowed. */
+typedef struct cf_generate_opts {
+	const char *name;              /* the migration's name (required) */
+	const char *version;           /* NULL: the local time, YYYYMMDDHHMMSS */
+	const char *scratch_url;       /* NULL: embedded cluster */
+	bool allow_destructive;        /* write destructive and non-transactional steps */
+} cf_generate_opts;
+
+typedef struct cf_generate_result {
+	bool success;
+	char *message;
+	double duration_s;
+	cf_diff_result *up;            /* migrations -> schema: the .up.sql */
+	cf_diff_result *down;          /* schema -> migrations: the .down.sql */
+	char **created;                /* files written, relative to the project */
+	size_t n_created;
+	cf_error_item *errors;         /* the failure, or each blocked step */
+	size_t n_errors;
+} cf_generate_result;
+
+/*
+ * Writes a migration pair from the difference between db/migrations
+ * (replayed in a scratch database) and db/schema (built in another): the
+ * .up.sql turns the first into the second, the .down.sql turns it back.
+ * Nothing to generate is CF_ERR_CHECK with no file written. A destructive or
+ * non-transactional step without OPTS->allow_destructive is CF_ERR_CHECK
+ * with each such step in errors, and no file written. Change that cannot be
+ * generated (refused) is CF_ERR_CHECK too.
+ */
+cf_status cf_migrate_generate_from_diff(cf_ctx *ctx, const cf_generate_opts *opts,
+                                        cf_generate_result **out);
+void cf_generate_result_free(cf_generate_result *r);
+
+/* `confiture check`. Strings are borrowed. */
+typedef struct cf_check_opts {
+	const char *scratch_url;       /* NULL: embedded cluster */
+	bool downs;                    /* check that each down undoes its up */
+	bool checksums;                /* verify the applied migrations' checksums in
+	                                  the loaded environment's database (read only);
+	                                  lint then takes the migrations pending there
+	                                  (else every migration) */
+} cf_check_opts;
+
+/* A finding of a step, with where it is. */
+typedef struct cf_check_step {
+	char *name;                    /* "parse", "build", "replay", "drift", "downs",
+	                                  "checksums", "lint" */
+	char *title;                   /* "every DDL file parses", ... */
+	const char *status;            /* "passed", "failed", "skipped" (static) */
+	char *message;                 /* one line: what happened */
+	double duration_s;
+	char *sql;                     /* drift: the SQL that brings the migrations to
+	                                  db/schema, ready for a new migration; or NULL */
+	cf_error_item *errors;         /* each failure, with file:line when known */
+	size_t n_errors;
+} cf_check_step;
+
+/* A migration as check saw it (one test case each in junit). */
+typedef struct cf_check_migration {
+	char *version;
+	char *name;
+	char *file;                    /* .up.sql, relative to the project */
+	char *down_file;               /* or NULL */
+	const char *replay;            /* "passed", "failed", "skipped" (static) */
+	const char *down;              /* "passed", "failed", "missing", "skipped" (static) */
+	char *message;                 /* why it failed, or NULL */
+	char *sql;                     /* down: what the down left different, as SQL; or NULL */
+	double duration_s;
+} cf_check_migration;
+
+typedef struct cf_check_result {
+	bool success;                  /* every step passed (or was skipped) */
+	char *message;
+	double duration_s;
+	char *scratch;                 /* the scratch server, password masked */
+	cf_check_step *steps;
+	size_t n_steps;
+	size_t n_failed;
+	cf_check_migration *migrations;
+	size_t n_migrations;
+	cf_lint_result *lint;          /* the lint step's findings, or NULL when it did not run */
+} cf_check_result;
+
+/*
+ * The CI gate: every DDL and migration file parses; db/schema builds; the
+ * migrations replay from empty; the replay equals the build (or the drift is
+ * given as SQL); with OPTS->downs, each .down.sql undoes its .up.sql exactly
+ * (up, down, compare, up again) and a missing one is reported; with
+ * OPTS->checksums, the checksums of the migrations applied in the loaded
+ * environment match their files (read only). Every step runs and reports;
+ * CF_ERR_CHECK when any failed. Scratch databases are dropped before
+ * returning, also on failure and after cf_ctx_cancel (CF_ERR_CANCELLED).
+ * Nothing else is touched. *OUT is filled on success and failure alike.
+ */
+cf_status cf_check(cf_ctx *ctx, const cf_check_opts *opts, cf_check_result **out);
+void cf_check_result_free(cf_check_result *r);
 /* ==== Plugins ================================================================ */
 
 /*

@@ -26,7 +26,9 @@ typedef enum cli_format {
 	CLI_JSON,
 	CLI_CSV,
 	CLI_SARIF,  /* findings as SARIF 2.1.0 (lint, check) */
-	CLI_GITHUB  /* findings as GitHub workflow annotations (lint, check) */
+	CLI_GITHUB, /* findings as GitHub workflow annotations (lint, check) */
+	CLI_SQL,    /* a SQL script (diff) */
+	CLI_JUNIT   /* JUnit XML (check) */
 } cli_format;
 
 /* A set of formats, for the command table. */
@@ -217,11 +219,17 @@ void cli_json_end(cli *c, cf_json *j, cf_buf *b);
 void cli_json_error_member(cli *c, cf_json *j, cf_status st);
 /* A result's error list: the envelope's "errors" (objects like "error"). */
 void cli_json_errors(cf_json *j, const cf_error_item *v, size_t n);
+/* Errors that belong to a part of the result (a step of check): a member KEY
+ * of the document, an array of objects like the envelope's "error". */
+void cli_json_error_items(cf_json *j, const char *key, const cf_error_item *v, size_t n);
 /* A result's warnings: added to the envelope's "warnings" (logged warnings
  * are there already; a message is listed once). */
 void cli_json_warnings(cf_json *j, char *const *v, size_t n);
 /* Prints the document, or on failure the bare envelope, once (main.c). */
 void cli_json_emit(cli *c, cf_status st);
+
+/* A change list as a "changes" member (diff, check's drift, generate). */
+void cli_json_changes(cf_json *j, const cf_schema_change *v, size_t n);
 
 /* A CSV field, quoted when needed. */
 void cli_csv_field(FILE *f, const char *s, bool last);
@@ -236,7 +244,7 @@ int cli_exit_code(cf_status st);
 extern const cli_opts cli_init_opts, cli_doctor_opts, cli_embedded_opts, cli_hooks_opts,
 	cli_validate_config_opts, cli_build_opts, cli_seed_opts, cli_migrate_opts,
 	cli_verify_checksums_opts, cli_sync_opts, cli_sync_history_opts, cli_s2s_opts,
-	cli_lint_opts;
+	cli_lint_opts, cli_diff_opts, cli_check_opts;
 extern const cli_action cli_embedded_actions[], cli_hooks_actions[], cli_seed_actions[],
 	cli_migrate_actions[], cli_sync_actions[], cli_s2s_actions[], cli_completion_actions[];
 cf_status cmd_completion(cli *c, int argc, char **argv);
@@ -265,9 +273,18 @@ cf_status cli_lint_gate(cli *c, cf_status blocked);
 struct cli_finding *cli_lint_findings(const cf_lint_result *r);
 /* Every lint rule as SARIF's tool.driver.rules lists it; free() the array. */
 struct cli_rule_info *cli_lint_rule_infos(size_t *n);
+/* migrate generate --from-diff (cmd_generate.c) */
+typedef struct cli_from_diff {
+	bool is_on;
+	cf_generate_opts opts;
+} cli_from_diff;
+cf_status cli_generate_from_diff(cli *c, const cf_generate_opts *o);
 /* medium 3: sync */
 cf_status cmd_sync(cli *c, int argc, char **argv);
 /* medium 4: s2s */
 cf_status cmd_s2s(cli *c, int argc, char **argv);
+/* schema diff and the CI gate */
+cf_status cmd_diff(cli *c, int argc, char **argv);
+cf_status cmd_check(cli *c, int argc, char **argv);
 
 #endif

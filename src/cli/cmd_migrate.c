@@ -193,7 +193,7 @@ cf_status cli_migrate_render(cli *c, cf_migrate_result *r, cf_status st)
 enum {
 	O_TARGET = 256, O_DRY_RUN, O_DRY_RUN_EXECUTE, O_LOCK_TIMEOUT, O_NO_LOCK, O_ON_MISMATCH,
 	O_THROUGH, O_FROM_DB, O_IMPORT, O_AGAINST, O_VERSION_ID, O_OFFLINE, O_FIX,
-	O_PRODUCTION_OK, O_DIR
+	O_PRODUCTION_OK, O_DIR, O_FROM_DIFF, O_ALLOW_DESTRUCTIVE, O_SCRATCH_URL
 };
 
 /* The actions, for the parser, the command table and completion. */
@@ -209,7 +209,8 @@ const cli_action cli_migrate_actions[] = {
 	{"down-to", "dry-run lock-timeout no-lock yes-i-mean-production " DIR_FLAG, CLI_V_VERSION, 0,
 	 NULL},
 	{"current", DIR_FLAG, CLI_V_NONE, 0, NULL},
-	{"generate", "version-id " DIR_FLAG, CLI_V_NONE, 0, NULL},
+	{"generate", "version-id from-diff allow-destructive scratch-url " DIR_FLAG, CLI_V_NONE, 0,
+	 NULL},
 	{"baseline", "through from-db import dry-run lock-timeout no-lock " DIR_FLAG, CLI_V_NONE, 0,
 	 NULL},
 	{"verify", DIR_FLAG, CLI_V_NONE, 0, NULL},
@@ -251,6 +252,9 @@ static const struct option OPTS[] = {
 	{"fix", no_argument, 0, O_FIX},
 	{"yes-i-mean-production", no_argument, 0, O_PRODUCTION_OK},
 	{"migrations-dir", required_argument, 0, O_DIR},
+	{"from-diff", no_argument, 0, O_FROM_DIFF},
+	{"allow-destructive", no_argument, 0, O_ALLOW_DESTRUCTIVE},
+	{"scratch-url", required_argument, 0, O_SCRATCH_URL},
 	{0, 0, 0, 0},
 };
 
@@ -275,6 +279,9 @@ static const char *opt_name(int ch)
 	return "?";
 }
 
+/* generate --from-diff's own options. */
+static cli_from_diff from_diff;
+
 /* Applies one option to OPTS (or to the config, for lock and checksum). */
 static cf_status set_opt(cli *c, const cli_action *a, int ch, cf_migrate_opts *o)
 {
@@ -295,6 +302,9 @@ static cf_status set_opt(cli *c, const cli_action *a, int ch, cf_migrate_opts *o
 	case O_OFFLINE: o->offline = true; break;
 	case O_FIX: o->fix = true; break;
 	case O_PRODUCTION_OK: o->is_production_ok = true; break;
+	case O_FROM_DIFF: from_diff.is_on = true; break;
+	case O_ALLOW_DESTRUCTIVE: from_diff.opts.allow_destructive = true; break;
+	case O_SCRATCH_URL: from_diff.opts.scratch_url = optarg; break;
 	case 'n':
 		st = cli_parse_long(c, "--steps", optarg, &v);
 		if (!st && v == 0)
@@ -397,6 +407,8 @@ cf_status cmd_migrate(cli *c, int argc, char **argv)
 	cf_status st = parse_opts(c, a, impl->nargs, argc - 1, argv + 1, &o, &is_help);
 	if (st || is_help)
 		return st;
+	if (!from_diff.is_on && (from_diff.opts.allow_destructive || from_diff.opts.scratch_url))
+		return cli_usage(c, "--allow-destructive and --scratch-url go with --from-diff");
 	st = cli_load(c);
 	if (!st && writes(a))
 		st = cli_target(c, NULL);
@@ -404,6 +416,11 @@ cf_status cmd_migrate(cli *c, int argc, char **argv)
 		st = cli_target(c, o.against);
 	if (st)
 		return st;
+	if (from_diff.is_on) {
+		from_diff.opts.name = o.name;
+		from_diff.opts.version = o.version;
+		return cli_generate_from_diff(c, &from_diff.opts);
+	}
 	if (strcmp(a->name, "preflight") == 0 || (strcmp(a->name, "up") == 0 && o.dry_run)) {
 		st = cli_lint_gate(c, a->name[0] == 'p' ? CF_ERR_PREFLIGHT : CF_ERR_CHECK);
 		if (st)

@@ -101,7 +101,8 @@ static cf_status cmd_version(cli *c, int argc, char **argv);
 	"                           key=value string, or a database name)\n"            \
 	"      --project-dir DIR    project directory (default: .)\n"                   \
 	"  -f, --format FMT         text, json, csv where the output is a table, sarif or\n" \
-	"                           github where it is findings (lint, check)\n"          \
+	"                           github where it is findings (lint, check), sql (diff),\n" \
+	"                           junit (check)\n"                                      \
 	"  -q, --quiet              only errors and warnings on stderr\n"                 \
 	"  -v, --verbose            debug messages on stderr\n"                           \
 	"      --no-color           no color (also when NO_COLOR is set)\n"                \
@@ -303,6 +304,48 @@ static const cli_command COMMANDS[] = {
 	 "5 invalid lint: config; see docs/lint.md.\n",
 	 .formats = CLI_FMTS_DOC | CLI_FMT(CLI_SARIF) | CLI_FMT(CLI_GITHUB), .opts = &cli_lint_opts,
 	 .operand = CLI_V_FILE},
+	/* -- schema diff and the CI gate -- */
+	{"diff", cmd_diff, "compare two schemas and write the SQL between them",
+	 "usage: confiture diff --from X --to Y [--schema S]... [--exclude-schema S]...\n"
+	 "                      [--no-privileges] [--scratch-url URL]\n\n"
+	 "Compares two schemas by their catalogs and lists what turns X into Y, in\n"
+	 "dependency order, each change tagged additive, reversible, lock_risky,\n"
+	 "destructive or non_transactional. X and Y are each an environment name, a\n"
+	 "connection URL, \"schema\" (db/schema built in a scratch database),\n"
+	 "\"migrations\" (db/migrations replayed from empty in a scratch database), or\n"
+	 "a path to a .sql file or a directory of them. A database is only read, in\n"
+	 "one read-only transaction: a protected environment can be compared.\n\n"
+	 "  --from X                 the schema as it is\n"
+	 "  --to Y                   the schema as it should be\n"
+	 "  --schema S               compare only this schema (repeatable)\n"
+	 "  --exclude-schema S       leave this schema out (repeatable)\n"
+	 "  --no-privileges          leave GRANTs and default privileges out\n"
+	 "  --scratch-url URL        server for scratch databases (default: the\n"
+	 "                           project's embedded cluster); always dropped after\n\n"
+	 "Output (-f): text (grouped by object, hazards marked), json (the change\n"
+	 "list), sql (the script from X to Y, hazards listed in its header).\n\n"
+	 "Exit codes: 0 equal; 1 they differ; 2 usage; 3 connection or a migration\n"
+	 "failed; 4 db/schema or a .sql file does not build; 5 configuration.\n",
+	 .formats = CLI_FMTS_DOC | CLI_FMT(CLI_SQL), .opts = &cli_diff_opts},
+	{"check", cmd_check, "the CI gate: DDL, build, replay, drift, downs, checksums, lint",
+	 "usage: confiture check [--downs] [--scratch-url URL]\n\n"
+	 "Runs every step and reports every failure, with no configuration: each DDL\n"
+	 "and migration file parses; db/schema builds; db/migrations replay from\n"
+	 "empty; the replay equals the build (else the drift is printed as SQL for a\n"
+	 "new migration); with --downs, each .down.sql undoes its .up.sql exactly;\n"
+	 "with -e ENV, the checksums of the migrations applied there match their files\n"
+	 "(read only); lint passes on the pending migrations (every migration without\n"
+	 "-e). Work happens in scratch databases on the project's embedded\n"
+	 "cluster (or --scratch-url), dropped afterwards; nothing else is touched.\n\n"
+	 "  --downs                  check that each down undoes its up, and that\n"
+	 "                           every migration has one\n"
+	 "  --scratch-url URL        server for scratch databases\n\n"
+	 "Output (-f): text, json, junit (a test case per step and per migration),\n"
+	 "github (workflow annotations), sarif (code scanning).\n\n"
+	 "Exit codes: 0 every step passed; 1 a step failed; 2 usage; 3 the scratch\n"
+	 "server is unreachable; 130 interrupted (scratch databases are dropped).\n",
+	 .formats = CLI_FMTS_DOC | CLI_FMT(CLI_JUNIT) | CLI_FMT(CLI_SARIF) | CLI_FMT(CLI_GITHUB),
+	 .opts = &cli_check_opts},
 	{"init", cmd_init, "scaffold a project that builds as generated",
 	 "usage: confiture init [DIR] [--force]\n\n"
 	 "Creates db/schema/ (numbered example folders), db/seeds/, db/migrations/,\n"
@@ -401,7 +444,7 @@ bool cli_action_takes(const cli_action *a, const char *opt)
 
 static const cli_format_name FORMATS[] = {
 	{"text", CLI_TEXT}, {"table", CLI_TEXT}, {"json", CLI_JSON}, {"csv", CLI_CSV},
-	{"sarif", CLI_SARIF}, {"github", CLI_GITHUB},
+	{"sarif", CLI_SARIF}, {"github", CLI_GITHUB}, {"sql", CLI_SQL}, {"junit", CLI_JUNIT},
 };
 
 const cli_format_name *cli_format_names(size_t *n)

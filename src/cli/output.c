@@ -144,6 +144,16 @@ void cli_json_error_value(cli *c, cf_json *j, cf_status st)
 		json_error_object(j, st, cf_status_name(st), NULL, NULL, NULL, NULL, 0, 0, NULL);
 }
 
+void cli_json_error_items(cf_json *j, const char *key, const cf_error_item *v, size_t n)
+{
+	cf_json_key(j, key);
+	cf_json_arr_begin(j);
+	for (size_t i = 0; i < n; i++)
+		json_error_object(j, v[i].code, v[i].message, v[i].detail, v[i].hint, NULL, v[i].file,
+		                  v[i].line, v[i].column, v[i].sqlstate);
+	cf_json_arr_end(j);
+}
+
 void cli_json_errors(cf_json *j, const cf_error_item *v, size_t n)
 {
 	cli *c = j->owner;

@@ -61,8 +61,18 @@ struct cf_ctx {
 	char execution_id[37];
 	char *app_name;        /* fallback_application_name */
 	cf_strv secrets;       /* values scrubbed from hook environments */
+	bool is_hooks_off;     /* scratch work (diff, check) fires no hooks */
+	struct cf_ctx *linked[4]; /* contexts cancelled with this one (guarded by mu) */
 	cf_strv notices;       /* once-a-run notices already logged (cf_log_info_once) */
 };
+
+/*
+ * Makes cf_ctx_cancel(PARENT) cancel CHILD too, until unlinked: for work a
+ * layer above the mediums runs on a context of its own (a scratch build).
+ * CHILD is cancelled at once when PARENT already is.
+ */
+void cf_ctx_link_cancel(cf_ctx *parent, cf_ctx *child);
+void cf_ctx_unlink_cancel(cf_ctx *parent, cf_ctx *child);
 
 /* Registers VALUE as a secret for this context (copied, wiped on free). */
 void cf_ctx_add_secret(cf_ctx *ctx, const char *value);

@@ -65,6 +65,8 @@ cf_status cf_hook_register_from(cf_ctx *ctx, const char *event, cf_hook_fn fn, v
 
 bool cf_hooks_any(const cf_ctx *ctx, const char *event)
 {
+	if (ctx->is_hooks_off)
+		return false;
 	for (size_t i = 0; i < ctx->n_hook_cbs; i++)
 		if (strcmp(ctx->hook_cbs[i].event, "*") == 0 ||
 		    strcmp(ctx->hook_cbs[i].event, event) == 0)

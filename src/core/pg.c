@@ -795,7 +795,32 @@ void cf_ctx_cancel(cf_ctx *ctx)
 			char err[256];
 			PQcancel(ctx->cancels[i], err, sizeof(err));
 		}
+	for (size_t i = 0; i < sizeof(ctx->linked) / sizeof(*ctx->linked); i++)
+		if (ctx->linked[i])
+			cf_ctx_cancel(ctx->linked[i]);
 	pthread_mutex_unlock(&ctx->mu);
+}
+
+void cf_ctx_link_cancel(cf_ctx *parent, cf_ctx *child)
+{
+	pthread_mutex_lock(&parent->mu);
+	for (size_t i = 0; i < sizeof(parent->linked) / sizeof(*parent->linked); i++)
+		if (!parent->linked[i]) {
+			parent->linked[i] = child;
+			break;
+		}
+	if (cf_ctx_is_cancelled(parent))
+		cf_ctx_cancel(child);
+	pthread_mutex_unlock(&parent->mu);
+}
+
+void cf_ctx_unlink_cancel(cf_ctx *parent, cf_ctx *child)
+{
+	pthread_mutex_lock(&parent->mu);
+	for (size_t i = 0; i < sizeof(parent->linked) / sizeof(*parent->linked); i++)
+		if (parent->linked[i] == child)
+			parent->linked[i] = NULL;
+	pthread_mutex_unlock(&parent->mu);
 }
 
 bool cf_ctx_is_cancelled(const cf_ctx *ctx)

@@ -231,7 +231,8 @@ cf_status mig_set_load(cf_ctx *ctx, mig_set *set)
 		st = classify(ctx, set, d, de, &ents, &n, &cap);
 	closedir(d);
 	if (!st) {
-		qsort(ents, n, sizeof(entry), entry_cmp);
+		if (n) /* an empty directory: no array to sort (NULL to qsort is undefined) */
+			qsort(ents, n, sizeof(entry), entry_cmp);
 		group(set, ents, n);
 		find_dups(set);
 	} else {

@@ -849,7 +849,8 @@ static cf_status write_new(mig_op *op, const char *rel, const char *abs, const c
 	return st;
 }
 
-static cf_status generate_files(mig_op *op, const char *version, const char *name)
+static cf_status generate_files(mig_op *op, const char *version, const char *name,
+                                const cf_migrate_opts *opts)
 {
 	cf_ctx *ctx = op->ctx;
 	const mig_file *same = mig_set_find(&op->set, version);
@@ -880,6 +881,11 @@ static cf_status generate_files(mig_op *op, const char *version, const char *nam
 	                       base);
 	char *down = cf_asprintf("-- %s: undoes what %s.up.sql does (confiture migrate down).\n\n",
 	                         base, base);
+	/* --from-diff passes the text of both files. */
+	if (opts->up_sql && opts->down_sql) {
+		cf_str_set(&up, opts->up_sql);
+		cf_str_set(&down, opts->down_sql);
+	}
 	if (!st)
 		st = write_new(op, rel[0], abs[0], up);
 	if (!st)
@@ -922,7 +928,7 @@ cf_status cf_migrate_generate(cf_ctx *ctx, const cf_migrate_opts *opts, cf_migra
 		cf_error_hint(ctx, "A version has no \"_\": e.g. 20260101120000 or 0042.");
 	}
 	if (!st)
-		st = generate_files(&op, version, opts->name);
+		st = generate_files(&op, version, opts->name, opts);
 	if (st)
 		return mig_op_end(&op, st, "migrate generate failed");
 	op.m.r->changes_detected = true;

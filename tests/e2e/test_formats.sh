@@ -49,7 +49,7 @@ expect_no_err 'format "csv" is not available' "s2s analyze takes csv (it fails l
 # An unknown format names the ones that exist.
 run cf -f xml doctor
 expect_rc 2 "an unknown format is a usage error"
-expect_err 'unknown format "xml" (use text, json, csv, sarif or github)' "naming the formats"
+expect_err 'unknown format "xml" (use text, json, csv, sarif, github, sql or junit)' "naming the formats"
 run cf -f table migrate status --offline
 expect_rc 0 "table is another name for text"
 expect_out "VERSION" "and prints the table"

@@ -32,4 +32,30 @@ static inline char *t_newdb(const char *name)
 	return conninfo;
 }
 
+
+/* The first column of the first row of SQL on CONNINFO, or NULL (freed by
+ * the caller). */
+static inline char *t_query1(const char *conninfo, const char *sql)
+{
+	cf_ctx *ctx = cf_ctx_new();
+	cf_pg *pg = NULL;
+	char *v = NULL;
+	if (cf_pg_connect(ctx, conninfo, &pg) == CF_OK)
+		cf_pg_query_value(pg, sql, 0, NULL, &v);
+	cf_pg_close(pg);
+	cf_ctx_free(ctx);
+	return v;
+}
+
+/* Runs SQL on CONNINFO; failures are the caller's assertions to find. */
+static inline void t_exec(const char *conninfo, const char *sql)
+{
+	cf_ctx *ctx = cf_ctx_new();
+	cf_pg *pg = NULL;
+	if (cf_pg_connect(ctx, conninfo, &pg) == CF_OK)
+		cf_pg_exec(pg, sql);
+	cf_pg_close(pg);
+	cf_ctx_free(ctx);
+}
+
 #endif

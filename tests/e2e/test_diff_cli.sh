@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# confiture diff: usage, exit codes, the three outputs, every kind of side
+# (environment, URL, schema, migrations, a .sql file or directory), filters,
+# refusals, notes, build failures, and scratch databases always dropped.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/diff_lib.inc"
+
+SCRATCH=$(dburl postgres)
+
+# ---- Usage ----------------------------------------------------------------------------
+run cf diff --from x
+expect_rc 2 "diff without --to exits 2"
+expect_err "diff needs --from X and --to Y" "says what is missing"
+run cf diff --from a --to b -f csv
+expect_rc 2 "diff -f csv exits 2"
+expect_err "format \"csv\" is not available for \"diff\"" "says it does not write it"
+run cf diff --from "$(dburl postgres)" --to nosuchenv
+expect_rc 5 "an unknown environment exits 5"
+expect_err 'environment "nosuchenv"' "names it"
+
+# ---- Equal and different databases ----------------------------------------------------------
+A=$(newdb a)
+B=$(newdb b)
+q "$A" "CREATE TABLE t (a int, c int); CREATE TABLE old_t (x int, old_col text)" >/dev/null
+q "$B" "CREATE TABLE t (a int, b int, c int); CREATE TABLE old_t (x int, new_col text)" >/dev/null
+run cf diff --from "$(dburl "$A")" --to "$(dburl "$A")"
+expect_rc 0 "a database against itself: exit 0"
+expect_out "no differences" "says so"
+run cf diff --from "$(dburl "$A")" --to "$(dburl "$B")"
+expect_rc 1 "different schemas: exit 1"
+expect_out "table public.t
+    + create column public.t.b  [additive]" "text groups a table's changes under it"
+expect_out "    - drop column public.old_t.old_col  [destructive]" "marks drops and their hazard"
+expect_out "      The column's data is lost." "explains a risky change"
+expect_out "note: column order of table public.t differs: it will be (a, c, b), the target has (a, b, c)" \
+	"column order is a note, not a change"
+expect_out "note: column public.old_t.old_col is dropped and column public.old_t.new_col is added: if this is a rename" \
+	"a drop and an add of the same type may be a rename"
+expect_out "not compared: owners" "says what it does not compare"
+run cf diff --from "$(dburl "$A")" --to "$(dburl "$B")" -f json
+expect_rc 1 "json: exit 1 too"
+expect_json '.ok' true "json: ok (differing is not an error)"
+expect_json '.equal' false "json: equal is false"
+expect_json '[.changes[] | .object] | join(",")' "public.old_t.old_col,public.old_t.new_col,public.t.b" \
+	"json: the changes in script order (drops first)"
+expect_json '.changes[2] | [.action, .kind, .group, .hazard, .sql] | join("|")' \
+	"create|column|table public.t|additive|ALTER TABLE public.t ADD COLUMN b integer;" \
+	"json: a change's fields"
+expect_json '.hazards.destructive' 1 "json: counts by hazard"
+expect_json '.notes | length' 2 "json: the notes"
+run cf diff --from "$(dburl "$A")" --to "$(dburl "$B")" -f sql
+expect_out "-- 3 changes: 2 additive, 1 destructive" "sql: the header counts the hazards"
+expect_out "--   destructive: drop column public.old_t.old_col (The column's data is lost.)" \
+	"sql: the header lists the risky steps"
+expect_out "-- Note: column order of table public.t differs" "sql: notes as comments"
+
+# ---- A protected production database is only read ---------------------------------------------------
+P=$(migproject)
+PROD=$(newdb prod)
+q "$PROD" "CREATE TABLE users (id int PRIMARY KEY, email text); INSERT INTO users VALUES (1, 'a@example.com'), (2, NULL)" >/dev/null
+q postgres "ALTER DATABASE \"$PROD\" SET default_transaction_read_only = on" >/dev/null
+mkdir -p "$P/db/environments" "$P/db/schema"
+printf 'database_url: %s\nprotected: true\n' "$(dburl "$PROD")" >"$P/db/environments/production.yaml"
+printf 'CREATE TABLE users (id int PRIMARY KEY, email text, name text);\n' >"$P/db/schema/users.sql"
+migfile "$P" 001_users.up.sql 'CREATE TABLE users (id int PRIMARY KEY, email text);'
+run cf --project-dir "$P" diff --from production --to migrations --scratch-url "$SCRATCH"
+expect_rc 0 "production (protected, read-only) against the migrations: equal, exit 0"
+expect_out "from: production (postgresql://postgres@" "names the environment"
+run_pid cf --project-dir "$P" diff --from production --to schema --scratch-url "$SCRATCH" -f sql
+expect_rc 1 "production against db/schema: exit 1"
+expect_out "ALTER TABLE public.users ADD COLUMN name text;" "the drift as SQL"
+expect_eq "$(q "$PROD" "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace")" 2 \
+	"production is unchanged (no ledger, no scratch objects)"
+expect_eq "$(scratch_left)" 0 "no scratch database is left"
+
+# ---- Sides: schema, migrations, a file, a directory -------------------------------------------------------
+run cf --project-dir "$P" diff --from migrations --to schema --scratch-url "$SCRATCH" -f json
+expect_rc 1 "migrations against schema: exit 1"
+expect_json '.from' "migrations (replayed in a scratch database)" "json: the migrations side"
+expect_json '.to' "schema (db/schema, built in a scratch database)" "json: the schema side"
+expect_json '[.changes[].object] | join(",")' "public.users.name" "the ledger table is not a difference"
+printf 'CREATE TABLE users (id int PRIMARY KEY, email text, name text);\n' >"$TMP/one.sql"
+run cf --project-dir "$P" diff --from "$TMP/one.sql" --to "$P/db/schema" --scratch-url "$SCRATCH"
+expect_rc 0 "a .sql file against a directory of them: equal"
+pg_dump -s -d "$PROD" >"$TMP/dump.sql"
+run_pid cf --project-dir "$P" diff --from "$TMP/dump.sql" --to production --scratch-url "$SCRATCH"
+expect_rc 0 "pg_dump output (with its psql meta-commands) as a side: equal to its database"
+expect_eq "$(scratch_left)" 0 "no scratch database is left"
+pg_dump -d "$PROD" >"$TMP/dump_data.sql"
+run cf --project-dir "$P" diff --from "$TMP/dump_data.sql" --to production --scratch-url "$SCRATCH"
+expect_rc 0 "pg_dump output with its data (COPY ... FROM stdin): equal, the rows skipped"
+printf 'CREATE TABLE a (id int);\n\\i other.sql\n' >"$TMP/meta.sql"
+run cf --project-dir "$P" diff --from "$TMP/meta.sql" --to production --scratch-url "$SCRATCH"
+expect_rc 4 "a psql meta-command that is not pg_dump's: exit 4"
+expect_err "meta.sql:2" "at its line"
+run cf --project-dir "$P" diff --from "$TMP/none.sql" --to schema --scratch-url "$SCRATCH"
+expect_rc 2 "a missing file exits 2"
+expect_err "is neither an environment nor a file or directory" "says so"
+
+# ---- Sides that do not build -----------------------------------------------------------------------------
+printf 'CREATE TABLE broken (id int,\n  name texx);\n' >"$P/db/schema/zz_broken.sql"
+run_pid cf --project-dir "$P" diff --from migrations --to schema --scratch-url "$SCRATCH"
+expect_rc 4 "a db/schema that does not build: exit 4"
+expect_err "db/schema/zz_broken.sql:2:8: type \"texx\" does not exist" "at the file's line and column"
+expect_eq "$(scratch_left)" 0 "no scratch database is left after a failed build"
+rm "$P/db/schema/zz_broken.sql"
+migfile "$P" 002_bad.up.sql 'ALTER TABLE nosuch ADD COLUMN x int;'
+run_pid cf --project-dir "$P" diff --from migrations --to schema --scratch-url "$SCRATCH"
+expect_rc 3 "a failing migration: exit 3"
+expect_err 'relation "nosuch" does not exist' "the server's message"
+expect_err "002_bad" "names the migration"
+expect_eq "$(scratch_left)" 0 "no scratch database is left after a failed replay"
+rm "$P/db/migrations/002_bad.up.sql"
+
+# ---- Filters ---------------------------------------------------------------------------------------------
+F1=$(newdb f1)
+F2=$(newdb f2)
+q "$F1" "CREATE SCHEMA app; CREATE SCHEMA audit; CREATE TABLE app.t (id int)" >/dev/null
+q "$F2" "CREATE SCHEMA app; CREATE SCHEMA audit; CREATE TABLE app.t (id int, x int); CREATE TABLE audit.log (id int); GRANT SELECT ON app.t TO PUBLIC" >/dev/null
+run cf diff --from "$(dburl "$F1")" --to "$(dburl "$F2")" --schema audit -f json
+expect_json '[.changes[].object] | join(",")' "audit.log" "--schema compares only that schema"
+run cf diff --from "$(dburl "$F1")" --to "$(dburl "$F2")" --exclude-schema audit --exclude-schema public -f json
+expect_json '[.changes[].object] | join(",")' "app.t,app.t.x" "--exclude-schema leaves them out (repeatable)"
+run cf diff --from "$(dburl "$F1")" --to "$(dburl "$F2")" --exclude-schema audit --no-privileges -f json
+expect_json '[.changes[].object] | join(",")' "app.t.x" "--no-privileges leaves GRANTs out"
+
+# ---- Refused: an enum value removed ---------------------------------------------------------------------------
+E1=$(newdb e1)
+E2=$(newdb e2)
+q "$E1" "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')" >/dev/null
+q "$E2" "CREATE TYPE mood AS ENUM ('sad', 'happy')" >/dev/null
+run cf diff --from "$(dburl "$E1")" --to "$(dburl "$E2")" -f sql
+expect_rc 1 "a removed enum value: exit 1"
+expect_out "-- refused: cannot remove value 'ok' of enum type public.mood" "the script says it is refused"
+expect_out "PostgreSQL cannot remove an enum value (there is no ALTER" "and why"
+run cf diff --from "$(dburl "$E1")" --to "$(dburl "$E2")" -f json
+expect_json '.changes[0].refused' true "json: refused"
+expect_json '.hazards.refused' 1 "json: counted"
+
+done_testing
