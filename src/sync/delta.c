@@ -422,32 +422,46 @@ cf_status delta_buckets_plan(cf_pg *src, const plan_table *t, delta_buckets *B)
 /* Before any bucket is counted, one aggregate per side tells whether the
  * key sets can differ at all: the number of keys and two independent sums
  * of their hashes (hashint8 and hashint8extended compute on the integer's
- * value, not its bytes: the same on every machine). The target's side adds
- * the changed rows that are new to it; equal sums mean no key went and none
- * is missing (a table only updated and appended to, the common case), and
- * the buckets are never counted. */
-cf_status delta_key_sums(cf_pg *pg, const plan_table *t, bool is_source, char **out)
+ * value, not its bytes: the same on every machine). The target's table and
+ * the changed rows that are new to it (KEYS_NEW, in the merge's session) are
+ * summed apart, so that the table's side can run on a connection of its own
+ * while the changed rows are still coming; equal sums mean no key went and
+ * none is missing (a table only updated and appended to, the common case),
+ * and the buckets are never counted. */
+cf_status delta_key_sums(cf_pg *pg, const plan_table *t, key_side side, char **out)
 {
 	*out = NULL;
-	const table_info *ti = is_source ? t->st : t->dt;
+	const table_info *ti = side == KEYS_SOURCE ? t->st : t->dt;
 	if (!int_key(ti))
 		return CF_OK;
 	const char *key = ti->cols[ti->ukey[0]].name;
 	cf_buf b;
 	cf_buf_init(&b);
-	cf_sql_appendf(pg, &b, "SELECT count(*) || ',' || coalesce(sum(hashint8(k)), 0) || ',' || "
-	               "coalesce(sum(hashint8extended(k, 1) >> 33), 0) FROM (SELECT %I::bigint AS k "
-	               "FROM ONLY %s", key, ti->quoted);
-	if (is_source && t->pred)
-		cf_buf_printf(&b, " WHERE (%s)", t->pred);
-	if (!is_source)
-		cf_sql_appendf(pg, &b, " UNION ALL SELECT s.%I FROM pg_temp.confiture_in s WHERE NOT "
+	cf_buf_puts(&b, "SELECT count(*) || ',' || coalesce(sum(hashint8(k)), 0) || ',' || "
+	            "coalesce(sum(hashint8extended(k, 1) >> 33), 0) FROM (");
+	if (side == KEYS_NEW)
+		cf_sql_appendf(pg, &b, "SELECT s.%I::bigint AS k FROM pg_temp.confiture_in s WHERE NOT "
 		               "EXISTS (SELECT 1 FROM ONLY %s t WHERE t.%I = s.%I)", key, ti->quoted, key,
 		               key);
+	else
+		cf_sql_appendf(pg, &b, "SELECT %I::bigint AS k FROM ONLY %s", key, ti->quoted);
+	if (side == KEYS_SOURCE && t->pred)
+		cf_buf_printf(&b, " WHERE (%s)", t->pred);
 	cf_buf_puts(&b, ") x");
 	cf_status st = cf_pg_query_value(pg, b.data, 0, NULL, out);
 	cf_buf_release(&b);
 	return st;
+}
+
+bool delta_sums_add(char **acc, const char *more)
+{
+	long long a[3], m[3];
+	if (!*acc || !more || sscanf(*acc, "%lld,%lld,%lld", &a[0], &a[1], &a[2]) != 3 ||
+	    sscanf(more, "%lld,%lld,%lld", &m[0], &m[1], &m[2]) != 3)
+		return false;
+	free(*acc);
+	*acc = cf_asprintf("%lld,%lld,%lld", a[0] + m[0], a[1] + m[1], a[2] + m[2]);
+	return true;
 }
 
 void delta_buckets_release(delta_buckets *B)
@@ -514,36 +528,75 @@ void delta_rows_in(cf_pg *pg, const table_info *ti, const char *pred, const delt
 	cf_buf_release(&his);
 }
 
+/* ", sum(k), sum(hashint8(k))" of the integer key (alias A when given):
+ * with the count, a bucket whose sides differ by one key names that key. */
+void delta_bucket_sums_sql(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b)
+{
+	const char *a = alias ? alias : "", *dot = alias ? "." : "";
+	const char *key = t->cols[t->ukey[0]].name;
+	cf_sql_appendf(pg, b, ", sum(%s%s%I::bigint), sum(hashint8(%s%s%I::bigint))", a, dot, key, a,
+	               dot, key);
+}
+
 /* Per-bucket counts of T's rows on PG (the source through the subset
- * predicate when IS_SOURCE), added to COUNTS[B->n]. */
+ * predicate when IS_SOURCE), added to COUNTS[B->n]; with SUMS (range
+ * buckets only), their key sums and hash sums added to SUMS[2 * B->n]. */
 cf_status delta_bucket_counts(cf_pg *pg, const plan_table *t, bool is_source,
-                              const delta_buckets *B, long long *counts)
+                              const delta_buckets *B, long long *counts, uint64_t *sums)
 {
 	const table_info *ti = is_source ? t->st : t->dt;
 	cf_buf b;
 	cf_buf_init(&b);
 	cf_buf_puts(&b, "SELECT ");
 	delta_bucket(pg, ti, NULL, B, &b);
-	cf_sql_appendf(pg, &b, ", count(*) FROM ONLY %s", ti->quoted);
+	cf_buf_puts(&b, ", count(*)");
+	if (sums && B->is_range)
+		delta_bucket_sums_sql(pg, ti, NULL, &b);
+	cf_sql_appendf(pg, &b, " FROM ONLY %s", ti->quoted);
 	if (is_source && t->pred)
 		cf_buf_printf(&b, " WHERE (%s)", t->pred);
 	cf_buf_puts(&b, " GROUP BY 1");
-	cf_status st = delta_add_counts(pg, b.data, B, counts);
+	cf_status st = delta_add_counts(pg, b.data, B, counts, B->is_range ? sums : NULL);
 	cf_buf_release(&b);
 	return st;
 }
 
-cf_status delta_add_counts(cf_pg *pg, const char *sql, const delta_buckets *B, long long *counts)
+/* A decimal integer of any size, modulo 2^64: sums of keys are compared by
+ * their differences, which wrap back to the exact key. */
+static uint64_t parse_mod64(const char *s)
+{
+	bool neg = *s == '-';
+	uint64_t v = 0;
+	for (const char *p = s + neg; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return neg ? (uint64_t)0 - v : v;
+}
+
+cf_status delta_add_counts(cf_pg *pg, const char *sql, const delta_buckets *B, long long *counts,
+                           uint64_t *sums)
 {
 	cf_pgres *r = NULL;
 	cf_status st = cf_pg_query(pg, sql, 0, NULL, &r);
 	for (int i = 0; !st && i < cf_pgres_nrows(r); i++) {
 		int k = atoi(cf_pgres_get(r, i, 0));
-		if (k >= 0 && k < B->n)
-			counts[k] += atoll(cf_pgres_get(r, i, 1));
+		if (k < 0 || k >= B->n)
+			continue;
+		counts[k] += atoll(cf_pgres_get(r, i, 1));
+		if (sums && cf_pgres_ncols(r) >= 4) {
+			sums[2 * k] += parse_mod64(cf_pgres_get(r, i, 2));
+			sums[2 * k + 1] += parse_mod64(cf_pgres_get(r, i, 3));
+		}
 	}
 	cf_pgres_free(r);
 	return st;
+}
+
+bool delta_bucket_range(const delta_buckets *B, int k, long long *lo, long long *hi)
+{
+	if (!B->is_range || k < 0 || k >= B->n)
+		return false;
+	range_of(B, k, lo, hi);
+	return true;
 }
 
 /* "{1,5,9}": the buckets whose DIFF is not zero, or NULL when none. */

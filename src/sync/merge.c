@@ -19,7 +19,9 @@
  * copied in full instead. A failure leaves the table as it was.
  */
 #include "sync.h"
+#include "ctx.h"
 #include "error.h"
+#include "hooks.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -88,17 +90,20 @@ static cf_status fetch_rows(worker *w, plan_table *t, const char *extra, const c
 
 /* New keys among the changed rows, per bucket, added to ADDED. */
 static cf_status new_per_bucket(worker *w, const plan_table *t, const delta_buckets *B,
-                                long long *added)
+                                long long *added, uint64_t *sums)
 {
 	cf_buf b;
 	cf_buf_init(&b);
 	cf_buf_puts(&b, "SELECT ");
 	delta_bucket(w->dst, t->dt, "s", B, &b);
-	cf_sql_appendf(w->dst, &b, ", count(*) FROM pg_temp.confiture_in s WHERE NOT EXISTS "
+	cf_buf_puts(&b, ", count(*)");
+	if (sums && B->is_range)
+		delta_bucket_sums_sql(w->dst, t->dt, "s", &b);
+	cf_sql_appendf(w->dst, &b, " FROM pg_temp.confiture_in s WHERE NOT EXISTS "
 	               "(SELECT 1 FROM ONLY %s t WHERE ", t->dt->quoted);
 	key_match(w->dst, t, &b);
 	cf_buf_puts(&b, ") GROUP BY 1");
-	cf_status st = delta_add_counts(w->dst, b.data, B, added);
+	cf_status st = delta_add_counts(w->dst, b.data, B, added, B->is_range ? sums : NULL);
 	cf_buf_release(&b);
 	return st;
 }
@@ -204,98 +209,323 @@ static cf_status drop_gone(worker *w, plan_table *t, const delta_buckets *B, con
 	return st;
 }
 
-/* The target's side of a comparison (key sums or bucket counts), run on
- * another thread while the source computes its own. */
-typedef struct dst_side {
+/* ---- Both sides' keys, counted alongside the copy -------------------------------------
+ *
+ * Finding the keys that went reads every key on both sides: on a large table
+ * that is most of an incremental run. Each side's count runs on a connection
+ * of its own (the source's in the run's snapshot) while the worker streams
+ * the changed rows, so that the three scans overlap instead of following
+ * each other. The target's side reads the table as committed: it runs only
+ * when no before_sync_table SQL hook could have changed it in the worker's
+ * transaction. A small table, or a side whose connection cannot be opened,
+ * is counted on the worker's own connection afterwards, as before.
+ */
+
+/* Below this many rows, a connection costs more than the overlap saves. */
+#define SIDE_MIN_ROWS 50000
+
+typedef struct side {
 	worker *w;
 	const plan_table *t;
-	const delta_buckets *B; /* NULL: key sums */
-	long long *counts;
-	char *sums;
+	bool is_source;
+	cf_ctx *ctx;             /* the side's own errors, cancelled with the worker's */
+	cf_pg *pg;               /* its own connection, or NULL: the worker's, in turn */
+	const delta_buckets *B;  /* NULL: key sums */
+	long long *counts;       /* with B: per bucket, */
+	uint64_t *bucket_sums;   /* and their key and hash sums */
+	char *sums;              /* without B */
 	cf_status st;
-} dst_side;
+	pthread_t th;
+	bool is_running;
+} side;
 
-static void *target_side(void *arg)
+static cf_status side_connect(side *s)
 {
-	dst_side *d = arg;
-	d->st = d->B ? delta_bucket_counts(d->w->dst, d->t, false, d->B, d->counts)
-	             : delta_key_sums(d->w->dst, d->t, false, &d->sums);
+	runner *R = s->w->R;
+	cf_status st = cf_pg_connect(s->ctx, s->is_source ? R->from.conninfo : R->to.conninfo,
+	                             &s->pg);
+	if (!st)
+		st = sync_session_setup(R, s->pg, s->is_source);
+	long secs = R->ctx->cfg->sync.table_timeout_s;
+	if (!st && secs > 0) {
+		char *sql = cf_asprintf("SET statement_timeout = '%lds'", secs);
+		st = cf_pg_exec(s->pg, sql);
+		free(sql);
+	}
+	if (!st && s->is_source)
+		st = cf_pg_exec(s->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	if (!st && s->is_source) {
+		char *sql = cf_sql_format(s->pg, "SET TRANSACTION SNAPSHOT %L", R->snapshot);
+		st = cf_pg_exec(s->pg, sql);
+		free(sql);
+	}
+	return st;
+}
+
+/* Opens the side's connection when it is worth one; NULL pg otherwise. */
+static void side_open(side *s, worker *w, const plan_table *t, bool is_source)
+{
+	runner *R = w->R;
+	*s = (side){.w = w, .t = t, .is_source = is_source};
+	if (t->est_rows < SIDE_MIN_ROWS || !R->snapshot ||
+	    (!is_source && cf_hooks_any(R->ctx, "before_sync_table")))
+		return;
+	s->ctx = cf_ctx_new();
+	cf_ctx_link_cancel(w->ctx, s->ctx);
+	if (side_connect(s)) {
+		/* Counted on the worker's connection instead. */
+		cf_pg_close(s->pg);
+		s->pg = NULL;
+	}
+}
+
+static void side_close(side *s)
+{
+	if (s->pg) {
+		if (s->is_source)
+			cf_pg_rollback(s->pg);
+		cf_pg_close(s->pg);
+	}
+	if (s->ctx) {
+		cf_ctx_unlink_cancel(s->w->ctx, s->ctx);
+		cf_ctx_free(s->ctx);
+	}
+	free(s->sums);
+	memset(s, 0, sizeof(*s));
+}
+
+static void *side_main(void *arg)
+{
+	side *s = arg;
+	cf_pg *pg = s->pg ? s->pg : s->is_source ? s->w->src : s->w->dst;
+	s->st = s->B ? delta_bucket_counts(pg, s->t, s->is_source, s->B, s->counts, s->bucket_sums)
+	             : delta_key_sums(pg, s->t, s->is_source ? KEYS_SOURCE : KEYS_TARGET, &s->sums);
 	return NULL;
 }
 
-/* Runs D on the target while FN(ARG) runs on the source. */
-static cf_status both_sides(dst_side *d, cf_status (*fn)(worker *, const plan_table *, void *),
-                            void *arg)
+/* Starts the side's count (bucket counts into COUNTS with B, else key
+ * sums): on its own thread when it has a connection, else at side_wait. */
+static void side_start(side *s, const delta_buckets *B, long long *counts, uint64_t *sums)
 {
-	pthread_t th;
-	bool threaded = pthread_create(&th, NULL, target_side, d) == 0;
-	cf_status st = fn(d->w, d->t, arg);
-	if (threaded)
-		pthread_join(th, NULL);
-	else if (!st)
-		target_side(d);
-	return st ? st : d->st;
+	s->B = B;
+	s->counts = counts;
+	s->bucket_sums = sums;
+	free(s->sums);
+	s->sums = NULL;
+	s->st = CF_OK;
+	s->is_running = s->pg && pthread_create(&s->th, NULL, side_main, s) == 0;
 }
 
-static cf_status source_sums(worker *w, const plan_table *t, void *out)
+/* The side's count, done; its error, if any, becomes the worker's. */
+static cf_status side_wait(side *s)
 {
-	return delta_key_sums(w->src, t, true, out);
+	if (s->is_running)
+		pthread_join(s->th, NULL);
+	else
+		side_main(s);
+	s->is_running = false;
+	if (s->st && s->ctx) {
+		const cf_error_info *e = cf_last_error_info(s->ctx);
+		if (e && e->message) {
+			cf_error_set(s->w->ctx, e->code, "%s", e->message);
+			if (e->sqlstate)
+				cf_error_sqlstate(s->w->ctx, e->sqlstate);
+		}
+	}
+	return s->st;
 }
 
-typedef struct src_counts {
-	const delta_buckets *B;
-	long long *counts;
-} src_counts;
+/* Per bucket: the source's counts and sums, and the target's (with the new
+ * changed rows) minus them. */
+typedef struct cells {
+	int n;
+	long long *src, *diff;
+	uint64_t *ssum, *dsum;   /* 2 per bucket: key sum, hash sum (modulo 2^64) */
+} cells;
 
-static cf_status source_counts(worker *w, const plan_table *t, void *arg)
+static void cells_init(cells *c, int n)
 {
-	src_counts *c = arg;
-	return delta_bucket_counts(w->src, t, true, c->B, c->counts);
+	c->n = n;
+	c->src = cf_calloc((size_t)n, sizeof(long long));
+	c->diff = cf_calloc((size_t)n, sizeof(long long));
+	c->ssum = cf_calloc(2 * (size_t)n, sizeof(uint64_t));
+	c->dsum = cf_calloc(2 * (size_t)n, sizeof(uint64_t));
+}
+
+static void cells_release(cells *c)
+{
+	free(c->src);
+	free(c->diff);
+	free(c->ssum);
+	free(c->dsum);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Starts both sides' counts: bucket counts into C over B, else key sums. */
+static void start_counts(side *sides, const delta_buckets *B, cells *c)
+{
+	side_start(&sides[0], B, c ? c->src : NULL, c ? c->ssum : NULL);
+	side_start(&sides[1], B, c ? c->diff : NULL, c ? c->dsum : NULL);
+}
+
+/* Both sides' counts, done (both waited for, whatever fails). */
+static cf_status wait_both(side *sides)
+{
+	cf_status a = side_wait(&sides[0]);
+	cf_status b = side_wait(&sides[1]);
+	return a ? a : b;
+}
+
+/* Buckets whose sides differ by exactly one key name it: the difference of
+ * their key sums, confirmed by the difference of their hash sums (computed
+ * by the server: hashint8 is its own function). Such a key is gone from the
+ * source (one more in the target) or missing from the target (one less);
+ * it goes into GONE (a bigint[] literal) or MISSING (a text[] literal), and
+ * its bucket needs no key-by-key comparison. With deletes scattered over a
+ * large table, that is most of the buckets that differ. */
+static cf_status decode_single(worker *w, const delta_buckets *B, cells *c, char **gone,
+                               char **missing)
+{
+	*gone = *missing = NULL;
+	if (!B->is_range)
+		return CF_OK;
+	cf_buf cand;
+	cf_buf_init(&cand);
+	for (int k = 0; k < c->n; k++) {
+		if (c->diff[k] != 1 && c->diff[k] != -1)
+			continue;
+		uint64_t ks = c->dsum[2 * k];
+		if (c->diff[k] < 0)
+			ks = (uint64_t)0 - ks;
+		long long lo, hi, key = (long long)ks;
+		if (delta_bucket_range(B, k, &lo, &hi) && key >= lo && key <= hi)
+			cf_buf_printf(&cand, "%s%lld", cand.len ? "," : "{", key);
+	}
+	if (!cand.len) {
+		cf_buf_release(&cand);
+		return CF_OK;
+	}
+	cf_buf_putc(&cand, '}');
+	cf_pgres *r = NULL;
+	const char *params[] = {cand.data};
+	cf_status st = cf_pg_query(w->dst, "SELECT k, hashint8(k) FROM unnest($1::bigint[]) AS k", 1,
+	                           params, &r);
+	cf_buf g, m;
+	cf_buf_init(&g);
+	cf_buf_init(&m);
+	for (int i = 0; !st && i < cf_pgres_nrows(r); i++) {
+		long long key = atoll(cf_pgres_get(r, i, 0));
+		long long h = atoll(cf_pgres_get(r, i, 1));
+		for (int k = 0; k < c->n; k++) {
+			long long lo, hi;
+			if ((c->diff[k] != 1 && c->diff[k] != -1) || !delta_bucket_range(B, k, &lo, &hi) ||
+			    key < lo || key > hi)
+				continue;
+			bool is_gone = c->diff[k] > 0;
+			uint64_t hs = c->dsum[2 * k + 1], ks = c->dsum[2 * k];
+			if (!is_gone) {
+				hs = (uint64_t)0 - hs;
+				ks = (uint64_t)0 - ks;
+			}
+			if ((long long)ks != key || (long long)hs != h)
+				break;
+			cf_buf *to = is_gone ? &g : &m;
+			cf_buf_printf(to, "%s%lld", to->len ? "," : "{", key);
+			c->diff[k] = 0;
+			break;
+		}
+	}
+	cf_pgres_free(r);
+	cf_buf_release(&cand);
+	if (g.len) {
+		cf_buf_putc(&g, '}');
+		*gone = g.data;
+	} else {
+		cf_buf_release(&g);
+	}
+	if (m.len) {
+		cf_buf_putc(&m, '}');
+		*missing = m.data;
+	} else {
+		cf_buf_release(&m);
+	}
+	return st;
 }
 
 /* Step 2: the buckets whose keys must be compared (as an SQL array literal,
- * or NULL), their source keys copied into confiture_keys; the source's rows.
- * Equal key sums on both sides (tried when the source's statistics saw no
- * delete since the last sync) skip the buckets altogether. */
-static cf_status gone_buckets(worker *w, plan_table *t, delta_buckets *B, char **buckets,
-                              long long *src_rows)
+ * or NULL), their source keys copied into confiture_keys; the keys found
+ * gone or missing without that (decode_single); the source's rows. SIDES
+ * were started by the caller (key sums when IS_SUMS, else bucket counts into
+ * C over B) and run still. Equal key sums on both sides (tried when the
+ * source's statistics saw no delete since the last sync) skip the buckets
+ * altogether. */
+static cf_status gone_buckets(worker *w, plan_table *t, side *sides, bool is_sums,
+                              delta_buckets *B, cells *c, char **buckets, char **gone,
+                              char **missing, long long *src_rows)
 {
-	*buckets = NULL;
-	char *sums = NULL;
-	dst_side d = {.w = w, .t = t};
-	/* When the source's statistics count deletes since the last sync, the
-	 * sums would only be a scan more. */
-	cf_status st = t->no_deletes_seen ? both_sides(&d, source_sums, &sums) : CF_OK;
-	bool same = !st && sums && d.sums && strcmp(sums, d.sums) == 0;
-	if (same)
-		*src_rows = atoll(sums);
-	free(sums);
-	free(d.sums);
-	if (st || same)
-		return st;
-	st = delta_buckets_plan(w->src, t, B);
-	if (st)
-		return st;
-	int nb = B->n;
-	long long *src = cf_calloc((size_t)nb, sizeof(long long));
-	long long *diff = cf_calloc((size_t)nb, sizeof(long long));
-	st = new_per_bucket(w, t, B, diff);
-	d = (dst_side){.w = w, .t = t, .B = B, .counts = diff};
-	src_counts sc = {.B = B, .counts = src};
-	if (!st)
-		st = both_sides(&d, source_counts, &sc);
-	*src_rows = 0;
-	for (int k = 0; k < nb; k++) {
-		diff[k] -= src[k];
-		*src_rows += src[k];
+	*buckets = *gone = *missing = NULL;
+	cf_status st = wait_both(sides);
+	if (!st && is_sums) {
+		char *added = NULL;
+		st = delta_key_sums(w->dst, t, KEYS_NEW, &added);
+		bool same = !st && delta_sums_add(&sides[1].sums, added) &&
+		            strcmp(sides[0].sums, sides[1].sums) == 0;
+		free(added);
+		if (same)
+			*src_rows = atoll(sides[0].sums);
+		if (st || same)
+			return st;
+		/* Some key went after all: the buckets. */
+		st = delta_buckets_plan(w->src, t, B);
+		if (st)
+			return st;
+		cells_init(c, B->n);
+		start_counts(sides, B, c);
+		st = wait_both(sides);
 	}
 	if (!st)
-		*buckets = delta_bucket_list(diff, nb);
+		st = new_per_bucket(w, t, B, c->diff, c->dsum);
+	*src_rows = 0;
+	for (int k = 0; k < c->n; k++) {
+		c->diff[k] -= c->src[k];
+		c->dsum[2 * k] -= c->ssum[2 * k];
+		c->dsum[2 * k + 1] -= c->ssum[2 * k + 1];
+		*src_rows += c->src[k];
+	}
+	if (!st)
+		st = decode_single(w, B, c, gone, missing);
+	if (!st)
+		*buckets = delta_bucket_list(c->diff, c->n);
 	if (*buckets)
 		st = copy_keys(w, t, B, *buckets);
-	free(src);
-	free(diff);
 	return st;
+}
+
+/* Deletes the target's rows whose key is in GONE (a bigint[] literal). */
+static cf_status delete_keys(worker *w, const plan_table *t, const char *gone, long long *n)
+{
+	char *sql = cf_sql_format(w->dst, "DELETE FROM ONLY %s WHERE %I = ANY($1::bigint[])",
+	                          t->dt->quoted, t->dt->cols[t->dt->ukey[0]].name);
+	const char *params[] = {gone};
+	cf_pgres *r = NULL;
+	cf_status st = cf_pg_query(w->dst, sql, 1, params, &r);
+	if (!st)
+		*n = cf_pgres_cmd_tuples(r);
+	cf_pgres_free(r);
+	free(sql);
+	return st;
+}
+
+/* "{a,b}" and "{c}" into "{a,b,c}" (either may be NULL); frees both. */
+static char *join_lists(char *a, char *b)
+{
+	if (!a || !b)
+		return a ? a : b;
+	a[strlen(a) - 1] = '\0';
+	char *j = cf_asprintf("%s,%s", a, b + 1);
+	free(a);
+	free(b);
+	return j;
 }
 
 /* Step 3: changed rows update or insert. */
@@ -391,9 +621,27 @@ static cf_status merge(worker *w, plan_table *t, const char *key, long long *byt
 		st = cf_pg_exec(w->dst, b.data);
 	cf_buf_release(&b);
 	long long changed = 0, src_rows = 0;
-	char *missing = NULL, *buckets = NULL;
+	char *missing = NULL, *buckets = NULL, *gone = NULL, *found = NULL;
 	delta_buckets B = {0};
+	cells c = {0};
 	cf_prog_item_phase(R->prog, t->st->qname, "diffing");
+	/* When the source's statistics count deletes since the last sync, the
+	 * key sums would only be a scan more: straight to the buckets. Only
+	 * integer keys have sums. */
+	const col_info *kc = &t->st->cols[t->st->ukey[0]];
+	bool is_sums = t->no_deletes_seen && t->st->n_ukey == 1 &&
+	               (kc->vt == VT_INT2 || kc->vt == VT_INT4 || kc->vt == VT_INT8);
+	if (!st && !is_sums) {
+		st = delta_buckets_plan(w->src, t, &B);
+		if (!st)
+			cells_init(&c, B.n);
+	}
+	side sides[2] = {0};
+	if (!st) {
+		side_open(&sides[0], w, t, true);
+		side_open(&sides[1], w, t, false);
+		start_counts(sides, is_sums ? NULL : &B, is_sums ? NULL : &c);
+	}
 	if (!st)
 		st = fetch_rows(w, t, t->changed_pred, key, &changed, bytes);
 	if (!st)
@@ -404,13 +652,25 @@ static cf_status merge(worker *w, plan_table *t, const char *key, long long *byt
 	if (!st && changed * 10 < t->est_rows)
 		st = cf_pg_exec(w->dst, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off");
 	if (!st)
-		st = gone_buckets(w, t, &B, &buckets, &src_rows);
+		st = gone_buckets(w, t, sides, is_sums, &B, &c, &buckets, &gone, &found, &src_rows);
+	for (int i = 0; i < 2; i++) /* after a failure, sides may still run */
+		if (sides[i].is_running)
+			pthread_join(sides[i].th, NULL);
+	side_close(&sides[0]);
+	side_close(&sides[1]);
+	cells_release(&c);
 	cf_prog_item_phase(R->prog, t->st->qname, "merging");
 	/* The old rows are kept only for a table that changes. */
-	if (!st && (changed || buckets))
+	if (!st && (changed || buckets || gone || found))
 		st = sync_backup_table(R, w->dst, t);
+	long long n = 0;
+	if (!st && gone)
+		st = delete_keys(w, t, gone, &t->deleted);
 	if (!st && buckets)
-		st = drop_gone(w, t, &B, buckets, &t->deleted, &missing);
+		st = drop_gone(w, t, &B, buckets, &n, &missing);
+	t->deleted += n;
+	missing = join_lists(missing, found);
+	free(gone);
 	free(buckets);
 	delta_buckets_release(&B);
 	if (!st)

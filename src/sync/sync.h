@@ -551,10 +551,15 @@ typedef struct delta_buckets {
 	char *bounds_sql;        /* the same as a bigint[] literal */
 } delta_buckets;
 void delta_buckets_release(delta_buckets *B);
-/* "count,sum,sum" of T's integer keys on PG (the source through its subset
- * predicate; the target with the new keys of pg_temp.confiture_in): equal on
- * both sides when no key went or is missing. NULL for other keys. */
-cf_status delta_key_sums(cf_pg *pg, const plan_table *t, bool is_source, char **out);
+/* "count,sum,sum" of T's integer keys on PG: the source's (through its
+ * subset predicate), the target table's, or those of pg_temp.confiture_in
+ * the target lacks. The source's equal the target's plus the new ones when
+ * no key went or is missing. NULL for other keys. */
+typedef enum key_side { KEYS_SOURCE, KEYS_TARGET, KEYS_NEW } key_side;
+cf_status delta_key_sums(cf_pg *pg, const plan_table *t, key_side side, char **out);
+/* Adds the sums MORE to *ACC; false (and *ACC as it was) when either is
+ * missing or unreadable. */
+bool delta_sums_add(char **acc, const char *more);
 
 /* How T's keys are bucketed in this run (one query on SRC for an integer key). */
 cf_status delta_buckets_plan(cf_pg *src, const plan_table *t, delta_buckets *B);
@@ -566,10 +571,18 @@ void delta_rows_in(cf_pg *pg, const table_info *ti, const char *pred, const delt
                    const char *buckets, cf_buf *b);
 /* "k1, k2": the key's columns (with ALIAS. when given). */
 void delta_key_cols(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b);
+/* Per-bucket counts into COUNTS; with SUMS (range buckets: 2 per bucket,
+ * modulo 2^64), the sums of the keys and of their hashint8 too. */
 cf_status delta_bucket_counts(cf_pg *pg, const plan_table *t, bool is_source,
-                              const delta_buckets *B, long long *counts);
-/* Runs SQL (rows of bucket, count) and adds each count to COUNTS[bucket]. */
-cf_status delta_add_counts(cf_pg *pg, const char *sql, const delta_buckets *B, long long *counts);
+                              const delta_buckets *B, long long *counts, uint64_t *sums);
+/* SQL ", sum(key), sum(hashint8(key))" of T's integer key. */
+void delta_bucket_sums_sql(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b);
+/* Runs SQL (rows of bucket, count[, key sum, hash sum]) and adds each count
+ * to COUNTS[bucket], and the sums to SUMS[2 * bucket] when SUMS is given. */
+cf_status delta_add_counts(cf_pg *pg, const char *sql, const delta_buckets *B, long long *counts,
+                           uint64_t *sums);
+/* The key values of range bucket K, both ends included (false: no range). */
+bool delta_bucket_range(const delta_buckets *B, int k, long long *lo, long long *hi);
 char *delta_bucket_list(const long long *diff, int n_buckets);
 char *delta_keys_copy_sql(cf_pg *pg, const plan_table *t, bool is_source,
                           const delta_buckets *B, const char *buckets);
