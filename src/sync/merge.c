@@ -234,9 +234,14 @@ typedef struct side {
 	long long *counts;       /* with B: per bucket, */
 	uint64_t *bucket_sums;   /* and their key and hash sums */
 	char *sums;              /* without B */
+	/* The source's side can plan the buckets first, then start PARTNER's
+	 * counts and count its own: the sample is off the worker's path too. */
+	delta_buckets *plan_B;
+	struct cells *plan_c;
+	struct side *partner;
 	cf_status st;
 	pthread_t th;
-	bool is_running;
+	bool is_running, is_done;
 } side;
 
 static cf_status side_connect(side *s)
@@ -294,12 +299,37 @@ static void side_close(side *s)
 	memset(s, 0, sizeof(*s));
 }
 
+static void side_start(side *s, const delta_buckets *B, long long *counts, uint64_t *sums);
+static void cells_init(struct cells *c, int n);
+static void cells_arrays(struct cells *c, long long **counts, uint64_t **sums, bool is_source);
+
 static void *side_main(void *arg)
 {
 	side *s = arg;
 	cf_pg *pg = s->pg ? s->pg : s->is_source ? s->w->src : s->w->dst;
+	if (s->plan_B) {
+		s->st = delta_buckets_plan(pg, s->t, s->plan_B);
+		if (s->st) {
+			s->is_done = s->partner->is_done = true;
+			return NULL;
+		}
+		long long *counts;
+		uint64_t *sums;
+		cells_init(s->plan_c, s->plan_B->n);
+		cells_arrays(s->plan_c, &counts, &sums, false);
+		side_start(s->partner, s->plan_B, counts, sums);
+		cells_arrays(s->plan_c, &s->counts, &s->bucket_sums, true);
+		s->B = s->plan_B;
+		s->plan_B = NULL;
+	}
 	s->st = s->B ? delta_bucket_counts(pg, s->t, s->is_source, s->B, s->counts, s->bucket_sums)
 	             : delta_key_sums(pg, s->t, s->is_source ? KEYS_SOURCE : KEYS_TARGET, &s->sums);
+	if (s->partner && s->partner->is_running) {
+		pthread_join(s->partner->th, NULL);
+		s->partner->is_running = false;
+		s->partner->is_done = true;
+	}
+	s->is_done = true;
 	return NULL;
 }
 
@@ -313,6 +343,7 @@ static void side_start(side *s, const delta_buckets *B, long long *counts, uint6
 	free(s->sums);
 	s->sums = NULL;
 	s->st = CF_OK;
+	s->is_done = false;
 	s->is_running = s->pg && pthread_create(&s->th, NULL, side_main, s) == 0;
 }
 
@@ -321,7 +352,7 @@ static cf_status side_wait(side *s)
 {
 	if (s->is_running)
 		pthread_join(s->th, NULL);
-	else
+	else if (!s->is_done)
 		side_main(s);
 	s->is_running = false;
 	if (s->st && s->ctx) {
@@ -350,6 +381,12 @@ static void cells_init(cells *c, int n)
 	c->diff = cf_calloc((size_t)n, sizeof(long long));
 	c->ssum = cf_calloc(2 * (size_t)n, sizeof(uint64_t));
 	c->dsum = cf_calloc(2 * (size_t)n, sizeof(uint64_t));
+}
+
+static void cells_arrays(cells *c, long long **counts, uint64_t **sums, bool is_source)
+{
+	*counts = is_source ? c->src : c->diff;
+	*sums = is_source ? c->ssum : c->dsum;
 }
 
 static void cells_release(cells *c)
@@ -631,26 +668,37 @@ static cf_status merge(worker *w, plan_table *t, const char *key, long long *byt
 	const col_info *kc = &t->st->cols[t->st->ukey[0]];
 	bool is_sums = t->no_deletes_seen && t->st->n_ukey == 1 &&
 	               (kc->vt == VT_INT2 || kc->vt == VT_INT4 || kc->vt == VT_INT8);
-	if (!st && !is_sums) {
-		st = delta_buckets_plan(w->src, t, &B);
-		if (!st)
-			cells_init(&c, B.n);
-	}
 	side sides[2] = {0};
 	if (!st) {
 		side_open(&sides[0], w, t, true);
 		side_open(&sides[1], w, t, false);
-		start_counts(sides, is_sums ? NULL : &B, is_sums ? NULL : &c);
+	}
+	if (!st && !is_sums && sides[0].pg && sides[1].pg) {
+		/* The source's side samples the buckets' bounds too. */
+		sides[0].plan_B = &B;
+		sides[0].plan_c = &c;
+		sides[0].partner = &sides[1];
+		side_start(&sides[0], NULL, NULL, NULL);
+	} else if (!st && !is_sums) {
+		st = delta_buckets_plan(w->src, t, &B);
+		if (!st) {
+			cells_init(&c, B.n);
+			start_counts(sides, &B, &c);
+		}
+	} else if (!st) {
+		start_counts(sides, NULL, NULL);
 	}
 	if (!st)
 		st = fetch_rows(w, t, t->changed_pred, key, &changed, bytes);
-	if (!st)
-		st = cf_pg_exec(w->dst, "ANALYZE pg_temp.confiture_in");
 	/* A few changed rows are matched one by one through the key's index;
 	 * the planner, seeing a small table against a large one, could still
-	 * pick a scan of the whole table for the joins below. */
+	 * pick a scan of the whole table for the joins below. Those joins then
+	 * need no statistics of the changed rows (the planner sizes a table
+	 * never analyzed by its pages): no ANALYZE, which cost 40-70 ms. */
 	if (!st && changed * 10 < t->est_rows)
 		st = cf_pg_exec(w->dst, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off");
+	else if (!st)
+		st = cf_pg_exec(w->dst, "ANALYZE pg_temp.confiture_in");
 	if (!st)
 		st = gone_buckets(w, t, sides, is_sums, &B, &c, &buckets, &gone, &found, &src_rows);
 	for (int i = 0; i < 2; i++) /* after a failure, sides may still run */
