@@ -16,7 +16,8 @@
  * Keys that disappeared are found by counting: keys fall into buckets
  * (ranges of an integer key, else the md5 of the key's text, so both servers
  * agree), and only the buckets whose counts differ between the source and
- * the target are compared key by key.
+ * the target are looked at: one that differs by a single integer key names
+ * it by its sums, the others are compared key by key.
  *
  * A table is compared this way only when the target records (in
  * confiture.sync_table_state) that it holds the same source table (cluster,

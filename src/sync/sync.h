@@ -488,6 +488,7 @@ struct runner {
 	work_item *items;
 	size_t n_items, next_item;
 	pthread_mutex_t mu;      /* items, per-table counters, hooks, worker connections */
+	pthread_cond_t worker_done; /* signalled (under mu) as each worker ends */
 	atomic_bool stop;
 	worker *workers;
 	atomic_long tables_done;
@@ -586,6 +587,59 @@ bool delta_bucket_range(const delta_buckets *B, int k, long long *lo, long long 
 char *delta_bucket_list(const long long *diff, int n_buckets);
 char *delta_keys_copy_sql(cf_pg *pg, const plan_table *t, bool is_source,
                           const delta_buckets *B, const char *buckets);
+/* ---- Both sides' keys, counted alongside the changed rows (sides.c) ---- */
+/* Per bucket: the source's counts and sums, and the target's (with the new
+ * changed rows) minus them. */
+typedef struct cells {
+	int n;
+	long long *src, *diff;
+	uint64_t *ssum, *dsum;   /* 2 per bucket: key sum, hash sum (modulo 2^64) */
+} cells;
+void cells_init(cells *c, int n);
+void cells_release(cells *c);
+/* One side of the comparison: sides[0] the source, sides[1] the target. */
+typedef struct side {
+	worker *w;
+	const plan_table *t;
+	bool is_source;
+	cf_ctx *ctx;             /* the side's own errors, cancelled with the worker's */
+	cf_pg *pg;               /* its own connection, or NULL: the worker's, in turn */
+	const delta_buckets *B;  /* NULL: key sums */
+	long long *counts;       /* with B: per bucket, */
+	uint64_t *bucket_sums;   /* and their key and hash sums */
+	char *sums;              /* without B */
+	/* The source's side can plan the buckets first, then start PARTNER's
+	 * counts and count its own: the sample is off the worker's path too. */
+	delta_buckets *plan_B;
+	cells *plan_c;
+	struct side *partner;
+	cf_status st;
+	pthread_t th;
+	bool wants_conn;         /* a connection of its own, on its own thread */
+	bool is_running, is_done;
+} side;
+/* Decides, for T, which sides get connections of their own (from 50,000
+ * rows, and the target's only without a before_sync_table hook). */
+void sides_open(side *sides, worker *w, const plan_table *t);
+/* Starts both sides' counts: bucket counts into C over B, else (B NULL)
+ * key sums into sides[i].sums. Sides without a connection of their own
+ * count at sides_wait, on the worker's connections. */
+void sides_start(side *sides, const delta_buckets *B, cells *c);
+/* Plans B (a sample of the source's keys), sizes C, and starts both sides'
+ * bucket counts: all of it on the sides' threads when both have one. */
+cf_status sides_start_buckets(side *sides, delta_buckets *B, cells *c);
+/* Both sides' counts, done (both waited for, whatever fails); a side's
+ * error becomes the worker's. */
+cf_status sides_wait(side *sides);
+/* Waits for what still runs, closes the sides' connections. */
+void sides_close(side *sides);
+/* Buckets of C that differ by exactly one integer key: that key, confirmed
+ * by its hash, goes into GONE (bigint[] literal; the target has it, the
+ * source not) or MISSING (text[] literal; the other way round), and its
+ * bucket's difference is cleared. */
+cf_status sides_decode_single(worker *w, const delta_buckets *B, cells *c, char **gone,
+                              char **missing);
+
 /* Applies the changes of an incremental table in one target transaction
  * (merge.c); a table whose merge hits a unique conflict is copied in full. */
 cf_status merge_item(worker *w, work_item *it);
