@@ -26,7 +26,6 @@
 /* Below this many rows, a connection costs more than the overlap saves. */
 #define SIDE_MIN_ROWS 50000
 
-
 static cf_status side_connect(side *s)
 {
 	runner *R = s->w->R;
@@ -148,14 +147,8 @@ static cf_status side_wait(side *s)
 	else if (!s->is_done)
 		side_main(s);
 	s->is_running = false;
-	if (s->st && s->ctx) {
-		const cf_error_info *e = cf_last_error_info(s->ctx);
-		if (e && e->message) {
-			cf_error_set(s->w->ctx, e->code, "%s", e->message);
-			if (e->sqlstate)
-				cf_error_sqlstate(s->w->ctx, e->sqlstate);
-		}
-	}
+	if (s->st && s->ctx)
+		cf_error_copy(s->w->ctx, s->ctx);
 	return s->st;
 }
 
