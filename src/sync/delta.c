@@ -153,6 +153,21 @@ char *delta_changed_pred(const char *snapshot)
 	return cf_asprintf("(age(xmin) <= age('%lld'::xid))", (long long)(s.xmin & 0xffffffffLL));
 }
 
+char *delta_edits_pred(cf_pg *src, const plan_table *t, const char *edits, bool or_changed)
+{
+	cf_buf b;
+	cf_buf_init(&b);
+	cf_buf_putc(&b, '(');
+	if (or_changed)
+		cf_buf_printf(&b, "%s OR ", t->changed_pred);
+	delta_key_text(src, t->st, NULL, &b);
+	cf_sql_appendf(src, &b, " = ANY(%L::text[])", edits);
+	if (!or_changed)
+		cf_buf_printf(&b, " AND NOT %s", t->changed_pred);
+	cf_buf_putc(&b, ')');
+	return b.data;
+}
+
 /* ---- The table's shape and state ---------------------------------------------------------- */
 
 /* What was copied and how: another shape means another target content. */
@@ -234,8 +249,8 @@ static const char SQL_STATE[] =
  * full. Frozen rows keep their xmin, and the special ids age as "infinitely
  * old", as on the source.
  */
-static cf_status target_edits(runner *R, const plan_table *t, const char *bound, char **keys,
-                              const char **why)
+cf_status delta_target_edits(cf_pg *pg, const plan_table *t, const char *bound, char **keys,
+                            const char **why)
 {
 	*keys = NULL;
 	long long lo, x;
@@ -247,18 +262,15 @@ static cf_status target_edits(runner *R, const plan_table *t, const char *bound,
 	cf_buf_init(&b);
 	cf_buf_printf(&b, "SELECT age('%lld'::xid) > %lld, count(*), array_agg(k) FROM (SELECT ",
 	              lo & 0xffffffffLL, MAX_XID_AGE);
-	delta_key_text(R->dst, t->dt, NULL, &b);
-	cf_sql_appendf(R->dst, &b, " AS k FROM ONLY %s WHERE xmin <> '%lld'::xid AND age(xmin) <= "
+	delta_key_text(pg, t->dt, NULL, &b);
+	cf_sql_appendf(pg, &b, " AS k FROM ONLY %s WHERE xmin <> '%lld'::xid AND age(xmin) <= "
 	               "age('%lld'::xid) LIMIT %d) e", t->dt->quoted, x & 0xffffffffLL,
 	               lo & 0xffffffffLL, MAX_TARGET_EDITS + 1);
 	cf_pgres *r = NULL;
-	cf_status st = cf_pg_query(R->dst, b.data, 0, NULL, &r);
+	cf_status st = cf_pg_query(pg, b.data, 0, NULL, &r);
 	cf_buf_release(&b);
-	if (st) {
-		cf_error_context(R->ctx, "while reading the row versions of %s in the target",
-		                 t->dt->qname);
+	if (st)
 		return st;
-	}
 	if (strcmp(cf_pgres_get(r, 0, 0), "t") == 0)
 		*why = "too many transactions in the target since the last sync to compare row versions";
 	else if (atoll(cf_pgres_get(r, 0, 1)) > MAX_TARGET_EDITS)
@@ -300,8 +312,19 @@ static cf_status decide(runner *R, plan_table *t, const cf_pgres *state)
 	int64_t age = why ? 0 : xid_age(cf_pgres_get(state, row, 3), R->src_snapshot);
 	if (!why && (age < 0 || age > MAX_XID_AGE))
 		why = "too many transactions since the last sync to compare row versions";
+	/* The rows written in the target since: a real run looks for them on
+	 * the target's side of the merge, overlapped with the source's scan
+	 * (sides.c); a dry run, here. */
+	const char *bound = cf_pgres_isnull(state, row, 6) ? NULL : cf_pgres_get(state, row, 6);
+	long long lo, x;
+	if (!why && (!bound || sscanf(bound, "%lld:%lld", &lo, &x) != 2))
+		why = "the target's record of its own row versions is missing";
 	char *edits = NULL;
-	cf_status st = why ? CF_OK : target_edits(R, t, cf_pgres_get(state, row, 6), &edits, &why);
+	cf_status st = CF_OK;
+	if (!why && R->o->dry_run)
+		st = delta_target_edits(R->dst, t, bound, &edits, &why);
+	else if (!why)
+		t->target_bound = cf_strdup(bound);
 	if (!st && !why) {
 		t->changed_pred = delta_changed_pred(cf_pgres_get(state, row, 3));
 		if (!t->changed_pred)
@@ -310,6 +333,8 @@ static cf_status decide(runner *R, plan_table *t, const cf_pgres *state)
 	if (st || why) {
 		t->mode = TM_FULL;
 		t->mode_reason = why ? cf_strdup(why) : NULL;
+		free(t->target_bound);
+		t->target_bound = NULL;
 		free(edits);
 		return st;
 	}
@@ -317,13 +342,9 @@ static cf_status decide(runner *R, plan_table *t, const cf_pgres *state)
 	const char *dels = cf_pgres_get(state, row, 5);
 	t->no_deletes_seen = dels && t->src_deletes >= 0 && atoll(dels) == t->src_deletes;
 	if (edits) { /* and the rows written in the target since, taken again */
-		cf_buf b;
-		cf_buf_init(&b);
-		cf_buf_printf(&b, "(%s OR ", t->changed_pred);
-		delta_key_text(R->src, t->st, NULL, &b);
-		cf_sql_appendf(R->src, &b, " = ANY(%L::text[]))", edits);
+		char *pred = delta_edits_pred(R->src, t, edits, true);
 		free(t->changed_pred);
-		t->changed_pred = b.data;
+		t->changed_pred = pred;
 		free(edits);
 	}
 	return CF_OK;

@@ -365,7 +365,8 @@ static cf_status record_done(worker *w, plan_table *t, const char *key, long lon
 }
 
 /* The whole merge, in the caller's transaction. */
-static cf_status merge(worker *w, plan_table *t, const char *key, long long *bytes)
+static cf_status merge(worker *w, plan_table *t, const char *key, long long *bytes,
+                       const char **full_why)
 {
 	runner *R = w->R;
 	cf_buf b;
@@ -409,7 +410,28 @@ static cf_status merge(worker *w, plan_table *t, const char *key, long long *byt
 		st = cf_pg_exec(w->dst, "ANALYZE pg_temp.confiture_in");
 	if (!st)
 		st = gone_buckets(w, t, sides, is_sums, &B, &c, &buckets, &gone, &found, &src_rows);
+	/* Rows written in the target since the last sync (found by the target's
+	 * side): taken from the source again, unless already among the changed. */
+	char *edits = sides[1].edits;
+	sides[1].edits = NULL;
+	*full_why = st ? NULL : sides[1].edits_why;
+	if (!st && edits && !*full_why) {
+		char *pred = delta_edits_pred(w->src, t, edits, false);
+		long long n_edits = 0;
+		st = fetch_rows(w, t, pred, key, &n_edits, bytes);
+		changed += n_edits;
+		free(pred);
+	}
+	free(edits);
 	sides_close(sides);
+	if (*full_why) { /* the caller copies the table in full instead */
+		cells_release(&c);
+		delta_buckets_release(&B);
+		free(buckets);
+		free(gone);
+		free(found);
+		return CF_OK;
+	}
 	cells_release(&c);
 	cf_prog_item_phase(R->prog, t->st->qname, "merging");
 	/* The old rows are kept only for a table that changes. */
@@ -456,8 +478,18 @@ cf_status merge_item(worker *w, work_item *it)
 		st = cf_pg_begin(w->dst);
 	if (!st)
 		st = sync_fire_table_hook(R, "before_sync_table", CF_HOOKS_SQL, t, w->dst, -1, -1, -1);
+	const char *full_why = NULL;
 	if (!st)
-		st = merge(w, t, key, &bytes);
+		st = merge(w, t, key, &bytes, &full_why);
+	if (!st && full_why) { /* too many rows written in the target since */
+		cf_pg_rollback(w->dst);
+		cf_log_info(R->ctx, "\"%s\": %s; copying it in full", t->st->qname, full_why);
+		free(t->mode_reason);
+		t->mode_reason = cf_strdup(full_why);
+		t->mode = TM_FULL;
+		free(key);
+		return copy_item(w, it);
+	}
 	double dur = cf_now() - t0;
 	if (!st)
 		st = record_done(w, t, key, bytes, dur);

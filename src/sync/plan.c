@@ -59,6 +59,7 @@ void plan_free(plan *p)
 		free(t->shape);
 		free(t->source_id);
 		free(t->changed_pred);
+		free(t->target_bound);
 		for (int k = 0; k + 1 < t->n_ranges; k++)
 			free(t->bounds[k]);
 		free(t->bounds);

@@ -75,6 +75,7 @@ static void side_close(side *s)
 		cf_ctx_free(s->ctx);
 	}
 	free(s->sums);
+	free(s->edits);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -100,8 +101,17 @@ static void *side_main(void *arg)
 		s->B = s->plan_B;
 		s->plan_B = NULL;
 	}
-	s->st = s->B ? delta_bucket_counts(pg, s->t, s->is_source, s->B, s->counts, s->bucket_sums)
-	             : delta_key_sums(pg, s->t, s->is_source ? KEYS_SOURCE : KEYS_TARGET, &s->sums);
+	/* The target's side first looks for rows written there since the last
+	 * sync: the same scan's pages, while the source's rows stream. */
+	if (!s->is_source && s->t->target_bound && !s->has_edits) {
+		s->has_edits = true;
+		s->st = delta_target_edits(pg, s->t, s->t->target_bound, &s->edits, &s->edits_why);
+	}
+	if (!s->st)
+		s->st = s->B ? delta_bucket_counts(pg, s->t, s->is_source, s->B, s->counts,
+		                                   s->bucket_sums)
+		             : delta_key_sums(pg, s->t, s->is_source ? KEYS_SOURCE : KEYS_TARGET,
+		                              &s->sums);
 	if (s->partner && s->partner->is_running) {
 		pthread_join(s->partner->th, NULL);
 		s->partner->is_running = false;

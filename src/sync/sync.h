@@ -362,6 +362,8 @@ typedef struct plan_table {
 	char *shape;             /* what is copied and how (a hash) */
 	char *source_id;         /* cluster/database/oid/filenode of the source table */
 	char *changed_pred;      /* source rows changed since the last sync */
+	char *target_bound;      /* the target's row versions at the last sync ("L:X"), for
+	                          * the merge to find rows written there since */
 	long long src_deletes;   /* the source's count of deleted rows (statistics), -1 */
 	bool no_deletes_seen;    /* the same count as at the last sync: a hint only */
 	bool has_diff;           /* the counts below are known */
@@ -542,6 +544,14 @@ cf_status delta_state_save(runner *R, cf_pg *dst, const plan_table *t, bool comp
 cf_status delta_state_complete(cf_pg *dst, const plan_table *t);
 /* The SQL predicate of the rows SNAPSHOT could not see, or NULL. */
 char *delta_changed_pred(const char *snapshot);
+/* Keys of T's rows written in the target (on PG) by others since the sync
+ * that recorded BOUND, as a text[] literal in *KEYS (NULL: none), or in
+ * *WHY why the table must be copied in full instead. */
+cf_status delta_target_edits(cf_pg *pg, const plan_table *t, const char *bound, char **keys,
+                            const char **why);
+/* The source's rows whose key is in EDITS (a text[] literal): with
+ * OR_CHANGED, also the changed ones; else only those not changed. */
+char *delta_edits_pred(cf_pg *src, const plan_table *t, const char *edits, bool or_changed);
 /* SQL: the key of T as text (one column, or a JSON array), and its bucket. */
 void delta_key_text(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b);
 typedef struct delta_buckets {
@@ -615,6 +625,10 @@ typedef struct side {
 	struct side *partner;
 	cf_status st;
 	pthread_t th;
+	char *edits;             /* the target's: keys of rows written there since the last
+	                          * sync (delta_target_edits), */
+	const char *edits_why;   /* or why the table must be copied in full */
+	bool has_edits;          /* looked for (once: the counts may run twice) */
 	bool wants_conn;         /* a connection of its own, on its own thread */
 	bool is_running, is_done;
 } side;

@@ -269,6 +269,15 @@ run S --from prod --to "$(dburl "$TWIN")"
 expect_eq "$(big_digest "$DST")" "$(big_digest "$TWIN")" "the large table is identical to a full sync"
 run S --from prod --to staging --incremental -f json
 expect_json '.tables["public.big"].counts | [.added, .updated, .deleted] | join(",")' "0,0,0" "and in line"
+# Rows written in the target by hand, found by the target's side on its own
+# connection: one the source left alone, one the source changed too.
+q "$DST" "UPDATE big SET v = 'by hand' WHERE id IN (100, 200)" >/dev/null
+q "$SRC" "UPDATE big SET v = v || 's' WHERE id = 200" >/dev/null
+run S --from prod --to staging --incremental -f json
+expect_json '.tables["public.big"] | [.mode, .counts.added, .counts.updated, .counts.deleted] | map(tostring) | join(",")' \
+	"incremental,0,2,0" "the large table: both rows edited in the target are taken again, each once"
+expect_eq "$(q "$DST" "SELECT string_agg(v, ',' ORDER BY id) FROM big WHERE id IN (100, 200)")" \
+	"$(q "$SRC" "SELECT string_agg(v, ',' ORDER BY id) FROM big WHERE id IN (100, 200)")" "with the source's values"
 
 # ---- Rows written in the target by hand since the last sync ---------------------------------------------------
 # The target is not trusted to hold what the last sync wrote: a row written
