@@ -285,10 +285,14 @@ static void spread_type_change(plan *p, work *w, node *x, const adjacency *deps)
 		node *j = plan_node_src(p, deps->who[k]);
 		if (!j || j->st == NS_DROP || j->is_rebuilt)
 			continue;
-		if (breaks_on_type_change(o->kind))
+		/* A stored generated column computed from it (its expression depends on
+		 * the column through pg_attrdef): PostgreSQL refuses the ALTER while it
+		 * exists, and adding it again computes its values anew. */
+		bool is_generated = o->kind == SC_COLUMN && sc_prop_get(o, "generated");
+		if (breaks_on_type_change(o->kind) || is_generated)
 			rebuild(p, w, j, x);
 		else if (o->kind == SC_COLUMN && !(deps->flags[k] & SC_DEP_DEFAULT))
-			refuse(p, x, o); /* a generated column computed from it */
+			refuse(p, x, o);
 	}
 }
 
