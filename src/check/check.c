@@ -279,7 +279,14 @@ static void step_drift(checker *k)
 		step_error(s, &e);
 		free(msg);
 	}
-	if (d->n_changes) {
+	for (size_t i = 0; i < d->n_unmodeled_differ; i++) {
+		cf_error_item e = {.code = CF_ERR_CHECK, .message = d->notes.v[i]};
+		step_error(s, &e);
+	}
+	if (!d->n_changes && d->n_unmodeled_differ) {
+		step_end(k, s, "failed", "objects diff does not compare differ between the migrations "
+		         "and db/schema");
+	} else if (d->n_changes) {
 		s->sql = sc_diff_script(d->changes, d->n_changes, "db/migrations", "db/schema",
 		                        d->notes.v, d->notes.n);
 		step_end(k, s, "failed", "%zu difference%s between the migrations and db/schema; "

@@ -28,7 +28,7 @@ cf_diff_result *check_diff_result(sc_diff *d, const side *from, const side *to)
 	}
 	r->notes = strv_take(&d->notes, &r->n_notes);
 	r->not_compared = strv_take(&d->not_compared, &r->n_not_compared);
-	r->is_equal = r->n_changes == 0;
+	r->is_equal = r->n_changes == 0 && !d->n_unmodeled_differ;
 	return r;
 }
 
@@ -36,6 +36,8 @@ static char *summary(const cf_diff_result *r)
 {
 	if (r->is_equal)
 		return cf_strdup("no differences");
+	if (!r->n_changes)
+		return cf_strdup("no change to write, but objects diff does not compare differ");
 	cf_buf b;
 	cf_buf_init(&b);
 	cf_buf_printf(&b, "%zu change%s", r->n_changes, r->n_changes == 1 ? "" : "s");

@@ -78,14 +78,17 @@ static void judge(walk *w, cf_check_migration *m, const sc_snapshot *before,
                   const sc_snapshot *after)
 {
 	sc_diff *d = sc_diff_new(after, before);
-	if (!d->n_changes) {
+	if (!d->n_changes && !d->n_unmodeled_differ) {
 		m->down = "passed";
 	} else {
 		m->down = "failed";
 		m->sql = sc_diff_script(d->changes, d->n_changes, "the database after the down",
 		                        "the database before the up", d->notes.v, d->notes.n);
-		m->message = cf_asprintf("%s does not undo its up: %zu difference%s remain",
-		                         m->down_file, d->n_changes, d->n_changes == 1 ? "" : "s");
+		m->message = d->n_changes
+		                 ? cf_asprintf("%s does not undo its up: %zu difference%s remain",
+		                               m->down_file, d->n_changes, d->n_changes == 1 ? "" : "s")
+		                 : cf_asprintf("%s does not undo its up: %s", m->down_file,
+		                               d->notes.v[0]);
 		cf_error_item e = {.code = CF_ERR_CHECK, .message = m->message, .file = m->down_file};
 		step_error(w->s, &e);
 	}

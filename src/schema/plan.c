@@ -608,6 +608,38 @@ static void add_notes(plan *p)
 	note_renames(p);
 }
 
+/* The count in an UNMODELED item "KIND (N)" of KIND, or 0. */
+static long unmodeled_count(const cf_strv *v, const char *kind, size_t len)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (strncmp(v->v[i], kind, len) == 0 && strncmp(v->v[i] + len, " (", 2) == 0)
+			return strtol(v->v[i] + len + 2, NULL, 10);
+	return 0;
+}
+
+/* Objects it does not model are only counted; when a kind's counts differ,
+ * the sides differ though no change says so: a note, and no "equal". Counts
+ * of a filtered snapshot cover the whole database, so they are not compared. */
+static void note_unmodeled(sc_diff *d, const sc_snapshot *a, const sc_snapshot *b)
+{
+	if (a->is_schema_filtered || b->is_schema_filtered)
+		return;
+	const cf_strv *v[2] = {&a->unmodeled, &b->unmodeled};
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < v[k]->n; i++) {
+			const char *kind = v[k]->v[i];
+			size_t len = strcspn(kind, "(") - 1;
+			long n[2] = {unmodeled_count(v[0], kind, len), unmodeled_count(v[1], kind, len)};
+			if (n[0] == n[1] || (k == 1 && n[0]))
+				continue; /* equal, or noted from the first side */
+			cf_strv_push_owned(&d->notes, cf_asprintf("%.*s differ (%ld in from, %ld in to): "
+			                                          "diff does not compare them and writes "
+			                                          "no SQL for them", (int)len, kind,
+			                                          n[0], n[1]));
+			d->n_unmodeled_differ++;
+		}
+}
+
 static void add_not_compared(sc_diff *d, const sc_snapshot *a, const sc_snapshot *b)
 {
 	const cf_strv *v[2] = {&a->unmodeled, &b->unmodeled};
@@ -632,6 +664,7 @@ sc_diff *sc_diff_new(const sc_snapshot *from, const sc_snapshot *to)
 	mark_late(&p);
 	mark_covered(&p);
 	emit_all(&p);
+	note_unmodeled(d, from, to);
 	add_notes(&p);
 	add_not_compared(d, from, to);
 	d->changes = p.changes;

@@ -138,6 +138,10 @@ typedef struct sc_diff {
 	size_t n_changes;
 	cf_strv notes;
 	cf_strv not_compared;
+	/* Kinds it does not model whose counts differ between the sides (the first
+	 * N_UNMODELED_DIFFER notes say which): the sides are not equal, though
+	 * there is no change to write for them. */
+	size_t n_unmodeled_differ;
 } sc_diff;
 
 /* Compares two snapshots (never fails; memory aside). */

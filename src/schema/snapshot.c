@@ -427,6 +427,7 @@ cf_status sc_snapshot_take(cf_pg *pg, const sc_filter *filter, sc_snapshot **out
 	double t0 = cf_now();
 	sc_snapshot *s = cf_calloc(1, sizeof(*s));
 	cf_strv_init(&s->unmodeled);
+	s->is_schema_filtered = filter && (filter->n_schemas || filter->n_exclude_schemas);
 	/* Read only: a protected production database can be compared. The rows
 	 * come through cursors, which the planner would otherwise plan for the
 	 * first rows (nested loops over a whole catalog); nor is JIT worth it. */

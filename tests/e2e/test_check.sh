@@ -55,6 +55,19 @@ expect_json '.steps[3].sql | contains("ADD COLUMN bio text")' true "json: the dr
 expect_json '.migrations | map(.version + ":" + .replay) | join(",")' "001:passed,002:passed" \
 	"json: each migration's replay"
 
+# ---- A difference in objects diff does not model still fails the drift ---------------------------------
+P=$(good_project)
+migfile "$P" 003_rule.up.sql 'CREATE RULE users_keep AS ON DELETE TO users DO INSTEAD NOTHING;'
+run cf --project-dir "$P" check --scratch-url "$SCRATCH"
+expect_rc 1 "a rule only in the migrations: exit 1"
+expect_out "FAILED  drift     the migrations give db/schema: objects diff does not compare differ between the migrations and db/schema" \
+	"the drift step fails"
+expect_out "      rules differ (1 in from, 0 in to): diff does not compare them" "and says which kind"
+migfile "$P" 003_rule.down.sql 'SELECT 1;'
+run cf --project-dir "$P" check --scratch-url "$SCRATCH" --downs
+expect_out "db/migrations/003_rule.down.sql does not undo its up: rules differ (1 in from, 0 in to)" \
+	"a down that leaves the rule behind fails"
+
 # ---- Every failure, not only the first -----------------------------------------------------------
 P=$(good_project)
 printf 'CREATE TABLE broken (\n  id int,,\n);\n' >"$P/db/schema/30_broken.sql"

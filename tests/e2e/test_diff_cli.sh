@@ -137,4 +137,22 @@ run cf diff --from "$(dburl "$E1")" --to "$(dburl "$E2")" -f json
 expect_json '.changes[0].refused' true "json: refused"
 expect_json '.hazards.refused' 1 "json: counted"
 
+# ---- Objects it does not model: said, and never "equal" when their counts differ ----------------------
+R1=$(newdb r1)
+R2=$(newdb r2)
+q "$R1" "CREATE TABLE t (id int, k int)" >/dev/null
+q "$R2" "CREATE TABLE t (id int, k int); CREATE RULE t_keep AS ON DELETE TO t DO INSTEAD NOTHING; CREATE STATISTICS t_st ON id, k FROM t" >/dev/null
+run cf diff --from "$(dburl "$R2")" --to "$(dburl "$R2")"
+expect_rc 0 "unmodeled objects on both sides alike: equal, exit 0"
+expect_out "not compared: extended statistics (1) in to" "says what it does not compare, per kind"
+expect_out "not compared: rules (1) in from" "on each side"
+run cf diff --from "$(dburl "$R1")" --to "$(dburl "$R2")"
+expect_rc 1 "a rule only in to: not equal, exit 1 (pg_dump -s differs)"
+expect_out "no change to write, but objects diff does not compare differ" "says why there is no change"
+expect_out "note: rules differ (0 in from, 1 in to): diff does not compare them and writes no SQL for them" \
+	"names the kind and its counts"
+run cf diff --from "$(dburl "$R1")" --to "$(dburl "$R2")" -f json
+expect_json '.equal' false "json: equal is false"
+expect_json '.changes | length' 0 "json: no change"
+
 done_testing

@@ -88,4 +88,17 @@ run cf --project-dir "$P" migrate generate x --allow-destructive
 expect_rc 2 "--allow-destructive without --from-diff: exit 2"
 expect_err "go with --from-diff" "says so"
 
+# ---- A difference only in objects diff does not model ---------------------------------------------
+P=$(migproject)
+mkdir -p "$P/db/schema"
+migfile "$P" 001_t.up.sql 'CREATE TABLE t (id int);'
+printf 'CREATE TABLE t (id int);\nCREATE RULE t_keep AS ON DELETE TO t DO INSTEAD NOTHING;\n' >"$P/db/schema/t.sql"
+before_files=$(files)
+run G rule --version-id 002
+expect_rc 1 "a rule only in db/schema: exit 1"
+expect_err "nothing to generate, but db/migrations and db/schema differ in objects diff does not compare" \
+	"says the difference cannot be generated"
+expect_err "rules differ (0 in from, 1 in to)" "names the kind"
+expect_eq "$(files)" "$before_files" "no file is written"
+
 done_testing
