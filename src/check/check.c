@@ -298,8 +298,10 @@ static void step_drift(checker *k)
 	sc_diff_free(d);
 }
 
-/* Builds db/schema and replays the migrations at once, each with its snapshot. */
-static void build_and_replay(checker *k)
+/* Builds db/schema and replays the migrations at once, each with its snapshot.
+ * A scratch database that cannot be created fails check itself (exit 3, like
+ * an unreachable scratch server), not a step: nothing was checked. */
+static cf_status build_and_replay(checker *k)
 {
 	bool want_schema = k->n_schema_files && k->schema_parses;
 	side_resolve(k->ctx, "schema", &k->schema);
@@ -309,10 +311,8 @@ static void build_and_replay(checker *k)
 		st = side_scratch(&k->schema, &k->s, "schema");
 	if (!st && k->has_migrations)
 		st = side_scratch(&k->mig, &k->s, "migrations");
-	if (st) {
-		k->schema.st = k->mig.st = st;
-		return;
-	}
+	if (st)
+		return st;
 	sc_filter f;
 	const char *ledger;
 	check_filter(k->ctx, NULL, &f, &ledger);
@@ -322,6 +322,7 @@ static void build_and_replay(checker *k)
 		side_prepare(k->ctx, &k->schema, &f);
 	else if (k->has_migrations)
 		side_prepare(k->ctx, &k->mig, &f);
+	return CF_OK;
 }
 
 /* ---- checksums, lint ------------------------------------------------------------------ */
@@ -417,8 +418,10 @@ static cf_status run_steps(checker *k, const cf_check_opts *opts)
 			return st;
 		k->has_scratch = true;
 		double t0 = cf_now();
-		build_and_replay(k);
+		st = build_and_replay(k);
 		k->t_build = cf_now() - t0;
+		if (st)
+			return st;
 	}
 	if (cf_ctx_is_cancelled(k->ctx))
 		return CF_ERR_CANCELLED;

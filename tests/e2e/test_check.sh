@@ -162,6 +162,20 @@ run cf --project-dir "$P" check --scratch-url "$SCRATCH" -f github
 expect_out "::error title=drift::the migrations lack column public.users.email" \
 	"-f github: a drift is an annotation of its own"
 
+# ---- A scratch server that refuses to create databases: exit 3, not a failed check -----------------
+psql -XAtq -d postgres -c "DO \$\$BEGIN CREATE ROLE cf_check_nocreatedb LOGIN NOCREATEDB; EXCEPTION WHEN duplicate_object THEN NULL; END\$\$" >/dev/null 2>&1
+NOCREATE=$(dburl postgres | sed 's#^postgresql://[^@]*@#postgresql://cf_check_nocreatedb@#')
+P=$(good_project)
+run cf --project-dir "$P" check --scratch-url "$NOCREATE"
+expect_rc 3 "--scratch-url without CREATEDB: exit 3 (docs/check.md), not 1"
+expect_err "permission denied to create database" "the server's message"
+expect_err "The role needs CREATEDB on the scratch server" "and what to do"
+run cf --project-dir "$P" check --scratch-url "$NOCREATE" -f json
+expect_json '.exit_code' 3 "json: exit_code 3"
+expect_json '.errors[0].message' "permission denied to create database" "json: the error"
+run cf diff --from "$P/db/schema" --to "$(dburl postgres)" --scratch-url "$NOCREATE"
+expect_rc 3 "diff: --scratch-url without CREATEDB exits 3 too"
+
 # ---- Formats and usage -------------------------------------------------------------------------------------
 run cf check -f sql
 expect_rc 2 "check -f sql exits 2"
