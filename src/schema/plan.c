@@ -278,8 +278,42 @@ static void spread_replace(plan *p, work *w, node *x, const adjacency *deps,
 	}
 }
 
+/* Type changes PostgreSQL has no ALTER for, whatever is dropped around them: a
+ * column of a partition key (the column depends on its own table, internally,
+ * in pg_depend), and an
+ * attribute of a composite type that a table column stores. */
+static bool refuse_type_change(plan *p, node *x, const adjacency *deps)
+{
+	const sc_obj *c = &p->src->objs[x->s];
+	if (c->parent < 0)
+		return false;
+	const sc_obj *up = &p->src->objs[c->parent];
+	const char *why = NULL;
+	for (uint32_t k = 0; c->kind == SC_COLUMN && !why && k < c->n_deps; k++)
+		if (c->deps[k].to == c->parent && (c->deps[k].flags & SC_DEP_INTERNAL))
+			why = sc_arena_printf(&p->arena, "column %s is in the partition key of %s %s, "
+			                      "and PostgreSQL cannot change its type (create the table "
+			                      "again and move its rows, by hand)", c->name,
+			                      sc_kind_name(up->kind), up->name);
+	for (uint32_t k = deps->start[c->parent];
+	     c->kind == SC_ATTRIBUTE && !why && k < deps->start[c->parent + 1]; k++) {
+		const sc_obj *o = &p->src->objs[deps->who[k]];
+		if (o->kind == SC_COLUMN)
+			why = sc_arena_printf(&p->arena, "column %s stores type %s, and PostgreSQL cannot "
+			                      "change the type of attribute %s while a table uses it "
+			                      "(convert the column by hand)", o->name, up->name, c->name);
+	}
+	if (!why)
+		return false;
+	x->is_refused = true;
+	x->why = why;
+	return true;
+}
+
 static void spread_type_change(plan *p, work *w, node *x, const adjacency *deps)
 {
+	if (refuse_type_change(p, x, deps))
+		return;
 	for (uint32_t k = deps->start[x->s]; k < deps->start[x->s + 1]; k++) {
 		const sc_obj *o = &p->src->objs[deps->who[k]];
 		node *j = plan_node_src(p, deps->who[k]);

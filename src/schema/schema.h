@@ -64,7 +64,8 @@ typedef struct sc_prop {
 enum {
 	SC_DEP_NORMAL = 0,
 	SC_DEP_DEFAULT = 1, /* through a column default (pg_attrdef) */
-	SC_DEP_AUTO = 2     /* deptype 'a' */
+	SC_DEP_AUTO = 2,    /* deptype 'a' */
+	SC_DEP_INTERNAL = 4 /* deptype 'i' (a partition key's column on its table) */
 };
 typedef struct sc_dep {
 	int32_t to;

@@ -392,6 +392,8 @@ static void add_depend_row(sc_snapshot *s, const cf_pgres *r, int i)
 	uint8_t flags = strcmp(cf_pgres_get(r, i, 0), "pg_attrdef") == 0 ? SC_DEP_DEFAULT : 0;
 	if (deptype[0] == 'a')
 		flags |= SC_DEP_AUTO;
+	else if (deptype[0] == 'i')
+		flags |= SC_DEP_INTERNAL;
 	/* OWNED BY: the sequence does not need the column, its ownership does. */
 	if (s->objs[from].kind == SC_SEQUENCE && s->objs[to].kind == SC_COLUMN && deptype[0] == 'a') {
 		from = sc_snapshot_index(s, sc_arena_printf(&s->arena, "sequence_owner %s",

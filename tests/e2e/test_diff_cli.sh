@@ -137,6 +137,21 @@ run cf diff --from "$(dburl "$E1")" --to "$(dburl "$E2")" -f json
 expect_json '.changes[0].refused' true "json: refused"
 expect_json '.hazards.refused' 1 "json: counted"
 
+# ---- Refused: type changes PostgreSQL has no ALTER for ----------------------------------------------------
+K1=$(newdb k1)
+K2=$(newdb k2)
+q "$K1" "CREATE TABLE m (k int, v int) PARTITION BY RANGE (k); CREATE TABLE m1 PARTITION OF m FOR VALUES FROM (0) TO (10); CREATE TYPE pair AS (x int, y int); CREATE TABLE holder (p pair)" >/dev/null
+q "$K2" "CREATE TABLE m (k bigint, v bigint) PARTITION BY RANGE (k); CREATE TABLE m1 PARTITION OF m FOR VALUES FROM (0) TO (10); CREATE TYPE pair AS (x bigint, y int); CREATE TABLE holder (p pair)" >/dev/null
+run cf diff --from "$(dburl "$K1")" --to "$(dburl "$K2")" -f sql
+expect_rc 1 "a partition key column or a stored composite changing type: exit 1"
+expect_out "-- refused: column public.m.k is in the partition key of table public.m, and PostgreSQL cannot change its type" \
+	"a partition key column's type change is refused, with why"
+expect_out "ALTER TABLE public.m ALTER COLUMN v TYPE bigint USING v::bigint;" "another column of the table still changes"
+expect_out "-- refused: column public.holder.p stores type public.pair, and PostgreSQL cannot change the type of attribute public.pair.x while a table uses it" \
+	"an attribute of a composite type a table stores is refused, with why"
+run cf diff --from "$(dburl "$K1")" --to "$(dburl "$K2")" -f json
+expect_json '.hazards.refused' 2 "json: both refused"
+
 # ---- Objects it does not model: said, and never "equal" when their counts differ ----------------------
 R1=$(newdb r1)
 R2=$(newdb r2)
