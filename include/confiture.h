@@ -1195,6 +1195,14 @@ typedef struct cf_lint_result {
 cf_status cf_lint(cf_ctx *ctx, const cf_lint_opts *opts, cf_lint_result **out);
 void cf_lint_result_free(cf_lint_result *r);
 
+/*
+ * Checks the `lint:` section of the loaded project (rule names, families and
+ * pg_version) without linting anything: CF_ERR_CONFIG naming the key, as
+ * cf_lint would. `confiture validate-config` runs it after
+ * cf_validate_config.
+ */
+cf_status cf_lint_check_config(cf_ctx *ctx);
+
 /* ==== Schema diff and the CI gate (src/schema, src/check) =================== */
 
 /*

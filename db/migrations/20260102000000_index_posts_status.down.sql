@@ -1,1 +1,2 @@
-DROP INDEX posts_status_idx;
+-- confiture:no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS posts_status_idx;

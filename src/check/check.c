@@ -347,7 +347,7 @@ static void step_checksums(checker *k)
 	}
 	if (st && !s->n_errors) {
 		if (child)
-			check_copy_error(k->ctx, child);
+			cf_error_copy(k->ctx, child);
 		step_error_ctx(s, k->ctx);
 	}
 	if (s->n_errors)
@@ -391,7 +391,7 @@ static void step_lint(checker *k, const cf_check_opts *opts)
 		free(msg);
 	}
 	if (st && st != CF_ERR_CHECK) {
-		check_copy_error(k->ctx, child);
+		cf_error_copy(k->ctx, child);
 		step_error_ctx(s, k->ctx);
 	}
 	cf_ctx_clear_error(k->ctx);

@@ -49,9 +49,6 @@ void scratch_close(scratch *s);
 cf_status scratch_child(cf_ctx *parent, const char *conninfo, cf_ctx **out);
 void scratch_child_free(cf_ctx *parent, cf_ctx *child);
 
-/* Records FROM's error on TO (as the first error, if none is recorded). */
-void check_copy_error(cf_ctx *to, const cf_ctx *from);
-
 /* ---- Sides of a comparison (side.c) -------------------------------------------------- */
 
 typedef enum side_kind { SIDE_ENV, SIDE_URL, SIDE_SCHEMA, SIDE_MIGRATIONS, SIDE_PATH } side_kind;

@@ -115,7 +115,7 @@ cf_status scratch_child(cf_ctx *parent, const char *conninfo, cf_ctx **out)
 	if (!st)
 		st = cf_ctx_load(c, parent->project_dir, parent->env);
 	if (st)
-		check_copy_error(parent, c);
+		cf_error_copy(parent, c);
 	return st;
 }
 
@@ -127,20 +127,3 @@ void scratch_child_free(cf_ctx *parent, cf_ctx *child)
 	cf_ctx_free(child);
 }
 
-void check_copy_error(cf_ctx *to, const cf_ctx *from)
-{
-	const cf_error_info *e = cf_last_error_info(from);
-	if (!e || cf_error_is_set(to))
-		return;
-	cf_error_set(to, e->code, "%s", e->message);
-	if (e->detail)
-		cf_error_detail(to, "%s", e->detail);
-	if (e->hint)
-		cf_error_hint(to, "%s", e->hint);
-	if (e->file)
-		cf_error_at(to, e->file, e->line, e->column);
-	if (e->sqlstate)
-		cf_error_sqlstate(to, e->sqlstate);
-	if (e->context)
-		cf_error_context(to, "%s", e->context);
-}

@@ -115,7 +115,7 @@ static cf_status build_schema(cf_ctx *ctx, side *sd)
 		st = cf_build(child, &o, &r);
 		if (st) {
 			take_errors(sd, r->errors, r->n_errors);
-			check_copy_error(ctx, child);
+			cf_error_copy(ctx, child);
 			cf_error_context(ctx, "while building db/schema in a scratch database");
 		}
 		cf_build_result_free(r);
@@ -137,7 +137,7 @@ static cf_status replay(cf_ctx *ctx, side *sd)
 			st = cf_migrate_up(child, NULL, &sd->replay);
 		if (st) {
 			take_errors(sd, sd->replay->errors, sd->replay->n_errors);
-			check_copy_error(ctx, child);
+			cf_error_copy(ctx, child);
 			cf_error_context(ctx, "while replaying the migrations in a scratch database");
 		}
 	}

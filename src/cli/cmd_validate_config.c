@@ -26,6 +26,9 @@ cf_status cmd_validate_config(cli *c, int argc, char **argv)
 	cf_validate_result *r = NULL;
 	if (!st)
 		st = cf_validate_config(c->ctx, c->project_dir, c->env, all, &r);
+	bool lint_bad = false; /* lint's section names rules that only lint knows */
+	if (!st)
+		lint_bad = (st = cf_lint_check_config(c->ctx)) != CF_OK;
 	if (c->format == CLI_JSON && r) {
 		cf_buf b;
 		cf_json j;
@@ -37,7 +40,7 @@ cf_status cmd_validate_config(cli *c, int argc, char **argv)
 	} else if (r) {
 		for (size_t i = 0; i < r->n_warnings; i++)
 			cli_logger(c, CF_LOG_WARNING, r->warnings[i]);
-		for (size_t i = 0; i < r->n_envs; i++)
+		for (size_t i = 0; !lint_bad && i < r->n_envs; i++)
 			printf("ok  environment %s\n", r->envs[i]);
 		if (!st)
 			printf("ok  %s\n", r->project_file ? r->project_file : "(no project file)");

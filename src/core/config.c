@@ -1256,6 +1256,42 @@ static void compose_database_url(cf_config *cfg)
 	}
 }
 
+/* The file (NAME:LINE) ORIGIN names, or NULL for a default, variable or flag. */
+static char *origin_file(const char *origin)
+{
+	const char *colon = origin ? strrchr(origin, ':') : NULL;
+	if (!colon || colon[1] < '1' || colon[1] > '9')
+		return NULL;
+	return cf_strndup(origin, (size_t)(colon - origin));
+}
+
+/*
+ * One file giving both a URL and the precursor's parts (database: {url,
+ * host}): which one connects would be a guess, so neither does. Across
+ * layers the higher one wins, as for every key.
+ */
+static cf_status check_one_database_form(cf_ctx *ctx, cf_config *cfg)
+{
+	static const char *const parts[] = {"database.host", "database.port", "database.database",
+	                                    "database.user", "database.password"};
+	char *url_file = origin_file(cfg->origins[key_index(key_find("database_url"))]);
+	cf_status st = CF_OK;
+	for (size_t i = 0; url_file && !st && i < 5; i++) {
+		char *f = origin_file(cfg->origins[key_index(key_find(parts[i]))]);
+		if (f && strcmp(f, url_file) == 0) {
+			st = cf_error_set(ctx, CF_ERR_CONFIG,
+			                  "\"%s\" is set along with \"database_url\": a connection is "
+			                  "a URL or its parts, not both", parts[i]);
+			cf_config_error_at_key(ctx, cfg, parts[i]);
+			cf_error_hint(ctx, "Keep database_url (or database.url), or the database: "
+			                   "host, port, database, user and password keys, in %s.", f);
+		}
+		free(f);
+	}
+	free(url_file);
+	return st;
+}
+
 /* How much of the layering a load applies. */
 typedef struct load_mode {
 	bool is_files_only;  /* no CONFITURE_* variables, no overrides */
@@ -1334,7 +1370,9 @@ static cf_status config_load(cf_ctx *ctx, const char *project_dir, const char *p
 	if (!st)
 		keep_file_protection(ctx, cfg, file_protected, file_origin);
 	free(file_origin);
-	if (!st && !cfg->database_url)
+	if (!st && cfg->database_url)
+		st = check_one_database_form(ctx, cfg);
+	else if (!st)
 		compose_database_url(cfg);
 	/* The environment is the one chosen, whatever a "name:" key says. */
 	if (!st)
@@ -1412,10 +1450,9 @@ void cf_config_error_at_key(cf_ctx *ctx, const cf_config *cfg, const char *key)
 {
 	const keydef *k = key_find(key);
 	const char *origin = k ? cfg->origins[key_index(k)] : NULL;
-	const char *colon = origin ? strrchr(origin, ':') : NULL;
-	if (!colon || colon[1] < '1' || colon[1] > '9')
+	char *file = origin_file(origin);
+	if (!file)
 		return; /* a default, a variable or a flag: no place in a file */
-	char *file = cf_strndup(origin, (size_t)(colon - origin));
-	cf_error_at(ctx, file, atoi(colon + 1), 0);
+	cf_error_at(ctx, file, atoi(strrchr(origin, ':') + 1), 0);
 	free(file);
 }

@@ -293,3 +293,21 @@ int cf_error_server_position_get(const cf_ctx *ctx)
 {
 	return ctx->err.is_set ? ctx->err.server_pos : 0;
 }
+
+void cf_error_copy(cf_ctx *to, const cf_ctx *from)
+{
+	const cf_error_info *e = cf_last_error_info(from);
+	if (!e || !e->message || cf_error_is_set(to))
+		return;
+	cf_error_set(to, e->code, "%s", e->message);
+	if (e->detail)
+		cf_error_detail(to, "%s", e->detail);
+	if (e->hint)
+		cf_error_hint(to, "%s", e->hint);
+	if (e->file)
+		cf_error_at(to, e->file, e->line, e->column);
+	if (e->sqlstate)
+		cf_error_sqlstate(to, e->sqlstate);
+	if (e->context)
+		cf_error_context(to, "%s", e->context);
+}

@@ -27,6 +27,11 @@ void cf_error_server_position(cf_ctx *ctx, int pos);
 /* Changes the code of the recorded error, e.g. a SQL error during a build. */
 void cf_error_recode(cf_ctx *ctx, cf_status st);
 
+/* Records FROM's error (message, detail, hint, place, SQLSTATE, context) in
+ * TO, unless TO has one already: a child context's failure, reported by its
+ * parent. */
+void cf_error_copy(cf_ctx *to, const cf_ctx *from);
+
 bool cf_error_is_set(const cf_ctx *ctx);
 cf_status cf_error_code(const cf_ctx *ctx);
 const char *cf_error_sqlstate_get(const cf_ctx *ctx);

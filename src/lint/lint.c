@@ -122,6 +122,7 @@ static cf_status pg_version(cf_ctx *ctx, const cf_lint_opts *opts, lint_run *run
 		if (!run->pg_version) {
 			cf_error_set(ctx, CF_ERR_CONFIG, "invalid value for \"lint.pg_version\": \"%s\"",
 			             cfgv);
+			cf_config_error_at_key(ctx, ctx->cfg, "lint.pg_version");
 			cf_error_hint(ctx, "Give a major version such as 13 or 15.4.");
 			return CF_ERR_CONFIG;
 		}
@@ -382,6 +383,23 @@ cf_status cf_lint(cf_ctx *ctx, const cf_lint_opts *opts, cf_lint_result **out)
 	else if (!r->success)
 		st = CF_ERR_CHECK;
 	r->duration_s = cf_now() - t0;
+	return st;
+}
+
+cf_status cf_lint_check_config(cf_ctx *ctx)
+{
+	if (!ctx->cfg)
+		return cf_error_set(ctx, CF_ERR_USAGE, "no project loaded to check");
+	lint_run run = {.ctx = ctx};
+	cf_strv_init(&run.pending_tables);
+	cf_lint_result r = {0};
+	cf_status st = lint_settings(ctx, NULL, &run);
+	if (!st)
+		st = pg_version(ctx, NULL, &run, &r, false, false);
+	for (size_t i = 0; i < r.n_assumptions; i++)
+		free(r.assumptions[i]);
+	free(r.assumptions);
+	lint_run_release(&run);
 	return st;
 }
 

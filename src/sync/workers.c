@@ -42,26 +42,6 @@ static work_item *next_item(runner *R)
 	return it;
 }
 
-/* Copies the worker's error into the run's context (where the first one
- * recorded stays the one reported). */
-static void move_error(cf_ctx *from, cf_ctx *to)
-{
-	const cf_error_info *e = cf_last_error_info(from);
-	if (!e || !e->message)
-		return;
-	cf_error_set(to, e->code, "%s", e->message);
-	if (e->detail)
-		cf_error_detail(to, "%s", e->detail);
-	if (e->hint)
-		cf_error_hint(to, "%s", e->hint);
-	if (e->sqlstate)
-		cf_error_sqlstate(to, e->sqlstate);
-	if (e->file)
-		cf_error_at(to, e->file, e->line, e->column);
-	if (e->context)
-		cf_error_context(to, "%s", e->context);
-}
-
 static void cancel_worker(worker *w)
 {
 	if (w->src)
@@ -77,7 +57,7 @@ static void runner_fail(runner *R, worker *failed)
 	if (atomic_exchange(&R->stop, true))
 		return;
 	if (failed && cf_error_is_set(failed->ctx))
-		move_error(failed->ctx, R->ctx);
+		cf_error_copy(R->ctx, failed->ctx); /* the first one recorded stays */
 	pthread_mutex_lock(&R->mu);
 	for (long i = 0; R->workers && i < R->jobs; i++)
 		if (&R->workers[i] != failed)

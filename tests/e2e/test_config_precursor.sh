@@ -107,4 +107,17 @@ expect_eq "$n" 1 "the hint names database once"
 dups=$(printf '%s\n' "$hint" | sed 's/.*here: //; s/\.$//' | tr ',' '\n' | sed 's/^ //' | sort | uniq -d)
 expect_eq "${dups:-none}" "none" "no key is listed twice"
 
+# A URL and the parts in one file: which one connects would be a guess.
+cat >db/environments/urlhost.yaml <<YAML
+database:
+  url: $(dburl "$db2")
+  host: elsewhere.example
+YAML
+run cf -e urlhost migrate status
+expect_rc 5 "database: {url, host} in one file: a config error"
+expect_err 'error: db/environments/urlhost.yaml:3: "database.host" is set along with "database_url": a connection is a URL or its parts, not both' \
+	"names the part, its file and line"
+run cf -e urlhost validate-config
+expect_rc 5 "validate-config says so too"
+
 done_testing

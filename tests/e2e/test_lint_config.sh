@@ -93,4 +93,20 @@ run cf lint two.sql
 expect_rc 5 "severity takes error, warning or info"
 expect_err 'fatal' "names the bad key"
 
+# validate-config checks lint's section too, as lint would read it.
+printf 'lint:\n  ignore: [ban-drop-colum]\n' >confiture.yaml
+run cf validate-config
+expect_rc 5 "validate-config: an unknown lint rule exits 5"
+expect_err 'error: confiture.yaml:2: unknown lint rule "ban-drop-colum" in lint.ignore' \
+	"validate-config names the key, at its file and line"
+expect_no_out "ok  environment" "and does not call the environment ok"
+printf 'lint:\n  pg_version: "4"\n' >confiture.yaml
+run cf validate-config -f json
+expect_rc 5 "validate-config: a bad lint.pg_version exits 5"
+expect_json '[.error.message, .error.file, .error.line] | map(tostring) | join("|")' \
+	'invalid value for "lint.pg_version": "4"|confiture.yaml|2' "names the key, file and line in JSON"
+printf 'lint:\n  pg_version: 9.6\n  select: [default, naming]\n' >confiture.yaml
+run cf validate-config
+expect_rc 0 "a good lint section passes"
+
 done_testing

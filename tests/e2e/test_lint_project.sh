@@ -151,4 +151,15 @@ expect_rc 0 "once acknowledged with lint-ignore, the dry run passes"
 run l migrate up
 expect_rc 0 "migrate up itself never lints"
 
+# The project `confiture init` writes teaches by example: its sample
+# migrations pass every default rule, at the oldest and newest versions.
+init=$TMP/initlint
+cf init "$init" >/dev/null 2>&1
+for v in 13 15; do
+	run cf --project-dir "$init" lint --all --pg-version $v -f json
+	expect_rc 0 "init's sample migrations lint clean (PostgreSQL $v)"
+	expect_json '.message' "2 files, 6 statements: 0 errors, 0 warnings, 0 info" \
+		"no finding on init's samples (PostgreSQL $v)"
+done
+
 done_testing
