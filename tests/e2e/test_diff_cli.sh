@@ -119,6 +119,11 @@ q "$F1" "CREATE SCHEMA app; CREATE SCHEMA audit; CREATE TABLE app.t (id int)" >/
 q "$F2" "CREATE SCHEMA app; CREATE SCHEMA audit; CREATE TABLE app.t (id int, x int); CREATE TABLE audit.log (id int); GRANT SELECT ON app.t TO PUBLIC" >/dev/null
 run cf diff --from "$(dburl "$F1")" --to "$(dburl "$F2")" --schema audit -f json
 expect_json '[.changes[].object] | join(",")' "audit.log" "--schema compares only that schema"
+run cf diff --from "$(dburl "$F1")" --to "$(dburl "$F2")" --schema Audit
+expect_rc 2 "--schema naming no schema of either side (a typo): exit 2, not \"no differences\""
+expect_err 'schema "Audit" is on neither side' "names it"
+run cf diff --from "$(dburl "$F1")" --to "$(dburl "$F2")" --schema audit --schema nosuch -f json
+expect_json '.exit_code' 2 "json: exit_code 2 for a typo among several"
 run cf diff --from "$(dburl "$F1")" --to "$(dburl "$F2")" --exclude-schema audit --exclude-schema public -f json
 expect_json '[.changes[].object] | join(",")' "app.t,app.t.x" "--exclude-schema leaves them out (repeatable)"
 run cf diff --from "$(dburl "$F1")" --to "$(dburl "$F2")" --exclude-schema audit --no-privileges -f json
