@@ -78,6 +78,9 @@ expect_json '[.errors[].message] | join("|")' \
 run G drop_note --version-id 003 --allow-destructive
 expect_rc 0 "with --allow-destructive the pair is written"
 expect_out "created db/migrations/003_drop_note.up.sql" "the file"
+expect_out "warning: the .down.sql cannot undo 1 step; write it by hand:
+  alter type public.mood (PostgreSQL cannot remove an enum value" \
+	"says the down cannot remove the enum value it added"
 run cf --project-dir "$P" -d "$URL" migrate up
 expect_rc 0 "it applies (the enum value is added outside a transaction)"
 run cf --project-dir "$P" diff --from "$URL" --to schema --scratch-url "$SCRATCH"
