@@ -496,7 +496,9 @@ static void emit_refused(plan *p, node *n)
 	gen g;
 	gen_init(&g, p);
 	g.hazard = CF_HAZARD_DESTRUCTIVE;
-	cf_buf_printf(&g.sql, "-- refused: %s\n", n->why);
+	cf_buf_puts(&g.sql, "-- refused: ");
+	sc_comment_append(&g.sql, n->why);
+	cf_buf_putc(&g.sql, '\n');
 	gen_note(&g, "Not generated: %s.", n->why);
 	add_change(p, "alter", o, &g, true);
 	gen_release(&g);

@@ -152,6 +152,11 @@ void sc_diff_free(sc_diff *d);
 /* The script of the changes, with a header listing the hazards and the NOTES:
  * what -f sql prints and what a generated migration holds. FROM/TO name the
  * sides. */
+/* Appends TEXT to B inside a "--" comment, its line breaks turned into spaces:
+ * a name may hold one (a quoted identifier, an enum value, a file name), and
+ * must not end the comment and start SQL in a script someone runs. */
+void sc_comment_append(cf_buf *b, const char *text);
+
 char *sc_diff_script(const cf_schema_change *changes, size_t n, const char *from,
                      const char *to, char *const *notes, size_t n_notes);
 

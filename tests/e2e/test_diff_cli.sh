@@ -157,6 +157,23 @@ expect_out "-- refused: column public.holder.p stores type public.pair, and Post
 run cf diff --from "$(dburl "$K1")" --to "$(dburl "$K2")" -f json
 expect_json '.hazards.refused' 2 "json: both refused"
 
+# ---- A name holding a line break cannot end a comment of the script and start SQL -------------------
+H1=$(newdb h1)
+H2=$(newdb h2)
+q "$H1" "CREATE TYPE e AS ENUM ('a', 'gone
+SELECT 1/0; --')" >/dev/null
+q "$H2" "CREATE TYPE e AS ENUM ('a')" >/dev/null
+hostile="$TMP/evil
+SELECT pg_sleep(0); --.sql"
+printf 'CREATE TABLE t (id int);\n' >"$hostile"
+run cf diff --from "$(dburl "$H1")" --to "$(dburl "$H2")" -f sql
+expect_out "-- refused: cannot remove value 'gone SELECT 1/0; --' of enum type public.e" \
+	"a refused enum value with a line break stays in its comment"
+run cf diff --from "$hostile" --to "$(dburl "$H2")" --scratch-url "$SCRATCH" -f sql
+expect_out "-- confiture diff: the SQL that turns $TMP/evil SELECT pg_sleep(0); --.sql into" \
+	"a file name with a line break stays in the header's comment"
+expect_eq "$(printf '%s\n' "$out" | grep -c '^SELECT pg_sleep')" 0 "no line of the script starts with the name's SQL"
+
 # ---- Objects it does not model: said, and never "equal" when their counts differ ----------------------
 R1=$(newdb r1)
 R2=$(newdb r2)
