@@ -112,6 +112,30 @@ expect_err "002_bad" "names the migration"
 expect_eq "$(scratch_left)" 0 "no scratch database is left after a failed replay"
 rm "$P/db/migrations/002_bad.up.sql"
 
+# ---- Ctrl-C while a side is replayed: exit 130, no scratch database left --------------------------------
+C=$(migproject)
+mkdir -p "$C/db/schema"
+printf 'CREATE TABLE t (id int);\n' >"$C/db/schema/t.sql"
+migfile "$C" 001_slow.up.sql "SELECT pg_sleep(coalesce(current_setting('cf.sleep', true), '0')::float);"
+PGOPTIONS="-c cf.sleep=600" "$CONFITURE_BIN" --project-dir "$C" diff --from migrations --to schema \
+	--scratch-url "$SCRATCH" >"$TMP/int.out" 2>"$TMP/int.err" &
+cfpid=$!
+sleeping=
+for _ in $(seq 600); do
+	sleeping=$(q postgres "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname LIKE 'cf\_scratch\_${cfpid}\_%'")
+	[ "$sleeping" = 1 ] && break
+	kill -0 "$cfpid" 2>/dev/null || break
+	sleep 0.1
+done
+expect_eq "$sleeping" 1 "diff is replaying the slow migration"
+kill -INT "$cfpid"
+wait "$cfpid"
+rc=$?
+err=$(cat "$TMP/int.err")
+expect_rc 130 "Ctrl-C during diff: exit 130"
+expect_err "interrupted" "says it was interrupted"
+expect_eq "$(scratch_left)" 0 "Ctrl-C during diff: no scratch database is left"
+
 # ---- Filters ---------------------------------------------------------------------------------------------
 F1=$(newdb f1)
 F2=$(newdb f2)
