@@ -86,6 +86,15 @@ expect_rc 0 "it applies (the enum value is added outside a transaction)"
 run cf --project-dir "$P" diff --from "$URL" --to schema --scratch-url "$SCRATCH"
 expect_rc 0 "and gives db/schema"
 
+# ---- A version already used ---------------------------------------------------------------------------
+before_files=$(files)
+printf 'CREATE TABLE extra (id int);\n' >>"$P/db/schema/users.sql"
+run G extra --version-id 003
+expect_rc 5 "a --version-id already used: exit 5"
+expect_err 'migration version "003" is already used by "db/migrations/003_drop_note.up.sql"' "names the file"
+expect_err "or pass another --version-id." "the hint names the real option"
+expect_eq "$(files)" "$before_files" "no file is written"
+
 # ---- Usage ---------------------------------------------------------------------------------------------------
 run cf --project-dir "$P" migrate generate x --allow-destructive
 expect_rc 2 "--allow-destructive without --from-diff: exit 2"
