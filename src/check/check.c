@@ -314,8 +314,8 @@ static cf_status build_and_replay(checker *k)
 	if (st)
 		return st;
 	sc_filter f;
-	const char *ledger;
-	check_filter(k->ctx, NULL, &f, &ledger);
+	check_own own;
+	check_filter(k->ctx, NULL, &f, &own);
 	if (want_schema && k->has_migrations)
 		side_prepare_both(k->ctx, &k->schema, &k->mig, &f);
 	else if (want_schema)

@@ -101,8 +101,8 @@ static cf_status compare(cf_ctx *ctx, const cf_diff_opts *opts, side *a, side *b
 	if (!st)
 		st = side_scratch(b, &s, "to");
 	sc_filter f;
-	const char *ledger;
-	check_filter(ctx, opts, &f, &ledger);
+	check_own own;
+	check_filter(ctx, opts, &f, &own);
 	if (!st)
 		st = side_prepare_both(ctx, a, b, &f);
 	if (!st)

@@ -19,7 +19,7 @@ typedef struct walk {
 	cf_ctx *child;          /* runs the migrations */
 	cf_pg *pg;              /* reads the catalogs */
 	sc_filter filter;
-	const char *ledger;
+	check_own own;          /* the tables FILTER leaves out */
 } walk;
 
 static sc_snapshot *snap(walk *w)
@@ -166,7 +166,7 @@ void step_downs(checker *k)
 		return;
 	}
 	walk w = {.k = k, .s = s};
-	check_filter(k->ctx, NULL, &w.filter, &w.ledger);
+	check_filter(k->ctx, NULL, &w.filter, &w.own);
 	char *conninfo = NULL;
 	cf_status st = k->has_scratch ? scratch_create(&k->s, "downs", &conninfo) : CF_ERR_INTERNAL;
 	if (!st)

@@ -61,8 +61,8 @@ static cf_status build_both(cf_ctx *ctx, const cf_generate_opts *opts, cf_genera
 	if (!st)
 		st = side_scratch(&sch, &s, "schema");
 	sc_filter f;
-	const char *ledger;
-	check_filter(ctx, NULL, &f, &ledger);
+	check_own own;
+	check_filter(ctx, NULL, &f, &own);
 	if (!st)
 		st = side_prepare_both(ctx, &mig, &sch, &f);
 	if (!st) {

@@ -118,7 +118,21 @@ expect_out '<testcase classname="confiture.check" name="drift: the migrations gi
 expect_eq "$(printf '%s' "$out" | grep -c '<testcase ')" 14 "junit: 6 steps and 2 cases for each of 4 migrations"
 expect_eq "$(scratch_left)" 0 "no scratch database is left"
 
-# ---- Checksums of an environment, read only ----------------------------------------------------------
+# ---- A non-transactional migration: its bookkeeping table is confiture's, not a drift --------------
+P=$(good_project)
+migfile "$P" 003_email_ci.up.sql '-- confiture:no-transaction
+CREATE INDEX CONCURRENTLY users_email_lower ON users (lower(email));'
+migfile "$P" 003_email_ci.down.sql '-- confiture:no-transaction
+DROP INDEX CONCURRENTLY users_email_lower;'
+printf 'CREATE INDEX users_email_lower ON users (lower(email));\n' >"$P/db/schema/30_email_ci.sql"
+run cf --project-dir "$P" check --scratch-url "$SCRATCH" --downs
+expect_rc 0 "a no-transaction migration: check passes (tb_confiture_progress is not a drift)"
+expect_out "passed  drift" "the drift step passes"
+expect_out "passed  downs" "the downs step passes"
+run cf --project-dir "$P" diff --from migrations --to schema --scratch-url "$SCRATCH"
+expect_rc 0 "diff --from migrations --to schema: equal"
+
+ ----------------------------------------------------------
 P=$(good_project)
 ENVDB=$(newdb env)
 mkdir -p "$P/db/environments"
