@@ -83,6 +83,9 @@ expect_out "      db/migrations/003_bad.up.sql:1:8: syntax error at or near \"TA
 expect_out "skipped build     db/schema builds: the DDL does not parse" "build is skipped, not failed twice"
 expect_out "FAILED  replay    the migrations replay from empty" "the replay fails"
 expect_out "skipped drift" "the drift needs both"
+run cf --project-dir "$P" check --scratch-url "$SCRATCH" --downs
+expect_out "skipped downs     each down undoes its up: needs migrations that replay" \
+	"--downs: skipped when no migration replays (not \"passed: 0 downs\")"
 run cf --project-dir "$P" check --scratch-url "$SCRATCH" -f json
 expect_json '.migrations | map(.version + ":" + .replay) | join(",")' \
 	"001:skipped,002:skipped,003:failed,004:skipped" \
