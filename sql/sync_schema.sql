@@ -68,6 +68,10 @@ CREATE TABLE IF NOT EXISTS confiture.sync_table_state (
 -- sync; unchanged, the next incremental sync first tries the cheap check
 -- that no key went (a hint only: statistics may be reset or lag).
 ALTER TABLE confiture.sync_table_state ADD COLUMN IF NOT EXISTS source_deletes bigint;
+-- target_bound: "L:X", the target's own row versions at that sync (X wrote
+-- the table's rows; another xmin at or past L is a row written in the
+-- target since, which the next incremental sync takes from the source again).
+ALTER TABLE confiture.sync_table_state ADD COLUMN IF NOT EXISTS target_bound text;
 ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS mode text NOT NULL DEFAULT 'full';
 ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS added bigint;
 ALTER TABLE confiture.sync_history ADD COLUMN IF NOT EXISTS updated bigint;

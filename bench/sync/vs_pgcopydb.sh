@@ -22,6 +22,9 @@
 #                 and appended to, where the key sums spare the bucket counts
 #   raw           psql COPY TO STDOUT (binary) | psql COPY FROM STDIN, one pipe
 #                 per table, two at a time: the limit, no masking, no checks
+# With BASE_BIN=path/to/an/older/confiture, base-incremental and
+# base-incr-nodel run that binary the same way (each after its own change),
+# in the same rounds: before/after numbers from one run.
 # Wall time and peak RSS come from /usr/bin/time; medians are printed as a
 # markdown table with each command's ratio to pgcopydb.
 set -euo pipefail
@@ -73,6 +76,10 @@ export CONFITURE_ANON_KEY=bench-key-0123456789abcdef-0123456789
 SRC="postgresql://postgres@/bench_src?host=$PGHOST&port=$PGPORT"
 DST="postgresql://postgres@/bench_dst?host=$PGHOST&port=$PGPORT"
 SYNC="$BIN -q sync --project-dir $PROJ --from '$SRC' --to '$DST' --jobs 2"
+BASE=${BASE_BIN:-}
+BSYNC="$BASE -q sync --project-dir $PROJ --from '$SRC' --to '$DST' --jobs 2"
+NAMES="pgcopydb plain anonymized plain-noan anon-noan incremental incr-nodel raw"
+[ -n "$BASE" ] && NAMES="pgcopydb plain anonymized plain-noan anon-noan base-incremental incremental base-incr-nodel incr-nodel raw"
 
 # pgcopydb copy table-data expects empty target tables (it does not
 # truncate): they are emptied before it runs, outside the timing.
@@ -111,8 +118,9 @@ SQL
 }
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
-rm -f "$WORK"/*.times
+rm -f "$WORK"/*.times "$WORK"/loads
 for r in $(seq "$ROUNDS"); do
+	cut -d' ' -f1-3 /proc/loadavg >>"$WORK/loads"
 	echo "round $r/$ROUNDS (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 	psql -XAtq -d bench_dst -c "TRUNCATE $(echo $TABLES | tr ' ' ',')" >/dev/null
 	measure pgcopydb "$CMD_PGCOPYDB"
@@ -123,8 +131,16 @@ for r in $(seq "$ROUNDS"); do
 	measure anonymized "$CMD_ANON"
 	measure plain-noan "$CMD_PLAIN_NOAN"
 	measure anon-noan "$CMD_ANON_NOAN"
+	if [ -n "$BASE" ]; then
+		change_one_percent "$((r + 20))"
+		measure base-incremental "$BSYNC --anonymize --incremental >/dev/null"
+	fi
 	change_one_percent "$r"
 	measure incremental "$CMD_INCR"
+	if [ -n "$BASE" ]; then
+		change_one_percent "$((r + 70))" nodel
+		measure base-incr-nodel "$BSYNC --anonymize --incremental >/dev/null"
+	fi
 	change_one_percent "$((r + 50))" nodel
 	measure incr-nodel "$CMD_INCR"
 	psql -XAtq -d bench_dst -c "TRUNCATE $(echo $TABLES | tr ' ' ',')" >/dev/null
@@ -141,13 +157,13 @@ full=$(psql -XAtq -d bench_dst -c "SELECT md5(string_agg(t::text, '|' ORDER BY t
 [ "$(psql -XAtq -d bench_dst -c "SELECT count(*) FROM t1 WHERE email LIKE 'person%'")" = 0 ]
 
 echo
-echo "8 tables, 2M rows (1M + 7 x 143k), rounds: $ROUNDS, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "8 tables, 2M rows (1M + 7 x 143k), rounds: $ROUNDS, $(nproc) cores, load per round: $(paste -sd';' "$WORK/loads"), at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| command | median s | vs pgcopydb | vs anonymized | peak RSS |"
 echo "|---|---|---|---|---|"
 pg=$(awk '{print $1}' "$WORK/pgcopydb.times" | median)
 an=$(awk '{print $1}' "$WORK/anonymized.times" | median)
-for n in pgcopydb plain anonymized plain-noan anon-noan incremental incr-nodel raw; do
+for n in $NAMES; do
 	t=$(awk '{print $1}' "$WORK/$n.times" | median)
 	rss=$(awk '{print $2}' "$WORK/$n.times" | median)
 	printf '| %s | %.2f | %.2f | %.2f | %.1f MB |\n' "$n" "$t" "$(echo "$t / $pg" | bc -l)" \
@@ -155,4 +171,4 @@ for n in pgcopydb plain anonymized plain-noan anon-noan incremental incr-nodel r
 done
 echo "(peak RSS: the process /usr/bin/time ran; for pgcopydb and the raw pipes, the largest one)"
 echo "all runs (wall s, RSS KB):"
-for n in pgcopydb plain anonymized plain-noan anon-noan incremental incr-nodel raw; do echo "  $n: $(tr '\n' ' ' <"$WORK/$n.times")"; done
+for n in $NAMES; do echo "  $n: $(tr '\n' ' ' <"$WORK/$n.times")"; done

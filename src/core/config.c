@@ -109,6 +109,9 @@ static const keydef KEYS[] = {
 	 "serialization failure, deadlock, admin shutdown)."},
 	{"sync.table_timeout_s", KT_LONG, OFF(sync.table_timeout_s), "0", NULL,
 	 "Statement timeout for each table's statements, in seconds (0: none)."},
+	{"sync.analyze_target", KT_LONG, OFF(sync.analyze_target), "0", NULL,
+	 "Statistics target of the ANALYZE after each loaded table (0: the server's "
+	 "default_statistics_target)."},
 	{"s2s.staging_schema", KT_STR, OFF(s2s.staging_schema), "confiture_src", NULL,
 	 "Schema on the target holding the imported foreign tables."},
 	{"s2s.batch_size", KT_LONG, OFF(s2s.batch_size), "0", NULL,
@@ -202,6 +205,7 @@ typedef struct keybound {
 static const keybound BOUNDS[] = {
 	{"migration.lock_timeout_ms", KS_RANGE, 0, INT_MAX}, /* PostgreSQL's lock_timeout */
 	{"sync.jobs", KS_RANGE, 1, 32},                       /* src/sync/run.c caps at 32 */
+	{"sync.analyze_target", KS_RANGE, 0, 10000},          /* default_statistics_target's */
 	{"s2s.jobs", KS_RANGE, 1, 32},
 	{"s2s.batch_size", KS_RANGE, 0, 1000000000},
 	{"migration.tracking_table", KS_TABLE, 0, 0},

@@ -78,6 +78,7 @@ typedef struct cf_config {
 		long jobs;
 		long retries;
 		long table_timeout_s;
+		long analyze_target;  /* 0: the server's default_statistics_target */
 	} sync;
 	struct {
 		char *staging_schema;

@@ -13,10 +13,15 @@
  * (hash_record_extended) costs about a microsecond per row and side, more
  * than half of what copying the row costs; the row version costs nothing.
  *
+ * Rows written in the target since the last sync by anyone else are found
+ * the same way, on the target (target_edits), and their keys join the
+ * changed rows: the target is not trusted to hold what the sync wrote.
+ *
  * Keys that disappeared are found by counting: keys fall into buckets
  * (ranges of an integer key, else the md5 of the key's text, so both servers
  * agree), and only the buckets whose counts differ between the source and
- * the target are compared key by key.
+ * the target are looked at: one that differs by a single integer key names
+ * it by its sums, the others are compared key by key.
  *
  * A table is compared this way only when the target records (in
  * confiture.sync_table_state) that it holds the same source table (cluster,
@@ -41,27 +46,34 @@
 /* ---- Run-wide identity ------------------------------------------------------------------ */
 
 /*
- * The run's snapshot, as "xmin:xmax:xip" with its lower bound raised past
- * the transactions that it saw in progress in other databases of the
- * cluster: they write no row here, and a long one (another application's,
- * or a test's next door) would otherwise have every row written since it
- * began sent again at the next sync. A transaction is left in (and the bound
- * stays low) unless it is seen still running elsewhere: one that ended
- * since cannot be placed. A snapshot's own xmin is its oldest transaction in
- * progress anywhere, or its xmax.
+ * A snapshot of this transaction, with its lower bound raised past the
+ * transactions that it saw in progress in other databases of the cluster:
+ * they write no row here, and a long one (another application's, or a test's
+ * next door) would otherwise have every row written since it began sent
+ * again at the next sync. A transaction is left in (and the bound stays low)
+ * unless it is seen still running elsewhere: one that ended since cannot be
+ * placed. A snapshot's own xmin is its oldest transaction in progress
+ * anywhere, or its xmax. SQL_HERE_MIN is that bound; the statement that
+ * follows SQL_HERE reads s and here.
  */
-static const char SQL_IDENT[] =
-	"WITH s AS (SELECT txid_current_snapshot() AS s), "
-	"elsewhere AS (SELECT backend_xid::text::bigint AS x FROM pg_stat_activity "
-	"  WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database() "
-	"  UNION ALL SELECT transaction::text::bigint FROM pg_prepared_xacts "
-	"  WHERE database <> current_database()), "
-	"here AS (SELECT x FROM s, txid_snapshot_xip(s.s) AS x "
+#define SQL_HERE                                                                     \
+	"WITH s AS (SELECT txid_current_snapshot() AS s), "                             \
+	"elsewhere AS (SELECT backend_xid::text::bigint AS x FROM pg_stat_activity "    \
+	"  WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database() " \
+	"  UNION ALL SELECT transaction::text::bigint FROM pg_prepared_xacts "           \
+	"  WHERE database <> current_database()), "                                     \
+	"here AS (SELECT x FROM s, txid_snapshot_xip(s.s) AS x "                         \
 	"  WHERE x % 4294967296 NOT IN (SELECT x FROM elsewhere)) "
+#define SQL_HERE_MIN                                                                 \
+	"coalesce((SELECT min(x) FROM here), (SELECT txid_snapshot_xmax(s) FROM s))"
+
+/* The run's source snapshot, as "xmin:xmax:xip", xmin raised (SQL_HERE). */
+static const char SQL_IDENT[] =
+	SQL_HERE
 	"SELECT coalesce(CASE WHEN has_function_privilege('pg_control_system()', 'execute') "
 	"THEN (SELECT system_identifier::text FROM pg_control_system()) END, '?') || '/' || "
 	"(SELECT oid FROM pg_database WHERE datname = current_database())::text, "
-	"coalesce((SELECT min(x) FROM here), txid_snapshot_xmax(s)) || ':' || txid_snapshot_xmax(s) "
+	SQL_HERE_MIN " || ':' || txid_snapshot_xmax(s) "
 	"|| ':' || coalesce((SELECT string_agg(x::text, ',' ORDER BY x) FROM here), '') FROM s";
 
 cf_status delta_source_identity(runner *R)
@@ -208,8 +220,54 @@ static const char *keyless_reason(const plan_table *t, char *buf, size_t n)
 }
 
 static const char SQL_STATE[] =
-	"SELECT table_name, source_id, shape, snapshot, is_complete, source_deletes "
+	"SELECT table_name, source_id, shape, snapshot, is_complete, source_deletes, target_bound "
 	"FROM confiture.sync_table_state";
+
+/* Beyond this many rows written in the target since the last sync, the
+ * table is copied in full rather than taken again key by key. */
+#define MAX_TARGET_EDITS 10000
+
+/*
+ * Rows of T written in the target by someone else since the last sync
+ * (BOUND, "L:X", SQL_TARGET_BOUND), as a text[] literal of their keys in
+ * *KEYS (NULL: none); *WHY says instead why the table must be copied in
+ * full. Frozen rows keep their xmin, and the special ids age as "infinitely
+ * old", as on the source.
+ */
+static cf_status target_edits(runner *R, const plan_table *t, const char *bound, char **keys,
+                              const char **why)
+{
+	*keys = NULL;
+	long long lo, x;
+	if (!bound || sscanf(bound, "%lld:%lld", &lo, &x) != 2) {
+		*why = "the target's record of its own row versions is missing";
+		return CF_OK;
+	}
+	cf_buf b;
+	cf_buf_init(&b);
+	cf_buf_printf(&b, "SELECT age('%lld'::xid) > %lld, count(*), array_agg(k) FROM (SELECT ",
+	              lo & 0xffffffffLL, MAX_XID_AGE);
+	delta_key_text(R->dst, t->dt, NULL, &b);
+	cf_sql_appendf(R->dst, &b, " AS k FROM ONLY %s WHERE xmin <> '%lld'::xid AND age(xmin) <= "
+	               "age('%lld'::xid) LIMIT %d) e", t->dt->quoted, x & 0xffffffffLL,
+	               lo & 0xffffffffLL, MAX_TARGET_EDITS + 1);
+	cf_pgres *r = NULL;
+	cf_status st = cf_pg_query(R->dst, b.data, 0, NULL, &r);
+	cf_buf_release(&b);
+	if (st) {
+		cf_error_context(R->ctx, "while reading the row versions of %s in the target",
+		                 t->dt->qname);
+		return st;
+	}
+	if (strcmp(cf_pgres_get(r, 0, 0), "t") == 0)
+		*why = "too many transactions in the target since the last sync to compare row versions";
+	else if (atoll(cf_pgres_get(r, 0, 1)) > MAX_TARGET_EDITS)
+		*why = "more than 10000 of its rows were written in the target since the last sync";
+	else if (!cf_pgres_isnull(r, 0, 2))
+		*keys = cf_strdup(cf_pgres_get(r, 0, 2));
+	cf_pgres_free(r);
+	return CF_OK;
+}
 
 /* Transactions from SNAPSHOT's xmin (the oldest row version it may not
  * have seen) to NOW's xmax. */
@@ -223,7 +281,7 @@ static int64_t xid_age(const char *snapshot, const char *now)
 	return age;
 }
 
-static void decide(runner *R, plan_table *t, const cf_pgres *state)
+static cf_status decide(runner *R, plan_table *t, const cf_pgres *state)
 {
 	char buf[160];
 	const char *why = keyless_reason(t, buf, sizeof(buf));
@@ -242,19 +300,33 @@ static void decide(runner *R, plan_table *t, const cf_pgres *state)
 	int64_t age = why ? 0 : xid_age(cf_pgres_get(state, row, 3), R->src_snapshot);
 	if (!why && (age < 0 || age > MAX_XID_AGE))
 		why = "too many transactions since the last sync to compare row versions";
-	if (why) {
+	char *edits = NULL;
+	cf_status st = why ? CF_OK : target_edits(R, t, cf_pgres_get(state, row, 6), &edits, &why);
+	if (!st && !why) {
+		t->changed_pred = delta_changed_pred(cf_pgres_get(state, row, 3));
+		if (!t->changed_pred)
+			why = "the recorded snapshot cannot be read";
+	}
+	if (st || why) {
 		t->mode = TM_FULL;
-		t->mode_reason = cf_strdup(why);
-		return;
+		t->mode_reason = why ? cf_strdup(why) : NULL;
+		free(edits);
+		return st;
 	}
 	t->mode = TM_INCREMENTAL;
 	const char *dels = cf_pgres_get(state, row, 5);
 	t->no_deletes_seen = dels && t->src_deletes >= 0 && atoll(dels) == t->src_deletes;
-	t->changed_pred = delta_changed_pred(cf_pgres_get(state, row, 3));
-	if (!t->changed_pred) {
-		t->mode = TM_FULL;
-		t->mode_reason = cf_strdup("the recorded snapshot cannot be read");
+	if (edits) { /* and the rows written in the target since, taken again */
+		cf_buf b;
+		cf_buf_init(&b);
+		cf_buf_printf(&b, "(%s OR ", t->changed_pred);
+		delta_key_text(R->src, t->st, NULL, &b);
+		cf_sql_appendf(R->src, &b, " = ANY(%L::text[]))", edits);
+		free(t->changed_pred);
+		t->changed_pred = b.data;
+		free(edits);
 	}
+	return CF_OK;
 }
 
 /* Each source table's statistics count of deleted rows (n_tup_del). */
@@ -306,17 +378,29 @@ cf_status delta_plan(runner *R)
 		st = cf_pg_query(R->dst, SQL_STATE, 0, NULL, &state);
 	free(exists);
 	for (size_t i = 0; !st && i < R->p->n; i++)
-		decide(R, &R->p->tables[i], state);
+		st = decide(R, &R->p->tables[i], state);
 	cf_pgres_free(state);
 	return st;
 }
 
+/*
+ * The target's side of the record, "L:X": X is the transaction that writes
+ * the table's rows and this record (so the rows it wrote carry it), L the
+ * raised lower bound of its snapshot (SQL_HERE). A row of the target with
+ * another xmin at or past L was written by someone else since: the next
+ * incremental sync takes its key from the source again (target_edits).
+ */
+#define SQL_TARGET_BOUND SQL_HERE_MIN " || ':' || txid_current()"
+
 static const char SQL_SAVE[] =
+	SQL_HERE
 	"INSERT INTO confiture.sync_table_state (table_name, source_id, shape, snapshot, is_complete, "
-	"run_id, source_deletes, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now()) "
+	"run_id, source_deletes, target_bound, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+	SQL_TARGET_BOUND ", now()) "
 	"ON CONFLICT (table_name) DO UPDATE SET source_id = EXCLUDED.source_id, shape = "
 	"EXCLUDED.shape, snapshot = EXCLUDED.snapshot, is_complete = EXCLUDED.is_complete, run_id = "
-	"EXCLUDED.run_id, source_deletes = EXCLUDED.source_deletes, updated_at = now()";
+	"EXCLUDED.run_id, source_deletes = EXCLUDED.source_deletes, target_bound = "
+	"EXCLUDED.target_bound, updated_at = now()";
 
 cf_status delta_state_save(runner *R, cf_pg *dst, const plan_table *t, bool complete)
 {
@@ -337,8 +421,11 @@ cf_status delta_state_save(runner *R, cf_pg *dst, const plan_table *t, bool comp
 cf_status delta_state_complete(cf_pg *dst, const plan_table *t)
 {
 	const char *params[] = {t->st->qname};
-	return cf_pg_exec_params(dst, "UPDATE confiture.sync_table_state SET is_complete = true, "
-	                         "updated_at = now() WHERE table_name = $1", 1, params);
+	/* The ranges came in earlier transactions, committed by now: the bound
+	 * of this one's snapshot is past them. */
+	return cf_pg_exec_params(dst, SQL_HERE "UPDATE confiture.sync_table_state SET is_complete = "
+	                         "true, target_bound = " SQL_TARGET_BOUND ", updated_at = now() "
+	                         "WHERE table_name = $1", 1, params);
 }
 
 /* ---- Buckets ---------------------------------------------------------------------------------
@@ -422,32 +509,46 @@ cf_status delta_buckets_plan(cf_pg *src, const plan_table *t, delta_buckets *B)
 /* Before any bucket is counted, one aggregate per side tells whether the
  * key sets can differ at all: the number of keys and two independent sums
  * of their hashes (hashint8 and hashint8extended compute on the integer's
- * value, not its bytes: the same on every machine). The target's side adds
- * the changed rows that are new to it; equal sums mean no key went and none
- * is missing (a table only updated and appended to, the common case), and
- * the buckets are never counted. */
-cf_status delta_key_sums(cf_pg *pg, const plan_table *t, bool is_source, char **out)
+ * value, not its bytes: the same on every machine). The target's table and
+ * the changed rows that are new to it (KEYS_NEW, in the merge's session) are
+ * summed apart, so that the table's side can run on a connection of its own
+ * while the changed rows are still coming; equal sums mean no key went and
+ * none is missing (a table only updated and appended to, the common case),
+ * and the buckets are never counted. */
+cf_status delta_key_sums(cf_pg *pg, const plan_table *t, key_side side, char **out)
 {
 	*out = NULL;
-	const table_info *ti = is_source ? t->st : t->dt;
+	const table_info *ti = side == KEYS_SOURCE ? t->st : t->dt;
 	if (!int_key(ti))
 		return CF_OK;
 	const char *key = ti->cols[ti->ukey[0]].name;
 	cf_buf b;
 	cf_buf_init(&b);
-	cf_sql_appendf(pg, &b, "SELECT count(*) || ',' || coalesce(sum(hashint8(k)), 0) || ',' || "
-	               "coalesce(sum(hashint8extended(k, 1) >> 33), 0) FROM (SELECT %I::bigint AS k "
-	               "FROM ONLY %s", key, ti->quoted);
-	if (is_source && t->pred)
-		cf_buf_printf(&b, " WHERE (%s)", t->pred);
-	if (!is_source)
-		cf_sql_appendf(pg, &b, " UNION ALL SELECT s.%I FROM pg_temp.confiture_in s WHERE NOT "
+	cf_buf_puts(&b, "SELECT count(*) || ',' || coalesce(sum(hashint8(k)), 0) || ',' || "
+	            "coalesce(sum(hashint8extended(k, 1) >> 33), 0) FROM (");
+	if (side == KEYS_NEW)
+		cf_sql_appendf(pg, &b, "SELECT s.%I::bigint AS k FROM pg_temp.confiture_in s WHERE NOT "
 		               "EXISTS (SELECT 1 FROM ONLY %s t WHERE t.%I = s.%I)", key, ti->quoted, key,
 		               key);
+	else
+		cf_sql_appendf(pg, &b, "SELECT %I::bigint AS k FROM ONLY %s", key, ti->quoted);
+	if (side == KEYS_SOURCE && t->pred)
+		cf_buf_printf(&b, " WHERE (%s)", t->pred);
 	cf_buf_puts(&b, ") x");
 	cf_status st = cf_pg_query_value(pg, b.data, 0, NULL, out);
 	cf_buf_release(&b);
 	return st;
+}
+
+bool delta_sums_add(char **acc, const char *more)
+{
+	long long a[3], m[3];
+	if (!*acc || !more || sscanf(*acc, "%lld,%lld,%lld", &a[0], &a[1], &a[2]) != 3 ||
+	    sscanf(more, "%lld,%lld,%lld", &m[0], &m[1], &m[2]) != 3)
+		return false;
+	free(*acc);
+	*acc = cf_asprintf("%lld,%lld,%lld", a[0] + m[0], a[1] + m[1], a[2] + m[2]);
+	return true;
 }
 
 void delta_buckets_release(delta_buckets *B)
@@ -514,36 +615,75 @@ void delta_rows_in(cf_pg *pg, const table_info *ti, const char *pred, const delt
 	cf_buf_release(&his);
 }
 
+/* ", sum(k), sum(hashint8(k))" of the integer key (alias A when given):
+ * with the count, a bucket whose sides differ by one key names that key. */
+void delta_bucket_sums_sql(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b)
+{
+	const char *a = alias ? alias : "", *dot = alias ? "." : "";
+	const char *key = t->cols[t->ukey[0]].name;
+	cf_sql_appendf(pg, b, ", sum(%s%s%I::bigint), sum(hashint8(%s%s%I::bigint))", a, dot, key, a,
+	               dot, key);
+}
+
 /* Per-bucket counts of T's rows on PG (the source through the subset
- * predicate when IS_SOURCE), added to COUNTS[B->n]. */
+ * predicate when IS_SOURCE), added to COUNTS[B->n]; with SUMS (range
+ * buckets only), their key sums and hash sums added to SUMS[2 * B->n]. */
 cf_status delta_bucket_counts(cf_pg *pg, const plan_table *t, bool is_source,
-                              const delta_buckets *B, long long *counts)
+                              const delta_buckets *B, long long *counts, uint64_t *sums)
 {
 	const table_info *ti = is_source ? t->st : t->dt;
 	cf_buf b;
 	cf_buf_init(&b);
 	cf_buf_puts(&b, "SELECT ");
 	delta_bucket(pg, ti, NULL, B, &b);
-	cf_sql_appendf(pg, &b, ", count(*) FROM ONLY %s", ti->quoted);
+	cf_buf_puts(&b, ", count(*)");
+	if (sums && B->is_range)
+		delta_bucket_sums_sql(pg, ti, NULL, &b);
+	cf_sql_appendf(pg, &b, " FROM ONLY %s", ti->quoted);
 	if (is_source && t->pred)
 		cf_buf_printf(&b, " WHERE (%s)", t->pred);
 	cf_buf_puts(&b, " GROUP BY 1");
-	cf_status st = delta_add_counts(pg, b.data, B, counts);
+	cf_status st = delta_add_counts(pg, b.data, B, counts, B->is_range ? sums : NULL);
 	cf_buf_release(&b);
 	return st;
 }
 
-cf_status delta_add_counts(cf_pg *pg, const char *sql, const delta_buckets *B, long long *counts)
+/* A decimal integer of any size, modulo 2^64: sums of keys are compared by
+ * their differences, which wrap back to the exact key. */
+static uint64_t parse_mod64(const char *s)
+{
+	bool neg = *s == '-';
+	uint64_t v = 0;
+	for (const char *p = s + neg; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return neg ? (uint64_t)0 - v : v;
+}
+
+cf_status delta_add_counts(cf_pg *pg, const char *sql, const delta_buckets *B, long long *counts,
+                           uint64_t *sums)
 {
 	cf_pgres *r = NULL;
 	cf_status st = cf_pg_query(pg, sql, 0, NULL, &r);
 	for (int i = 0; !st && i < cf_pgres_nrows(r); i++) {
 		int k = atoi(cf_pgres_get(r, i, 0));
-		if (k >= 0 && k < B->n)
-			counts[k] += atoll(cf_pgres_get(r, i, 1));
+		if (k < 0 || k >= B->n)
+			continue;
+		counts[k] += atoll(cf_pgres_get(r, i, 1));
+		if (sums && cf_pgres_ncols(r) >= 4) {
+			sums[2 * k] += parse_mod64(cf_pgres_get(r, i, 2));
+			sums[2 * k + 1] += parse_mod64(cf_pgres_get(r, i, 3));
+		}
 	}
 	cf_pgres_free(r);
 	return st;
+}
+
+bool delta_bucket_range(const delta_buckets *B, int k, long long *lo, long long *hi)
+{
+	if (!B->is_range || k < 0 || k >= B->n)
+		return false;
+	range_of(B, k, lo, hi);
+	return true;
 }
 
 /* "{1,5,9}": the buckets whose DIFF is not zero, or NULL when none. */

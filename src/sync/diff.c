@@ -242,9 +242,9 @@ static cf_status diff_incremental(runner *R, plan_table *t)
 		added_c += L.added[k];
 	bool per_bucket = !st;
 	if (per_bucket)
-		st = delta_bucket_counts(R->src, t, true, &B, src);
+		st = delta_bucket_counts(R->src, t, true, &B, src, NULL);
 	if (per_bucket && !st)
-		st = delta_bucket_counts(R->dst, t, false, &B, diff);
+		st = delta_bucket_counts(R->dst, t, false, &B, diff, NULL);
 	for (int k = 0; per_bucket && k < nb; k++) {
 		diff[k] += L.added[k] - src[k];
 		if (diff[k])

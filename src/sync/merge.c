@@ -3,12 +3,15 @@
  *
  *   1. the source's rows changed since the last sync (delta.c) are streamed,
  *      masked, into a temporary table;
- *   2. keys that disappeared: when the source's statistics saw no delete,
- *      the key sums of both sides may show at once that none did; else
- *      per-bucket key counts of both sides, the changed rows that are new
- *      taken into account, point at the buckets to compare key by key; the source's keys of those buckets are copied
- *      into a second temporary table, and the target's rows whose key is not
- *      there are deleted;
+ *   2. keys that disappeared, counted on both sides alongside step 1 (on
+ *      connections of their own for a large table): when the source's
+ *      statistics saw no delete, the key sums of both sides may show at once
+ *      that none did; else per-bucket key counts and sums of both sides, the
+ *      changed rows that are new taken into account, point at the buckets
+ *      that differ; one that differs by a single key names it, the others
+ *      are compared key by key (the source's keys of those buckets copied
+ *      into a second temporary table), and the target's rows whose key the
+ *      source no longer has are deleted;
  *   3. changed rows update their key's row, the others are inserted; rows the
  *      target lost on its own (found by step 2) are fetched and inserted too;
  *   4. the table's record says it now holds the source as of this run.
@@ -88,17 +91,20 @@ static cf_status fetch_rows(worker *w, plan_table *t, const char *extra, const c
 
 /* New keys among the changed rows, per bucket, added to ADDED. */
 static cf_status new_per_bucket(worker *w, const plan_table *t, const delta_buckets *B,
-                                long long *added)
+                                long long *added, uint64_t *sums)
 {
 	cf_buf b;
 	cf_buf_init(&b);
 	cf_buf_puts(&b, "SELECT ");
 	delta_bucket(w->dst, t->dt, "s", B, &b);
-	cf_sql_appendf(w->dst, &b, ", count(*) FROM pg_temp.confiture_in s WHERE NOT EXISTS "
+	cf_buf_puts(&b, ", count(*)");
+	if (sums && B->is_range)
+		delta_bucket_sums_sql(w->dst, t->dt, "s", &b);
+	cf_sql_appendf(w->dst, &b, " FROM pg_temp.confiture_in s WHERE NOT EXISTS "
 	               "(SELECT 1 FROM ONLY %s t WHERE ", t->dt->quoted);
 	key_match(w->dst, t, &b);
 	cf_buf_puts(&b, ") GROUP BY 1");
-	cf_status st = delta_add_counts(w->dst, b.data, B, added);
+	cf_status st = delta_add_counts(w->dst, b.data, B, added, B->is_range ? sums : NULL);
 	cf_buf_release(&b);
 	return st;
 }
@@ -204,98 +210,80 @@ static cf_status drop_gone(worker *w, plan_table *t, const delta_buckets *B, con
 	return st;
 }
 
-/* The target's side of a comparison (key sums or bucket counts), run on
- * another thread while the source computes its own. */
-typedef struct dst_side {
-	worker *w;
-	const plan_table *t;
-	const delta_buckets *B; /* NULL: key sums */
-	long long *counts;
-	char *sums;
-	cf_status st;
-} dst_side;
-
-static void *target_side(void *arg)
-{
-	dst_side *d = arg;
-	d->st = d->B ? delta_bucket_counts(d->w->dst, d->t, false, d->B, d->counts)
-	             : delta_key_sums(d->w->dst, d->t, false, &d->sums);
-	return NULL;
-}
-
-/* Runs D on the target while FN(ARG) runs on the source. */
-static cf_status both_sides(dst_side *d, cf_status (*fn)(worker *, const plan_table *, void *),
-                            void *arg)
-{
-	pthread_t th;
-	bool threaded = pthread_create(&th, NULL, target_side, d) == 0;
-	cf_status st = fn(d->w, d->t, arg);
-	if (threaded)
-		pthread_join(th, NULL);
-	else if (!st)
-		target_side(d);
-	return st ? st : d->st;
-}
-
-static cf_status source_sums(worker *w, const plan_table *t, void *out)
-{
-	return delta_key_sums(w->src, t, true, out);
-}
-
-typedef struct src_counts {
-	const delta_buckets *B;
-	long long *counts;
-} src_counts;
-
-static cf_status source_counts(worker *w, const plan_table *t, void *arg)
-{
-	src_counts *c = arg;
-	return delta_bucket_counts(w->src, t, true, c->B, c->counts);
-}
-
 /* Step 2: the buckets whose keys must be compared (as an SQL array literal,
- * or NULL), their source keys copied into confiture_keys; the source's rows.
- * Equal key sums on both sides (tried when the source's statistics saw no
- * delete since the last sync) skip the buckets altogether. */
-static cf_status gone_buckets(worker *w, plan_table *t, delta_buckets *B, char **buckets,
-                              long long *src_rows)
+ * or NULL), their source keys copied into confiture_keys; the keys found
+ * gone or missing without that (decode_single); the source's rows. SIDES
+ * were started by the caller (key sums when IS_SUMS, else bucket counts into
+ * C over B) and run still. Equal key sums on both sides (tried when the
+ * source's statistics saw no delete since the last sync) skip the buckets
+ * altogether. */
+static cf_status gone_buckets(worker *w, plan_table *t, side *sides, bool is_sums,
+                              delta_buckets *B, cells *c, char **buckets, char **gone,
+                              char **missing, long long *src_rows)
 {
-	*buckets = NULL;
-	char *sums = NULL;
-	dst_side d = {.w = w, .t = t};
-	/* When the source's statistics count deletes since the last sync, the
-	 * sums would only be a scan more. */
-	cf_status st = t->no_deletes_seen ? both_sides(&d, source_sums, &sums) : CF_OK;
-	bool same = !st && sums && d.sums && strcmp(sums, d.sums) == 0;
-	if (same)
-		*src_rows = atoll(sums);
-	free(sums);
-	free(d.sums);
-	if (st || same)
-		return st;
-	st = delta_buckets_plan(w->src, t, B);
-	if (st)
-		return st;
-	int nb = B->n;
-	long long *src = cf_calloc((size_t)nb, sizeof(long long));
-	long long *diff = cf_calloc((size_t)nb, sizeof(long long));
-	st = new_per_bucket(w, t, B, diff);
-	d = (dst_side){.w = w, .t = t, .B = B, .counts = diff};
-	src_counts sc = {.B = B, .counts = src};
-	if (!st)
-		st = both_sides(&d, source_counts, &sc);
-	*src_rows = 0;
-	for (int k = 0; k < nb; k++) {
-		diff[k] -= src[k];
-		*src_rows += src[k];
+	*buckets = *gone = *missing = NULL;
+	cf_status st = sides_wait(sides);
+	if (!st && is_sums) {
+		char *added = NULL;
+		st = delta_key_sums(w->dst, t, KEYS_NEW, &added);
+		bool same = !st && delta_sums_add(&sides[1].sums, added) &&
+		            strcmp(sides[0].sums, sides[1].sums) == 0;
+		free(added);
+		if (same)
+			*src_rows = atoll(sides[0].sums);
+		if (st || same)
+			return st;
+		/* Some key went after all: the buckets. */
+		st = delta_buckets_plan(w->src, t, B);
+		if (st)
+			return st;
+		cells_init(c, B->n);
+		sides_start(sides, B, c);
+		st = sides_wait(sides);
 	}
 	if (!st)
-		*buckets = delta_bucket_list(diff, nb);
+		st = new_per_bucket(w, t, B, c->diff, c->dsum);
+	*src_rows = 0;
+	for (int k = 0; k < c->n; k++) {
+		c->diff[k] -= c->src[k];
+		c->dsum[2 * k] -= c->ssum[2 * k];
+		c->dsum[2 * k + 1] -= c->ssum[2 * k + 1];
+		*src_rows += c->src[k];
+	}
+	if (!st)
+		st = sides_decode_single(w, B, c, gone, missing);
+	if (!st)
+		*buckets = delta_bucket_list(c->diff, c->n);
 	if (*buckets)
 		st = copy_keys(w, t, B, *buckets);
-	free(src);
-	free(diff);
 	return st;
+}
+
+/* Deletes the target's rows whose key is in GONE (a bigint[] literal). */
+static cf_status delete_keys(worker *w, const plan_table *t, const char *gone, long long *n)
+{
+	char *sql = cf_sql_format(w->dst, "DELETE FROM ONLY %s WHERE %I = ANY($1::bigint[])",
+	                          t->dt->quoted, t->dt->cols[t->dt->ukey[0]].name);
+	const char *params[] = {gone};
+	cf_pgres *r = NULL;
+	cf_status st = cf_pg_query(w->dst, sql, 1, params, &r);
+	if (!st)
+		*n = cf_pgres_cmd_tuples(r);
+	cf_pgres_free(r);
+	free(sql);
+	return st;
+}
+
+/* "{a,b}" and "{c}" into "{a,b,c}" (either may be NULL); frees both. */
+static char *join_lists(char *a, char *b)
+{
+	if (!a || !b)
+		return a ? a : b;
+	a[strlen(a) - 1] = '\0';
+	char *j = cf_asprintf("%s,%s", a, b + 1);
+	free(a);
+	free(b);
+	return j;
 }
 
 /* Step 3: changed rows update or insert. */
@@ -391,26 +379,50 @@ static cf_status merge(worker *w, plan_table *t, const char *key, long long *byt
 		st = cf_pg_exec(w->dst, b.data);
 	cf_buf_release(&b);
 	long long changed = 0, src_rows = 0;
-	char *missing = NULL, *buckets = NULL;
+	char *missing = NULL, *buckets = NULL, *gone = NULL, *found = NULL;
 	delta_buckets B = {0};
+	cells c = {0};
 	cf_prog_item_phase(R->prog, t->st->qname, "diffing");
+	/* When the source's statistics count deletes since the last sync, the
+	 * key sums would only be a scan more: straight to the buckets. Only
+	 * integer keys have sums. */
+	const col_info *kc = &t->st->cols[t->st->ukey[0]];
+	bool is_sums = t->no_deletes_seen && t->st->n_ukey == 1 &&
+	               (kc->vt == VT_INT2 || kc->vt == VT_INT4 || kc->vt == VT_INT8);
+	side sides[2] = {0};
+	if (!st)
+		sides_open(sides, w, t);
+	if (!st && !is_sums)
+		st = sides_start_buckets(sides, &B, &c);
+	else if (!st)
+		sides_start(sides, NULL, NULL);
 	if (!st)
 		st = fetch_rows(w, t, t->changed_pred, key, &changed, bytes);
-	if (!st)
-		st = cf_pg_exec(w->dst, "ANALYZE pg_temp.confiture_in");
 	/* A few changed rows are matched one by one through the key's index;
 	 * the planner, seeing a small table against a large one, could still
-	 * pick a scan of the whole table for the joins below. */
+	 * pick a scan of the whole table for the joins below. Those joins then
+	 * need no statistics of the changed rows (the planner sizes a table
+	 * never analyzed by its pages): no ANALYZE, which cost 40-70 ms. */
 	if (!st && changed * 10 < t->est_rows)
 		st = cf_pg_exec(w->dst, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off");
+	else if (!st)
+		st = cf_pg_exec(w->dst, "ANALYZE pg_temp.confiture_in");
 	if (!st)
-		st = gone_buckets(w, t, &B, &buckets, &src_rows);
+		st = gone_buckets(w, t, sides, is_sums, &B, &c, &buckets, &gone, &found, &src_rows);
+	sides_close(sides);
+	cells_release(&c);
 	cf_prog_item_phase(R->prog, t->st->qname, "merging");
 	/* The old rows are kept only for a table that changes. */
-	if (!st && (changed || buckets))
+	if (!st && (changed || buckets || gone || found))
 		st = sync_backup_table(R, w->dst, t);
+	long long n = 0;
+	if (!st && gone)
+		st = delete_keys(w, t, gone, &t->deleted);
 	if (!st && buckets)
-		st = drop_gone(w, t, &B, buckets, &t->deleted, &missing);
+		st = drop_gone(w, t, &B, buckets, &n, &missing);
+	t->deleted += n;
+	missing = join_lists(missing, found);
+	free(gone);
 	free(buckets);
 	delta_buckets_release(&B);
 	if (!st)

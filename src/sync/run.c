@@ -609,6 +609,7 @@ static void runner_release(runner *R)
 	cf_strv_release(&R->warnings);
 	cf_strv_release(&R->unmasked);
 	pthread_mutex_destroy(&R->mu);
+	pthread_cond_destroy(&R->worker_done);
 }
 
 cf_status cf_sync(cf_ctx *ctx, const cf_sync_opts *o, cf_sync_result **out)
@@ -623,6 +624,7 @@ cf_status cf_sync(cf_ctx *ctx, const cf_sync_opts *o, cf_sync_result **out)
 	memcpy(R.run_id, cf_prog_run_id(R.prog), sizeof(R.run_id));
 	res->run_id = cf_strdup(R.run_id);
 	pthread_mutex_init(&R.mu, NULL);
+	pthread_cond_init(&R.worker_done, NULL);
 	atomic_init(&R.stop, false);
 	cf_strv_init(&R.warnings);
 	cf_strv_init(&R.unmasked);

@@ -488,6 +488,7 @@ struct runner {
 	work_item *items;
 	size_t n_items, next_item;
 	pthread_mutex_t mu;      /* items, per-table counters, hooks, worker connections */
+	pthread_cond_t worker_done; /* signalled (under mu) as each worker ends */
 	atomic_bool stop;
 	worker *workers;
 	atomic_long tables_done;
@@ -551,10 +552,15 @@ typedef struct delta_buckets {
 	char *bounds_sql;        /* the same as a bigint[] literal */
 } delta_buckets;
 void delta_buckets_release(delta_buckets *B);
-/* "count,sum,sum" of T's integer keys on PG (the source through its subset
- * predicate; the target with the new keys of pg_temp.confiture_in): equal on
- * both sides when no key went or is missing. NULL for other keys. */
-cf_status delta_key_sums(cf_pg *pg, const plan_table *t, bool is_source, char **out);
+/* "count,sum,sum" of T's integer keys on PG: the source's (through its
+ * subset predicate), the target table's, or those of pg_temp.confiture_in
+ * the target lacks. The source's equal the target's plus the new ones when
+ * no key went or is missing. NULL for other keys. */
+typedef enum key_side { KEYS_SOURCE, KEYS_TARGET, KEYS_NEW } key_side;
+cf_status delta_key_sums(cf_pg *pg, const plan_table *t, key_side side, char **out);
+/* Adds the sums MORE to *ACC; false (and *ACC as it was) when either is
+ * missing or unreadable. */
+bool delta_sums_add(char **acc, const char *more);
 
 /* How T's keys are bucketed in this run (one query on SRC for an integer key). */
 cf_status delta_buckets_plan(cf_pg *src, const plan_table *t, delta_buckets *B);
@@ -566,13 +572,74 @@ void delta_rows_in(cf_pg *pg, const table_info *ti, const char *pred, const delt
                    const char *buckets, cf_buf *b);
 /* "k1, k2": the key's columns (with ALIAS. when given). */
 void delta_key_cols(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b);
+/* Per-bucket counts into COUNTS; with SUMS (range buckets: 2 per bucket,
+ * modulo 2^64), the sums of the keys and of their hashint8 too. */
 cf_status delta_bucket_counts(cf_pg *pg, const plan_table *t, bool is_source,
-                              const delta_buckets *B, long long *counts);
-/* Runs SQL (rows of bucket, count) and adds each count to COUNTS[bucket]. */
-cf_status delta_add_counts(cf_pg *pg, const char *sql, const delta_buckets *B, long long *counts);
+                              const delta_buckets *B, long long *counts, uint64_t *sums);
+/* SQL ", sum(key), sum(hashint8(key))" of T's integer key. */
+void delta_bucket_sums_sql(cf_pg *pg, const table_info *t, const char *alias, cf_buf *b);
+/* Runs SQL (rows of bucket, count[, key sum, hash sum]) and adds each count
+ * to COUNTS[bucket], and the sums to SUMS[2 * bucket] when SUMS is given. */
+cf_status delta_add_counts(cf_pg *pg, const char *sql, const delta_buckets *B, long long *counts,
+                           uint64_t *sums);
+/* The key values of range bucket K, both ends included (false: no range). */
+bool delta_bucket_range(const delta_buckets *B, int k, long long *lo, long long *hi);
 char *delta_bucket_list(const long long *diff, int n_buckets);
 char *delta_keys_copy_sql(cf_pg *pg, const plan_table *t, bool is_source,
                           const delta_buckets *B, const char *buckets);
+/* ---- Both sides' keys, counted alongside the changed rows (sides.c) ---- */
+/* Per bucket: the source's counts and sums, and the target's (with the new
+ * changed rows) minus them. */
+typedef struct cells {
+	int n;
+	long long *src, *diff;
+	uint64_t *ssum, *dsum;   /* 2 per bucket: key sum, hash sum (modulo 2^64) */
+} cells;
+void cells_init(cells *c, int n);
+void cells_release(cells *c);
+/* One side of the comparison: sides[0] the source, sides[1] the target. */
+typedef struct side {
+	worker *w;
+	const plan_table *t;
+	bool is_source;
+	cf_ctx *ctx;             /* the side's own errors, cancelled with the worker's */
+	cf_pg *pg;               /* its own connection, or NULL: the worker's, in turn */
+	const delta_buckets *B;  /* NULL: key sums */
+	long long *counts;       /* with B: per bucket, */
+	uint64_t *bucket_sums;   /* and their key and hash sums */
+	char *sums;              /* without B */
+	/* The source's side can plan the buckets first, then start PARTNER's
+	 * counts and count its own: the sample is off the worker's path too. */
+	delta_buckets *plan_B;
+	cells *plan_c;
+	struct side *partner;
+	cf_status st;
+	pthread_t th;
+	bool wants_conn;         /* a connection of its own, on its own thread */
+	bool is_running, is_done;
+} side;
+/* Decides, for T, which sides get connections of their own (from 50,000
+ * rows, and the target's only without a before_sync_table hook). */
+void sides_open(side *sides, worker *w, const plan_table *t);
+/* Starts both sides' counts: bucket counts into C over B, else (B NULL)
+ * key sums into sides[i].sums. Sides without a connection of their own
+ * count at sides_wait, on the worker's connections. */
+void sides_start(side *sides, const delta_buckets *B, cells *c);
+/* Plans B (a sample of the source's keys), sizes C, and starts both sides'
+ * bucket counts: all of it on the sides' threads when both have one. */
+cf_status sides_start_buckets(side *sides, delta_buckets *B, cells *c);
+/* Both sides' counts, done (both waited for, whatever fails); a side's
+ * error becomes the worker's. */
+cf_status sides_wait(side *sides);
+/* Waits for what still runs, closes the sides' connections. */
+void sides_close(side *sides);
+/* Buckets of C that differ by exactly one integer key: that key, confirmed
+ * by its hash, goes into GONE (bigint[] literal; the target has it, the
+ * source not) or MISSING (text[] literal; the other way round), and its
+ * bucket's difference is cleared. */
+cf_status sides_decode_single(worker *w, const delta_buckets *B, cells *c, char **gone,
+                              char **missing);
+
 /* Applies the changes of an incremental table in one target transaction
  * (merge.c); a table whose merge hits a unique conflict is copied in full. */
 cf_status merge_item(worker *w, work_item *it);

@@ -291,31 +291,48 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* The coordinator's watch: Ctrl-C on the run reaches every worker. */
+/* The coordinator's watch: Ctrl-C on the run reaches every worker. It
+ * wakes as soon as the last worker ends (a short incremental run would
+ * otherwise wait out the rest of a polling interval), and every 50 ms to
+ * look for Ctrl-C. */
 static void watch(runner *R, long started)
 {
 	bool passed_on = false;
+	pthread_mutex_lock(&R->mu);
 	for (;;) {
 		long running = 0;
 		for (long i = 0; i < started; i++)
 			running += !atomic_load(&R->workers[i].is_done);
 		if (!running)
-			return;
+			break;
 		if (!passed_on && cf_ctx_is_cancelled(R->ctx)) {
 			passed_on = true;
+			pthread_mutex_unlock(&R->mu);
 			for (long i = 0; i < started; i++)
 				cf_ctx_cancel(R->workers[i].ctx);
+			pthread_mutex_lock(&R->mu);
+			continue;
 		}
-		struct timespec ts = {0, 50 * 1000 * 1000};
-		nanosleep(&ts, NULL);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&R->worker_done, &R->mu, &ts);
 	}
+	pthread_mutex_unlock(&R->mu);
 }
 
 static void *worker_thread(void *arg)
 {
 	worker *w = arg;
 	worker_main(w);
+	pthread_mutex_lock(&w->R->mu);
 	atomic_store(&w->is_done, true);
+	pthread_cond_broadcast(&w->R->worker_done);
+	pthread_mutex_unlock(&w->R->mu);
 	return NULL;
 }
 

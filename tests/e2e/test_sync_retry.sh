@@ -134,4 +134,17 @@ sleep 0.6
 expect_eq "$(q "$DST" "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL AND relname IN ('t1', 't2')")" \
 	"t1,t2" "each loaded table is analyzed"
 
+# ---- sync.analyze_target: coarser statistics for less time ---------------------------------------------
+bounds() { q "$DST" "SELECT array_length(histogram_bounds::text::int[], 1) FROM pg_stats WHERE tablename = 't1' AND attname = 'id'"; }
+expect_eq "$(bounds)" "101" "by default the server's statistics target (100: 101 histogram bounds)"
+printf 'sync:\n  analyze_target: 10\n' >"$P/confiture.yaml"
+run S --from prod --to staging --tables t1
+expect_rc 0 "a sync with sync.analyze_target: 10"
+expect_eq "$(bounds)" "11" "its ANALYZE used that target"
+printf 'sync:\n  analyze_target: -1\n' >"$P/confiture.yaml"
+run S --from prod --to staging --tables t1
+expect_rc 5 "a negative sync.analyze_target is refused"
+expect_err "analyze_target" "naming the key"
+rm "$P/confiture.yaml"
+
 done_testing
