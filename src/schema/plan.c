@@ -280,8 +280,7 @@ static void spread_replace(plan *p, work *w, node *x, const adjacency *deps,
 
 /* Type changes PostgreSQL has no ALTER for, whatever is dropped around them: a
  * column of a partition key (the column depends on its own table, internally,
- * in pg_depend), and an
- * attribute of a composite type that a table column stores. */
+ * in pg_depend), and an attribute of a composite type a table column stores. */
 static bool refuse_type_change(plan *p, node *x, const adjacency *deps)
 {
 	const sc_obj *c = &p->src->objs[x->s];
