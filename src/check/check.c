@@ -279,7 +279,14 @@ static void step_drift(checker *k)
 		step_error(s, &e);
 		free(msg);
 	}
-	if (d->n_changes) {
+	for (size_t i = 0; i < d->n_unmodeled_differ; i++) {
+		cf_error_item e = {.code = CF_ERR_CHECK, .message = d->notes.v[i]};
+		step_error(s, &e);
+	}
+	if (!d->n_changes && d->n_unmodeled_differ) {
+		step_end(k, s, "failed", "objects diff does not compare differ between the migrations "
+		         "and db/schema");
+	} else if (d->n_changes) {
 		s->sql = sc_diff_script(d->changes, d->n_changes, "db/migrations", "db/schema",
 		                        d->notes.v, d->notes.n);
 		step_end(k, s, "failed", "%zu difference%s between the migrations and db/schema; "
@@ -291,8 +298,10 @@ static void step_drift(checker *k)
 	sc_diff_free(d);
 }
 
-/* Builds db/schema and replays the migrations at once, each with its snapshot. */
-static void build_and_replay(checker *k)
+/* Builds db/schema and replays the migrations at once, each with its snapshot.
+ * A scratch database that cannot be created fails check itself (exit 3, like
+ * an unreachable scratch server), not a step: nothing was checked. */
+static cf_status build_and_replay(checker *k)
 {
 	bool want_schema = k->n_schema_files && k->schema_parses;
 	side_resolve(k->ctx, "schema", &k->schema);
@@ -302,19 +311,18 @@ static void build_and_replay(checker *k)
 		st = side_scratch(&k->schema, &k->s, "schema");
 	if (!st && k->has_migrations)
 		st = side_scratch(&k->mig, &k->s, "migrations");
-	if (st) {
-		k->schema.st = k->mig.st = st;
-		return;
-	}
+	if (st)
+		return st;
 	sc_filter f;
-	const char *ledger;
-	check_filter(k->ctx, NULL, &f, &ledger);
+	check_own own;
+	check_filter(k->ctx, NULL, &f, &own);
 	if (want_schema && k->has_migrations)
 		side_prepare_both(k->ctx, &k->schema, &k->mig, &f);
 	else if (want_schema)
 		side_prepare(k->ctx, &k->schema, &f);
 	else if (k->has_migrations)
 		side_prepare(k->ctx, &k->mig, &f);
+	return CF_OK;
 }
 
 /* ---- checksums, lint ------------------------------------------------------------------ */
@@ -410,8 +418,10 @@ static cf_status run_steps(checker *k, const cf_check_opts *opts)
 			return st;
 		k->has_scratch = true;
 		double t0 = cf_now();
-		build_and_replay(k);
+		st = build_and_replay(k);
 		k->t_build = cf_now() - t0;
+		if (st)
+			return st;
 	}
 	if (cf_ctx_is_cancelled(k->ctx))
 		return CF_ERR_CANCELLED;

@@ -76,8 +76,16 @@ cf_status side_prepare(cf_ctx *ctx, side *sd, const sc_filter *filter);
 cf_status side_prepare_both(cf_ctx *ctx, side *a, side *b, const sc_filter *filter);
 void side_release(side *sd);
 
-/* The filter of a diff: schemas, and the ledger table left out. */
-void check_filter(cf_ctx *ctx, const cf_diff_opts *opts, sc_filter *f, const char **ledger);
+/* confiture's own tables, left out of every comparison: the ledger and the
+ * progress table of non-transactional migrations (LEDGER_progress). */
+typedef struct check_own {
+	const char *tables[2];
+	char progress[160];
+} check_own;
+
+/* The filter of a diff: schemas, and confiture's own tables (OWN, which must
+ * outlive F) left out. */
+void check_filter(cf_ctx *ctx, const cf_diff_opts *opts, sc_filter *f, check_own *own);
 
 /* Builds the public result of a comparison (changes moved out of D). */
 cf_diff_result *check_diff_result(sc_diff *d, const side *from, const side *to);

@@ -28,7 +28,7 @@ cf_diff_result *check_diff_result(sc_diff *d, const side *from, const side *to)
 	}
 	r->notes = strv_take(&d->notes, &r->n_notes);
 	r->not_compared = strv_take(&d->not_compared, &r->n_not_compared);
-	r->is_equal = r->n_changes == 0;
+	r->is_equal = r->n_changes == 0 && !d->n_unmodeled_differ;
 	return r;
 }
 
@@ -36,6 +36,8 @@ static char *summary(const cf_diff_result *r)
 {
 	if (r->is_equal)
 		return cf_strdup("no differences");
+	if (!r->n_changes)
+		return cf_strdup("no change to write, but objects diff does not compare differ");
 	cf_buf b;
 	cf_buf_init(&b);
 	cf_buf_printf(&b, "%zu change%s", r->n_changes, r->n_changes == 1 ? "" : "s");
@@ -56,6 +58,32 @@ static bool needs_scratch(const side *s)
 	return s->kind != SIDE_ENV && s->kind != SIDE_URL;
 }
 
+static bool has_schema(const sc_snapshot *s, const char *name)
+{
+	for (size_t i = 0; i < sc_snapshot_count(s); i++) {
+		const sc_obj *o = sc_snapshot_obj(s, i);
+		if (o->kind == SC_SCHEMA && o->schema && strcmp(o->schema, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A --schema that names no schema of either side is a typo: comparing
+ * nothing would say "no differences". */
+static cf_status check_schemas_exist(cf_ctx *ctx, const sc_filter *f, const side *a,
+                                     const side *b)
+{
+	for (size_t i = 0; i < f->n_schemas; i++) {
+		if (has_schema(a->snap, f->schemas[i]) || has_schema(b->snap, f->schemas[i]))
+			continue;
+		cf_error_set(ctx, CF_ERR_USAGE, "schema \"%s\" is on neither side", f->schemas[i]);
+		cf_error_hint(ctx, "--schema takes a schema's name as the catalog spells it (case "
+		              "matters, no quotes).");
+		return CF_ERR_USAGE;
+	}
+	return CF_OK;
+}
+
 static cf_status compare(cf_ctx *ctx, const cf_diff_opts *opts, side *a, side *b,
                          cf_diff_result **out)
 {
@@ -73,10 +101,12 @@ static cf_status compare(cf_ctx *ctx, const cf_diff_opts *opts, side *a, side *b
 	if (!st)
 		st = side_scratch(b, &s, "to");
 	sc_filter f;
-	const char *ledger;
-	check_filter(ctx, opts, &f, &ledger);
+	check_own own;
+	check_filter(ctx, opts, &f, &own);
 	if (!st)
 		st = side_prepare_both(ctx, a, b, &f);
+	if (!st)
+		st = check_schemas_exist(ctx, &f, a, b);
 	if (!st) {
 		double t0 = cf_now();
 		sc_diff *d = sc_diff_new(a->snap, b->snap);

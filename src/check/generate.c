@@ -61,8 +61,8 @@ static cf_status build_both(cf_ctx *ctx, const cf_generate_opts *opts, cf_genera
 	if (!st)
 		st = side_scratch(&sch, &s, "schema");
 	sc_filter f;
-	const char *ledger;
-	check_filter(ctx, NULL, &f, &ledger);
+	check_own own;
+	check_filter(ctx, NULL, &f, &own);
 	if (!st)
 		st = side_prepare_both(ctx, &mig, &sch, &f);
 	if (!st) {
@@ -114,6 +114,12 @@ cf_status cf_migrate_generate_from_diff(cf_ctx *ctx, const cf_generate_opts *opt
 		st = cf_error_set(ctx, CF_ERR_USAGE, "migrate generate needs a NAME");
 	if (!st)
 		st = build_both(ctx, opts, r);
+	if (!st && !r->up->is_equal && !r->up->n_changes) {
+		st = cf_error_set(ctx, CF_ERR_CHECK, "nothing to generate, but db/migrations and "
+		                  "db/schema differ in objects diff does not compare");
+		cf_error_detail(ctx, "%s.", r->up->notes[0]);
+		cf_error_hint(ctx, "Write this migration by hand; no file was written.");
+	}
 	if (!st && r->up->is_equal) {
 		st = cf_error_set(ctx, CF_ERR_CHECK, "nothing to generate: db/migrations already give "
 		                  "db/schema");

@@ -13,6 +13,7 @@
 #include "secret.h"
 #include "sqlparse.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,13 +265,15 @@ cf_status side_prepare_both(cf_ctx *ctx, side *a, side *b, const sc_filter *filt
 	return a->st ? a->st : b->st;
 }
 
-void check_filter(cf_ctx *ctx, const cf_diff_opts *opts, sc_filter *f, const char **ledger)
+void check_filter(cf_ctx *ctx, const cf_diff_opts *opts, sc_filter *f, check_own *own)
 {
 	memset(f, 0, sizeof(*f));
-	*ledger = ctx->cfg->migration.tracking_table ? ctx->cfg->migration.tracking_table
-	                                             : "tb_confiture";
-	f->exclude_tables = ledger;
-	f->n_exclude_tables = 1;
+	own->tables[0] = ctx->cfg->migration.tracking_table ? ctx->cfg->migration.tracking_table
+	                                                    : "tb_confiture";
+	snprintf(own->progress, sizeof(own->progress), "%s_progress", own->tables[0]);
+	own->tables[1] = own->progress;
+	f->exclude_tables = own->tables;
+	f->n_exclude_tables = 2;
 	if (!opts)
 		return;
 	f->schemas = opts->schemas;

@@ -51,6 +51,19 @@ static void text_result(cli *c, const cf_generate_result *r)
 	}
 	for (size_t i = 0; i < r->n_created; i++)
 		printf("created %s\n", r->created[i]);
+	/* The down of an added enum value cannot remove it: the pair does not
+	 * round-trip, and the .down.sql only says so in a comment. */
+	if (r->success && r->down && r->down->n_refused) {
+		printf("%swarning:%s the .down.sql cannot undo %zu step%s; write %s by hand:\n",
+		       cli_color(c, "warn"), cli_color(c, "reset"), r->down->n_refused,
+		       r->down->n_refused == 1 ? "" : "s", r->down->n_refused == 1 ? "it" : "them");
+		for (size_t i = 0; i < r->down->n_changes; i++) {
+			const cf_schema_change *ch = &r->down->changes[i];
+			if (ch->is_refused)
+				printf("  %s %s %s (%s)\n", ch->action, ch->kind, ch->object,
+				       ch->note ? ch->note : "refused");
+		}
+	}
 	if (r->success)
 		printf("%s (%.2f s)\n", r->message, r->duration_s);
 }

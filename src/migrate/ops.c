@@ -858,7 +858,7 @@ static cf_status generate_files(mig_op *op, const char *version, const char *nam
 		cf_error_set(ctx, CF_ERR_VALIDATION, "migration version \"%s\" is already used by \"%s\"",
 		             version, same->up);
 		cf_error_hint(ctx, "Each migration needs its own version; wait a second and run again, "
-		              "or pass another --version.");
+		              "or pass another --version-id.");
 		return CF_ERR_VALIDATION;
 	}
 	char *base = cf_asprintf("%s_%s", version, name);

@@ -78,8 +78,12 @@ static void enum_alter(gen *g, const sc_obj *s, const sc_obj *t)
 			k++;
 	if (k < old.n) {
 		bool gone = !cf_strv_contains(&want, old.v[k]);
-		cf_buf_printf(&g->sql, "-- refused: %s %s of enum type %s\n",
-		              gone ? "cannot remove value" : "cannot move value", old.v[k], t->name);
+		char *why = cf_asprintf("%s %s of enum type %s", gone ? "cannot remove value"
+		                        : "cannot move value", old.v[k], t->name);
+		cf_buf_puts(&g->sql, "-- refused: ");
+		sc_comment_append(&g->sql, why);
+		cf_buf_putc(&g->sql, '\n');
+		free(why);
 		gen_note(g, "PostgreSQL cannot %s an enum value (there is no ALTER TYPE ... DROP "
 		         "VALUE): create a new type, convert every column that uses this one with "
 		         "ALTER COLUMN ... TYPE ... USING, and drop the old type, by hand.",

@@ -53,6 +53,7 @@ struct sc_snapshot {
 	sc_map addrs;
 	sc_map strings;   /* short property values, interned ("false", "integer") */
 	cf_strv unmodeled;
+	bool is_schema_filtered; /* --schema/--exclude-schema: UNMODELED counts the whole database */
 };
 
 /* Appends an object (zeroed but for parent/owner2 = -1) and returns it. The

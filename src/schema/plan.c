@@ -278,17 +278,54 @@ static void spread_replace(plan *p, work *w, node *x, const adjacency *deps,
 	}
 }
 
+/* Type changes PostgreSQL has no ALTER for, whatever is dropped around them: a
+ * column of a partition key (the column depends on its own table, internally,
+ * in pg_depend), and an attribute of a composite type a table column stores. */
+static bool refuse_type_change(plan *p, node *x, const adjacency *deps)
+{
+	const sc_obj *c = &p->src->objs[x->s];
+	if (c->parent < 0)
+		return false;
+	const sc_obj *up = &p->src->objs[c->parent];
+	const char *why = NULL;
+	for (uint32_t k = 0; c->kind == SC_COLUMN && !why && k < c->n_deps; k++)
+		if (c->deps[k].to == c->parent && (c->deps[k].flags & SC_DEP_INTERNAL))
+			why = sc_arena_printf(&p->arena, "column %s is in the partition key of %s %s, "
+			                      "and PostgreSQL cannot change its type (create the table "
+			                      "again and move its rows, by hand)", c->name,
+			                      sc_kind_name(up->kind), up->name);
+	for (uint32_t k = deps->start[c->parent];
+	     c->kind == SC_ATTRIBUTE && !why && k < deps->start[c->parent + 1]; k++) {
+		const sc_obj *o = &p->src->objs[deps->who[k]];
+		if (o->kind == SC_COLUMN)
+			why = sc_arena_printf(&p->arena, "column %s stores type %s, and PostgreSQL cannot "
+			                      "change the type of attribute %s while a table uses it "
+			                      "(convert the column by hand)", o->name, up->name, c->name);
+	}
+	if (!why)
+		return false;
+	x->is_refused = true;
+	x->why = why;
+	return true;
+}
+
 static void spread_type_change(plan *p, work *w, node *x, const adjacency *deps)
 {
+	if (refuse_type_change(p, x, deps))
+		return;
 	for (uint32_t k = deps->start[x->s]; k < deps->start[x->s + 1]; k++) {
 		const sc_obj *o = &p->src->objs[deps->who[k]];
 		node *j = plan_node_src(p, deps->who[k]);
 		if (!j || j->st == NS_DROP || j->is_rebuilt)
 			continue;
-		if (breaks_on_type_change(o->kind))
+		/* A stored generated column computed from it (its expression depends on
+		 * the column through pg_attrdef): PostgreSQL refuses the ALTER while it
+		 * exists, and adding it again computes its values anew. */
+		bool is_generated = o->kind == SC_COLUMN && sc_prop_get(o, "generated");
+		if (breaks_on_type_change(o->kind) || is_generated)
 			rebuild(p, w, j, x);
 		else if (o->kind == SC_COLUMN && !(deps->flags[k] & SC_DEP_DEFAULT))
-			refuse(p, x, o); /* a generated column computed from it */
+			refuse(p, x, o);
 	}
 }
 
@@ -458,7 +495,9 @@ static void emit_refused(plan *p, node *n)
 	gen g;
 	gen_init(&g, p);
 	g.hazard = CF_HAZARD_DESTRUCTIVE;
-	cf_buf_printf(&g.sql, "-- refused: %s\n", n->why);
+	cf_buf_puts(&g.sql, "-- refused: ");
+	sc_comment_append(&g.sql, n->why);
+	cf_buf_putc(&g.sql, '\n');
 	gen_note(&g, "Not generated: %s.", n->why);
 	add_change(p, "alter", o, &g, true);
 	gen_release(&g);
@@ -604,6 +643,38 @@ static void add_notes(plan *p)
 	note_renames(p);
 }
 
+/* The count in an UNMODELED item "KIND (N)" of KIND, or 0. */
+static long unmodeled_count(const cf_strv *v, const char *kind, size_t len)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (strncmp(v->v[i], kind, len) == 0 && strncmp(v->v[i] + len, " (", 2) == 0)
+			return strtol(v->v[i] + len + 2, NULL, 10);
+	return 0;
+}
+
+/* Objects it does not model are only counted; when a kind's counts differ,
+ * the sides differ though no change says so: a note, and no "equal". Counts
+ * of a filtered snapshot cover the whole database, so they are not compared. */
+static void note_unmodeled(sc_diff *d, const sc_snapshot *a, const sc_snapshot *b)
+{
+	if (a->is_schema_filtered || b->is_schema_filtered)
+		return;
+	const cf_strv *v[2] = {&a->unmodeled, &b->unmodeled};
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < v[k]->n; i++) {
+			const char *kind = v[k]->v[i];
+			size_t len = strcspn(kind, "(") - 1;
+			long n[2] = {unmodeled_count(v[0], kind, len), unmodeled_count(v[1], kind, len)};
+			if (n[0] == n[1] || (k == 1 && n[0]))
+				continue; /* equal, or noted from the first side */
+			cf_strv_push_owned(&d->notes, cf_asprintf("%.*s differ (%ld in from, %ld in to): "
+			                                          "diff does not compare them and writes "
+			                                          "no SQL for them", (int)len, kind,
+			                                          n[0], n[1]));
+			d->n_unmodeled_differ++;
+		}
+}
+
 static void add_not_compared(sc_diff *d, const sc_snapshot *a, const sc_snapshot *b)
 {
 	const cf_strv *v[2] = {&a->unmodeled, &b->unmodeled};
@@ -628,6 +699,7 @@ sc_diff *sc_diff_new(const sc_snapshot *from, const sc_snapshot *to)
 	mark_late(&p);
 	mark_covered(&p);
 	emit_all(&p);
+	note_unmodeled(d, from, to);
 	add_notes(&p);
 	add_not_compared(d, from, to);
 	d->changes = p.changes;

@@ -64,7 +64,8 @@ typedef struct sc_prop {
 enum {
 	SC_DEP_NORMAL = 0,
 	SC_DEP_DEFAULT = 1, /* through a column default (pg_attrdef) */
-	SC_DEP_AUTO = 2     /* deptype 'a' */
+	SC_DEP_AUTO = 2,    /* deptype 'a' */
+	SC_DEP_INTERNAL = 4 /* deptype 'i' (a partition key's column on its table) */
 };
 typedef struct sc_dep {
 	int32_t to;
@@ -138,6 +139,10 @@ typedef struct sc_diff {
 	size_t n_changes;
 	cf_strv notes;
 	cf_strv not_compared;
+	/* Kinds it does not model whose counts differ between the sides (the first
+	 * N_UNMODELED_DIFFER notes say which): the sides are not equal, though
+	 * there is no change to write for them. */
+	size_t n_unmodeled_differ;
 } sc_diff;
 
 /* Compares two snapshots (never fails; memory aside). */
@@ -147,6 +152,11 @@ void sc_diff_free(sc_diff *d);
 /* The script of the changes, with a header listing the hazards and the NOTES:
  * what -f sql prints and what a generated migration holds. FROM/TO name the
  * sides. */
+/* Appends TEXT to B inside a "--" comment, its line breaks turned into spaces:
+ * a name may hold one (a quoted identifier, an enum value, a file name), and
+ * must not end the comment and start SQL in a script someone runs. */
+void sc_comment_append(cf_buf *b, const char *text);
+
 char *sc_diff_script(const cf_schema_change *changes, size_t n, const char *from,
                      const char *to, char *const *notes, size_t n_notes);
 

@@ -11,16 +11,23 @@ const char *cf_hazard_name(cf_hazard h)
 	return (unsigned)h < 5 ? names[h] : "?";
 }
 
-/* Prints TEXT as comment lines, each under 100 columns. */
+void sc_comment_append(cf_buf *b, const char *text)
+{
+	for (const char *p = text; *p; p++)
+		cf_buf_putc(b, *p == '\n' || *p == '\r' ? ' ' : *p);
+}
+
+/* Prints TEXT as comment lines, each under 100 columns (a line break in TEXT
+ * is a space). */
 static void comment_wrapped(cf_buf *b, const char *indent, const char *text)
 {
 	size_t col = 2 + strlen(indent);
 	cf_buf_printf(b, "--%s", indent);
 	bool first = true;
 	for (const char *p = text; *p;) {
-		while (*p == ' ')
+		while (*p == ' ' || *p == '\n' || *p == '\r')
 			p++;
-		size_t n = strcspn(p, " ");
+		size_t n = strcspn(p, " \n\r");
 		if (!n)
 			break;
 		if (!first && col + 1 + n > 96) {
@@ -46,7 +53,11 @@ static void header(cf_buf *b, const cf_schema_change *c, size_t n, const char *f
 		by[c[i].hazard]++;
 		refused += c[i].is_refused;
 	}
-	cf_buf_printf(b, "-- confiture diff: the SQL that turns %s into %s.\n", from, to);
+	cf_buf_puts(b, "-- confiture diff: the SQL that turns ");
+	sc_comment_append(b, from);
+	cf_buf_puts(b, " into ");
+	sc_comment_append(b, to);
+	cf_buf_puts(b, ".\n");
 	cf_buf_puts(b, "-- Review it before running it: see docs/diff.md for the hazards.\n--\n");
 	if (!n) {
 		cf_buf_puts(b, "-- No differences.\n");
@@ -96,8 +107,9 @@ char *sc_diff_script(const cf_schema_change *changes, size_t n, const char *from
 		cf_buf_puts(&b, "\nSET check_function_bodies = false;\n");
 	for (size_t i = 0; i < n; i++) {
 		const cf_schema_change *c = &changes[i];
-		cf_buf_printf(&b, "\n-- %s %s %s [%s]\n", c->action, c->kind, c->object,
-		              c->is_refused ? "refused" : cf_hazard_name(c->hazard));
+		cf_buf_printf(&b, "\n-- %s %s ", c->action, c->kind);
+		sc_comment_append(&b, c->object);
+		cf_buf_printf(&b, " [%s]\n", c->is_refused ? "refused" : cf_hazard_name(c->hazard));
 		cf_buf_puts(&b, c->sql);
 	}
 	return cf_buf_detach(&b);

@@ -392,6 +392,8 @@ static void add_depend_row(sc_snapshot *s, const cf_pgres *r, int i)
 	uint8_t flags = strcmp(cf_pgres_get(r, i, 0), "pg_attrdef") == 0 ? SC_DEP_DEFAULT : 0;
 	if (deptype[0] == 'a')
 		flags |= SC_DEP_AUTO;
+	else if (deptype[0] == 'i')
+		flags |= SC_DEP_INTERNAL;
 	/* OWNED BY: the sequence does not need the column, its ownership does. */
 	if (s->objs[from].kind == SC_SEQUENCE && s->objs[to].kind == SC_COLUMN && deptype[0] == 'a') {
 		from = sc_snapshot_index(s, sc_arena_printf(&s->arena, "sequence_owner %s",
@@ -427,6 +429,7 @@ cf_status sc_snapshot_take(cf_pg *pg, const sc_filter *filter, sc_snapshot **out
 	double t0 = cf_now();
 	sc_snapshot *s = cf_calloc(1, sizeof(*s));
 	cf_strv_init(&s->unmodeled);
+	s->is_schema_filtered = filter && (filter->n_schemas || filter->n_exclude_schemas);
 	/* Read only: a protected production database can be compared. The rows
 	 * come through cursors, which the planner would otherwise plan for the
 	 * first rows (nested loops over a whole catalog); nor is JIT worth it. */

@@ -55,6 +55,19 @@ expect_json '.steps[3].sql | contains("ADD COLUMN bio text")' true "json: the dr
 expect_json '.migrations | map(.version + ":" + .replay) | join(",")' "001:passed,002:passed" \
 	"json: each migration's replay"
 
+# ---- A difference in objects diff does not model still fails the drift ---------------------------------
+P=$(good_project)
+migfile "$P" 003_rule.up.sql 'CREATE RULE users_keep AS ON DELETE TO users DO INSTEAD NOTHING;'
+run cf --project-dir "$P" check --scratch-url "$SCRATCH"
+expect_rc 1 "a rule only in the migrations: exit 1"
+expect_out "FAILED  drift     the migrations give db/schema: objects diff does not compare differ between the migrations and db/schema" \
+	"the drift step fails"
+expect_out "      rules differ (1 in from, 0 in to): diff does not compare them" "and says which kind"
+migfile "$P" 003_rule.down.sql 'SELECT 1;'
+run cf --project-dir "$P" check --scratch-url "$SCRATCH" --downs
+expect_out "db/migrations/003_rule.down.sql does not undo its up: rules differ (1 in from, 0 in to)" \
+	"a down that leaves the rule behind fails"
+
 # ---- Every failure, not only the first -----------------------------------------------------------
 P=$(good_project)
 printf 'CREATE TABLE broken (\n  id int,,\n);\n' >"$P/db/schema/30_broken.sql"
@@ -70,6 +83,9 @@ expect_out "      db/migrations/003_bad.up.sql:1:8: syntax error at or near \"TA
 expect_out "skipped build     db/schema builds: the DDL does not parse" "build is skipped, not failed twice"
 expect_out "FAILED  replay    the migrations replay from empty" "the replay fails"
 expect_out "skipped drift" "the drift needs both"
+run cf --project-dir "$P" check --scratch-url "$SCRATCH" --downs
+expect_out "skipped downs     each down undoes its up: needs migrations that replay" \
+	"--downs: skipped when no migration replays (not \"passed: 0 downs\")"
 run cf --project-dir "$P" check --scratch-url "$SCRATCH" -f json
 expect_json '.migrations | map(.version + ":" + .replay) | join(",")' \
 	"001:skipped,002:skipped,003:failed,004:skipped" \
@@ -105,7 +121,21 @@ expect_out '<testcase classname="confiture.check" name="drift: the migrations gi
 expect_eq "$(printf '%s' "$out" | grep -c '<testcase ')" 14 "junit: 6 steps and 2 cases for each of 4 migrations"
 expect_eq "$(scratch_left)" 0 "no scratch database is left"
 
-# ---- Checksums of an environment, read only ----------------------------------------------------------
+# ---- A non-transactional migration: its bookkeeping table is confiture's, not a drift --------------
+P=$(good_project)
+migfile "$P" 003_email_ci.up.sql '-- confiture:no-transaction
+CREATE INDEX CONCURRENTLY users_email_lower ON users (lower(email));'
+migfile "$P" 003_email_ci.down.sql '-- confiture:no-transaction
+DROP INDEX CONCURRENTLY users_email_lower;'
+printf 'CREATE INDEX users_email_lower ON users (lower(email));\n' >"$P/db/schema/30_email_ci.sql"
+run cf --project-dir "$P" check --scratch-url "$SCRATCH" --downs
+expect_rc 0 "a no-transaction migration: check passes (tb_confiture_progress is not a drift)"
+expect_out "passed  drift" "the drift step passes"
+expect_out "passed  downs" "the downs step passes"
+run cf --project-dir "$P" diff --from migrations --to schema --scratch-url "$SCRATCH"
+expect_rc 0 "diff --from migrations --to schema: equal"
+
+ ----------------------------------------------------------
 P=$(good_project)
 ENVDB=$(newdb env)
 mkdir -p "$P/db/environments"
@@ -148,6 +178,20 @@ printf 'CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);\n' >"$P
 run cf --project-dir "$P" check --scratch-url "$SCRATCH" -f github
 expect_out "::error title=drift::the migrations lack column public.users.email" \
 	"-f github: a drift is an annotation of its own"
+
+# ---- A scratch server that refuses to create databases: exit 3, not a failed check -----------------
+psql -XAtq -d postgres -c "DO \$\$BEGIN CREATE ROLE cf_check_nocreatedb LOGIN NOCREATEDB; EXCEPTION WHEN duplicate_object THEN NULL; END\$\$" >/dev/null 2>&1
+NOCREATE=$(dburl postgres | sed 's#^postgresql://[^@]*@#postgresql://cf_check_nocreatedb@#')
+P=$(good_project)
+run cf --project-dir "$P" check --scratch-url "$NOCREATE"
+expect_rc 3 "--scratch-url without CREATEDB: exit 3 (docs/check.md), not 1"
+expect_err "permission denied to create database" "the server's message"
+expect_err "The role needs CREATEDB on the scratch server" "and what to do"
+run cf --project-dir "$P" check --scratch-url "$NOCREATE" -f json
+expect_json '.exit_code' 3 "json: exit_code 3"
+expect_json '.errors[0].message' "permission denied to create database" "json: the error"
+run cf diff --from "$P/db/schema" --to "$(dburl postgres)" --scratch-url "$NOCREATE"
+expect_rc 3 "diff: --scratch-url without CREATEDB exits 3 too"
 
 # ---- Formats and usage -------------------------------------------------------------------------------------
 run cf check -f sql

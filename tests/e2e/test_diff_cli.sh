@@ -112,6 +112,30 @@ expect_err "002_bad" "names the migration"
 expect_eq "$(scratch_left)" 0 "no scratch database is left after a failed replay"
 rm "$P/db/migrations/002_bad.up.sql"
 
+# ---- Ctrl-C while a side is replayed: exit 130, no scratch database left --------------------------------
+C=$(migproject)
+mkdir -p "$C/db/schema"
+printf 'CREATE TABLE t (id int);\n' >"$C/db/schema/t.sql"
+migfile "$C" 001_slow.up.sql "SELECT pg_sleep(coalesce(current_setting('cf.sleep', true), '0')::float);"
+PGOPTIONS="-c cf.sleep=600" "$CONFITURE_BIN" --project-dir "$C" diff --from migrations --to schema \
+	--scratch-url "$SCRATCH" >"$TMP/int.out" 2>"$TMP/int.err" &
+cfpid=$!
+sleeping=
+for _ in $(seq 600); do
+	sleeping=$(q postgres "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname LIKE 'cf\_scratch\_${cfpid}\_%'")
+	[ "$sleeping" = 1 ] && break
+	kill -0 "$cfpid" 2>/dev/null || break
+	sleep 0.1
+done
+expect_eq "$sleeping" 1 "diff is replaying the slow migration"
+kill -INT "$cfpid"
+wait "$cfpid"
+rc=$?
+err=$(cat "$TMP/int.err")
+expect_rc 130 "Ctrl-C during diff: exit 130"
+expect_err "interrupted" "says it was interrupted"
+expect_eq "$(scratch_left)" 0 "Ctrl-C during diff: no scratch database is left"
+
 # ---- Filters ---------------------------------------------------------------------------------------------
 F1=$(newdb f1)
 F2=$(newdb f2)
@@ -119,6 +143,11 @@ q "$F1" "CREATE SCHEMA app; CREATE SCHEMA audit; CREATE TABLE app.t (id int)" >/
 q "$F2" "CREATE SCHEMA app; CREATE SCHEMA audit; CREATE TABLE app.t (id int, x int); CREATE TABLE audit.log (id int); GRANT SELECT ON app.t TO PUBLIC" >/dev/null
 run cf diff --from "$(dburl "$F1")" --to "$(dburl "$F2")" --schema audit -f json
 expect_json '[.changes[].object] | join(",")' "audit.log" "--schema compares only that schema"
+run cf diff --from "$(dburl "$F1")" --to "$(dburl "$F2")" --schema Audit
+expect_rc 2 "--schema naming no schema of either side (a typo): exit 2, not \"no differences\""
+expect_err 'schema "Audit" is on neither side' "names it"
+run cf diff --from "$(dburl "$F1")" --to "$(dburl "$F2")" --schema audit --schema nosuch -f json
+expect_json '.exit_code' 2 "json: exit_code 2 for a typo among several"
 run cf diff --from "$(dburl "$F1")" --to "$(dburl "$F2")" --exclude-schema audit --exclude-schema public -f json
 expect_json '[.changes[].object] | join(",")' "app.t,app.t.x" "--exclude-schema leaves them out (repeatable)"
 run cf diff --from "$(dburl "$F1")" --to "$(dburl "$F2")" --exclude-schema audit --no-privileges -f json
@@ -136,5 +165,55 @@ expect_out "PostgreSQL cannot remove an enum value (there is no ALTER" "and why"
 run cf diff --from "$(dburl "$E1")" --to "$(dburl "$E2")" -f json
 expect_json '.changes[0].refused' true "json: refused"
 expect_json '.hazards.refused' 1 "json: counted"
+
+# ---- Refused: type changes PostgreSQL has no ALTER for ----------------------------------------------------
+K1=$(newdb k1)
+K2=$(newdb k2)
+q "$K1" "CREATE TABLE m (k int, v int) PARTITION BY RANGE (k); CREATE TABLE m1 PARTITION OF m FOR VALUES FROM (0) TO (10); CREATE TYPE pair AS (x int, y int); CREATE TABLE holder (p pair)" >/dev/null
+q "$K2" "CREATE TABLE m (k bigint, v bigint) PARTITION BY RANGE (k); CREATE TABLE m1 PARTITION OF m FOR VALUES FROM (0) TO (10); CREATE TYPE pair AS (x bigint, y int); CREATE TABLE holder (p pair)" >/dev/null
+run cf diff --from "$(dburl "$K1")" --to "$(dburl "$K2")" -f sql
+expect_rc 1 "a partition key column or a stored composite changing type: exit 1"
+expect_out "-- refused: column public.m.k is in the partition key of table public.m, and PostgreSQL cannot change its type" \
+	"a partition key column's type change is refused, with why"
+expect_out "ALTER TABLE public.m ALTER COLUMN v TYPE bigint USING v::bigint;" "another column of the table still changes"
+expect_out "-- refused: column public.holder.p stores type public.pair, and PostgreSQL cannot change the type of attribute public.pair.x while a table uses it" \
+	"an attribute of a composite type a table stores is refused, with why"
+run cf diff --from "$(dburl "$K1")" --to "$(dburl "$K2")" -f json
+expect_json '.hazards.refused' 2 "json: both refused"
+
+# ---- A name holding a line break cannot end a comment of the script and start SQL -------------------
+H1=$(newdb h1)
+H2=$(newdb h2)
+q "$H1" "CREATE TYPE e AS ENUM ('a', 'gone
+SELECT 1/0; --')" >/dev/null
+q "$H2" "CREATE TYPE e AS ENUM ('a')" >/dev/null
+hostile="$TMP/evil
+SELECT pg_sleep(0); --.sql"
+printf 'CREATE TABLE t (id int);\n' >"$hostile"
+run cf diff --from "$(dburl "$H1")" --to "$(dburl "$H2")" -f sql
+expect_out "-- refused: cannot remove value 'gone SELECT 1/0; --' of enum type public.e" \
+	"a refused enum value with a line break stays in its comment"
+run cf diff --from "$hostile" --to "$(dburl "$H2")" --scratch-url "$SCRATCH" -f sql
+expect_out "-- confiture diff: the SQL that turns $TMP/evil SELECT pg_sleep(0); --.sql into" \
+	"a file name with a line break stays in the header's comment"
+expect_eq "$(printf '%s\n' "$out" | grep -c '^SELECT pg_sleep')" 0 "no line of the script starts with the name's SQL"
+
+# ---- Objects it does not model: said, and never "equal" when their counts differ ----------------------
+R1=$(newdb r1)
+R2=$(newdb r2)
+q "$R1" "CREATE TABLE t (id int, k int)" >/dev/null
+q "$R2" "CREATE TABLE t (id int, k int); CREATE RULE t_keep AS ON DELETE TO t DO INSTEAD NOTHING; CREATE STATISTICS t_st ON id, k FROM t" >/dev/null
+run cf diff --from "$(dburl "$R2")" --to "$(dburl "$R2")"
+expect_rc 0 "unmodeled objects on both sides alike: equal, exit 0"
+expect_out "not compared: extended statistics (1) in to" "says what it does not compare, per kind"
+expect_out "not compared: rules (1) in from" "on each side"
+run cf diff --from "$(dburl "$R1")" --to "$(dburl "$R2")"
+expect_rc 1 "a rule only in to: not equal, exit 1 (pg_dump -s differs)"
+expect_out "no change to write, but objects diff does not compare differ" "says why there is no change"
+expect_out "note: rules differ (0 in from, 1 in to): diff does not compare them and writes no SQL for them" \
+	"names the kind and its counts"
+run cf diff --from "$(dburl "$R1")" --to "$(dburl "$R2")" -f json
+expect_json '.equal' false "json: equal is false"
+expect_json '.changes | length' 0 "json: no change"
 
 done_testing

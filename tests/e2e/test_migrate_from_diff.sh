@@ -78,14 +78,39 @@ expect_json '[.errors[].message] | join("|")' \
 run G drop_note --version-id 003 --allow-destructive
 expect_rc 0 "with --allow-destructive the pair is written"
 expect_out "created db/migrations/003_drop_note.up.sql" "the file"
+expect_out "warning: the .down.sql cannot undo 1 step; write it by hand:
+  alter type public.mood (PostgreSQL cannot remove an enum value" \
+	"says the down cannot remove the enum value it added"
 run cf --project-dir "$P" -d "$URL" migrate up
 expect_rc 0 "it applies (the enum value is added outside a transaction)"
 run cf --project-dir "$P" diff --from "$URL" --to schema --scratch-url "$SCRATCH"
 expect_rc 0 "and gives db/schema"
 
+# ---- A version already used ---------------------------------------------------------------------------
+before_files=$(files)
+printf 'CREATE TABLE extra (id int);\n' >>"$P/db/schema/users.sql"
+run G extra --version-id 003
+expect_rc 5 "a --version-id already used: exit 5"
+expect_err 'migration version "003" is already used by "db/migrations/003_drop_note.up.sql"' "names the file"
+expect_err "or pass another --version-id." "the hint names the real option"
+expect_eq "$(files)" "$before_files" "no file is written"
+
 # ---- Usage ---------------------------------------------------------------------------------------------------
 run cf --project-dir "$P" migrate generate x --allow-destructive
 expect_rc 2 "--allow-destructive without --from-diff: exit 2"
 expect_err "go with --from-diff" "says so"
+
+# ---- A difference only in objects diff does not model ---------------------------------------------
+P=$(migproject)
+mkdir -p "$P/db/schema"
+migfile "$P" 001_t.up.sql 'CREATE TABLE t (id int);'
+printf 'CREATE TABLE t (id int);\nCREATE RULE t_keep AS ON DELETE TO t DO INSTEAD NOTHING;\n' >"$P/db/schema/t.sql"
+before_files=$(files)
+run G rule --version-id 002
+expect_rc 1 "a rule only in db/schema: exit 1"
+expect_err "nothing to generate, but db/migrations and db/schema differ in objects diff does not compare" \
+	"says the difference cannot be generated"
+expect_err "rules differ (0 in from, 1 in to)" "names the kind"
+expect_eq "$(files)" "$before_files" "no file is written"
 
 done_testing
