@@ -179,8 +179,8 @@ demo-run: all
 	@if [ -d demo-project ]; then cd demo-project && ../confiture -q embedded destroy >/dev/null; fi
 	rm -rf demo-project
 	./confiture init demo-project
-	cd demo-project && ../confiture build --apply && ../confiture migrate up && \
-		../confiture migrate status
+	cd demo-project && ../confiture migrate up && ../confiture seed apply && \
+		../confiture migrate status && ../confiture check
 	psql -X -d "$$(cd demo-project && ../confiture embedded url)" \
 		-c 'SELECT full_name, published_posts FROM author_stats ORDER BY 1'
 	@echo "demo-project/ is ready: cd demo-project && ../confiture doctor"

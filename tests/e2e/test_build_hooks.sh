@@ -57,8 +57,8 @@ url3=$(dburl "$db3")
 script -qec "$CONFITURE_BIN build --apply -d '$url3' --no-color" /dev/null >"$TMP/tty" 2>&1
 tty_out=$(tr '\r' '\n' <"$TMP/tty")
 [[ $tty_out == *"build parsing 0/7 "* ]] && _ok "progress: the parse phase with its file count" || _fail "no parse bar" "$tty_out"
-[[ $tty_out == *"build applying ["*"0/7 files  0/12 statements"* ]] && _ok "progress: the apply phase with the planner's totals" || _fail "no apply bar" "$tty_out"
-[[ $tty_out == *"build seeding ["*"83%  5/7 files  10/12 statements"* ]] && _ok "progress: the seeds phase, with percent and counts" || _fail "no seeds bar" "$tty_out"
+[[ $tty_out == *"build applying ["*"0/7 files  0/18 statements"* ]] && _ok "progress: the apply phase with the planner's totals" || _fail "no apply bar" "$tty_out"
+[[ $tty_out == *"build seeding ["*"%  5/7 files  16/18 statements"* ]] && _ok "progress: the seeds phase, with percent and counts" || _fail "no seeds bar" "$tty_out"
 script -qec "$CONFITURE_BIN build --recreate -q -d '$url3' --no-color" /dev/null >"$TMP/tty" 2>&1
 [ ! -s "$TMP/tty" ] && _ok "progress: -q silences it" || _fail "-q printed" "$(cat "$TMP/tty")"
 run cf build --recreate -d "$url3"

@@ -226,4 +226,14 @@ expect_rc 130 "Ctrl-C: exit 130"
 expect_err "interrupted" "says it was interrupted"
 expect_eq "$(scratch_left "$cpid")" 0 "Ctrl-C: no scratch database is left"
 
+# ---- The project `confiture init` writes passes the CI gate as it is ----------------------------
+# Its migrations replay from empty to exactly its db/schema, each down undoes
+# its up, and lint finds nothing (the newcomer's first `check` is green).
+I=$TMP/initcheck
+cf init "$I" >/dev/null 2>&1
+run cf --project-dir "$I" check --scratch-url "$SCRATCH" --downs -f json
+expect_rc 0 "init's project passes check --downs"
+expect_json '[.steps[] | "\(.name)=\(.status)"] | join(" ")' \
+	"parse=passed build=passed replay=passed drift=passed downs=passed lint=passed" "every step passes"
+
 done_testing

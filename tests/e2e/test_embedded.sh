@@ -7,7 +7,7 @@ run cf init "$p"
 expect_rc 0 "init exits 0"
 expect_out "created  db/environments/local.yaml" "init lists what it wrote"
 for f in confiture.yaml db/schema/10_tables/10_users.sql db/seeds/10_users.sql \
-	db/migrations/20260101000000_add_users_last_login.up.sql db/environments/local.yaml db/sync/anonymization.yaml; do
+	db/migrations/20260101000000_create_users_and_posts.up.sql db/environments/local.yaml db/sync/anonymization.yaml; do
 	[ -f "$p/$f" ] && _ok "init wrote $f" || _fail "init wrote $f"
 done
 expect_eq "$(grep -c -x -e '.confiture/' -e 'db/generated/' "$p/.gitignore")" "2" ".gitignore has both entries"

@@ -39,11 +39,11 @@ expect_ev "$TMP/build.jsonl" '[.[0].event, .[-1].event] | join(",")' "start,done
 expect_ev "$TMP/build.jsonl" '[.[] | select(.event == "table_done")] | length' "7" \
 	"build: one table_done per file"
 expect_ev "$TMP/build.jsonl" '[.[] | select(.event == "table_done")][0].item | "\(.kind) \(.name) \(.done)/\(.total)"' \
-	"file db/schema/00_common/00_types.sql 2/2" "build: an item is a file, its units statements"
+	"file db/schema/00_common/00_types.sql 4/4" "build: an item is a file, its units statements"
 expect_ev "$TMP/build.jsonl" '[.[] | select(.event == "phase") | .phase] | join(",")' \
 	"parsing,applying,seeding,writing the schema file" "build: its phases are labeled"
 expect_ev "$TMP/build.jsonl" '.[-1] | "\(.success) \(.exit_code) \(.percent) \(.done)/\(.total) \(.items_done)/\(.items_total)"' \
-	"true 0 100 12/12 7/7" "build: done carries counters and percent"
+	"true 0 100 18/18 7/7" "build: done carries counters and percent"
 expect_ev "$TMP/build.jsonl" '[.[].run_id] | unique | length' "1" "build: one run_id in every event"
 expect_ev "$TMP/build.jsonl" '[.[].seq] == ([range(1; length + 1)])' "true" "build: seq counts the events"
 expect_err "built database" "build: the text result still reaches the user"

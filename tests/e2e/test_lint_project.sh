@@ -158,7 +158,7 @@ cf init "$init" >/dev/null 2>&1
 for v in 13 15; do
 	run cf --project-dir "$init" lint --all --pg-version $v -f json
 	expect_rc 0 "init's sample migrations lint clean (PostgreSQL $v)"
-	expect_json '.message' "2 files, 6 statements: 0 errors, 0 warnings, 0 info" \
+	expect_json '.message' "3 files, 23 statements: 0 errors, 0 warnings, 0 info" \
 		"no finding on init's samples (PostgreSQL $v)"
 done
 

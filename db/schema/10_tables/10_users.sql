@@ -4,7 +4,8 @@ CREATE TABLE users (
     full_name   text NOT NULL,
     phone       text,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    last_login_at timestamptz
 );
 
 COMMENT ON TABLE users IS 'People who can sign in.';

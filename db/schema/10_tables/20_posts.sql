@@ -8,4 +8,8 @@ CREATE TABLE posts (
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 
+COMMENT ON TABLE posts IS 'What users write.';
+
 CREATE INDEX posts_author_id_idx ON posts (author_id);
+-- Posts are listed by status (published first).
+CREATE INDEX posts_status_idx ON posts (status);

@@ -6,3 +6,4 @@ SELECT u.id AS user_id,
 FROM users u
 LEFT JOIN posts p ON p.author_id = u.id
 GROUP BY u.id, u.full_name;
+COMMENT ON VIEW author_stats IS 'Per user: published posts and the latest one.';

@@ -6,6 +6,7 @@ BEGIN
     RETURN NEW;
 END;
 $$;
+COMMENT ON FUNCTION touch_updated_at() IS 'Trigger: sets updated_at on UPDATE.';
 
 CREATE TRIGGER users_touch_updated_at
     BEFORE UPDATE ON users
