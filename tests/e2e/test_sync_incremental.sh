@@ -195,22 +195,32 @@ expect_eq "$(q "$DST" "SELECT string_agg(id || '=' || login, ',' ORDER BY id) FR
 # row written under a savepoint carries the subtransaction's id, which is
 # neither in that list nor past the snapshot's xmax. It must still be seen as
 # changed by the next run, once its transaction commits.
-mkfifo "$TMP/held.in"
-psql -XAtq -d "$SRC" <"$TMP/held.in" >/dev/null 2>&1 &
-held=$!
-exec 9>"$TMP/held.in"
-echo "BEGIN; SELECT txid_current(); SAVEPOINT s; UPDATE handles SET score = -7 WHERE handle = 'h7'; SELECT 1;" >&9
-for _ in $(seq 50); do
-	[ "$(q "$SRC" "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND backend_xid IS NOT NULL")" = 1 ] && break
-	sleep 0.1
-done
+# A session of DB left inside the transaction that SQL opens (it has an id
+# once hold returns); release commits it.
+hold() {
+	rm -f "$TMP/held.in"
+	mkfifo "$TMP/held.in"
+	psql -XAtq -d "$1" <"$TMP/held.in" >/dev/null 2>&1 &
+	held=$!
+	exec 9>"$TMP/held.in"
+	echo "$2 SELECT 1;" >&9
+	for _ in $(seq 50); do
+		[ "$(q "$1" "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1'
+			AND state = 'idle in transaction' AND backend_xid IS NOT NULL")" = 1 ] && break
+		sleep 0.1
+	done
+}
+release() {
+	echo "COMMIT;" >&9
+	exec 9>&-
+	wait "$held"
+}
+hold "$SRC" "BEGIN; SELECT txid_current(); SAVEPOINT s; UPDATE handles SET score = -7 WHERE handle = 'h7';"
 # A later transaction commits, so the snapshot's xmax passes the savepoint's id.
 q "$SRC" "SELECT txid_current()" >/dev/null
 run S --from prod --to staging --incremental
 expect_rc 0 "an incremental sync while a transaction with a savepoint is open"
-echo "COMMIT;" >&9
-exec 9>&-
-wait $held
+release
 run S --from prod --to staging --incremental -f json
 expect_rc 0 "the next incremental sync, once it committed"
 expect_eq "$(q "$DST" "SELECT score FROM handles WHERE handle = 'h7'")" "-7" \
@@ -221,15 +231,7 @@ expect_eq "$(q "$DST" "SELECT score FROM handles WHERE handle = 'h7'")" "-7" \
 # cluster. One open in another database writes no row here: it must not make
 # the next sync send again every row written since it began (a regression:
 # in CI, another test's open transaction did so).
-mkfifo "$TMP/other.in"
-psql -XAtq -d "$TWIN" <"$TMP/other.in" >/dev/null 2>&1 &
-other=$!
-exec 8>"$TMP/other.in"
-echo "BEGIN; SELECT txid_current(); SELECT 1;" >&8
-for _ in $(seq 50); do
-	[ "$(q "$SRC" "SELECT count(*) FROM pg_stat_activity WHERE datname = '$TWIN' AND backend_xid IS NOT NULL")" = 1 ] && break
-	sleep 0.1
-done
+hold "$TWIN" "BEGIN; SELECT txid_current();"
 q "$SRC" "UPDATE handles SET score = -8 WHERE handle = 'h8'" >/dev/null
 run S --from prod --to staging --incremental -f json
 expect_rc 0 "an incremental sync while another database holds a transaction open"
@@ -238,9 +240,7 @@ run S --from prod --to staging --incremental -f json
 expect_rc 0 "and the next one"
 expect_json '[.tables["public.parent", "public.child", "public.pairs", "public.handles"] | .counts | .added + .updated + .deleted] | add' \
 	"0" "sends nothing again: the other database's transaction does not hold the bound back"
-echo "COMMIT;" >&8
-exec 8>&-
-wait $other
+release
 
 # ---- A large table: both sides' keys counted on connections of their own -------------------------------
 # From 50,000 rows on, the source's and the target's keys are counted on
