@@ -73,8 +73,12 @@ SELECT kind, n FROM (
    WHERE c.relkind IN ('r', 'm') AND a.amname <> 'heap'
      AND c.relnamespace IN (SELECT oid FROM usr)
   UNION ALL
+  -- Options named pg_... are the server's own, not the user's: PostgreSQL
+  -- 15.20 stamps every column with a pg_attver option.
   SELECT 'column options', count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-   WHERE (a.attoptions IS NOT NULL OR a.attfdwoptions IS NOT NULL)
+   WHERE a.attnum > 0 AND NOT a.attisdropped
+     AND (EXISTS (SELECT FROM unnest(a.attoptions) o WHERE o !~ '^pg_')
+          OR a.attfdwoptions IS NOT NULL)
      AND c.relnamespace IN (SELECT oid FROM usr)
 ) k
 WHERE n > 0
