@@ -23,6 +23,7 @@
 #include <pg_query/pg_query.pb-c.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct lint_file lint_file;
 typedef struct lint_run lint_run;
@@ -55,6 +56,7 @@ typedef struct lint_column {
 	char *column;
 	char *type;              /* canonical type name, e.g. "int4", "varchar" */
 	int typmod[2];           /* -1 when absent: varchar(N), numeric(P,S) */
+	uint64_t key;            /* col_key(table, column): compared before the names */
 } lint_column;
 
 struct lint_run {
@@ -65,6 +67,7 @@ struct lint_run {
 	bool session_statement_timeout;
 	cf_strv pending_tables;  /* tables created by earlier files of this run (new, empty) */
 	lint_column *columns;    /* the schema model of the files seen so far */
+	size_t cap_columns;
 	size_t n_columns;
 	cf_lint_finding *findings;
 	size_t n_findings, cap_findings;

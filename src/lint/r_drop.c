@@ -36,10 +36,24 @@ void lint_drops(lint_file *f)
 
 /* ---- The column model ------------------------------------------------------------ */
 
+/* FNV-1a of "TABLE\0COLUMN": a model of thousands of columns is searched
+ * for every column a statement names. */
+static uint64_t col_key(const char *table, const char *column)
+{
+	uint64_t h = 14695981039346656037ULL;
+	for (const char *p = table; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h *= 1099511628211ULL;
+	for (const char *p = column; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h;
+}
+
 static lint_column *col_find(lint_run *run, const char *table, const char *column)
 {
+	uint64_t key = col_key(table, column);
 	for (size_t i = 0; i < run->n_columns; i++)
-		if (strcmp(run->columns[i].table, table) == 0 &&
+		if (run->columns[i].key == key && strcmp(run->columns[i].table, table) == 0 &&
 		    strcmp(run->columns[i].column, column) == 0)
 			return &run->columns[i];
 	return NULL;
@@ -75,10 +89,14 @@ static void col_set(lint_run *run, const char *table, const char *column,
 		return;
 	lint_column *c = col_find(run, table, column);
 	if (!c) {
-		run->columns = cf_realloc(run->columns, (run->n_columns + 1) * sizeof(lint_column));
+		if (run->n_columns == run->cap_columns) {
+			run->cap_columns = run->cap_columns ? 2 * run->cap_columns : 64;
+			run->columns = cf_realloc(run->columns, run->cap_columns * sizeof(lint_column));
+		}
 		c = &run->columns[run->n_columns++];
 		c->table = cf_strdup(table);
 		c->column = cf_strdup(column);
+		c->key = col_key(table, column);
 		c->type = NULL;
 	}
 	cf_str_set(&c->type, t->n_array_bounds ? "array" : canonical(name));
@@ -129,6 +147,7 @@ static void model_rename(lint_run *run, const PgQuery__RenameStmt *r)
 		else if (r->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_COLUMN && r->subname &&
 		         strcmp(c->column, r->subname) == 0)
 			cf_str_set(&c->column, r->newname);
+		c->key = col_key(c->table, c->column);
 	}
 }
 

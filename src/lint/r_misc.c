@@ -134,6 +134,7 @@ static bool dup_visit(void *ud, const void *m, const char *type)
 	} else if (strcmp(type, "CreateStmt") == 0) {
 		const PgQuery__CreateStmt *s = m;
 		column_defs(f, s->table_elts, s->n_table_elts);
+		return false; /* defaults and checks hold no statement */
 	} else if (strcmp(type, "ViewStmt") == 0) {
 		const PgQuery__ViewStmt *s = m;
 		if (s->n_aliases)
@@ -154,10 +155,34 @@ static bool dup_visit(void *ud, const void *m, const char *type)
 	return true;
 }
 
+/* Statements that hold no INSERT, UPDATE, MERGE, CREATE TABLE, view or
+ * SELECT INTO anywhere in their tree: not walked (most of a migration). */
+static bool holds_no_target_list(const PgQuery__Node *n)
+{
+	switch (n->node_case) {
+	case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
+	case PG_QUERY__NODE__NODE_INDEX_STMT:
+	case PG_QUERY__NODE__NODE_DROP_STMT:
+	case PG_QUERY__NODE__NODE_COMMENT_STMT:
+	case PG_QUERY__NODE__NODE_RENAME_STMT:
+	case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
+	case PG_QUERY__NODE__NODE_TRANSACTION_STMT:
+	case PG_QUERY__NODE__NODE_GRANT_STMT:
+	case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
+	case PG_QUERY__NODE__NODE_ALTER_ENUM_STMT:
+	case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT:
+	case PG_QUERY__NODE__NODE_ALTER_SEQ_STMT:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void lint_ban_duplicate_column_assignments(lint_file *f)
 {
 	for (f->cur = 0; f->cur < f->t->n_stmts; f->cur++)
-		cf_sqltree_walk(f->t->pr->stmts[f->cur]->stmt, dup_visit, f);
+		if (!holds_no_target_list(f->t->pr->stmts[f->cur]->stmt))
+			cf_sqltree_walk(f->t->pr->stmts[f->cur]->stmt, dup_visit, f);
 }
 
 /* ---- require-table-schema (opt-in) ------------------------------------------------- */
