@@ -286,9 +286,12 @@ static void remember_tables(lint_file *f)
 
 void lint_file_run(lint_run *run, const lint_input *in)
 {
-	cf_sqltree *t = NULL;
+	cf_sqltree *t = in->tree;
 	size_t first = run->n_findings;
-	if (cf_sqltree_parse(run->ctx, in->file, in->text, in->len, &t) != CF_OK) {
+	if (in->is_parsed && !t)
+		cf_error_copy(run->ctx, in->parse_err);
+	if (!t && (in->is_parsed ||
+	           cf_sqltree_parse(run->ctx, in->file, in->text, in->len, &t) != CF_OK)) {
 		syntax_error(run, in->file);
 		return;
 	}
@@ -314,5 +317,6 @@ void lint_file_run(lint_run *run, const lint_input *in)
 		cf_strv_release(&f.ignores[i].rules);
 	free(f.ignores);
 	free(f.in_tx);
-	cf_sqltree_free(t);
+	if (!in->is_parsed) /* a tree parsed ahead is its batch's to free */
+		cf_sqltree_free(t);
 }

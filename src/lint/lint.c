@@ -160,8 +160,10 @@ static void blank_psql_lines(cf_ctx *ctx, const char *file, char *text, size_t l
 	cf_ctx_clear_error(ctx);
 }
 
-static cf_status lint_one(cf_ctx *ctx, lint_run *run, cf_lint_result *r, const char *abs,
-                          lint_kind kind, bool runs_in_tx)
+/* Reads ABS and how it will run into a job of B (the rules run later, in
+ * lint_batch_run). */
+static cf_status lint_one(cf_ctx *ctx, lint_batch *b, const char *abs, lint_kind kind,
+                          bool runs_in_tx)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -169,28 +171,25 @@ static cf_status lint_one(cf_ctx *ctx, lint_run *run, cf_lint_result *r, const c
 	if (st)
 		return st;
 	char *name = shown(abs);
-	lint_input in = {.file = name, .text = text, .len = len, .kind = kind,
-	                 .runs_in_tx = runs_in_tx};
+	lint_input *in = &lint_batch_add(b, name, text, len)->in;
+	in->kind = kind;
+	in->runs_in_tx = runs_in_tx;
 	cf_migration_mode mode;
 	if (kind == LINT_MIGRATION) {
 		cf_status ms = cf_migration_mode_of(ctx, name, text, len, &mode);
 		const cf_error_info *e = cf_last_error_info(ctx);
 		if (ms == CF_OK) {
-			in.runs_in_tx = mode.is_transactional;
+			in->runs_in_tx = mode.is_transactional;
 		} else if (e && e->sqlstate && strcmp(e->sqlstate, "42601") == 0) {
 			/* A syntax error: the engine reports it. */
 		} else if (e) {
-			in.refused = cf_strdup(e->message);
-			in.refused_line = e->line;
-			in.refused_column = e->column;
+			in->refused = cf_strdup(e->message);
+			in->refused_line = e->line;
+			in->refused_column = e->column;
 		}
 		cf_ctx_clear_error(ctx);
 	}
 	blank_psql_lines(ctx, name, text, len);
-	lint_file_run(run, &in);
-	strs_push(&r->files, &r->n_files, name);
-	free((char *)in.refused);
-	free(text);
 	return CF_OK;
 }
 
@@ -223,8 +222,7 @@ static bool is_sql(const char *p)
 	return n > 4 && strcmp(p + n - 4, ".sql") == 0;
 }
 
-static cf_status lint_paths(cf_ctx *ctx, const cf_lint_opts *opts, lint_run *run,
-                            cf_lint_result *r)
+static cf_status lint_paths(cf_ctx *ctx, const cf_lint_opts *opts, lint_batch *b)
 {
 	bool tx = opts->assume_in_transaction == 1;
 	for (size_t i = 0; i < opts->n_paths; i++) {
@@ -239,7 +237,7 @@ static cf_status lint_paths(cf_ctx *ctx, const cf_lint_opts *opts, lint_run *run
 					continue;
 				char *f = cf_path_join(abs, files.v[k]);
 				bool mig = is_project_migration(ctx, f);
-				st = lint_one(ctx, run, r, f, mig ? LINT_MIGRATION : LINT_PLAIN, tx);
+				st = lint_one(ctx, b, f, mig ? LINT_MIGRATION : LINT_PLAIN, tx);
 				free(f);
 			}
 			cf_strv_release(&files);
@@ -248,7 +246,7 @@ static cf_status lint_paths(cf_ctx *ctx, const cf_lint_opts *opts, lint_run *run
 			                  opts->paths[i]);
 		} else {
 			bool mig = is_project_migration(ctx, abs);
-			st = lint_one(ctx, run, r, abs, mig ? LINT_MIGRATION : LINT_PLAIN, tx);
+			st = lint_one(ctx, b, abs, mig ? LINT_MIGRATION : LINT_PLAIN, tx);
 		}
 		free(abs);
 		if (st)
@@ -259,7 +257,7 @@ static cf_status lint_paths(cf_ctx *ctx, const cf_lint_opts *opts, lint_run *run
 
 /* Pending (or all) migrations, in version order. Earlier applied ones only
  * feed the column model. */
-static cf_status lint_migrations(cf_ctx *ctx, const cf_lint_opts *opts, lint_run *run,
+static cf_status lint_migrations(cf_ctx *ctx, const cf_lint_opts *opts, lint_batch *b,
                                  cf_lint_result *r)
 {
 	bool all = opts && opts->is_all;
@@ -288,16 +286,15 @@ static cf_status lint_migrations(cf_ctx *ctx, const cf_lint_opts *opts, lint_run
 		bool pending = strcmp(m->status, "pending") == 0 || strcmp(m->status, "unknown") == 0;
 		char *abs = cf_path_join(ctx->project_dir, m->file);
 		if (pending || all) {
-			st = lint_one(ctx, run, r, abs, LINT_MIGRATION, true);
+			st = lint_one(ctx, b, abs, LINT_MIGRATION, true);
 		} else {
 			char *text = NULL;
 			size_t len = 0;
 			if (cf_file_read(ctx, abs, &text, &len) == CF_OK) {
 				blank_psql_lines(ctx, m->file, text, len);
-				lint_model_file(run, m->file, text, len);
+				lint_batch_add(b, cf_strdup(m->file), text, len)->is_model_only = true;
 			}
 			cf_ctx_clear_error(ctx);
-			free(text);
 		}
 		free(abs);
 	}
@@ -307,13 +304,13 @@ static cf_status lint_migrations(cf_ctx *ctx, const cf_lint_opts *opts, lint_run
 
 /* The schema files, as the build finds them (seeds and excluded files left
  * out), in build order. */
-static cf_status lint_schema(cf_ctx *ctx, lint_run *run, cf_lint_result *r)
+static cf_status lint_schema(cf_ctx *ctx, lint_batch *lb)
 {
 	cf_build_result *b = NULL;
 	cf_build_options o = {.is_schema_only = true};
 	cf_status st = cf_build_list(ctx, &o, &b);
 	for (size_t i = 0; !st && i < b->n_files; i++)
-		st = lint_one(ctx, run, r, b->files[i].path, LINT_SCHEMA, ctx->cfg->build.transaction);
+		st = lint_one(ctx, lb, b->files[i].path, LINT_SCHEMA, ctx->cfg->build.transaction);
 	cf_build_result_free(b);
 	return st;
 }
@@ -372,10 +369,14 @@ cf_status cf_lint(cf_ctx *ctx, const cf_lint_opts *opts, cf_lint_result **out)
 		st = pg_version(ctx, opts, &run, r, true, !paths && !schema);
 	if (!st && !paths && !ctx->project_dir)
 		st = cf_error_set(ctx, CF_ERR_USAGE, "no project loaded to find migrations in");
+	lint_batch b = {0};
 	if (!st)
-		st = paths ? lint_paths(ctx, opts, &run, r)
-		     : schema ? lint_schema(ctx, &run, r)
-		              : lint_migrations(ctx, opts, &run, r);
+		st = paths ? lint_paths(ctx, opts, &b)
+		     : schema ? lint_schema(ctx, &b)
+		              : lint_migrations(ctx, opts, &b, r);
+	if (!st)
+		lint_batch_run(&run, &b, &r->files, &r->n_files);
+	lint_batch_release(&b);
 	result_finish(r, &run, ctx);
 	lint_run_release(&run);
 	if (st)

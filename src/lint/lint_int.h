@@ -114,11 +114,36 @@ typedef struct lint_input {
 	bool runs_in_tx;         /* the file as a whole runs inside one transaction */
 	const char *refused;     /* why migrate up would refuse it, or NULL */
 	int refused_line, refused_column;
+	/* Parsed ahead (batch.c): the tree (the batch frees it), or NULL with
+	 * the parse's error in PARSE_ERR. */
+	bool is_parsed;
+	cf_sqltree *tree;
+	cf_ctx *parse_err;
 } lint_input;
 
 /* Lints one file; findings are appended to RUN. A syntax error is a
  * "syntax-error" finding, not a failure. */
 void lint_file_run(lint_run *run, const lint_input *in);
+
+/*
+ * The files of one lint, in order (batch.c). Each is parsed on a second
+ * thread, a few files ahead of the rules, which run in order on the calling
+ * thread: they model what earlier files created. A job without a kind
+ * (MODEL_ONLY) only feeds the column model (an applied migration).
+ */
+typedef struct lint_job {
+	lint_input in;           /* file, text and refused are the job's own */
+	bool is_model_only;
+} lint_job;
+typedef struct lint_batch {
+	lint_job *jobs;
+	size_t n;
+} lint_batch;
+/* Adds a job; takes FILE (as shown), TEXT and REFUSED. */
+lint_job *lint_batch_add(lint_batch *b, char *file, char *text, size_t len);
+/* Lints every job in order; the names of the linted ones go to FILES. */
+void lint_batch_run(lint_run *run, lint_batch *b, char ***files, size_t *n_files);
+void lint_batch_release(lint_batch *b);
 
 /* Only updates RUN's column model with the file (an applied migration). */
 void lint_model_file(lint_run *run, const char *file, const char *text, size_t len);

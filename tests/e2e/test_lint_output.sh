@@ -87,4 +87,22 @@ expect_rc 0 "--list-rules exits 0"
 expect_out "ban-drop-column" "lists squawk's rules"
 expect_out "data-loss-drop-table" "and confiture's"
 
+# ---- Many files: parsed ahead on other threads, reported in order ------------------------------
+# More files than the parse-ahead window (32), two of them broken: every file
+# is linted once, in order, and each syntax error lands at its own file.
+mkdir -p "$TMP/many"
+for i in $(seq -w 1 45); do
+	printf 'ALTER TABLE t%s DROP COLUMN c;\n' "$i" >"$TMP/many/$i.sql"
+done
+printf 'SELECT 1;\nCREATE TABL broken (;\n' >"$TMP/many/20.sql"
+printf 'ALTER TABLE t41 DROP COLUMN c;\nALTER TABLE (;\n' >"$TMP/many/41.sql"
+run cf -f json lint --select ban-drop-column,syntax-error "$TMP/many"
+expect_rc 1 "45 files, two broken: exit 1"
+expect_json '.files | length' "45" "every file linted once"
+expect_json '[.files[] | sub(".*/"; "")] == ([.files[] | sub(".*/"; "")] | sort)' "true" "in order"
+expect_json '[.findings[] | select(.rule == "syntax-error") | "\(.file | sub(".*/"; "")):\(.line)"] | join(" ")' \
+	"20.sql:2 41.sql:2" "each syntax error at its own file and line"
+expect_json '[.findings[] | select(.rule == "ban-drop-column")] | length' "43" \
+	"the other files' findings, none lost"
+
 done_testing
