@@ -116,3 +116,11 @@ void cf_hmac_key_wipe(cf_hmac_key *k)
 {
 	OPENSSL_cleanse(k, sizeof(*k));
 }
+
+uint64_t cf_fnv1a(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}

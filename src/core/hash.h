@@ -1,4 +1,5 @@
-/* hash.h -- SHA-256 through OpenSSL (the only user of OpenSSL). */
+/* hash.h -- SHA-256 through OpenSSL (the only user of OpenSSL), and FNV-1a for
+ * in-memory tables. */
 #ifndef CF_HASH_H
 #define CF_HASH_H
 
@@ -17,6 +18,11 @@ void cf_sha256_update(cf_sha256 *h, const void *data, size_t n);
 void cf_sha256_final(cf_sha256 *h, unsigned char out[32]);
 /* Releases H without a result (error paths). */
 void cf_sha256_release(cf_sha256 *h);
+
+/* FNV-1a of N bytes at P, continuing from H (CF_FNV1A_SEED to start): a
+ * fast hash for lookups in memory, not for anything an attacker chooses. */
+#define CF_FNV1A_SEED 14695981039346656037ULL
+uint64_t cf_fnv1a(const void *p, size_t n, uint64_t h);
 
 void cf_sha256_raw(const void *data, size_t n, unsigned char out[32]);
 /* Lowercase hex of DATA's digest into OUT (65 bytes). */

@@ -33,7 +33,10 @@ typedef struct ahead {
 
 lint_job *lint_batch_add(lint_batch *b, char *file, char *text, size_t len)
 {
-	b->jobs = cf_realloc(b->jobs, (b->n + 1) * sizeof(lint_job));
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 64;
+		b->jobs = cf_realloc(b->jobs, b->cap * sizeof(lint_job));
+	}
 	lint_job *j = &b->jobs[b->n++];
 	*j = (lint_job){.in = {.file = file, .text = text, .len = len}};
 	return j;
@@ -79,18 +82,15 @@ static void *parse_ahead(void *arg)
 	return NULL;
 }
 
-static void run_job(lint_run *run, lint_job *j, char ***files, size_t *n_files)
+static void run_job(lint_run *run, lint_job *j)
 {
-	if (j->is_model_only) {
+	if (j->is_model_only)
 		lint_model_file(run, j->in.file, j->in.text, j->in.len);
-		return;
-	}
-	lint_file_run(run, &j->in);
-	*files = cf_realloc(*files, (*n_files + 1) * sizeof(char *));
-	(*files)[(*n_files)++] = cf_strdup(j->in.file);
+	else
+		lint_file_run(run, &j->in);
 }
 
-void lint_batch_run(lint_run *run, lint_batch *b, char ***files, size_t *n_files)
+void lint_batch_run(lint_run *run, lint_batch *b)
 {
 	ahead a = {.b = b};
 	pthread_t th[THREADS];
@@ -112,7 +112,7 @@ void lint_batch_run(lint_run *run, lint_batch *b, char ***files, size_t *n_files
 				pthread_cond_wait(&a.cv, &a.mu);
 			pthread_mutex_unlock(&a.mu);
 		}
-		run_job(run, &b->jobs[i], files, n_files);
+		run_job(run, &b->jobs[i]);
 		if (n_th) {
 			pthread_mutex_lock(&a.mu);
 			a.consumed = i + 1;

@@ -375,7 +375,10 @@ cf_status cf_lint(cf_ctx *ctx, const cf_lint_opts *opts, cf_lint_result **out)
 		     : schema ? lint_schema(ctx, &b)
 		              : lint_migrations(ctx, opts, &b, r);
 	if (!st)
-		lint_batch_run(&run, &b, &r->files, &r->n_files);
+		lint_batch_run(&run, &b);
+	for (size_t i = 0; !st && i < b.n; i++)
+		if (!b.jobs[i].is_model_only)
+			strs_push(&r->files, &r->n_files, cf_strdup(b.jobs[i].in.file));
 	lint_batch_release(&b);
 	result_finish(r, &run, ctx);
 	lint_run_release(&run);
@@ -393,13 +396,11 @@ cf_status cf_lint_check_config(cf_ctx *ctx)
 		return cf_error_set(ctx, CF_ERR_USAGE, "no project loaded to check");
 	lint_run run = {.ctx = ctx};
 	cf_strv_init(&run.pending_tables);
-	cf_lint_result r = {0};
+	cf_lint_result *r = cf_calloc(1, sizeof(*r));
 	cf_status st = lint_settings(ctx, NULL, &run);
 	if (!st)
-		st = pg_version(ctx, NULL, &run, &r, false, false);
-	for (size_t i = 0; i < r.n_assumptions; i++)
-		free(r.assumptions[i]);
-	free(r.assumptions);
+		st = pg_version(ctx, NULL, &run, r, false, false);
+	cf_lint_result_free(r);
 	lint_run_release(&run);
 	return st;
 }

@@ -137,12 +137,12 @@ typedef struct lint_job {
 } lint_job;
 typedef struct lint_batch {
 	lint_job *jobs;
-	size_t n;
+	size_t n, cap;
 } lint_batch;
 /* Adds a job; takes FILE (as shown), TEXT and REFUSED. */
 lint_job *lint_batch_add(lint_batch *b, char *file, char *text, size_t len);
-/* Lints every job in order; the names of the linted ones go to FILES. */
-void lint_batch_run(lint_run *run, lint_batch *b, char ***files, size_t *n_files);
+/* Lints every job in order. */
+void lint_batch_run(lint_run *run, lint_batch *b);
 void lint_batch_release(lint_batch *b);
 
 /* Only updates RUN's column model with the file (an applied migration). */

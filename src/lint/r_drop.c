@@ -7,6 +7,7 @@
  * migration, applied ones included), updated statement by statement.
  */
 #include "lint_int.h"
+#include "hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,13 +41,7 @@ void lint_drops(lint_file *f)
  * for every column a statement names. */
 static uint64_t col_key(const char *table, const char *column)
 {
-	uint64_t h = 14695981039346656037ULL;
-	for (const char *p = table; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	h *= 1099511628211ULL;
-	for (const char *p = column; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	return h;
+	return cf_fnv1a(column, strlen(column), cf_fnv1a(table, strlen(table) + 1, CF_FNV1A_SEED));
 }
 
 static lint_column *col_find(lint_run *run, const char *table, const char *column)

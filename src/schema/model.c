@@ -1,5 +1,6 @@
 /* model.c -- snapshot storage: arena, objects, hash maps. */
 #include "model.h"
+#include "hash.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -81,19 +82,16 @@ struct sc_slot {
 	int32_t ix;          /* identity and address maps; is_alias for addresses */
 };
 
+/* Never 0, which marks an empty slot. */
 static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
 {
-	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 1099511628211ULL; /* FNV-1a */
-	}
+	h = cf_fnv1a(p, n, h);
 	return h ? h : 1;
 }
 
 static uint64_t hash_str(const char *s)
 {
-	return hash_bytes(s, strlen(s), 14695981039346656037ULL);
+	return hash_bytes(s, strlen(s), CF_FNV1A_SEED);
 }
 
 static uint64_t hash_addr(uint32_t cls, uint32_t oid, int32_t subid)

@@ -249,13 +249,21 @@ static const char SQL_STATE[] =
  * full. Frozen rows keep their xmin, and the special ids age as "infinitely
  * old", as on the source.
  */
+static const char NO_BOUND[] = "the target's record of its own row versions is missing";
+
+/* BOUND's "L:X", or false. */
+static bool bound_parse(const char *bound, long long *lo, long long *x)
+{
+	return bound && sscanf(bound, "%lld:%lld", lo, x) == 2;
+}
+
 cf_status delta_target_edits(cf_pg *pg, const plan_table *t, const char *bound, char **keys,
                             const char **why)
 {
 	*keys = NULL;
 	long long lo, x;
-	if (!bound || sscanf(bound, "%lld:%lld", &lo, &x) != 2) {
-		*why = "the target's record of its own row versions is missing";
+	if (!bound_parse(bound, &lo, &x)) {
+		*why = NO_BOUND;
 		return CF_OK;
 	}
 	cf_buf b;
@@ -317,8 +325,8 @@ static cf_status decide(runner *R, plan_table *t, const cf_pgres *state)
 	 * (sides.c); a dry run, here. */
 	const char *bound = cf_pgres_isnull(state, row, 6) ? NULL : cf_pgres_get(state, row, 6);
 	long long lo, x;
-	if (!why && (!bound || sscanf(bound, "%lld:%lld", &lo, &x) != 2))
-		why = "the target's record of its own row versions is missing";
+	if (!why && !bound_parse(bound, &lo, &x))
+		why = NO_BOUND;
 	char *edits = NULL;
 	cf_status st = CF_OK;
 	if (!why && R->o->dry_run)

@@ -463,6 +463,19 @@ static bool is_unique_conflict(worker *w)
 	return s && strcmp(s, "23505") == 0;
 }
 
+/* The merge gave up on T for WHY (its transaction rolled back): the table
+ * is copied in full instead, and says why. Takes KEY. */
+static cf_status copy_instead(worker *w, work_item *it, char *key, const char *why)
+{
+	plan_table *t = it->t;
+	cf_log_info(w->R->ctx, "\"%s\": %s; copying it in full", t->st->qname, why);
+	free(t->mode_reason);
+	t->mode_reason = cf_strdup(why);
+	t->mode = TM_FULL;
+	free(key);
+	return copy_item(w, it);
+}
+
 cf_status merge_item(worker *w, work_item *it)
 {
 	runner *R = w->R;
@@ -483,12 +496,7 @@ cf_status merge_item(worker *w, work_item *it)
 		st = merge(w, t, key, &bytes, &full_why);
 	if (!st && full_why) { /* too many rows written in the target since */
 		cf_pg_rollback(w->dst);
-		cf_log_info(R->ctx, "\"%s\": %s; copying it in full", t->st->qname, full_why);
-		free(t->mode_reason);
-		t->mode_reason = cf_strdup(full_why);
-		t->mode = TM_FULL;
-		free(key);
-		return copy_item(w, it);
+		return copy_instead(w, it, key, full_why);
 	}
 	double dur = cf_now() - t0;
 	if (!st)
@@ -503,14 +511,8 @@ cf_status merge_item(worker *w, work_item *it)
 		t->has_diff = false;
 		if (is_unique_conflict(w) && !cf_pg_is_bad(w->dst)) {
 			/* Two rows traded a unique value: the whole table goes instead. */
-			cf_log_info(R->ctx, "\"%s\": a unique value moved between rows; copying it in full",
-			            t->st->qname);
 			cf_ctx_clear_error(w->ctx);
-			free(t->mode_reason);
-			t->mode_reason = cf_strdup("a unique value moved between rows during the merge");
-			t->mode = TM_FULL;
-			free(key);
-			return copy_item(w, it);
+			return copy_instead(w, it, key, "a unique value moved between rows during the merge");
 		}
 		cf_prog_item_end(R->prog, t->st->qname, false,
 		                 atomic_load(&R->stop) ? "stopped: another table failed"
